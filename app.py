@@ -1,0 +1,12 @@
+"""Burgernet: the Chalice app. It only wires blueprints and middleware; the work is in chalicelib."""
+
+from chalice import Chalice
+
+from chalicelib.handlers.dispatch import dispatch
+from chalicelib.handlers.http import uniform_errors
+from chalicelib.handlers.workers import workers
+
+app = Chalice(app_name="burgernet")
+app.register_middleware(uniform_errors, "http")
+app.register_blueprint(dispatch)
+app.register_blueprint(workers)

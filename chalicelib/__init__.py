@@ -1,0 +1,1 @@
+"""Burgernet: the Lambda code behind the citizen-alert network."""

@@ -1,0 +1,176 @@
+"""PynamoDB models of the five tables; `infra/template.json` is their schema's source of truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class PhoneIndex(GlobalSecondaryIndex["Participant"]):
+    """Finds a participant by phone number, so an import or signup never makes two of one person."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class PlaceRef(MapAttribute[str, Any]):
+    """A participant's place as kept on the participant, to find its geo-index item again."""
+
+    label = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    cell = UnicodeAttribute()
+    sk = UnicodeAttribute()
+
+
+class Participant(Model):
+    """A person taking part: how to reach them and where their places are."""
+
+    class Meta:
+        table_name: str | None = None
+
+    participant_id = UnicodeAttribute(hash_key=True)
+    phone = UnicodeAttribute()  # E.164
+    language = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    places = ListAttribute(of=PlaceRef)
+    created_at = UTCDateTimeAttribute()
+    phone_index = PhoneIndex()
+
+
+class Place(Model):
+    """One geo-index item per place; carries what sending needs so targeting reads nothing else."""
+
+    class Meta:
+        table_name: str | None = None
+
+    cell = UnicodeAttribute(hash_key=True)  # geohash precision 5
+    sk = UnicodeAttribute(range_key=True)  # geohash precision 9 # participant id # label
+    participant_id = UnicodeAttribute()
+    label = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    phone = UnicodeAttribute()
+    language = UnicodeAttribute()
+    channel = UnicodeAttribute()
+
+
+class StatusIndex(GlobalSecondaryIndex["Action"]):
+    """Lists actions by status, newest first."""
+
+    class Meta:
+        index_name = "status-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PendingIndex(GlobalSecondaryIndex["Action"]):
+    """Sparse index of actions with fan-out work outstanding; the scheduler re-drives them."""
+
+    class Meta:
+        index_name = "pending-index"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Action(Model):
+    """A police request to look out for someone, with its live delivery counters."""
+
+    class Meta:
+        table_name: str | None = None
+
+    action_id = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute()
+    incident = UnicodeAttribute()
+    description = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    radius_m = NumberAttribute()
+    channels = ListAttribute(of=UnicodeAttribute)
+    status = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
+    expires_at = UnicodeAttribute()
+    closed_at = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    result_message = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
+    targeted = NumberAttribute(default=0)
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    cancelled = NumberAttribute(default=0)
+    results_sent = NumberAttribute(default=0)
+    results_failed = NumberAttribute(default=0)
+    status_index = StatusIndex()
+    pending_index = PendingIndex()
+
+
+class Idempotency(Model):
+    """Remembers which action an Idempotency-Key created, for a day."""
+
+    class Meta:
+        table_name: str | None = None
+
+    key = UnicodeAttribute(hash_key=True)  # caller identity # Idempotency-Key
+    request_hash = UnicodeAttribute()
+    action_id = UnicodeAttribute()
+    expires = TTLAttribute()
+
+
+class Delivery(Model):
+    """The ledger: one item per (action, person), claimed before anything is sent."""
+
+    class Meta:
+        table_name: str | None = None
+
+    action_id = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute(range_key=True)
+    phone = UnicodeAttribute()
+    language = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    distance_m = NumberAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    alert_status = UnicodeAttribute()
+    alert_message_id = UnicodeAttribute(null=True)
+    alert_at = UTCDateTimeAttribute(null=True)
+    result_status = UnicodeAttribute(null=True)
+    result_message_id = UnicodeAttribute(null=True)
+    result_at = UTCDateTimeAttribute(null=True)
+    expires = TTLAttribute()
+
+
+TABLES: dict[type[Model], str] = {
+    Participant: "participants_table",
+    Place: "places_table",
+    Action: "actions_table",
+    Idempotency: "idempotency_table",
+    Delivery: "deliveries_table",
+}
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at its table, region and endpoint (called once per cold start)."""
+    for model, setting in TABLES.items():
+        model.Meta.table_name = getattr(settings, setting)
+        model.Meta.region = settings.region
+        model.Meta.host = settings.endpoint_url
+        model._connection = None  # forget a connection made for other settings

@@ -1,0 +1,29 @@
+"""Domain errors; the handlers map each kind to one HTTP status in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected failure a caller can act on: a machine code and a human message."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    """The request itself is wrong (HTTP 400)."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (HTTP 409)."""
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is larger than any valid request (HTTP 413)."""

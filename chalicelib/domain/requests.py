@@ -1,0 +1,233 @@
+"""Validation of the dispatch API's inputs: JSON in, typed requests out, or a clear InvalidInput."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from chalicelib.domain import messages
+from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
+from chalicelib.domain.geo import Circle
+from chalicelib.domain.model import Channel, Incident, Outcome
+
+MAX_BODY_BYTES = 16 * 1024  # far above any valid request; refuses junk before parsing it
+MIN_RADIUS_M, MAX_RADIUS_M = 100, 20_000
+MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 5, 480, 60
+MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT = 100, 25
+
+# The service area: a box around the European Netherlands (with the Wadden islands and Zuid-Limburg).
+SERVICE_AREA = {"lat": (50.75, 53.70), "lon": (3.20, 7.25)}
+
+E = TypeVar("E", Incident, Outcome, Channel)
+
+CLOSE_OUTCOMES = tuple(o for o in Outcome if o is not Outcome.EXPIRED)
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A validated request to start an action."""
+
+    incident: Incident
+    description: str
+    area: Circle
+    duration_minutes: int
+    channels: tuple[Channel, ...]
+
+    def fingerprint(self) -> str:
+        """A stable text of the request, to tell a retry from a different request."""
+        return json.dumps(
+            {
+                "incident": self.incident.value,
+                "description": self.description,
+                "area": [self.area.lat, self.area.lon, self.area.radius_m],
+                "duration_minutes": self.duration_minutes,
+                "channels": sorted(c.value for c in self.channels),
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass(frozen=True)
+class CloseRequest:
+    """A validated request to close an action."""
+
+    outcome: Outcome
+    message: str | None
+
+
+def parse_json_object(raw: bytes | None) -> dict[str, Any]:
+    """Decode a request body that must be one JSON object."""
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            "body_too_large", f"The body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are allowed."
+        )
+    if not raw:
+        raise InvalidInput("missing_body", "The request needs a JSON object as its body.")
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("malformed_json", f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("invalid_body", "The body must be a JSON object.")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _check_fields(body: Mapping[str, Any], allowed: Sequence[str], where: str = "") -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            "unknown_field",
+            f"Unknown field {where}{unknown[0]!r}; allowed fields are: {', '.join(allowed)}.",
+            field=f"{where}{unknown[0]}",
+        )
+
+
+def _required(body: Mapping[str, Any], name: str, where: str = "") -> Any:
+    if name not in body or body[name] is None:
+        raise InvalidInput("missing_field", f"The field {where}{name} is required.", f"{where}{name}")
+    return body[name]
+
+
+def _number(value: Any, field: str, low: float, high: float, unit: str = "") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput("wrong_type", f"{field} must be a number.", field)
+    if not low <= value <= high:
+        raise InvalidInput(
+            "out_of_range", f"{field} is {value}{unit}; allowed is {low}–{high}{unit}.", field
+        )
+    return float(value)
+
+
+def _integer(value: Any, field: str, low: int, high: int, unit: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("wrong_type", f"{field} must be a whole number.", field)
+    _number(value, field, low, high, unit)
+    return value
+
+
+def _choice(value: Any, field: str, kind: type[E], allowed: Sequence[E]) -> E:
+    names = ", ".join(a.value for a in allowed)
+    if not isinstance(value, str):
+        raise InvalidInput("wrong_type", f"{field} must be a string, one of: {names}.", field)
+    try:
+        choice = kind(value)
+    except ValueError:
+        choice = None
+    if choice is None or choice not in allowed:
+        raise InvalidInput(f"unknown_{field}", f"Unknown {field} {value!r}; allowed: {names}.", field)
+    return choice
+
+
+def parse_area(value: Any) -> Circle:
+    """Validate an area: a circle inside the service area."""
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "wrong_type", "area must be an object with lat, lon and radius_m.", "area"
+        )
+    _check_fields(value, ("lat", "lon", "radius_m"), "area.")
+    (lat_lo, lat_hi), (lon_lo, lon_hi) = SERVICE_AREA["lat"], SERVICE_AREA["lon"]
+    lat = _required(value, "lat", "area.")
+    lon = _required(value, "lon", "area.")
+    radius = _required(value, "radius_m", "area.")
+    for name, coord, (lo, hi) in (("lat", lat, (lat_lo, lat_hi)), ("lon", lon, (lon_lo, lon_hi))):
+        if isinstance(coord, bool) or not isinstance(coord, int | float) or not math.isfinite(coord):
+            raise InvalidInput("wrong_type", f"area.{name} must be a number.", f"area.{name}")
+        if not lo <= coord <= hi:
+            raise InvalidInput(
+                "outside_service_area",
+                f"area.{name} {coord} is outside the service area (the Netherlands): "
+                f"lat {lat_lo}–{lat_hi}, lon {lon_lo}–{lon_hi}.",
+                f"area.{name}",
+            )
+    radius_m = _number(radius, "area.radius_m", MIN_RADIUS_M, MAX_RADIUS_M, " m")
+    return Circle(lat=float(lat), lon=float(lon), radius_m=radius_m)
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("wrong_type", f"{field} must be a string.", field)
+    return " ".join(value.split())
+
+
+def parse_action_request(
+    body: Mapping[str, Any], available: Sequence[Channel], callback_number: str
+) -> ActionRequest:
+    """Validate a POST /actions body against the channels this deployment has."""
+    _check_fields(body, ("incident", "description", "area", "duration_minutes", "channels"))
+    incident = _choice(_required(body, "incident"), "incident", Incident, list(Incident))
+    description = _text(_required(body, "description"), "description")
+    if not description:
+        raise InvalidInput(
+            "empty_description",
+            "description is empty; describe the person or vehicle to look out for.",
+            "description",
+        )
+    overflow = messages.description_overflow(incident, description, callback_number)
+    if overflow:
+        raise InvalidInput(
+            "description_too_long",
+            f"description is {overflow} characters too long: the alert must fit in "
+            f"{messages.MAX_SEGMENTS} SMS segments in every language.",
+            "description",
+        )
+    area = parse_area(_required(body, "area"))
+    duration = body.get("duration_minutes", DEFAULT_DURATION)
+    duration_minutes = _integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
+    raw_channels = body.get("channels", [c.value for c in available])
+    if not isinstance(raw_channels, list) or not raw_channels:
+        raise InvalidInput(
+            "wrong_type",
+            f"channels must be a non-empty list; available: {', '.join(available)}.",
+            "channels",
+        )
+    channels = tuple(dict.fromkeys(_choice(c, "channel", Channel, available) for c in raw_channels))
+    return ActionRequest(incident, description, area, duration_minutes, channels)
+
+
+def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:
+    """Validate a POST /actions/{id}/close body."""
+    _check_fields(body, ("outcome", "message"))
+    outcome = _choice(_required(body, "outcome"), "outcome", Outcome, CLOSE_OUTCOMES)
+    message = body.get("message")
+    if message is not None:
+        message = _text(message, "message") or None
+    if message:
+        overflow = messages.result_message_overflow(outcome, message)
+        if overflow:
+            raise InvalidInput(
+                "message_too_long",
+                f"message is {overflow} characters too long: the result must fit in "
+                f"{messages.MAX_SEGMENTS} SMS segments in every language.",
+                "message",
+            )
+    return CloseRequest(outcome, message)
+
+
+def parse_reach_request(body: Mapping[str, Any]) -> Circle:
+    """Validate a POST /reach body."""
+    _check_fields(body, ("area",))
+    return parse_area(_required(body, "area"))
+
+
+def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | None]:
+    """Validate GET /actions query parameters: status, limit and the page token."""
+    params = params or {}
+    _check_fields(params, ("status", "limit", "next"))
+    status = params.get("status", "active")
+    if status not in ("active", "closed"):
+        raise InvalidInput(
+            "unknown_status", f"Unknown status {status!r}; allowed: active, closed.", "status"
+        )
+    raw_limit = params.get("limit", str(DEFAULT_LIST_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT:
+        raise InvalidInput(
+            "out_of_range", f"limit is {raw_limit!r}; allowed is 1–{MAX_LIST_LIMIT}.", "limit"
+        )
+    return status, int(raw_limit), params.get("next")

@@ -1,0 +1,101 @@
+"""The dispatch API: routes that police dispatch systems call (SigV4-signed in deployed stages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint, IAMAuthorizer, Response
+
+from chalicelib.dal import actions as store
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.requests import (
+    parse_action_request,
+    parse_close_request,
+    parse_json_object,
+    parse_list_query,
+    parse_reach_request,
+)
+from chalicelib.handlers.http import json_errors
+from chalicelib.logic import actions
+from chalicelib.runtime import runtime
+
+dispatch = Blueprint(__name__)
+iam = IAMAuthorizer()
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def _body() -> dict[str, Any]:
+    return parse_json_object(dispatch.current_request.raw_body)
+
+
+def _caller() -> str:
+    """The signed caller's identity (its IAM ARN); `local` where no authorizer runs."""
+    identity = (dispatch.current_request.context or {}).get("identity") or {}
+    return str(identity.get("userArn") or identity.get("caller") or "local")
+
+
+def _idempotency_key() -> str | None:
+    key = dispatch.current_request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise InvalidInput(
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
+            "Idempotency-Key",
+        )
+    return key
+
+
+@dispatch.route("/actions", methods=["POST"], authorizer=iam)
+@json_errors
+def start_action() -> Response:
+    """Start an action: validate, store, enqueue targeting; answer 202 at once."""
+    rt = runtime()
+    request = parse_action_request(_body(), rt.settings.channels, rt.settings.callback_number)
+    action = actions.start_action(
+        request, _caller(), _idempotency_key(), rt.targeting, datetime.now(UTC)
+    )
+    return Response(
+        body=actions.action_view(action),
+        status_code=202,
+        headers={"Location": f"/actions/{action.action_id}"},
+    )
+
+
+@dispatch.route("/actions", methods=["GET"], authorizer=iam)
+@json_errors
+def list_actions() -> dict[str, Any]:
+    """Actions with a status, newest first, a page at a time."""
+    runtime()
+    status, limit, page = parse_list_query(dispatch.current_request.query_params)
+    found, next_page = store.list_actions(status, limit, page)
+    return {"actions": [actions.action_view(a) for a in found], "next": next_page}
+
+
+@dispatch.route("/actions/{action_id}", methods=["GET"], authorizer=iam)
+@json_errors
+def get_action(action_id: str) -> dict[str, Any]:
+    """One action with its live counts."""
+    runtime()
+    return actions.action_view(store.get_action(action_id))
+
+
+@dispatch.route("/actions/{action_id}/close", methods=["POST"], authorizer=iam)
+@json_errors
+def close_action(action_id: str) -> dict[str, Any]:
+    """Close an action; everyone it alerted gets the result."""
+    rt = runtime()
+    request = parse_close_request(_body())
+    action = actions.close_action(action_id, request, rt.targeting, datetime.now(UTC))
+    return actions.action_view(action)
+
+
+@dispatch.route("/reach", methods=["POST"], authorizer=iam)
+@json_errors
+def reach() -> dict[str, int]:
+    """How many people an action in this area would reach; sends nothing."""
+    runtime()
+    return {"participants": actions.reach(parse_reach_request(_body()))}

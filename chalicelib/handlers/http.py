@@ -1,0 +1,69 @@
+"""HTTP plumbing shared by the routes: the one place domain errors become HTTP errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, ParamSpec
+
+from chalice import Response
+
+from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+}
+
+P = ParamSpec("P")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """The API's one error shape: {"error", "message", "field"?}."""
+    body: dict[str, str] = {"error": code, "message": message}
+    if field:
+        body["field"] = field
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def json_errors(view: Callable[P, Any]) -> Callable[P, Any]:
+    """Turn a DomainError raised by a route into its 4xx JSON answer."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as exc:
+            return error_response(STATUS[type(exc)], exc.code, exc.message, exc.field)
+
+    return wrapper
+
+
+def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: give chalice's own errors (415, 405, 500, ...) the API's error shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, str) and body.startswith("{"):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = "internal_error" if response.status_code >= 500 else _snake(str(body["Code"]))
+        message = (
+            "An internal error occurred. Retry the request; POST /actions is safe to retry "
+            "with the same Idempotency-Key."
+            if response.status_code >= 500
+            else str(body.get("Message", ""))
+        )
+        fixed = error_response(response.status_code, code, message)
+        fixed.headers = {**response.headers, **fixed.headers}
+        return fixed
+    return response
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")

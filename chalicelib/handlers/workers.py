@@ -1,0 +1,69 @@
+"""Event handlers: the SQS consumers and the every-minute schedule."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from chalicelib.dal.deliveries import Kind
+from chalicelib.logic import fanout
+from chalicelib.logs import log_event
+from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.runtime import runtime
+
+workers = Blueprint(__name__)
+
+
+def now() -> datetime:
+    """The current time (a seam for tests of expiry)."""
+    return datetime.now(UTC)
+
+
+def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
+    """Handle each SQS record; report only the failed ones so SQS retries just those."""
+    failures = []
+    for record in event:
+        message_id = record.to_dict()["messageId"]
+        try:
+            handle(json.loads(record.body))
+        except fanout.RetryLater as exc:
+            log_event("retry_later", message_id=message_id, reason=str(exc))
+            failures.append({"itemIdentifier": message_id})
+        except Exception as exc:  # one bad message must not fail its whole batch
+            log_event("message_failed", message_id=message_id, error=type(exc).__name__)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+@workers.on_sqs_message(queue=TARGETING_QUEUE, batch_size=1)
+def targeting_worker(event: Any) -> dict[str, Any]:
+    """Target new actions and fan out result messages of closed ones."""
+    rt = runtime()
+
+    def handle(item: dict[str, Any]) -> None:
+        if item["kind"] == "target":
+            fanout.target(item["action_id"], rt.sms_queue, now())
+        else:
+            fanout.fan_out_results(item["action_id"], rt.sms_queue)
+
+    return _each(event, handle)
+
+
+@workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1)
+def sms_sender(event: Any) -> dict[str, Any]:
+    """Send chunks of alerts and results by SMS, paced to the account's SMS rate."""
+    rt = runtime()
+
+    def handle(item: dict[str, Any]) -> None:
+        fanout.send(Kind(item["kind"]), item["action_id"], item["participant_ids"], rt.sender, now())
+
+    return _each(event, handle)
+
+
+@workers.schedule(Rate(1, unit=Rate.MINUTES))
+def sweeper(event: Any) -> dict[str, int]:
+    """Close expired actions and re-drive stalled fan-out."""
+    return fanout.sweep(runtime().targeting, now())

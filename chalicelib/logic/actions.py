@@ -1,0 +1,127 @@
+"""Starting, reading and closing actions: what the dispatch API does."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.dal import actions as store
+from chalicelib.dal.models import Action
+from chalicelib.dal.participants import places_in
+from chalicelib.domain.geo import Circle
+from chalicelib.domain.model import iso
+from chalicelib.domain.requests import ActionRequest, CloseRequest
+from chalicelib.logs import log_event
+from chalicelib.queues import QueueError, WorkQueue
+
+# Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
+REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REF_LENGTH = 6
+
+
+def new_ref() -> str:
+    """A short action reference for messages and the callback line."""
+    return "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+
+
+def start_action(
+    request: ActionRequest,
+    caller: str,
+    idempotency_key: str | None,
+    targeting: WorkQueue,
+    now: datetime,
+) -> Action:
+    """Store a new action and enqueue its targeting; a retried request returns the first action."""
+    area = request.area
+    action = Action(
+        str(uuid.uuid4()),
+        ref=new_ref(),
+        incident=request.incident.value,
+        description=request.description,
+        lat=area.lat,
+        lon=area.lon,
+        radius_m=area.radius_m,
+        channels=[c.value for c in request.channels],
+        status="active",
+        created_by=caller,
+        created_at=iso(now),
+        expires_at=iso(now + timedelta(minutes=request.duration_minutes)),
+        pending="target",
+        targeted=0,
+        sent=0,
+        failed=0,
+        cancelled=0,
+        results_sent=0,
+        results_failed=0,
+    )
+    key = f"{caller}#{idempotency_key}" if idempotency_key else None
+    fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
+    stored = store.insert_action(action, key, fingerprint, now)
+    if stored is action:
+        log_event("action_started", action_id=action.action_id, incident=action.incident,
+                  radius_m=area.radius_m)
+        enqueue(targeting, "target", action.action_id)
+    return stored
+
+
+def close_action(
+    action_id: str, request: CloseRequest, targeting: WorkQueue, now: datetime
+) -> Action:
+    """Close an active action and enqueue its result messages."""
+    action = store.close_action(action_id, request.outcome.value, request.message, now)
+    log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
+    enqueue(targeting, "results", action_id)
+    return action
+
+
+def enqueue(targeting: WorkQueue, kind: str, action_id: str) -> None:
+    """Hand fan-out work to the targeting queue.
+
+    The action is already stored with `pending` set, so if SQS is unreachable now the scheduled
+    sweep enqueues it a little later: the caller still gets its answer, and nothing is lost.
+    """
+    try:
+        targeting.send([{"kind": kind, "action_id": action_id}])
+    except (QueueError, ClientError, BotoCoreError) as exc:
+        log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
+
+
+def reach(area: Circle) -> int:
+    """How many people an action in this area would alert now."""
+    return len(places_in(area))
+
+
+def action_view(action: Action) -> dict[str, Any]:
+    """The action as the dispatch API shows it."""
+    targeted = int(action.targeted)
+    done = int(action.sent) + int(action.failed) + int(action.cancelled)
+    return {
+        "action_id": action.action_id,
+        "ref": action.ref,
+        "status": action.status,
+        "incident": action.incident,
+        "description": action.description,
+        "area": {"lat": float(action.lat), "lon": float(action.lon), "radius_m": float(action.radius_m)},
+        "channels": list(action.channels),
+        "created_by": action.created_by,
+        "created_at": action.created_at,
+        "expires_at": action.expires_at,
+        "closed_at": action.closed_at,
+        "outcome": action.outcome,
+        "result_message": action.result_message,
+        "targeting": "pending" if action.pending == "target" else "done",
+        "counts": {
+            "targeted": targeted,
+            "queued": max(0, targeted - done),
+            "sent": int(action.sent),
+            "failed": int(action.failed),
+            "cancelled": int(action.cancelled),
+            "results_sent": int(action.results_sent),
+            "results_failed": int(action.results_failed),
+        },
+    }

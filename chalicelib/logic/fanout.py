@@ -1,0 +1,208 @@
+"""The asynchronous half: targeting, sending, results and the scheduled sweep.
+
+Every step is safe to run twice: the ledger's conditional writes decide who is sent what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from chalicelib.channels.sms import SendFailed, SnsSms
+from chalicelib.dal import actions as store
+from chalicelib.dal import deliveries as ledger
+from chalicelib.dal.deliveries import Kind, Recipient
+from chalicelib.dal.models import Action, Delivery
+from chalicelib.dal.participants import places_in
+from chalicelib.domain import messages
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.geo import Circle
+from chalicelib.domain.model import Channel, Incident, Language, Outcome, iso
+from chalicelib.domain.pacing import RateLimiter
+from chalicelib.domain.phones import is_mobile
+from chalicelib.logic.actions import enqueue
+from chalicelib.logs import log_event
+from chalicelib.queues import WorkQueue
+from chalicelib.tracing import traced
+
+SEND_CHUNK = 25  # recipients per send message: small enough to finish well inside a visibility timeout
+# The sweep re-drives fan-out that shows no progress after this long (the enqueue was lost),
+# and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
+REDRIVE_IDLE = timedelta(minutes=2)
+REDRIVE_STUCK = timedelta(minutes=16)
+
+
+class RetryLater(Exception):
+    """The provider asked us to slow down: SQS redelivers the message after its visibility timeout."""
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What sending needs: the SMS channel, its pacing and the callback number."""
+
+    sms: SnsSms
+    pacer: RateLimiter
+    callback_number: str
+
+
+def choose_channel(preferred: str, phone: str, available: Sequence[str]) -> Channel | None:
+    """The channel to reach someone on for this action, or None if none of theirs is available."""
+    if preferred in available:
+        return Channel(preferred)
+    if Channel.SMS in available and is_mobile(phone):
+        return Channel.SMS  # e.g. voice is not offered for this action: a mobile still gets SMS
+    return None
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
+    """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
+    action = store.get_action(action_id)
+    if action.status != "active":
+        store.finish_pending(action_id, "target")
+        return 0
+    circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
+    with traced("target", action_id=action_id):
+        found = places_in(circle)
+        recipients = []
+        for distance, place in found:
+            channel = choose_channel(place.channel, place.phone, action.channels)
+            if channel is not None:
+                recipients.append(
+                    Recipient(place.participant_id, place.phone, place.language, channel, distance)
+                )
+        claimed = 0
+        for chunk in chunks(recipients, SEND_CHUNK):
+            claimed += ledger.claim(action_id, chunk, now)
+            # Re-enqueue already-claimed people too: a crashed earlier run may not have; the
+            # sender's conditional start makes a second message for them a no-op.
+            send_queue.send([_send_item(Kind.ALERT, action_id, chunk)])
+    store.finish_pending(action_id, "target")
+    log_event("action_targeted", action_id=action_id, inside=len(found),
+              recipients=len(recipients), claimed=claimed)
+    return claimed
+
+
+def _send_item(kind: Kind, action_id: str, recipients: Sequence[Recipient | Delivery]) -> dict[str, Any]:
+    return {
+        "kind": kind.value,
+        "action_id": action_id,
+        "participant_ids": [r.participant_id for r in recipients],
+    }
+
+
+def fan_out_results(action_id: str, send_queue: WorkQueue) -> int:
+    """Queue one result message for every person the action alerted; return how many."""
+    action = store.get_action(action_id)
+    if action.status != "closed":
+        return 0
+    queued = 0
+    with traced("results", action_id=action_id):
+        for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
+            todo = [d for d in chunk if ledger.queue_result(d)]
+            if todo:
+                send_queue.send([_send_item(Kind.RESULT, action_id, todo)])
+                queued += len(todo)
+    store.finish_pending(action_id, "results")
+    log_event("results_queued", action_id=action_id, queued=queued)
+    return queued
+
+
+def send(kind: Kind, action_id: str, participant_ids: Sequence[str], sender: Sender, now: datetime) -> int:
+    """Send one chunk of alerts or results; return how many went out.
+
+    Raises RetryLater when the provider throttles: what was sent stays sent, the rest is retried.
+    """
+    action = store.get_action(action_id)
+    texts: dict[str, str] = {}
+    sent = 0
+    undecided = 0
+    with traced("send", action_id=action_id, kind=kind.value, size=len(participant_ids)):
+        for delivery in ledger.load(action_id, participant_ids):
+            if kind is Kind.RESULT and delivery.alert_status == "sending":
+                undecided += 1  # know whether they were alerted before sending a result
+                continue
+            if not _start(delivery, kind, action):
+                continue
+            language = delivery.language
+            if language not in texts:
+                texts[language] = _render(kind, action, Language(language), sender.callback_number)
+            sender.pacer.wait()
+            try:
+                message_id = sender.sms.send(delivery.phone, texts[language])
+            except SendFailed as exc:
+                if exc.retryable:
+                    ledger.release(delivery, kind)
+                    log_event("send_throttled", action_id=action_id, kind=kind.value, code=exc.code)
+                    raise RetryLater(exc.code) from None
+                ledger.finish_sending(delivery, kind, None, now)
+                log_event("send_failed", action_id=action_id, kind=kind.value, code=exc.code,
+                          participant_id=delivery.participant_id)
+                continue
+            ledger.finish_sending(delivery, kind, message_id, now)
+            sent += 1
+    if undecided:
+        raise RetryLater(f"{undecided} alerts still in flight")
+    return sent
+
+
+def _start(delivery: Delivery, kind: Kind, action: Action) -> bool:
+    """Take a delivery for sending, settling the ones that must not be sent."""
+    if kind is Kind.ALERT:
+        if ledger.start_sending(delivery, kind):
+            return True
+        if delivery.alert_status == "queued":  # the action closed before this alert went out
+            ledger.cancel_unsent_alert(delivery)
+        return False
+    if delivery.alert_status in ("failed", "cancelled"):
+        ledger.skip_result(delivery)
+        return False
+    return ledger.start_sending(delivery, kind)
+
+
+def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:
+    if kind is Kind.ALERT:
+        return messages.render_alert(
+            Incident(action.incident), action.description, action.ref, language, callback_number
+        )
+    return messages.render_result(
+        Outcome(action.outcome), action.ref, language, action.result_message
+    )
+
+
+def sweep(targeting: WorkQueue, now: datetime) -> dict[str, int]:
+    """The every-minute run: expire actions past their time and re-drive stalled fan-out."""
+    expired = 0
+    for action in store.active_actions():
+        if action.expires_at <= iso(now):
+            try:
+                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now)
+            except Conflict:
+                continue  # an overlapping run or a dispatcher closed it first
+            log_event("action_expired", action_id=action.action_id)
+            enqueue(targeting, "results", action.action_id)
+            expired += 1
+    redriven = 0
+    for action_id, kind in store.pending_action_ids():
+        action = store.get_action(action_id)
+        if _stalled(action, kind, now):
+            log_event("fanout_redriven", action_id=action_id, kind=kind)
+            enqueue(targeting, kind, action_id)
+            redriven += 1
+    return {"expired": expired, "redriven": redriven}
+
+
+def _stalled(action: Action, kind: str, now: datetime) -> bool:
+    since = action.created_at if kind == "target" else (action.closed_at or action.created_at)
+    progress = action.targeted if kind == "target" else action.results_sent + action.results_failed
+    age = now - datetime.fromisoformat(since)
+    return age >= (REDRIVE_STUCK if progress else REDRIVE_IDLE)

@@ -1,0 +1,51 @@
+"""The SQS work queues: their names (fixed, as chalice's event sources need them) and a sender."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+TARGETING_QUEUE = "burgernet-targeting"
+SMS_QUEUE = "burgernet-sms"
+
+SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
+
+
+class QueueError(RuntimeError):
+    """SQS refused messages; the caller's own retry (or SQS redelivery) covers it."""
+
+
+@dataclass
+class WorkQueue:
+    """Sends JSON work items to one SQS queue."""
+
+    client: Any
+    name: str
+    _url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The queue URL, looked up once."""
+        if self._url is None:
+            self._url = self.client.get_queue_url(QueueName=self.name)["QueueUrl"]
+        return self._url
+
+    def send(self, items: Iterable[dict[str, Any]]) -> int:
+        """Enqueue every item (in order, ten per call); return how many were sent."""
+        sent = 0
+        iterator = iter(items)
+        while batch := list(islice(iterator, SQS_BATCH)):
+            self._send_batch(batch)
+            sent += len(batch)
+        return sent
+
+    def _send_batch(self, batch: Sequence[dict[str, Any]]) -> None:
+        entries = [{"Id": str(i), "MessageBody": json.dumps(item)} for i, item in enumerate(batch)]
+        response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+        failed = response.get("Failed", [])
+        if failed:
+            codes = ", ".join(sorted({f.get("Code", "?") for f in failed}))
+            raise QueueError(f"{len(failed)} of {len(batch)} messages refused by {self.name}: {codes}")

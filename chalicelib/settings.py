@@ -1,0 +1,90 @@
+"""One validated settings object, read from the environment once per cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from chalicelib.domain.model import Channel
+
+
+class SettingsError(RuntimeError):
+    """The deployment is misconfigured: names the variable to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the functions need to know about their deployment."""
+
+    stage: str
+    region: str
+    participants_table: str
+    places_table: str
+    actions_table: str
+    deliveries_table: str
+    idempotency_table: str
+    callback_number: str
+    sms_sender_id: str
+    channels: tuple[Channel, ...]
+    sms_per_second: float
+    tracing: bool
+    endpoint_url: str | None  # set only when running against the local emulator
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raise SettingsError naming what is wrong."""
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise SettingsError(f"environment variable {name} is not set")
+            return value
+
+        def number(name: str, default: str) -> float:
+            raw = env.get(name, default)
+            try:
+                value = float(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            if value <= 0:
+                raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+            return value
+
+        raw_channels = env.get("CHANNELS", "sms")
+        try:
+            channels = tuple(Channel(c.strip()) for c in raw_channels.split(",") if c.strip())
+        except ValueError:
+            allowed = ", ".join(c.value for c in Channel)
+            raise SettingsError(
+                f"CHANNELS must be a comma-separated list of {allowed}, got {raw_channels!r}"
+            ) from None
+        if not channels:
+            raise SettingsError("CHANNELS must name at least one channel")
+
+        tracing = env.get("TRACING", "off").lower()
+        if tracing not in ("on", "off"):
+            raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
+
+        return cls(
+            stage=required("STAGE"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or required("AWS_REGION"),
+            participants_table=required("PARTICIPANTS_TABLE"),
+            places_table=required("PLACES_TABLE"),
+            actions_table=required("ACTIONS_TABLE"),
+            deliveries_table=required("DELIVERIES_TABLE"),
+            idempotency_table=required("IDEMPOTENCY_TABLE"),
+            callback_number=required("CALLBACK_NUMBER"),
+            sms_sender_id=env.get("SMS_SENDER_ID", "Burgernet"),
+            channels=channels,
+            sms_per_second=number("SMS_PER_SECOND", "10"),
+            tracing=tracing == "on",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, validated on first use (cold start)."""
+    return Settings.from_env(os.environ)

@@ -1,0 +1,184 @@
+"""Shared fixtures: an emulated AWS account built from infra/template.json, and the chalice app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from chalicelib import runtime as runtime_module
+from chalicelib.dal.participants import NewPlace, upsert_participant
+from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from tools.emulator import ROOT, create_resources, stage_environment
+
+REGION = "eu-west-1"
+UTRECHT = (52.0907, 5.1214)  # Domplein
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime() -> Iterator[None]:
+    """Every test builds its own settings and clients from its own environment."""
+    runtime_module.reset()
+    yield
+    runtime_module.reset()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The test stage's environment, as chalice gives it to the functions."""
+    values = {
+        **stage_environment("test"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+@pytest.fixture
+def aws(env: dict[str, str]) -> Iterator[None]:
+    """An emulated account with the production tables and queues."""
+    with mock_aws():
+        create_resources(boto3.client("cloudformation", region_name=REGION))
+        runtime_module.runtime()  # bind the models to the emulated tables
+        yield
+
+
+@pytest.fixture
+def client(aws: None) -> Iterator[Client]:
+    """chalice's test client for the app, on the test stage."""
+    from app import app
+
+    with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+class Emulator:
+    """What a tester looks at in the emulator: queued work and the SMS that went out."""
+
+    def __init__(self) -> None:
+        self.sqs = boto3.client("sqs", region_name=REGION)
+
+    def sms(self) -> list[tuple[str, str]]:
+        """Every SMS sent so far, as (phone, text)."""
+        backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+        return [(s.phone_number, s.message) for s in backend.sms_message_objects.values()]
+
+    def sms_to(self, phone: str) -> list[str]:
+        """The texts one phone received, in order."""
+        return [text for to, text in self.sms() if to == phone]
+
+    def drain(self, queue: str) -> list[dict[str, Any]]:
+        """Take every visible message off a queue, with its SQS metadata, as Lambda would see it."""
+        url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        records = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not got:
+                return records
+            for message in got:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                records.append(message)
+
+
+@pytest.fixture
+def emulator(aws: None) -> Emulator:
+    """The emulator's observable state."""
+    return Emulator()
+
+
+def sqs_event(messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
+    """A Lambda SQS event carrying these received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:{queue}",
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+class System:
+    """Drives the app as the deployed system runs: HTTP in, queues drained by their handlers."""
+
+    def __init__(self, client: Client, emulator: Emulator) -> None:
+        self.client = client
+        self.emulator = emulator
+
+    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        """POST a JSON body."""
+        raw = body if isinstance(body, str | bytes) else json.dumps(body)
+        return self.client.http.post(
+            path, body=raw, headers={"Content-Type": "application/json", **(headers or {})}
+        )
+
+    def get(self, path: str) -> Any:
+        """GET a path."""
+        return self.client.http.get(path)
+
+    def invoke(self, handler: str, queue: str, messages: list[dict[str, Any]]) -> Any:
+        """Invoke an SQS handler with a batch of messages, as the event source mapping would."""
+        return self.client.lambda_.invoke(handler, sqs_event(messages, queue)).payload
+
+    def run_queues(self, max_rounds: int = 20) -> None:
+        """Feed both queues to their handlers until no work is left."""
+        for _ in range(max_rounds):
+            targeting = self.emulator.drain(TARGETING_QUEUE)
+            for message in targeting:
+                self.invoke("targeting_worker", TARGETING_QUEUE, [message])
+            sends = self.emulator.drain(SMS_QUEUE)
+            for message in sends:
+                self.invoke("sms_sender", SMS_QUEUE, [message])
+            if not targeting and not sends:
+                return
+        raise AssertionError("queues did not drain")
+
+    def sweep(self) -> Any:
+        """Run the every-minute schedule once."""
+        return self.client.lambda_.invoke(
+            "sweeper", self.client.events.generate_cw_event("Scheduled Event", "aws.events", {}, [])
+        ).payload
+
+
+@pytest.fixture
+def system(client: Client, emulator: Emulator) -> System:
+    """The whole system in the emulator."""
+    return System(client, emulator)
+
+
+def add_participant(
+    phone: str, *places: tuple[float, float], language: str = "nl", channel: str = "sms"
+) -> None:
+    """Register a participant with places (as the import does)."""
+    labels = ("home", "work", "other", "fourth", "fifth")
+    upsert_participant(
+        phone,
+        language,
+        channel,
+        [NewPlace(labels[i], lat, lon) for i, (lat, lon) in enumerate(places)],
+        datetime.now(UTC),
+    )
