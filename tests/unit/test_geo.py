@@ -1,0 +1,285 @@
+"""Geo keys, the query plan and recipient selection; the plan is checked against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import geohash2
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bench.memory_index import MemoryGeoIndex, PlaceRow
+from chalicelib.domain.geo import (
+    DEFAULT_MAX_QUERIES,
+    EARTH_RADIUS_M,
+    Circle,
+    KeyRange,
+    haversine_m,
+    place_cell,
+    place_sort_key,
+    plan_queries,
+    select_recipients,
+)
+
+BASE32 = set("0123456789bcdefghjkmnpqrstuvwxyz")
+# A precision-5 cell is 360/2**13 degrees wide and 180/2**12 degrees high.
+CELL_LON, CELL_LAT = 360 / 2**13, 180 / 2**12
+
+
+def destination(
+    lat: float, lon: float, bearing_deg: float, distance_m: float
+) -> tuple[float, float]:
+    """The point at a distance and initial bearing from a start (direct problem, on the sphere)."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    theta, delta = math.radians(bearing_deg), distance_m / EARTH_RADIUS_M
+    phi2 = math.asin(
+        math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(theta)
+    )
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi),
+        math.cos(delta) - math.sin(phi) * math.sin(phi2),
+    )
+    return math.degrees(phi2), math.degrees(lam2)
+
+
+def execute(plan: list[KeyRange], rows: list[PlaceRow]) -> list[PlaceRow]:
+    """Run a plan against an index holding the rows, as the targeting code runs it on DynamoDB."""
+    index: MemoryGeoIndex[PlaceRow] = MemoryGeoIndex()
+    for row in rows:
+        index.add(row)
+    return [row for key_range in plan for row in index.query(key_range)]
+
+
+def assert_well_formed(plan: list[KeyRange]) -> None:
+    """Bounds sit in their partition, no range is empty, and ranges are sorted and disjoint."""
+    for key_range in plan:
+        assert len(key_range.partition) == 5
+        assert set(key_range.partition) <= BASE32
+        assert key_range.lower.startswith(key_range.partition)
+        assert key_range.upper.startswith(key_range.partition)
+        assert key_range.upper.endswith("~")
+        assert set(key_range.lower) <= BASE32
+        assert set(key_range.upper[:-1]) <= BASE32
+        assert len(key_range.lower) <= 9 and len(key_range.upper) <= 10
+        assert key_range.lower < key_range.upper
+    for before, after in itertools.pairwise(plan):
+        assert (before.partition, before.lower) < (after.partition, after.lower)
+        if before.partition == after.partition:
+            assert before.upper < after.lower
+
+
+# --- distances and keys ------------------------------------------------------------------------
+
+
+def test_haversine_utrecht_dom_to_amsterdam_dam() -> None:
+    # 31.4 km north and 15.6 km west: 35.05 km on the sphere (not the 35.8 sometimes quoted).
+    assert haversine_m(52.0907, 5.1214, 52.3731, 4.8926) == pytest.approx(35_055, abs=200)
+
+
+def test_haversine_one_degree_of_latitude_and_symmetry() -> None:
+    assert haversine_m(52.0, 5.0, 53.0, 5.0) == pytest.approx(math.pi * EARTH_RADIUS_M / 180)
+    assert haversine_m(52.0, 5.0, 52.0, 5.0) == 0.0
+    assert haversine_m(52.1, 5.2, 51.9, 4.7) == pytest.approx(haversine_m(51.9, 4.7, 52.1, 5.2))
+
+
+def test_destination_is_at_the_asked_distance() -> None:
+    for bearing in (0, 45, 90, 180, 270, 333):
+        lat, lon = destination(52.2, 5.626, bearing, 1234.5)
+        assert haversine_m(52.2, 5.626, lat, lon) == pytest.approx(1234.5, abs=1e-6)
+
+
+def test_place_keys_are_geohashes_in_key_order() -> None:
+    assert place_cell(52.3731, 4.8926) == geohash2.encode(52.3731, 4.8926, 5)
+    sort_key = place_sort_key(52.3731, 4.8926, "p-1", "home")
+    assert sort_key == f"{geohash2.encode(52.3731, 4.8926, 9)}#p-1#home"
+    assert sort_key.startswith(place_cell(52.3731, 4.8926))
+    # Alphabet order is ASCII order, so sort keys sort west-to-east within a row of cells here.
+    assert place_sort_key(52.2, 5.60, "a", "x") < place_sort_key(52.2, 5.62, "a", "x")
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+def test_covering_spans_a_boundary_where_the_prefix_changes_early() -> None:
+    # u17 | u1k at lon 5.625: neighbouring cells whose geohashes differ from the third character.
+    assert place_cell(52.2, 5.624)[:3] == "u17"
+    assert place_cell(52.2, 5.626)[:3] == "u1k"
+    plan = plan_queries(Circle(52.2, 5.626, 500))
+    partitions = {key_range.partition for key_range in plan}
+    assert {p[:3] for p in partitions} == {"u17", "u1k"}
+    assert_well_formed(plan)
+
+
+@pytest.mark.parametrize("radius_m", [100, 500, 1_000, 2_000, 5_000, 10_000, 20_000])
+def test_plan_is_well_formed_within_budget_and_deterministic(radius_m: float) -> None:
+    circle = Circle(52.3731, 4.8926, radius_m)
+    plan = plan_queries(circle)
+    assert_well_formed(plan)
+    partitions = {key_range.partition for key_range in plan}
+    assert len(plan) <= max(DEFAULT_MAX_QUERIES, len(partitions))
+    assert plan == plan_queries(circle)
+
+
+def test_a_wide_circle_needs_a_query_per_partition_beyond_the_budget() -> None:
+    plan = plan_queries(Circle(52.3731, 4.8926, 20_000))
+    partitions = [key_range.partition for key_range in plan]
+    assert len(partitions) > DEFAULT_MAX_QUERIES
+    assert len(plan) == len(set(partitions))  # exactly one Query each
+
+
+def test_cells_wholly_inside_stay_whole() -> None:
+    circle = Circle(52.3731, 4.8926, 10_000)
+    plan = plan_queries(circle)
+    centre_cell = place_cell(circle.lat, circle.lon)
+    assert KeyRange(centre_cell, centre_cell, centre_cell + "~") in plan
+
+
+@pytest.mark.parametrize("max_queries", [1, 2, 5, 17, 64])
+def test_budget_is_kept_but_never_below_one_query_per_partition(max_queries: int) -> None:
+    plan = plan_queries(Circle(52.2, 5.626, 1_500), max_queries)
+    partitions = {key_range.partition for key_range in plan}
+    assert len(plan) <= max(max_queries, len(partitions))
+    assert_well_formed(plan)
+
+
+@pytest.mark.parametrize(
+    "circle, max_queries",
+    [
+        (Circle(52.0, 5.0, 0), 64),
+        (Circle(52.0, 5.0, -5), 64),
+        (Circle(52.0, 5.0, math.nan), 64),
+        (Circle(91.0, 5.0, 100), 64),
+        (Circle(52.0, 5.0, 100), 0),
+    ],
+)
+def test_plan_refuses_nonsense(circle: Circle, max_queries: int) -> None:
+    with pytest.raises(ValueError):
+        plan_queries(circle, max_queries)
+
+
+def covered(plan: list[KeyRange], lat: float, lon: float) -> bool:
+    """Whether a Query of the plan returns a place at this position."""
+    cell, sort_key = place_cell(lat, lon), place_sort_key(lat, lon, "p", "home")
+    return any(k.partition == cell and k.lower <= sort_key <= k.upper for k in plan)
+
+
+@pytest.mark.parametrize("radius_m", [100, 777, 3_000, 20_000])
+@pytest.mark.parametrize("centre", [(52.2, 5.626), (52.3731, 4.8926), (50.8, 3.3)])
+def test_every_point_just_inside_the_edge_is_covered(
+    centre: tuple[float, float], radius_m: float
+) -> None:
+    plan = plan_queries(Circle(*centre, radius_m), max_queries=100_000)  # no bridging
+    for tenth_degree in range(0, 3600, 7):
+        lat, lon = destination(*centre, tenth_degree / 10, radius_m - 0.01)
+        assert covered(plan, lat, lon), (tenth_degree / 10, lat, lon)
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+def test_select_recipients_keeps_each_persons_nearest_place_nearest_first() -> None:
+    circle = Circle(52.0, 5.0, 1_000)
+    rows = [
+        PlaceRow("anna", *destination(52.0, 5.0, 10, 800), "home"),
+        PlaceRow("bram", *destination(52.0, 5.0, 200, 300), "home"),
+        PlaceRow("anna", *destination(52.0, 5.0, 90, 100), "work"),
+        PlaceRow("cees", *destination(52.0, 5.0, 0, 1_001), "home"),  # just outside
+        PlaceRow("dirk", *destination(52.0, 5.0, 300, 1_200), "home"),
+        PlaceRow("dirk", *destination(52.0, 5.0, 300, 999), "work"),
+    ]
+    selected = select_recipients(circle, rows)
+    assert [(row.participant_id, row.label) for _, row in selected] == [
+        ("anna", "work"),
+        ("bram", "home"),
+        ("dirk", "work"),
+    ]
+    assert [d for d, _ in selected] == pytest.approx([100, 300, 999], abs=1e-6)
+
+
+def test_select_recipients_breaks_distance_ties_by_participant() -> None:
+    circle = Circle(52.0, 5.0, 500)
+    rows = [PlaceRow(pid, 52.0, 5.0, "home") for pid in ("c", "a", "b")]
+    assert [row.participant_id for _, row in select_recipients(circle, rows)] == ["a", "b", "c"]
+
+
+# --- the plan against brute force -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A circle and the places of participants around it."""
+
+    circle: Circle
+    max_queries: int
+    rows: list[PlaceRow]
+
+
+def _snap(value: float, origin: float, step: float) -> float:
+    return origin + round((value - origin) / step) * step
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    lat = draw(st.floats(50.75, 53.7))
+    lon = draw(st.floats(3.2, 7.25))
+    if draw(st.booleans()):
+        # Near a cell edge: snap to an edge of a block of 2**k precision-5 cells (k = 6 is as
+        # coarse as the u17|u1k edge), then nudge by up to a few hundred metres.
+        k = draw(st.integers(0, 6))
+        if draw(st.booleans()):
+            lon = _snap(lon, -180.0, CELL_LON * 2**k) + draw(st.floats(-0.004, 0.004))
+        if draw(st.booleans()):
+            lat = _snap(lat, -90.0, CELL_LAT * 2**k) + draw(st.floats(-0.003, 0.003))
+    radius = draw(st.floats(100, 20_000))
+    circle = Circle(lat, lon, radius)
+
+    rows: list[PlaceRow] = []
+    reach = 1.5 * radius
+    for n in range(draw(st.integers(0, 40))):
+        # Uniform by area out to 1.5 radius, one in three with a second place.
+        places = 2 if n % 3 == 0 else 1
+        for label in ("home", "work")[:places]:
+            bearing = draw(st.floats(0, 360))
+            distance = reach * math.sqrt(draw(st.floats(0, 1)))
+            rows.append(PlaceRow(f"p{n}", *destination(lat, lon, bearing, distance), label))
+    for n in range(draw(st.integers(0, 12))):
+        # On the edge: 1 m inside and 1 m outside.
+        bearing = draw(st.floats(0, 360))
+        offset = 1.0 if n % 2 else -1.0
+        rows.append(PlaceRow(f"e{n}", *destination(lat, lon, bearing, radius + offset), "home"))
+    max_queries = draw(st.sampled_from([1, 4, 16, DEFAULT_MAX_QUERIES, 100_000]))
+    return Scenario(circle, max_queries, rows)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+@example(
+    Scenario(
+        Circle(52.2, 5.626, 400),
+        DEFAULT_MAX_QUERIES,
+        [
+            PlaceRow("west", 52.2, 5.6249, "home"),
+            PlaceRow("east", 52.2, 5.6251, "home"),
+            PlaceRow("edge", 52.2, 5.625, "home"),  # exactly on the u17|u1k edge
+        ],
+    )
+)
+def test_plan_finds_exactly_the_brute_force_recipients(scenario: Scenario) -> None:
+    circle = scenario.circle
+    plan = plan_queries(circle, scenario.max_queries)
+    assert_well_formed(plan)
+    assert len(plan) <= max(scenario.max_queries, len({k.partition for k in plan}))
+
+    selected = select_recipients(circle, execute(plan, scenario.rows))
+
+    nearest: dict[str, float] = {}
+    for row in scenario.rows:
+        distance = haversine_m(circle.lat, circle.lon, row.lat, row.lon)
+        if distance <= circle.radius_m:
+            nearest[row.participant_id] = min(distance, nearest.get(row.participant_id, math.inf))
+    assert {row.participant_id for _, row in selected} == set(nearest)
+    assert {row.participant_id: d for d, row in selected} == nearest
+    assert [d for d, _ in selected] == sorted(d for d, _ in selected)
