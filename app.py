@@ -1,4 +1,4 @@
-"""Burgernet: the Chalice app. It only wires blueprints and middleware; the work is in chalicelib."""
+"""Burgernet: the Chalice app. It wires blueprints and middleware; the work is in chalicelib."""
 
 from chalice import Chalice
 

@@ -48,4 +48,6 @@ class WorkQueue:
         failed = response.get("Failed", [])
         if failed:
             codes = ", ".join(sorted({f.get("Code", "?") for f in failed}))
-            raise QueueError(f"{len(failed)} of {len(batch)} messages refused by {self.name}: {codes}")
+            raise QueueError(
+                f"{len(failed)} of {len(batch)} messages refused by {self.name}: {codes}"
+            )

@@ -31,15 +31,17 @@ def runtime() -> Runtime:
     tracing.init(settings.tracing)
     bind_models(settings)
     sqs = aws.client("sqs")
+    sms_queue = WorkQueue(sqs, SMS_QUEUE)
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
-        sms_queue=WorkQueue(sqs, SMS_QUEUE),
+        sms_queue=sms_queue,
         sender=Sender(
             sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
             # One SMS sender Lambda at a time (reserved concurrency 1) keeps the account's rate.
             pacer=RateLimiter(settings.sms_per_second),
             callback_number=settings.callback_number,
+            queue=sms_queue,
         ),
     )
 

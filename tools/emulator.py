@@ -29,9 +29,7 @@ def stateful_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 def create_resources(cloudformation: Any) -> None:
     """Deploy the stateful resources as a CloudFormation stack in the emulator."""
-    cloudformation.create_stack(
-        StackName=STACK_NAME, TemplateBody=json.dumps(stateful_template())
-    )
+    cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(stateful_template()))
 
 
 def stage_environment(stage: str) -> dict[str, str]:

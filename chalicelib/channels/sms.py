@@ -9,8 +9,15 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 # Error codes worth another try later; anything else will fail the same way again.
 RETRYABLE_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "ThrottledException", "InternalError",
-     "InternalFailure", "ServiceUnavailable", "KMSThrottlingException"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "KMSThrottlingException",
+    }
 )
 
 

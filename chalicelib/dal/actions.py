@@ -17,15 +17,10 @@ from chalicelib.domain.model import iso
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
-COUNTERS = ("targeted", "sent", "failed", "cancelled", "results_sent", "results_failed")
 
-
-def transaction() -> TransactWrite:
-    """A write transaction on the tables' shared connection."""
-    return TransactWrite(connection=Action._get_connection().connection)
-
-
-def insert_action(action: Action, idempotency_key: str | None, request_hash: str, now: datetime) -> Action:
+def insert_action(
+    action: Action, idempotency_key: str | None, request_hash: str, now: datetime
+) -> Action:
     """Store a new action; with a key, return the earlier action for a retried request instead.
 
     The key and the action are written in one transaction, so a crash leaves neither or both.
@@ -40,7 +35,7 @@ def insert_action(action: Action, idempotency_key: str | None, request_hash: str
         expires=now + IDEMPOTENCY_TTL,
     )
     try:
-        with transaction() as tx:
+        with TransactWrite(connection=Action._get_connection().connection) as tx:
             tx.save(record, condition=Idempotency.key.does_not_exist())
             tx.save(action, condition=Action.action_id.does_not_exist())
     except TransactWriteError as exc:
@@ -73,7 +68,10 @@ def get_action(action_id: str) -> Action:
 def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action], str | None]:
     """One page of actions with this status, newest first, and the token of the next page."""
     results = Action.status_index.query(
-        status, scan_index_forward=False, limit=limit, last_evaluated_key=_decode_page(page)
+        status,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=_decode_page(page, status),
     )
     actions = list(results)
     last = results.last_evaluated_key
@@ -81,26 +79,35 @@ def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action
 
 
 def _encode_page(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+    # Only the two values that locate the page: the status is the query's own.
+    values = [key["action_id"]["S"], key["created_at"]["S"]]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def _decode_page(token: str | None) -> dict[str, Any] | None:
+def _decode_page(token: str | None, status: str) -> dict[str, Any] | None:
     if token is None:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        values = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error):
-        key = None
-    if not isinstance(key, dict):
+        values = None
+    if not (
+        isinstance(values, list)
+        and len(values) == 2
+        and all(isinstance(v, str) and 0 < len(v) <= 64 for v in values)
+    ):
         raise InvalidInput(
             "invalid_page_token", "next must be a token from an earlier page's response.", "next"
         )
-    return key
+    action_id, created_at = values
+    return {
+        "action_id": {"S": action_id},
+        "status": {"S": status},
+        "created_at": {"S": created_at},
+    }
 
 
-def close_action(
-    action_id: str, outcome: str, message: str | None, now: datetime
-) -> Action:
+def close_action(action_id: str, outcome: str, message: str | None, now: datetime) -> Action:
     """Close an active action and mark its result messages as outstanding; Conflict if closed."""
     action = get_action(action_id)
     try:
@@ -130,7 +137,7 @@ def active_actions() -> list[Action]:
 
 def pending_action_ids() -> list[tuple[str, str]]:
     """(action id, pending work) for every action whose fan-out is outstanding."""
-    found = []
+    found: list[tuple[str, str]] = []
     for kind in ("target", "results"):
         found.extend((a.action_id, kind) for a in Action.pending_index.query(kind))
     return found
@@ -145,10 +152,3 @@ def finish_pending(action_id: str, kind: str) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-
-
-def add_counts(action_id: str, **deltas: int) -> None:
-    """Add to the action's delivery counters atomically."""
-    updates = [getattr(Action, name).add(delta) for name, delta in deltas.items() if delta]
-    if updates:
-        Action(action_id).update(actions=updates)

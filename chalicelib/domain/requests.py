@@ -18,7 +18,7 @@ MIN_RADIUS_M, MAX_RADIUS_M = 100, 20_000
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 5, 480, 60
 MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT = 100, 25
 
-# The service area: a box around the European Netherlands (with the Wadden islands and Zuid-Limburg).
+# The service area: a box around the European Netherlands, Wadden islands and Zuid-Limburg included.
 SERVICE_AREA = {"lat": (50.75, 53.70), "lon": (3.20, 7.25)}
 
 E = TypeVar("E", Incident, Outcome, Channel)
@@ -70,6 +70,8 @@ def parse_json_object(raw: bytes | None) -> dict[str, Any]:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("malformed_json", f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise InvalidInput("malformed_json", "The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidInput("invalid_body", "The body must be a JSON object.")
     return body
@@ -84,19 +86,28 @@ def _check_fields(body: Mapping[str, Any], allowed: Sequence[str], where: str = 
     if unknown:
         raise InvalidInput(
             "unknown_field",
-            f"Unknown field {where}{unknown[0]!r}; allowed fields are: {', '.join(allowed)}.",
+            f"Unknown field '{where}{unknown[0]}'; allowed fields are: {', '.join(allowed)}.",
             field=f"{where}{unknown[0]}",
         )
 
 
 def _required(body: Mapping[str, Any], name: str, where: str = "") -> Any:
     if name not in body or body[name] is None:
-        raise InvalidInput("missing_field", f"The field {where}{name} is required.", f"{where}{name}")
+        raise InvalidInput(
+            "missing_field", f"The field {where}{name} is required.", f"{where}{name}"
+        )
     return body[name]
 
 
+def _is_number(value: Any) -> bool:
+    # bool is an int to Python, not to a caller; ints are compared as ints (10**400 stays exact).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _number(value: Any, field: str, low: float, high: float, unit: str = "") -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _is_number(value):
         raise InvalidInput("wrong_type", f"{field} must be a number.", field)
     if not low <= value <= high:
         raise InvalidInput(
@@ -112,7 +123,10 @@ def _integer(value: Any, field: str, low: int, high: int, unit: str = "") -> int
     return value
 
 
-def _choice(value: Any, field: str, kind: type[E], allowed: Sequence[E]) -> E:
+def _choice(
+    value: Any, field: str, kind: type[E], allowed: Sequence[E], noun: str | None = None
+) -> E:
+    noun = noun or field
     names = ", ".join(a.value for a in allowed)
     if not isinstance(value, str):
         raise InvalidInput("wrong_type", f"{field} must be a string, one of: {names}.", field)
@@ -121,7 +135,7 @@ def _choice(value: Any, field: str, kind: type[E], allowed: Sequence[E]) -> E:
     except ValueError:
         choice = None
     if choice is None or choice not in allowed:
-        raise InvalidInput(f"unknown_{field}", f"Unknown {field} {value!r}; allowed: {names}.", field)
+        raise InvalidInput(f"unknown_{noun}", f"Unknown {noun} {value!r}; allowed: {names}.", field)
     return choice
 
 
@@ -137,7 +151,7 @@ def parse_area(value: Any) -> Circle:
     lon = _required(value, "lon", "area.")
     radius = _required(value, "radius_m", "area.")
     for name, coord, (lo, hi) in (("lat", lat, (lat_lo, lat_hi)), ("lon", lon, (lon_lo, lon_hi))):
-        if isinstance(coord, bool) or not isinstance(coord, int | float) or not math.isfinite(coord):
+        if not _is_number(coord):
             raise InvalidInput("wrong_type", f"area.{name} must be a number.", f"area.{name}")
         if not lo <= coord <= hi:
             raise InvalidInput(
@@ -163,7 +177,7 @@ def parse_action_request(
     _check_fields(body, ("incident", "description", "area", "duration_minutes", "channels"))
     incident = _choice(_required(body, "incident"), "incident", Incident, list(Incident))
     description = _text(_required(body, "description"), "description")
-    if not description:
+    if not messages.to_gsm7(description).strip(" ?"):  # nothing a reader would see
         raise InvalidInput(
             "empty_description",
             "description is empty; describe the person or vehicle to look out for.",
@@ -187,7 +201,9 @@ def parse_action_request(
             f"channels must be a non-empty list; available: {', '.join(available)}.",
             "channels",
         )
-    channels = tuple(dict.fromkeys(_choice(c, "channel", Channel, available) for c in raw_channels))
+    channels = tuple(
+        dict.fromkeys(_choice(c, "channels", Channel, available, "channel") for c in raw_channels)
+    )
     return ActionRequest(incident, description, area, duration_minutes, channels)
 
 
@@ -226,7 +242,10 @@ def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | 
             "unknown_status", f"Unknown status {status!r}; allowed: active, closed.", "status"
         )
     raw_limit = params.get("limit", str(DEFAULT_LIST_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT:
+    if (
+        not (raw_limit.isascii() and raw_limit.isdigit())
+        or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT
+    ):
         raise InvalidInput(
             "out_of_range", f"limit is {raw_limit!r}; allowed is 1–{MAX_LIST_LIMIT}.", "limit"
         )

@@ -27,7 +27,8 @@ MAX_IDEMPOTENCY_KEY = 128
 
 
 def _body() -> dict[str, Any]:
-    return parse_json_object(dispatch.current_request.raw_body)
+    raw = dispatch.current_request.raw_body
+    return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
 
 
 def _caller() -> str:
@@ -37,7 +38,7 @@ def _caller() -> str:
 
 
 def _idempotency_key() -> str | None:
-    key = dispatch.current_request.headers.get("idempotency-key")
+    key: str | None = dispatch.current_request.headers.get("idempotency-key")
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():

@@ -53,12 +53,14 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
             return response
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = "internal_error" if response.status_code >= 500 else _snake(str(body["Code"]))
-        message = (
-            "An internal error occurred. Retry the request; POST /actions is safe to retry "
-            "with the same Idempotency-Key."
-            if response.status_code >= 500
-            else str(body.get("Message", ""))
-        )
+        message = str(body.get("Message", ""))
+        if response.status_code >= 500:
+            message = (
+                "An internal error occurred. Retry the request; POST /actions is safe to retry "
+                "with the same Idempotency-Key."
+            )
+        elif response.status_code == 415:
+            message += "; send the body as Content-Type: application/json."
         fixed = error_response(response.status_code, code, message)
         fixed.headers = {**response.headers, **fixed.headers}
         return fixed

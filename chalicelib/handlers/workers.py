@@ -58,7 +58,9 @@ def sms_sender(event: Any) -> dict[str, Any]:
     rt = runtime()
 
     def handle(item: dict[str, Any]) -> None:
-        fanout.send(Kind(item["kind"]), item["action_id"], item["participant_ids"], rt.sender, now())
+        fanout.send(
+            Kind(item["kind"]), item["action_id"], item["participant_ids"], rt.sender, now()
+        )
 
     return _each(event, handle)
 

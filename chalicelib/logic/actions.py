@@ -63,8 +63,12 @@ def start_action(
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
     stored = store.insert_action(action, key, fingerprint, now)
     if stored is action:
-        log_event("action_started", action_id=action.action_id, incident=action.incident,
-                  radius_m=area.radius_m)
+        log_event(
+            "action_started",
+            action_id=action.action_id,
+            incident=action.incident,
+            radius_m=area.radius_m,
+        )
         enqueue(targeting, "target", action.action_id)
     return stored
 
@@ -106,7 +110,11 @@ def action_view(action: Action) -> dict[str, Any]:
         "status": action.status,
         "incident": action.incident,
         "description": action.description,
-        "area": {"lat": float(action.lat), "lon": float(action.lon), "radius_m": float(action.radius_m)},
+        "area": {
+            "lat": float(action.lat),
+            "lon": float(action.lon),
+            "radius_m": float(action.radius_m),
+        },
         "channels": list(action.channels),
         "created_by": action.created_by,
         "created_at": action.created_at,

@@ -5,6 +5,7 @@ Every step is safe to run twice: the ledger's conditional writes decide who is s
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,9 @@ from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
 from chalicelib.tracing import traced
 
-SEND_CHUNK = 25  # recipients per send message: small enough to finish well inside a visibility timeout
+SEND_CHUNK = (
+    25  # recipients per send message: small enough to finish well inside a visibility timeout
+)
 # The sweep re-drives fan-out that shows no progress after this long (the enqueue was lost),
 # and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
 REDRIVE_IDLE = timedelta(minutes=2)
@@ -36,16 +39,17 @@ REDRIVE_STUCK = timedelta(minutes=16)
 
 
 class RetryLater(Exception):
-    """The provider asked us to slow down: SQS redelivers the message after its visibility timeout."""
+    """Try again later (throttled, or waiting for an alert): SQS redelivers the message."""
 
 
 @dataclass(frozen=True)
 class Sender:
-    """What sending needs: the SMS channel, its pacing and the callback number."""
+    """What sending needs: the SMS channel, its pacing, the callback number and its own queue."""
 
     sms: SnsSms
     pacer: RateLimiter
     callback_number: str
+    queue: WorkQueue  # where late results are queued
 
 
 def choose_channel(preferred: str, phone: str, available: Sequence[str]) -> Channel | None:
@@ -75,7 +79,7 @@ def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
         found = places_in(circle)
         recipients = []
         for distance, place in found:
-            channel = choose_channel(place.channel, place.phone, action.channels)
+            channel = choose_channel(place.channel, place.phone, list(map(str, action.channels)))
             if channel is not None:
                 recipients.append(
                     Recipient(place.participant_id, place.phone, place.language, channel, distance)
@@ -86,13 +90,22 @@ def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
             # Re-enqueue already-claimed people too: a crashed earlier run may not have; the
             # sender's conditional start makes a second message for them a no-op.
             send_queue.send([_send_item(Kind.ALERT, action_id, chunk)])
+        if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
+            ledger.set_counts(action_id, {"targeted": len(recipients)})
     store.finish_pending(action_id, "target")
-    log_event("action_targeted", action_id=action_id, inside=len(found),
-              recipients=len(recipients), claimed=claimed)
+    log_event(
+        "action_targeted",
+        action_id=action_id,
+        inside=len(found),
+        recipients=len(recipients),
+        claimed=claimed,
+    )
     return claimed
 
 
-def _send_item(kind: Kind, action_id: str, recipients: Sequence[Recipient | Delivery]) -> dict[str, Any]:
+def _send_item(
+    kind: Kind, action_id: str, recipients: Sequence[Recipient | Delivery]
+) -> dict[str, Any]:
     return {
         "kind": kind.value,
         "action_id": action_id,
@@ -101,72 +114,118 @@ def _send_item(kind: Kind, action_id: str, recipients: Sequence[Recipient | Deli
 
 
 def fan_out_results(action_id: str, send_queue: WorkQueue) -> int:
-    """Queue one result message for every person the action alerted; return how many."""
+    """Queue one result message for every person the action alerted; return how many.
+
+    The same pass over the ledger sets the alert counters to the ledger's exact figures.
+    """
     action = store.get_action(action_id)
     if action.status != "closed":
         return 0
     queued = 0
+    seen: list[Delivery] = []
     with traced("results", action_id=action_id):
         for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
+            seen.extend(chunk)
             todo = [d for d in chunk if ledger.queue_result(d)]
             if todo:
                 send_queue.send([_send_item(Kind.RESULT, action_id, todo)])
                 queued += len(todo)
+        exact = ledger.tally(seen)
+        ledger.set_counts(
+            action_id, {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled")}
+        )
     store.finish_pending(action_id, "results")
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
 
 
-def send(kind: Kind, action_id: str, participant_ids: Sequence[str], sender: Sender, now: datetime) -> int:
+def send(
+    kind: Kind, action_id: str, participant_ids: Sequence[str], sender: Sender, now: datetime
+) -> int:
     """Send one chunk of alerts or results; return how many went out.
 
-    Raises RetryLater when the provider throttles: what was sent stays sent, the rest is retried.
+    Raises RetryLater when the provider throttles (what was sent stays sent; the rest is retried)
+    or when a result waits for an alert still in flight.
     """
     action = store.get_action(action_id)
     texts: dict[str, str] = {}
-    sent = 0
+    counts: Counter[str] = Counter()
+    alerted: list[Delivery] = []
     undecided = 0
-    with traced("send", action_id=action_id, kind=kind.value, size=len(participant_ids)):
-        for delivery in ledger.load(action_id, participant_ids):
-            if kind is Kind.RESULT and delivery.alert_status == "sending":
-                undecided += 1  # know whether they were alerted before sending a result
-                continue
-            if not _start(delivery, kind, action):
-                continue
-            language = delivery.language
-            if language not in texts:
-                texts[language] = _render(kind, action, Language(language), sender.callback_number)
-            sender.pacer.wait()
-            try:
-                message_id = sender.sms.send(delivery.phone, texts[language])
-            except SendFailed as exc:
-                if exc.retryable:
-                    ledger.release(delivery, kind)
-                    log_event("send_throttled", action_id=action_id, kind=kind.value, code=exc.code)
-                    raise RetryLater(exc.code) from None
-                ledger.finish_sending(delivery, kind, None, now)
-                log_event("send_failed", action_id=action_id, kind=kind.value, code=exc.code,
-                          participant_id=delivery.participant_id)
-                continue
-            ledger.finish_sending(delivery, kind, message_id, now)
-            sent += 1
+    try:
+        with traced("send", action_id=action_id, kind=kind.value, size=len(participant_ids)):
+            for delivery in ledger.load(action_id, participant_ids):
+                if kind is Kind.RESULT and delivery.alert_status == "sending":
+                    undecided += 1  # first know whether they were alerted
+                    continue
+                if not _start(delivery, kind, action, counts):
+                    continue
+                language = delivery.language
+                if language not in texts:
+                    texts[language] = _render(
+                        kind, action, Language(language), sender.callback_number
+                    )
+                sender.pacer.wait()
+                try:
+                    message_id = sender.sms.send(delivery.phone, texts[language])
+                except SendFailed as exc:
+                    if exc.retryable:
+                        ledger.release(delivery, kind)
+                        log_event(
+                            "send_throttled", action_id=action_id, kind=kind.value, code=exc.code
+                        )
+                        raise RetryLater(exc.code) from None
+                    ledger.finish_sending(delivery, kind, None, now)
+                    counts[_counter(kind, sent=False)] += 1
+                    log_event(
+                        "send_failed",
+                        action_id=action_id,
+                        kind=kind.value,
+                        code=exc.code,
+                        participant_id=delivery.participant_id,
+                    )
+                    continue
+                ledger.finish_sending(delivery, kind, message_id, now)
+                counts[_counter(kind, sent=True)] += 1
+                if kind is Kind.ALERT:
+                    alerted.append(delivery)
+    finally:
+        ledger.add_counts(action_id, **counts)
+        if alerted:
+            _results_for_late_alerts(action_id, alerted, sender.queue)
     if undecided:
         raise RetryLater(f"{undecided} alerts still in flight")
-    return sent
+    return counts[_counter(kind, sent=True)]
 
 
-def _start(delivery: Delivery, kind: Kind, action: Action) -> bool:
+def _counter(kind: Kind, sent: bool) -> str:
+    prefix = "" if kind is Kind.ALERT else "results_"
+    return prefix + ("sent" if sent else "failed")
+
+
+def _start(delivery: Delivery, kind: Kind, action: Action, counts: Counter[str]) -> bool:
     """Take a delivery for sending, settling the ones that must not be sent."""
-    if kind is Kind.ALERT:
-        if ledger.start_sending(delivery, kind):
-            return True
-        if delivery.alert_status == "queued":  # the action closed before this alert went out
-            ledger.cancel_unsent_alert(delivery)
+    if kind is Kind.ALERT and action.status != "active":
+        if ledger.cancel_unsent_alert(delivery):  # the action closed before this alert went out
+            counts["cancelled"] += 1
         return False
-    if delivery.alert_status in ("failed", "cancelled"):
+    if kind is Kind.RESULT and delivery.alert_status in ("failed", "cancelled"):
         ledger.skip_result(delivery)
         return False
     return ledger.start_sending(delivery, kind)
+
+
+def _results_for_late_alerts(action_id: str, alerted: Sequence[Delivery], queue: WorkQueue) -> None:
+    """Queue results for alerts that went out while the action was being closed.
+
+    The results pass may have read these people's deliveries before they were sent; queueing
+    is conditional per delivery, so whoever comes second does nothing.
+    """
+    if store.get_action(action_id).status != "closed":
+        return
+    late = [d for d in alerted if ledger.queue_result(d)]
+    if late:
+        queue.send([_send_item(Kind.RESULT, action_id, late)])
 
 
 def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:

@@ -1,0 +1,253 @@
+"""`make run`: the whole system on this machine, against an embedded AWS emulator (moto server).
+
+It does what AWS does around the functions and `chalice local` does not: it creates the tables and
+queues from infra/template.json, feeds every SQS handler from its queue (with partial batch
+failures), and fires every schedule. Then it serves the API with chalice's local server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
+
+REGION = "eu-west-1"
+STAGE = "local"
+RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+LOCAL_RETRY_SECONDS = 5  # a failed message comes back this soon (AWS waits the visibility timeout)
+
+
+def emulator_environment(emulator_port: int) -> dict[str, str]:
+    """Point every AWS client of this process (boto3 and pynamodb) at the emulator."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def load_app() -> tuple[Any, Any]:
+    """Load app.py as `chalice local --stage local` does, with the stage's environment."""
+    from chalice.cli.factory import CLIFactory
+
+    factory = CLIFactory(str(ROOT))
+    config = factory.create_config_obj(chalice_stage_name=STAGE)
+    return factory, config
+
+
+def lambda_sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping would pass for these messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+class LambdaContext:
+    """Just enough of Lambda's context object for chalice's handlers."""
+
+    function_name = "local"
+    aws_request_id = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+@dataclass
+class QueueFeeder:
+    """Polls one queue and invokes its handler, as Lambda's event source mapping does."""
+
+    sqs: Any
+    queue: str
+    handler: Callable[[dict[str, Any], Any], Any]
+    batch_size: int
+    stop: threading.Event
+    handled: int = field(default=0)
+
+    def run(self) -> None:
+        """Poll until stopped."""
+        url = self.sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        while not self.stop.is_set():
+            messages = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(self.batch_size, 10),
+                WaitTimeSeconds=1,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if messages:
+                self._invoke(url, arn, messages)
+
+    def _invoke(self, url: str, arn: str, messages: list[dict[str, Any]]) -> None:
+        try:
+            result = self.handler(lambda_sqs_event(arn, messages), LambdaContext())
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception as exc:  # a crashed invocation: every message comes back
+            print(f"[{self.queue}] handler crashed: {type(exc).__name__}; messages will be retried")
+            failed = {m["MessageId"] for m in messages}
+        for m in messages:
+            if m["MessageId"] in failed:
+                self.sqs.change_message_visibility(
+                    QueueUrl=url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=LOCAL_RETRY_SECONDS,
+                )
+            else:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                self.handled += 1
+
+
+def schedule_seconds(expression: Any) -> int:
+    """Seconds between runs of a chalice Rate schedule."""
+    text = expression if isinstance(expression, str) else expression.to_string()
+    match = RATE.fullmatch(text)
+    if not match:
+        raise ValueError(f"the local runner supports rate(...) schedules only, not {text!r}")
+    return int(match.group(1)) * UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -> None:
+    """Fire a scheduled handler every `every` seconds until stopped."""
+    while not stop.wait(every):
+        try:
+            result = handler(
+                {
+                    "source": "aws.events",
+                    "detail-type": "Scheduled Event",
+                    "detail": {},
+                    "resources": [],
+                },
+                LambdaContext(),
+            )
+            if result and any(result.values()):
+                print(f"[{name}] {json.dumps(result)}")
+        except Exception as exc:
+            print(f"[{name}] failed: {type(exc).__name__}: {exc}")
+
+
+def banner(api: str, emulator: str) -> str:
+    """How to use the running system."""
+    body = json.dumps(
+        {
+            "incident": "burglary",
+            "description": "man, circa 30 jaar, rode jas, zwarte fiets",
+            "area": {"lat": 52.0907, "lon": 5.1214, "radius_m": 1500},
+            "duration_minutes": 30,
+        }
+    )
+    return f"""
+Burgernet is running locally.
+  API       {api}
+  emulator  {emulator}   (AWS endpoint; state at {emulator}/moto-api/data.json)
+
+Start an action (Utrecht, Domplein, 1.5 km):
+  curl -s -X POST {api}/actions -H 'Content-Type: application/json' \\
+       -H 'Idempotency-Key: demo-1' -d '{body}'
+
+Follow it:           curl -s {api}/actions/<action_id>
+See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
+Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
+                          -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
+Import participants: make import CSV=path/to/participants.csv
+Stop:                Ctrl-C
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start emulator, resources, demo data, queue feeders, schedules and the API."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-seed", action="store_true", help="start without demo participants")
+    parser.add_argument("--participants", type=int, default=3000, help="demo participants")
+    args = parser.parse_args(argv)
+    api_port = int(os.environ.get("BURGERNET_API_PORT", "8000"))
+    emulator_port = int(os.environ.get("BURGERNET_EMULATOR_PORT", "5000"))
+    schedule_scale = float(os.environ.get("BURGERNET_SCHEDULE_SCALE", "1"))
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
+    server.start()
+    os.environ.update(emulator_environment(emulator_port))
+    os.environ.update(stage_environment(STAGE))
+    create_resources(boto3.client("cloudformation"))
+    print(f"emulator: stack {STACK_NAME} created from infra/template.json")
+
+    factory, config = load_app()
+    app = config.chalice_app
+    if not args.no_seed:
+        from tools import demo
+
+        demo.seed(args.participants)
+
+    stop = threading.Event()
+    threads = []
+    sqs = boto3.client("sqs")
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
+
+    for source in app.event_sources:
+        handler = app.handler_map[source.name]
+        if isinstance(source, SQSEventConfig) and source.queue:
+            feeder = QueueFeeder(sqs, source.queue, handler, source.batch_size, stop)
+            threads.append(threading.Thread(target=feeder.run, name=source.name, daemon=True))
+        elif isinstance(source, ScheduledEventConfig):
+            every = schedule_seconds(source.schedule_expression) * schedule_scale
+            threads.append(
+                threading.Thread(
+                    target=run_schedule,
+                    args=(source.name, handler, every, stop),
+                    name=source.name,
+                    daemon=True,
+                )
+            )
+    for thread in threads:
+        thread.start()
+
+    http = factory.create_local_server(app, config, "127.0.0.1", api_port)
+    threading.Thread(target=http.serve_forever, name="api", daemon=True).start()
+    print(banner(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}"), flush=True)
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stop.wait()
+    print("stopping...", flush=True)
+    http.shutdown()
+    for thread in threads:
+        thread.join(timeout=5)
+    server.stop()
+    print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
