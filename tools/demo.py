@@ -9,7 +9,7 @@ import random
 from tools.import_participants import import_lines
 
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
-SPREAD_M = 4000
+RADIUS_M = 6000  # about the municipality's area (99 km²)
 
 
 def demo_csv(participants: int, seed: int = 344) -> str:
@@ -27,7 +27,7 @@ def demo_csv(participants: int, seed: int = 344) -> str:
 
 
 def _scatter(rng: random.Random) -> tuple[float, float]:
-    distance = abs(rng.gauss(0, SPREAD_M))
+    distance = RADIUS_M * math.sqrt(rng.random())  # uniform over the disc
     bearing = rng.uniform(0, 2 * math.pi)
     lat = CENTRE[0] + distance * math.cos(bearing) / 111_320
     lon = CENTRE[1] + distance * math.sin(bearing) / (111_320 * math.cos(math.radians(CENTRE[0])))
