@@ -1,0 +1,198 @@
+"""End to end: the system as `make run` starts it, driven over HTTP like a dispatch system would."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.domain.geo import haversine_m
+from tools.emulator import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CENTRE = (52.0907, 5.1214)
+RADIUS_M = 1500
+DEADLINE_S = 10  # the promise: every SMS in the emulator within ten seconds
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def offset(metres_north: float, metres_east: float) -> tuple[float, float]:
+    """A point this far from the centre."""
+    lat = CENTRE[0] + metres_north / 111_320
+    lon = CENTRE[1] + metres_east / (111_320 * math.cos(math.radians(CENTRE[0])))
+    return lat, lon
+
+
+class LocalSystem:
+    """The running `make run` process and its two ports."""
+
+    def __init__(self, process: subprocess.Popen[str], api: str, emulator: str) -> None:
+        self.process = process
+        self.api = api
+        self.emulator = emulator
+
+    def sms(self) -> list[dict[str, Any]]:
+        """Every SMS the emulator has sent."""
+        data = requests.get(f"{self.emulator}/moto-api/data.json", timeout=5).json()
+        return list(data.get("sns", {}).get("SMS", []))
+
+    def wait_for_sms(self, count: int, deadline_s: float) -> list[dict[str, Any]]:
+        """Poll until `count` SMS were sent (or the deadline passes); return them."""
+        end = time.monotonic() + deadline_s
+        while True:
+            sent = self.sms()
+            if len(sent) >= count or time.monotonic() > end:
+                return sent
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
+    api_port, emulator_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "BURGERNET_API_PORT": str(api_port),
+        "BURGERNET_EMULATOR_PORT": str(emulator_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path_factory.mktemp("run") / "run.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.local", "--no-seed"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    system = LocalSystem(
+        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}"
+    )
+    try:
+        _wait_until_serving(system, log)
+        yield system
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_serving(system: LocalSystem, log: Path) -> None:
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if system.process.poll() is not None:
+            raise AssertionError(f"make run exited early:\n{log.read_text()}")
+        try:
+            requests.get(f"{system.api}/actions", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    raise AssertionError(f"the API did not come up:\n{log.read_text()}")
+
+
+def test_imported_participants_inside_get_one_alert_and_one_result(
+    local_system: LocalSystem, tmp_path: Path
+) -> None:
+    # Given participants imported with `make import`: 40 inside the circle (one of them with two
+    # places inside), 10 outside.
+    rows = ["phone,lat,lon,label,language,channel"]
+    inside, outside = set(), set()
+    for n in range(50):
+        phone = f"+3162{n:07d}"
+        distance = 100 + n * 28 if n < 40 else RADIUS_M + 200 + n * 10
+        lat, lon = offset(distance * math.cos(n), distance * math.sin(n))
+        assert (haversine_m(*CENTRE, lat, lon) <= RADIUS_M) == (n < 40)
+        rows.append(f"{phone},{lat:.6f},{lon:.6f},home,nl,sms")
+        (inside if n < 40 else outside).add(phone)
+    rows.append("+31620000001,52.0910,5.1220,work,nl,sms")
+    csv = tmp_path / "participants.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    env = {**os.environ, "BURGERNET_EMULATOR_PORT": local_system.emulator.rsplit(":", 1)[1]}
+    env = {k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"}
+    imported = subprocess.run(
+        [sys.executable, "-m", "tools.import_participants", str(csv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "50 created" in imported.stdout
+
+    # When dispatch starts an action there
+    response = requests.post(
+        f"{local_system.api}/actions",
+        json={
+            "incident": "burglary",
+            "description": "man, circa 30 jaar, rode jas, zwarte fiets",
+            "area": {"lat": CENTRE[0], "lon": CENTRE[1], "radius_m": RADIUS_M},
+        },
+        headers={"Idempotency-Key": "e2e-1"},
+        timeout=5,
+    )
+    assert response.status_code == 202, response.text
+    action = response.json()
+
+    # Then within ten seconds everyone inside has exactly one SMS with the callback number
+    sent = local_system.wait_for_sms(len(inside), DEADLINE_S)
+    receivers = [s["phone_number"] for s in sent]
+    assert sorted(receivers) == sorted(inside)
+    assert all("0800-0011" in s["message"] and action["ref"] in s["message"] for s in sent)
+
+    # When dispatch closes it, each of them gets exactly one result
+    closed = requests.post(
+        f"{local_system.api}/actions/{action['action_id']}/close",
+        json={"outcome": "arrested", "message": "Dank voor het uitkijken."},
+        timeout=5,
+    )
+    assert closed.status_code == 200, closed.text
+    everything = local_system.wait_for_sms(2 * len(inside), DEADLINE_S)
+    results = [s for s in everything[len(sent) :]]
+    assert sorted(s["phone_number"] for s in results) == sorted(inside)
+    assert all("aangehouden" in s["message"] for s in results)
+
+    counts = requests.get(f"{local_system.api}/actions/{action['action_id']}", timeout=5).json()
+    assert counts["status"] == "closed"
+    assert counts["counts"]["sent"] == counts["counts"]["results_sent"] == len(inside)
+
+
+def test_bad_input_over_http_is_a_json_4xx(local_system: LocalSystem) -> None:
+    response = requests.post(
+        f"{local_system.api}/actions",
+        data="{not json",
+        timeout=5,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_json"
+
+
+def test_ctrl_c_stops_everything(local_system: LocalSystem) -> None:
+    local_system.process.send_signal(signal.SIGINT)
+    assert local_system.process.wait(timeout=20) == 0
+    for url in (local_system.api, local_system.emulator):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=1)
