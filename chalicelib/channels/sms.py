@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 # Error codes worth another try later; anything else will fail the same way again.
 RETRYABLE_CODES = frozenset(
@@ -54,4 +59,7 @@ class SnsSms:
         except (EndpointConnectionError, ConnectTimeoutError):
             # Nothing reached SNS, so trying again cannot send twice.
             raise SendFailed("ConnectionError", retryable=True) from None
+        except BotoCoreError as exc:
+            # E.g. a read timeout: SNS may have sent it; recorded as failed, never sent twice.
+            raise SendFailed(type(exc).__name__, retryable=False) from None
         return str(response["MessageId"])

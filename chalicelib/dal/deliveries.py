@@ -7,8 +7,8 @@ overlapping scheduled runs and crashed workers never send anyone a second alert 
 closed first. `result_status` (only for people alerted): queued -> sending -> sent | failed,
 or skipped when their alert turned out not to have gone out.
 
-The action's counters are bumped as messages go out (live progress for dispatch) and set from a
-full pass over the ledger after targeting and after the results fan-out, so they end exact.
+The action's counters are bumped with each transition (live progress for dispatch) and set from
+a full pass over the ledger when the results are fanned out.
 """
 
 from __future__ import annotations
@@ -95,13 +95,18 @@ def _fields(kind: Kind) -> tuple[UnicodeAttribute, UTCDateTimeAttribute, Unicode
     return Delivery.result_status, Delivery.result_at, Delivery.result_message_id
 
 
-def _transition(delivery: Delivery, kind: Kind, before: str, after: str) -> bool:
-    status, _, _ = _fields(kind)
+def _transition(
+    delivery: Delivery, kind: Kind, before: str, after: str, now: datetime | None = None
+) -> bool:
+    status, at, _ = _fields(kind)
     condition = status == before
     if kind is Kind.RESULT and after == "sending":
         condition &= Delivery.alert_status == "sent"  # results go only to people alerted
+    updates: list[Action] = [status.set(after)]
+    if now is not None:
+        updates.append(at.set(now))
     try:
-        delivery.update(actions=[status.set(after)], condition=condition)
+        delivery.update(actions=updates, condition=condition)
     except UpdateError as exc:
         if not _conditional_failed(exc):
             raise
@@ -109,9 +114,9 @@ def _transition(delivery: Delivery, kind: Kind, before: str, after: str) -> bool
     return True
 
 
-def start_sending(delivery: Delivery, kind: Kind) -> bool:
-    """Take a queued message for sending; False if another run has it (or had it) already."""
-    return _transition(delivery, kind, "queued", "sending")
+def start_sending(delivery: Delivery, kind: Kind, now: datetime) -> bool:
+    """Take a queued message for sending (noting since when); False if another run has it."""
+    return _transition(delivery, kind, "queued", "sending", now)
 
 
 def release(delivery: Delivery, kind: Kind) -> None:
@@ -120,22 +125,26 @@ def release(delivery: Delivery, kind: Kind) -> None:
 
 
 def finish_sending(delivery: Delivery, kind: Kind, message_id: str | None, now: datetime) -> None:
-    """Record a message as sent (with the provider's id) or failed (no id)."""
+    """Record a message as sent (with the provider's id) or failed (no id), and count it."""
     status, at, msg = _fields(kind)
-    updates: list[Action] = [status.set("sent" if message_id else "failed"), at.set(now)]
+    sent = message_id is not None
+    updates: list[Action] = [status.set("sent" if sent else "failed"), at.set(now)]
     if message_id:
         updates.append(msg.set(message_id))
     delivery.update(actions=updates, condition=status == "sending")
+    prefix = "" if kind is Kind.ALERT else "results_"
+    add_counts(delivery.action_id, **{prefix + ("sent" if sent else "failed"): 1})
 
 
-def cancel_unsent_alert(delivery: Delivery) -> bool:
-    """Cancel an alert still queued when its action closed; False if it moved on already."""
-    return _transition(delivery, Kind.ALERT, "queued", "cancelled")
+def cancel_unsent_alert(delivery: Delivery) -> None:
+    """Cancel an alert still queued when its action closed (no-op if it moved on already)."""
+    if _transition(delivery, Kind.ALERT, "queued", "cancelled"):
+        add_counts(delivery.action_id, cancelled=1)
 
 
-def skip_result(delivery: Delivery) -> bool:
-    """Drop a queued result for someone whose alert never went out."""
-    return _transition(delivery, Kind.RESULT, "queued", "skipped")
+def skip_result(delivery: Delivery) -> None:
+    """Drop a queued result for someone whose alert did not (knowably) go out."""
+    _transition(delivery, Kind.RESULT, "queued", "skipped")
 
 
 def queue_result(delivery: Delivery) -> bool:

@@ -5,7 +5,6 @@ Every step is safe to run twice: the ledger's conditional writes decide who is s
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,13 +28,15 @@ from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
 from chalicelib.tracing import traced
 
-SEND_CHUNK = (
-    25  # recipients per send message: small enough to finish well inside a visibility timeout
-)
+# Recipients per send message: small enough to finish well inside a visibility timeout.
+SEND_CHUNK = 25
 # The sweep re-drives fan-out that shows no progress after this long (the enqueue was lost),
 # and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
 REDRIVE_IDLE = timedelta(minutes=2)
 REDRIVE_STUCK = timedelta(minutes=16)
+# An alert `sending` for longer than the sender Lambda's timeout was cut off mid-publish: whether
+# it reached the phone is unknown, so its result is skipped rather than waited for forever.
+ALERT_IN_FLIGHT = timedelta(minutes=6)
 
 
 class RetryLater(Exception):
@@ -149,23 +150,26 @@ def send(
     """
     action = store.get_action(action_id)
     texts: dict[str, str] = {}
-    counts: Counter[str] = Counter()
     alerted: list[Delivery] = []
-    undecided = 0
+    sent = undecided = 0
     try:
         with traced("send", action_id=action_id, kind=kind.value, size=len(participant_ids)):
             for delivery in ledger.load(action_id, participant_ids):
                 if kind is Kind.RESULT and delivery.alert_status == "sending":
-                    undecided += 1  # first know whether they were alerted
+                    if delivery.alert_at and now - delivery.alert_at < ALERT_IN_FLIGHT:
+                        undecided += 1  # first know whether they were alerted
+                        continue
+                    ledger.skip_result(delivery)  # a worker died mid-send: unknown, not alerted
                     continue
-                if not _start(delivery, kind, action, counts):
+                # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
+                sender.pacer.wait()
+                if not _start(delivery, kind, action, now):
                     continue
                 language = delivery.language
                 if language not in texts:
                     texts[language] = _render(
                         kind, action, Language(language), sender.callback_number
                     )
-                sender.pacer.wait()
                 try:
                     message_id = sender.sms.send(delivery.phone, texts[language])
                 except SendFailed as exc:
@@ -176,7 +180,6 @@ def send(
                         )
                         raise RetryLater(exc.code) from None
                     ledger.finish_sending(delivery, kind, None, now)
-                    counts[_counter(kind, sent=False)] += 1
                     log_event(
                         "send_failed",
                         action_id=action_id,
@@ -186,33 +189,26 @@ def send(
                     )
                     continue
                 ledger.finish_sending(delivery, kind, message_id, now)
-                counts[_counter(kind, sent=True)] += 1
+                sent += 1
                 if kind is Kind.ALERT:
                     alerted.append(delivery)
     finally:
-        ledger.add_counts(action_id, **counts)
         if alerted:
             _results_for_late_alerts(action_id, alerted, sender.queue)
     if undecided:
         raise RetryLater(f"{undecided} alerts still in flight")
-    return counts[_counter(kind, sent=True)]
+    return sent
 
 
-def _counter(kind: Kind, sent: bool) -> str:
-    prefix = "" if kind is Kind.ALERT else "results_"
-    return prefix + ("sent" if sent else "failed")
-
-
-def _start(delivery: Delivery, kind: Kind, action: Action, counts: Counter[str]) -> bool:
+def _start(delivery: Delivery, kind: Kind, action: Action, now: datetime) -> bool:
     """Take a delivery for sending, settling the ones that must not be sent."""
     if kind is Kind.ALERT and action.status != "active":
-        if ledger.cancel_unsent_alert(delivery):  # the action closed before this alert went out
-            counts["cancelled"] += 1
+        ledger.cancel_unsent_alert(delivery)  # the action closed before this alert went out
         return False
     if kind is Kind.RESULT and delivery.alert_status in ("failed", "cancelled"):
         ledger.skip_result(delivery)
         return False
-    return ledger.start_sending(delivery, kind)
+    return ledger.start_sending(delivery, kind, now)
 
 
 def _results_for_late_alerts(action_id: str, alerted: Sequence[Delivery], queue: WorkQueue) -> None:
