@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,8 +49,8 @@ class Settings:
                 value = float(raw)
             except ValueError:
                 raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-            if value <= 0:
-                raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise SettingsError(f"{name} must be a number greater than 0, got {raw!r}")
             return value
 
         raw_channels = env.get("CHANNELS", "sms")

@@ -67,13 +67,16 @@ def upsert_participants(
 ) -> list[Upsert]:
     """Create or update each person (by phone) so they have exactly the given places.
 
-    Batched for bulk imports. Writes go new places first, then removals, then the participant
-    record last: a crash part-way leaves the old record, so running the import again redoes
-    the person (every write here is idempotent) instead of believing it done. A bulk import
-    passes the `directory` (phone -> participant id) read once with `phone_directory`.
+    Batched for bulk imports, and safe to re-run after a crash at any point: a new person's
+    record is written first without places (so a re-run finds the same id, never a second one),
+    then the place items are written and removed, then the record with its places last (so a
+    re-run sees the record still differs and redoes the person; every write is idempotent).
+    A bulk import passes the `directory` (phone -> participant id) read once with
+    `phone_directory`.
     """
     existing = _existing_by_phone([p.phone for p in people], directory)
     results: list[Upsert] = []
+    newcomers: list[Participant] = []
     records: list[Participant] = []
     puts: list[Place] = []
     deletes: list[Place] = []
@@ -91,17 +94,14 @@ def upsert_participants(
             if (old.cell, old.sk) not in keep
         )
         puts.extend(_place_item(pid, person, ref) for ref in wanted)
-        records.append(
-            Participant(
-                pid,
-                phone=person.phone,
-                language=person.language,
-                channel=person.channel,
-                places=wanted,
-                created_at=current.created_at if current else now,
-            )
-        )
+        created_at = current.created_at if current else now
+        if current is None:
+            newcomers.append(_record(pid, person, [], created_at))
+        records.append(_record(pid, person, wanted, created_at))
         results.append(Upsert.UPDATED if current else Upsert.CREATED)
+    with Participant.batch_write() as participants:
+        for record in newcomers:
+            participants.save(record)
     with Place.batch_write() as places:
         for item in puts:
             places.save(item)
@@ -143,6 +143,19 @@ def _existing_by_phone(
             ids.append(pid)
     found = Participant.batch_get(list(ids), consistent_read=True) if ids else []
     return {p.phone: p for p in found}
+
+
+def _record(
+    pid: str, person: NewParticipant, places: list[PlaceRef], created_at: datetime
+) -> Participant:
+    return Participant(
+        pid,
+        phone=person.phone,
+        language=person.language,
+        channel=person.channel,
+        places=places,
+        created_at=created_at,
+    )
 
 
 def _place_ref(pid: str, place: NewPlace) -> PlaceRef:

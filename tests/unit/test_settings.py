@@ -1,0 +1,209 @@
+"""A misconfigured deployment fails at cold start with a message naming the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.model import Channel
+from chalicelib.settings import Settings, SettingsError, get_settings
+from tools.emulator import stage_environment
+
+REQUIRED = (
+    "STAGE",
+    "PARTICIPANTS_TABLE",
+    "PLACES_TABLE",
+    "ACTIONS_TABLE",
+    "DELIVERIES_TABLE",
+    "IDEMPOTENCY_TABLE",
+    "CALLBACK_NUMBER",
+)
+
+
+def complete(**changes: str) -> dict[str, str]:
+    """The test stage's environment as chalice gives it, plus the region Lambda sets."""
+    return {**stage_environment("test"), "AWS_REGION": "eu-west-1", **changes}
+
+
+def without(*names: str) -> dict[str, str]:
+    env = complete()
+    for name in names:
+        env.pop(name, None)
+    return env
+
+
+def error_for(env: dict[str, str]) -> str:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+    return str(raised.value)
+
+
+# --- a complete environment --------------------------------------------------------------------
+
+
+def test_given_the_test_stage_environment_when_read_then_settings_reflect_it() -> None:
+    env = complete()
+    settings = Settings.from_env(env)
+    assert settings.stage == "test"
+    assert settings.region == "eu-west-1"
+    assert settings.participants_table == env["PARTICIPANTS_TABLE"]
+    assert settings.places_table == env["PLACES_TABLE"]
+    assert settings.actions_table == env["ACTIONS_TABLE"]
+    assert settings.deliveries_table == env["DELIVERIES_TABLE"]
+    assert settings.idempotency_table == env["IDEMPOTENCY_TABLE"]
+    assert settings.callback_number == env["CALLBACK_NUMBER"]
+    assert settings.sms_sender_id == env["SMS_SENDER_ID"]
+    assert settings.channels == (Channel.SMS,)
+    assert settings.sms_per_second == float(env["SMS_PER_SECOND"])
+    assert settings.tracing is False
+    assert settings.endpoint_url is None
+
+
+@pytest.mark.parametrize("stage", ["local", "test", "prod"])
+def test_given_any_configured_stage_when_read_then_it_builds(stage: str) -> None:
+    settings = Settings.from_env({**stage_environment(stage), "AWS_REGION": "eu-west-1"})
+    assert settings.stage == stage
+    assert settings.tracing is (stage == "prod")
+
+
+def test_given_only_the_default_region_when_read_then_it_is_used() -> None:
+    env = without("AWS_REGION")
+    env["AWS_DEFAULT_REGION"] = "eu-central-1"
+    assert Settings.from_env(env).region == "eu-central-1"
+
+
+def test_given_optional_variables_left_out_when_read_then_defaults_apply() -> None:
+    settings = Settings.from_env(without("SMS_SENDER_ID", "CHANNELS", "SMS_PER_SECOND", "TRACING"))
+    assert settings.sms_sender_id == "Burgernet"
+    assert settings.channels == (Channel.SMS,)
+    assert settings.sms_per_second == 10
+    assert settings.tracing is False
+
+
+def test_given_an_emulator_endpoint_when_read_then_it_is_used() -> None:
+    settings = Settings.from_env(complete(AWS_ENDPOINT_URL="http://127.0.0.1:5000"))
+    assert settings.endpoint_url == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("sms", (Channel.SMS,)),
+        ("voice", (Channel.VOICE,)),
+        ("sms,voice", (Channel.SMS, Channel.VOICE)),
+        (" sms , voice ", (Channel.SMS, Channel.VOICE)),
+    ],
+)
+def test_given_valid_channels_when_read_then_they_are_parsed(
+    raw: str, expected: tuple[Channel, ...]
+) -> None:
+    assert Settings.from_env(complete(CHANNELS=raw)).channels == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("on", True), ("ON", True), ("off", False)])
+def test_given_tracing_on_or_off_when_read_then_it_is_parsed(raw: str, expected: bool) -> None:
+    assert Settings.from_env(complete(TRACING=raw)).tracing is expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("2", 2.0), ("0.5", 0.5), (" 20 ", 20.0)])
+def test_given_a_positive_sms_rate_when_read_then_it_is_parsed(raw: str, expected: float) -> None:
+    assert Settings.from_env(complete(SMS_PER_SECOND=raw)).sms_per_second == expected
+
+
+# --- what is missing is named ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_given_a_required_variable_missing_when_read_then_the_error_names_it(name: str) -> None:
+    assert name in error_for(without(name))
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_given_a_required_variable_blank_when_read_then_the_error_names_it(
+    name: str, blank: str
+) -> None:
+    assert name in error_for(complete(**{name: blank}))
+
+
+def test_given_no_region_at_all_when_read_then_the_error_names_aws_region() -> None:
+    assert "AWS_REGION" in error_for(without("AWS_REGION", "AWS_DEFAULT_REGION"))
+
+
+def test_given_an_empty_region_when_read_then_the_error_names_aws_region() -> None:
+    env = complete(AWS_REGION="")
+    env.pop("AWS_DEFAULT_REGION", None)
+    assert "AWS_REGION" in error_for(env)
+
+
+# --- bad values are explained ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["fax", "sms,fax", "SMS", "sms;voice", "email"])
+def test_given_unknown_channels_when_read_then_the_error_names_channels_and_the_allowed(
+    raw: str,
+) -> None:
+    message = error_for(complete(CHANNELS=raw))
+    assert "CHANNELS" in message
+    assert "sms" in message and "voice" in message
+    assert repr(raw) in message
+
+
+@pytest.mark.parametrize("raw", ["", " ", ",", " , "])
+def test_given_no_channels_when_read_then_the_error_says_one_is_needed(raw: str) -> None:
+    assert "CHANNELS" in error_for(complete(CHANNELS=raw))
+
+
+@pytest.mark.parametrize("raw", ["yes", "true", "1", "", "enabled"])
+def test_given_a_bad_tracing_value_when_read_then_the_error_names_tracing(raw: str) -> None:
+    message = error_for(complete(TRACING=raw))
+    assert "TRACING" in message
+    assert "on" in message and "off" in message
+
+
+@pytest.mark.parametrize("raw", ["fast", "", "10/s", "1,5", "ten"])
+def test_given_a_non_numeric_sms_rate_when_read_then_the_error_names_it(raw: str) -> None:
+    message = error_for(complete(SMS_PER_SECOND=raw))
+    assert "SMS_PER_SECOND" in message
+    assert "number" in message
+
+
+@pytest.mark.parametrize("raw", ["0", "0.0", "-1", "-0.5"])
+def test_given_a_zero_or_negative_sms_rate_when_read_then_the_error_names_it(raw: str) -> None:
+    message = error_for(complete(SMS_PER_SECOND=raw))
+    assert "SMS_PER_SECOND" in message
+    assert repr(raw) in message
+
+
+@pytest.mark.parametrize("raw", ["nan", "NaN", "inf", "Infinity"])
+def test_given_a_non_finite_sms_rate_when_read_then_the_error_names_it(raw: str) -> None:
+    # Either would switch pacing off altogether: the limiter never waits at a rate of nan or inf.
+    assert "SMS_PER_SECOND" in error_for(complete(SMS_PER_SECOND=raw))
+
+
+# --- the process's settings --------------------------------------------------------------------
+
+
+def test_given_the_process_environment_when_settings_are_first_used_then_they_come_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in complete(STAGE="test", PLACES_TABLE="places-from-env").items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().places_table == "places-from-env"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_given_a_process_environment_missing_a_table_when_settings_are_used_then_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in complete().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ACTIONS_TABLE")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match="ACTIONS_TABLE"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
