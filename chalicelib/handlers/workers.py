@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,13 +28,27 @@ def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
     failures = []
     for record in event:
         message_id = record.to_dict()["messageId"]
+        item: dict[str, Any] = {}
         try:
-            handle(json.loads(record.body))
+            item = json.loads(record.body)
+            handle(item)
         except fanout.RetryLater as exc:
-            log_event("retry_later", message_id=message_id, reason=str(exc))
+            log_event(
+                "retry_later",
+                message_id=message_id,
+                action_id=item.get("action_id"),
+                reason=str(exc),
+            )
             failures.append({"itemIdentifier": message_id})
         except Exception as exc:  # one bad message must not fail its whole batch
-            log_event("message_failed", message_id=message_id, error=type(exc).__name__)
+            log_event(
+                "message_failed",
+                logging.ERROR,
+                message_id=message_id,
+                action_id=item.get("action_id"),
+                kind=item.get("kind"),
+                error=type(exc).__name__,
+            )
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
 
@@ -47,7 +62,7 @@ def targeting_worker(event: Any) -> dict[str, Any]:
         if item["kind"] == "target":
             fanout.target(item["action_id"], rt.sms_queue, now())
         else:
-            fanout.fan_out_results(item["action_id"], rt.sms_queue)
+            fanout.fan_out_results(item["action_id"], rt.sms_queue, now())
 
     return _each(event, handle)
 

@@ -5,6 +5,7 @@ Every step is safe to run twice: the ledger's conditional writes decide who is s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,10 +115,11 @@ def _send_item(
     }
 
 
-def fan_out_results(action_id: str, send_queue: WorkQueue) -> int:
+def fan_out_results(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
     """Queue one result message for every person the action alerted; return how many.
 
-    The same pass over the ledger sets the alert counters to the ledger's exact figures.
+    The same pass settles alerts whose sender died mid-publish (recorded as failed: whether
+    they arrived is unknown) and sets the alert counters to the ledger's exact figures.
     """
     action = store.get_action(action_id)
     if action.status != "closed":
@@ -127,6 +129,9 @@ def fan_out_results(action_id: str, send_queue: WorkQueue) -> int:
     with traced("results", action_id=action_id):
         for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
             seen.extend(chunk)
+            for d in chunk:
+                if _cut_off(d, now):
+                    ledger.finish_sending(d, Kind.ALERT, None, now)
             todo = [d for d in chunk if ledger.queue_result(d)]
             if todo:
                 send_queue.send([_send_item(Kind.RESULT, action_id, todo)])
@@ -156,7 +161,7 @@ def send(
         with traced("send", action_id=action_id, kind=kind.value, size=len(participant_ids)):
             for delivery in ledger.load(action_id, participant_ids):
                 if kind is Kind.RESULT and delivery.alert_status == "sending":
-                    if delivery.alert_at and now - delivery.alert_at < ALERT_IN_FLIGHT:
+                    if not _cut_off(delivery, now):
                         undecided += 1  # first know whether they were alerted
                         continue
                     ledger.skip_result(delivery)  # a worker died mid-send: unknown, not alerted
@@ -188,6 +193,19 @@ def send(
                         participant_id=delivery.participant_id,
                     )
                     continue
+                except Exception as exc:
+                    # Unforeseen: record it as failed (never resend what may have gone out), make
+                    # it visible, and let SQS retry the rest of the chunk.
+                    ledger.finish_sending(delivery, kind, None, now)
+                    log_event(
+                        "send_crashed",
+                        logging.ERROR,
+                        action_id=action_id,
+                        kind=kind.value,
+                        error=type(exc).__name__,
+                        participant_id=delivery.participant_id,
+                    )
+                    raise
                 ledger.finish_sending(delivery, kind, message_id, now)
                 sent += 1
                 if kind is Kind.ALERT:
@@ -198,6 +216,15 @@ def send(
     if undecided:
         raise RetryLater(f"{undecided} alerts still in flight")
     return sent
+
+
+def _cut_off(delivery: Delivery, now: datetime) -> bool:
+    """An alert `sending` for longer than the sender may run: its worker died mid-publish."""
+    return (
+        delivery.alert_status == "sending"
+        and delivery.alert_at is not None
+        and now - delivery.alert_at >= ALERT_IN_FLIGHT
+    )
 
 
 def _start(delivery: Delivery, kind: Kind, action: Action, now: datetime) -> bool:

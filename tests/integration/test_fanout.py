@@ -1,0 +1,734 @@
+"""Fan-out promises: nobody is alerted twice, nobody is forgotten.
+
+Checked as people and dispatch notice them: who received which SMS, how many, in what order,
+and what GET /actions/{id} counts. Faults SQS and SNS never show in the emulator (throttling,
+crashes, a lost enqueue) are injected on the live runtime objects the handlers use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.dal import actions as action_store
+from chalicelib.domain.messages import render_alert, render_result
+from chalicelib.domain.model import Incident, Language, Outcome
+from chalicelib.handlers import workers
+from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
+from chalicelib.runtime import runtime
+from tests.conftest import UTRECHT, System, add_participant
+from tools.emulator import stage_environment
+
+CALLBACK_NUMBER = stage_environment("test")["CALLBACK_NUMBER"]  # "0800-0011"
+METRES_PER_DEGREE_LAT = 111_195
+RADIUS_M = 1500
+DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon, witte sneakers"
+
+# The neighbourhood most tests use: five people inside a 1500 m circle, nearest first, and two
+# outside it (one just outside the edge).
+INSIDE = [
+    ("+31610000001", 100, "nl"),
+    ("+31610000002", -400, "en"),
+    ("+31610000003", 700, "nl"),
+    ("+31610000004", -1000, "nl"),
+    ("+31610000005", 1400, "en"),
+]
+INSIDE_PHONES = [phone for phone, _, _ in INSIDE]
+JUST_OUTSIDE = "+31610000091"  # 1550 m
+FAR_OUTSIDE = "+31610000092"  # 4 km
+
+
+def north(metres: float) -> tuple[float, float]:
+    """A point the given distance due north (negative: south) of UTRECHT."""
+    return UTRECHT[0] + metres / METRES_PER_DEGREE_LAT, UTRECHT[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_botocore_data() -> Iterator[None]:
+    """Speed only: every test builds fresh boto clients, so share botocore's parsed JSON files."""
+    loaders: dict[Any, botocore.loaders.Loader] = {}
+
+    def create_loader(search_path_string: Any = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", create_loader)
+        yield
+
+
+@pytest.fixture
+def neighbourhood(system: System) -> None:
+    """Everyone in INSIDE, plus one person just outside the circle and one far outside."""
+    for phone, metres, language in INSIDE:
+        add_participant(phone, north(metres), language=language)
+    add_participant(JUST_OUTSIDE, north(1550))
+    add_participant(FAR_OUTSIDE, north(-4000))
+
+
+class PublishFaults:
+    """Stands in for the SNS client's Publish: fails scripted calls, passes the rest to moto."""
+
+    def __init__(self, publish: Callable[..., Any]) -> None:
+        self._publish = publish
+        self.calls = 0
+        self.at_call: dict[int, BaseException] = {}  # the n-th call (from 1) raises this, once
+        self.for_phone: dict[str, Exception] = {}  # every call to this phone raises this
+
+    def __call__(self, **params: Any) -> Any:
+        self.calls += 1
+        fault = self.at_call.pop(self.calls, None) or self.for_phone.get(params["PhoneNumber"])
+        if fault is not None:
+            raise fault
+        return self._publish(**params)
+
+
+@pytest.fixture
+def faults(system: System, monkeypatch: pytest.MonkeyPatch) -> PublishFaults:
+    """Fault injection on the very SNS client the SMS sender uses."""
+    client = runtime().sender.sms.client
+    stand_in = PublishFaults(client.publish)
+    monkeypatch.setattr(client, "publish", stand_in)
+    return stand_in
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
+    """Moves the workers' clock (targeting, sending, the sweep) ahead of real time."""
+
+    def move(ahead: timedelta) -> datetime:
+        moment = datetime.now(UTC) + ahead
+        monkeypatch.setattr(workers, "now", lambda: moment)
+        return moment
+
+    return move
+
+
+def client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Publish")
+
+
+def start(system: System, radius_m: float = RADIUS_M, **changes: Any) -> dict[str, Any]:
+    """POST /actions around the Dom; the action's view."""
+    body = {
+        "incident": "burglary",
+        "description": DESCRIPTION,
+        "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": radius_m},
+        **changes,
+    }
+    response = system.post("/actions", body)
+    assert response.status_code == 202, response.body
+    return dict(response.json_body)
+
+
+def close(system: System, action_id: str, outcome: str = "arrested", **extra: str) -> None:
+    response = system.post(f"/actions/{action_id}/close", {"outcome": outcome, **extra})
+    assert response.status_code == 200, response.body
+
+
+def view(system: System, action_id: str) -> dict[str, Any]:
+    response = system.get(f"/actions/{action_id}")
+    assert response.status_code == 200, response.body
+    return dict(response.json_body)
+
+
+def counts(system: System, action_id: str) -> dict[str, int]:
+    return dict(view(system, action_id)["counts"])
+
+
+def run(system: System, handler: str, queue: str) -> list[tuple[dict[str, Any], Any]]:
+    """Drain one queue into its handler once: (message, handler payload) per message."""
+    return [(m, system.invoke(handler, queue, [m])) for m in system.emulator.drain(queue)]
+
+
+def deliver(system: System, max_receives: int = 5) -> list[dict[str, Any]]:
+    """Run both queues as SQS would: a message handed back is redelivered, at most
+    `max_receives` times (the queues' redrive policy); return what would be dead-lettered."""
+    handed_back: dict[str, list[dict[str, Any]]] = {TARGETING_QUEUE: [], SMS_QUEUE: []}
+    receives: dict[str, int] = {}
+    dead: list[dict[str, Any]] = []
+    for _ in range(50):
+        busy = False
+        for queue, handler in ((TARGETING_QUEUE, "targeting_worker"), (SMS_QUEUE, "sms_sender")):
+            messages, handed_back[queue] = handed_back[queue] + system.emulator.drain(queue), []
+            for message in messages:
+                busy = True
+                receives[message["MessageId"]] = receives.get(message["MessageId"], 0) + 1
+                if not failed_ids(system.invoke(handler, queue, [message])):
+                    continue
+                if receives[message["MessageId"]] < max_receives:
+                    handed_back[queue].append(message)
+                else:
+                    dead.append(message)
+        if not busy:
+            return dead
+    raise AssertionError("queues did not drain")
+
+
+def failed_ids(payload: Any) -> list[str]:
+    return [f["itemIdentifier"] for f in payload["batchItemFailures"]]
+
+
+def texts_per_phone(system: System) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for phone, text in system.emulator.sms():
+        out.setdefault(phone, []).append(text)
+    return out
+
+
+def alert_text(ref: str, language: str) -> str:
+    return render_alert(Incident.BURGLARY, DESCRIPTION, ref, Language(language), CALLBACK_NUMBER)
+
+
+def assert_each_got_exactly(system: System, expected: dict[str, list[str]]) -> None:
+    """Exactly these phones received exactly these texts, in this order; nobody else got any."""
+    assert texts_per_phone(system) == expected
+
+
+def language_of(phone: str) -> str:
+    return next(language for p, _, language in INSIDE if p == phone)
+
+
+def alerts_for(phones: list[str], ref: str) -> dict[str, list[str]]:
+    return {p: [alert_text(ref, language_of(p))] for p in phones}
+
+
+# --- 1. Targeting --------------------------------------------------------------------------------
+
+
+def test_given_people_in_and_around_the_circle_when_alerted_then_each_inside_gets_one_sms(
+    system: System,
+) -> None:
+    # Given: added far from distance order, so the send order can only come from distance
+    add_participant("+31620000001", north(900))
+    add_participant("+31620000002", north(-150), language="en")
+    add_participant("+31620000003", north(1200), north(-450))  # two places inside
+    add_participant("+31620000004", north(6000), north(-1100))  # home outside, work inside
+    add_participant("+31620000005", north(1450), language="en")  # just inside
+    add_participant("+31620000006", north(1550))  # just outside
+    add_participant("+31620000007", north(-3000), north(2500))  # every place outside
+    nearest_first = ["+31620000002", "+31620000003", "+31620000001", "+31620000004", "+31620000005"]
+
+    # When
+    action = start(system)
+    system.run_queues()
+
+    # Then: one SMS each, nearest first, nobody outside
+    sent = system.emulator.sms()
+    assert [phone for phone, _ in sent] == nearest_first
+    english = {"+31620000002", "+31620000005"}
+    for phone, text in sent:
+        assert CALLBACK_NUMBER in text and "0800-0011" in text
+        assert f"ref. {action['ref']}" in text
+        if phone in english:
+            assert "The police are looking for" in text and "De politie" not in text
+            assert text == alert_text(action["ref"], "en")
+        else:
+            assert "De politie zoekt" in text and "The police" not in text
+            assert text == alert_text(action["ref"], "nl")
+    got = counts(system, action["action_id"])
+    assert got["targeted"] == got["sent"] == len(nearest_first)
+    assert got["failed"] == got["cancelled"] == got["queued"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_two_actions_over_the_same_people_then_each_gets_one_alert_per_action(
+    system: System,
+) -> None:
+    # Given: two actions in the same area (e.g. a burglary, then a robbery nearby)
+    first = start(system)
+    system.run_queues()
+    second = start(system)
+
+    # When
+    system.run_queues()
+
+    # Then: one alert per action per person; the ledger is per action, not per person
+    assert_each_got_exactly(
+        system,
+        {
+            p: [alert_text(first["ref"], language_of(p)), alert_text(second["ref"], language_of(p))]
+            for p in INSIDE_PHONES
+        },
+    )
+
+
+# --- 2. Redelivery -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_redelivered_messages_when_both_workers_run_twice_then_nobody_is_alerted_twice(
+    system: System,
+) -> None:
+    action = start(system)
+    [targeting] = system.emulator.drain(TARGETING_QUEUE)
+
+    # When: SQS delivers the targeting message twice (at-least-once)
+    for _ in range(2):
+        payload = system.invoke("targeting_worker", TARGETING_QUEUE, [targeting])
+        assert failed_ids(payload) == []
+    sends = system.emulator.drain(SMS_QUEUE)
+    assert len(sends) == 2  # the second run re-enqueues its chunk too: a harmless duplicate
+    # ... and every send message twice as well
+    for _ in range(2):
+        for message in sends:
+            payload = system.invoke("sms_sender", SMS_QUEUE, [message])
+            assert failed_ids(payload) == []
+    system.run_queues()
+
+    # Then
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
+    got = counts(system, action["action_id"])
+    assert got["targeted"] == got["sent"] == len(INSIDE)
+    assert got["queued"] == got["failed"] == got["cancelled"] == 0
+
+
+# --- 3. A crash part-way through a chunk ---------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_the_sms_channel_crashes_on_the_third_send_when_redelivered_then_the_rest_get_one(
+    system: System, faults: PublishFaults
+) -> None:
+    # Given: something unexpected blows up on the third SMS (before it reaches SNS)
+    faults.at_call[3] = RuntimeError("SMS channel crashed")
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+
+    # When
+    payload = system.invoke("sms_sender", SMS_QUEUE, [send])
+
+    # Then: the handler hands the message back to SQS; the two before the crash are sent
+    assert failed_ids(payload) == [send["MessageId"]]
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES[:2], action["ref"]))
+    assert counts(system, action["action_id"])["sent"] == 2
+
+    # When: SQS redelivers it (twice, for good measure)
+    for _ in range(2):
+        assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+    system.run_queues()
+
+    # Then: the rest get exactly one alert and nobody gets a second. The person whose send
+    # crashed is recorded as failed: the code cannot tell whether a crashed send reached SNS,
+    # so it never retries it (at most once), and dispatch sees it in the counts.
+    stuck = INSIDE_PHONES[2]
+    assert_each_got_exactly(
+        system, alerts_for([p for p in INSIDE_PHONES if p != stuck], action["ref"])
+    )
+    got = counts(system, action["action_id"])
+    assert got["targeted"] == len(INSIDE)
+    assert got["sent"] == len(INSIDE) - 1
+    assert got["failed"] == 1
+    assert got["queued"] == got["cancelled"] == 0
+
+
+class LambdaTimeout(BaseException):
+    """What a Lambda cut off by its timeout looks like from inside: nothing gets to clean up."""
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_sender_killed_mid_publish_when_the_action_closes_then_it_counts_as_failed(
+    system: System, faults: PublishFaults, clock: Callable[[timedelta], datetime]
+) -> None:
+    # Given: the sender is killed while publishing the third alert
+    faults.at_call[3] = LambdaTimeout()
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+    with pytest.raises(LambdaTimeout):
+        system.invoke("sms_sender", SMS_QUEUE, [send])
+    system.invoke("sms_sender", SMS_QUEUE, [send])  # SQS redelivers: the rest go out
+    assert counts(system, action["action_id"])["queued"] == 1  # the one left "sending"
+
+    # When: the action closes after the sender's time is surely up
+    clock(timedelta(minutes=7))
+    close(system, action["action_id"])
+    assert deliver(system) == []
+
+    # Then: the cut-off alert is settled as failed, and gets no result
+    got = counts(system, action["action_id"])
+    assert got["failed"] == 1 and got["queued"] == 0
+    assert got["results_sent"] == got["sent"] == len(INSIDE) - 1
+    assert system.emulator.sms_to(INSIDE_PHONES[2]) == []
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_crashed_send_when_the_action_closes_then_everyone_alerted_gets_one_result(
+    system: System, faults: PublishFaults, clock: Callable[[timedelta], datetime]
+) -> None:
+    faults.at_call[3] = RuntimeError("SMS channel crashed")
+    action = start(system)
+    assert deliver(system) == []  # the crashed message is handed back once, then completes
+    stuck = INSIDE_PHONES[2]
+    alerted = [p for p in INSIDE_PHONES if p != stuck]
+
+    # When: closed while that one alert is undecided
+    close(system, action["action_id"])
+    results = run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+    system.invoke("sms_sender", SMS_QUEUE, [send])  # may wait for the undecided alert ...
+    # ... but not for ever: SQS redelivers after its visibility timeout (6 min), by when any
+    # sender that held the alert has certainly stopped
+    clock(timedelta(minutes=7))
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+    assert deliver(system) == []  # nothing left over, nothing dead-lettered
+
+    # Then: one result for each person alerted; none for the undecided one
+    assert len(results) == 1
+    result = render_result(Outcome.ARRESTED, action["ref"], Language.NL)
+    result_en = render_result(Outcome.ARRESTED, action["ref"], Language.EN)
+    expected = alerts_for(alerted, action["ref"])
+    for phone in alerted:
+        expected[phone].append(result_en if language_of(phone) == "en" else result)
+    assert_each_got_exactly(system, expected)
+    assert counts(system, action["action_id"])["results_sent"] == len(alerted)
+
+
+# --- 4. Throttling -------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_sns_throttles_the_third_send_when_redelivered_then_everyone_gets_exactly_one(
+    system: System, faults: PublishFaults
+) -> None:
+    faults.at_call[3] = client_error("Throttling", "Rate exceeded")
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+
+    # When: throttled part-way
+    payload = system.invoke("sms_sender", SMS_QUEUE, [send])
+
+    # Then: handed back to SQS; what went out stays out, the rest waits
+    assert failed_ids(payload) == [send["MessageId"]]
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES[:2], action["ref"]))
+    assert counts(system, action["action_id"])["queued"] == len(INSIDE) - 2
+
+    # When: SQS redelivers
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+    system.run_queues()
+
+    # Then: nothing dropped, nothing twice (the throttled person included)
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
+    got = counts(system, action["action_id"])
+    assert got["targeted"] == got["sent"] == len(INSIDE)
+    assert got["queued"] == got["failed"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_sns_throttles_a_result_when_redelivered_then_each_alerted_gets_one_result(
+    system: System, faults: PublishFaults
+) -> None:
+    action = start(system)
+    system.run_queues()
+    faults.at_call[faults.calls + 2] = client_error("Throttling", "Rate exceeded")
+
+    close(system, action["action_id"], "found")
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == [send["MessageId"]]
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+
+    for phone in INSIDE_PHONES:
+        texts = system.emulator.sms_to(phone)
+        assert len(texts) == 2, (phone, texts)
+        assert texts[1] == render_result(Outcome.FOUND, action["ref"], Language(language_of(phone)))
+    assert counts(system, action["action_id"])["results_sent"] == len(INSIDE)
+
+
+# --- 5. Permanent failure ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_sns_refuses_one_number_then_it_counts_as_failed_and_gets_no_result(
+    system: System, faults: PublishFaults
+) -> None:
+    refused = INSIDE_PHONES[1]
+    faults.for_phone[refused] = client_error("InvalidParameter", "Invalid parameter: PhoneNumber")
+    others = [p for p in INSIDE_PHONES if p != refused]
+
+    # When
+    action = start(system)
+    assert deliver(system) == []
+
+    # Then: the others are alerted; the refusal is final: tried once, not handed back to SQS
+    assert_each_got_exactly(system, alerts_for(others, action["ref"]))
+    assert faults.calls == len(INSIDE)
+    got = counts(system, action["action_id"])
+    assert got["failed"] == 1
+    assert got["sent"] == len(others)
+    assert got["targeted"] == len(INSIDE) and got["queued"] == 0
+
+    # When: closed
+    close(system, action["action_id"], "not_found")
+    system.run_queues()
+
+    # Then: a result for each person alerted, none for the one never reached
+    for phone in others:
+        texts = system.emulator.sms_to(phone)
+        assert len(texts) == 2 and action["ref"] in texts[1], texts
+    assert system.emulator.sms_to(refused) == []
+    got = counts(system, action["action_id"])
+    assert got["results_sent"] == len(others)
+    assert got["results_failed"] == 0
+    assert got["failed"] == 1
+
+
+# --- 6. Close and results ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_people_were_alerted_when_closed_then_each_gets_one_result_and_latecomers_nothing(
+    system: System,
+) -> None:
+    action = start(system)
+    system.run_queues()
+    latecomer = "+31610000099"
+    add_participant(latecomer, north(50))  # moved in after the alert went out
+    message = "Dank aan de melder uit de Choorstraat."
+
+    # When
+    close(system, action["action_id"], "arrested", message=message)
+    [results] = system.emulator.drain(TARGETING_QUEUE)
+    assert failed_ids(system.invoke("targeting_worker", TARGETING_QUEUE, [results])) == []
+    system.run_queues()
+    # ... and the results fan-out is delivered again, with its send messages
+    assert failed_ids(system.invoke("targeting_worker", TARGETING_QUEUE, [results])) == []
+    system.run_queues()
+
+    # Then
+    expected = alerts_for(INSIDE_PHONES, action["ref"])
+    for phone in INSIDE_PHONES:
+        text = render_result(Outcome.ARRESTED, action["ref"], Language(language_of(phone)), message)
+        assert message in text and action["ref"] in text
+        expected[phone].append(text)
+    assert_each_got_exactly(system, expected)  # the latecomer and outsiders: nothing
+    assert system.emulator.sms_to(latecomer) == []
+    got = counts(system, action["action_id"])
+    assert got["results_sent"] == got["sent"] == len(INSIDE)
+    assert got["results_failed"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_result_send_messages_redelivered_then_nobody_gets_a_second_result(
+    system: System,
+) -> None:
+    action = start(system)
+    system.run_queues()
+    close(system, action["action_id"], "found")
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    sends = system.emulator.drain(SMS_QUEUE)
+
+    for _ in range(3):
+        for message in sends:
+            assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [message])) == []
+
+    for phone in INSIDE_PHONES:
+        assert len(system.emulator.sms_to(phone)) == 2
+    assert counts(system, action["action_id"])["results_sent"] == len(INSIDE)
+
+
+# --- 7. Closed before the alerts went out --------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+@pytest.mark.parametrize("results_first", [False, True], ids=["sends-first", "results-first"])
+def test_given_targeted_but_not_sent_when_closed_then_nobody_is_alerted_or_told_the_result(
+    system: System, results_first: bool
+) -> None:
+    # Given: targeting ran, the SMS queue has not yet
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    assert counts(system, action["action_id"])["targeted"] == len(INSIDE)
+
+    # When
+    close(system, action["action_id"], "cancelled")
+    if results_first:
+        run(system, "targeting_worker", TARGETING_QUEUE)
+    run(system, "sms_sender", SMS_QUEUE)
+
+    # Then
+    assert system.emulator.sms() == []
+    got = counts(system, action["action_id"])
+    assert got["cancelled"] == got["targeted"] == len(INSIDE)
+    assert got["sent"] == got["queued"] == got["failed"] == 0
+
+    system.run_queues()
+
+    assert system.emulator.sms() == []
+    got = counts(system, action["action_id"])
+    assert got["cancelled"] == got["targeted"] == len(INSIDE)
+    assert got["results_sent"] == got["results_failed"] == 0
+
+
+# --- 8. Expiry by the schedule -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_an_action_past_its_time_when_the_sweep_runs_twice_then_one_expiry_result_each(
+    system: System, clock: Callable[[timedelta], datetime]
+) -> None:
+    short = start(system, duration_minutes=5)
+    long = start(system, radius_m=300, duration_minutes=60)  # only the nearest person
+    system.run_queues()
+    before = len(system.emulator.sms())
+
+    # When: six minutes later, two scheduled runs in a row
+    clock(timedelta(minutes=6))
+    first = system.sweep()
+    second = system.sweep()
+    system.run_queues()
+
+    # Then
+    assert first["expired"] == 1
+    assert second == {"expired": 0, "redriven": 0}
+    expired = view(system, short["action_id"])
+    assert expired["status"] == "closed"
+    assert expired["outcome"] == "expired"
+    for phone in INSIDE_PHONES:
+        language = Language(language_of(phone))
+        results = [
+            t
+            for t in system.emulator.sms_to(phone)
+            if t.startswith("Burgernet: ")
+            and (t == render_result(Outcome.EXPIRED, short["ref"], language))
+        ]
+        assert len(results) == 1, phone
+    assert len(system.emulator.sms()) == before + len(INSIDE)
+    assert expired["counts"]["results_sent"] == len(INSIDE)
+    # The action with time left is untouched
+    untouched = view(system, long["action_id"])
+    assert untouched["status"] == "active" and untouched["outcome"] is None
+    assert untouched["counts"]["results_sent"] == 0
+    nearest = system.emulator.sms_to(INSIDE_PHONES[0])
+    assert [t for t in nearest if long["ref"] in t] == [alert_text(long["ref"], "nl")]
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_overlapping_sweeps_read_the_same_active_list_then_results_go_out_once(
+    system: System, clock: Callable[[timedelta], datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action = start(system, duration_minutes=5)
+    system.run_queues()
+    clock(timedelta(minutes=6))
+    stale = action_store.active_actions()  # what a run that started a moment earlier read
+
+    # When: the first run expires it; the overlapping run acts on its stale list
+    assert system.sweep()["expired"] == 1
+    monkeypatch.setattr(action_store, "active_actions", lambda: stale)
+    assert system.sweep()["expired"] == 0
+    system.run_queues()
+
+    # Then
+    for phone in INSIDE_PHONES:
+        assert len(system.emulator.sms_to(phone)) == 2, phone
+    assert counts(system, action["action_id"])["results_sent"] == len(INSIDE)
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_an_action_with_time_left_when_the_sweep_runs_then_nothing_changes(
+    system: System, clock: Callable[[timedelta], datetime]
+) -> None:
+    action = start(system, duration_minutes=5)
+    system.run_queues()
+
+    clock(timedelta(minutes=4))
+    assert system.sweep() == {"expired": 0, "redriven": 0}
+    system.run_queues()
+
+    assert view(system, action["action_id"])["status"] == "active"
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
+
+
+# --- 9. A lost enqueue, re-driven by the sweep ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_the_targeting_enqueue_is_lost_when_the_sweep_runs_then_everyone_is_alerted_once(
+    system: System, clock: Callable[[timedelta], datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targeting = runtime().targeting
+    real_send = targeting.send
+    refusals: list[int] = []
+
+    def send_failing_once(items: Any) -> int:
+        if not refusals:
+            refusals.append(1)
+            raise QueueError("1 of 1 messages refused by burgernet-targeting: ServiceUnavailable")
+        return real_send(items)
+
+    monkeypatch.setattr(targeting, "send", send_failing_once)
+
+    # When: POST while SQS refuses the enqueue
+    action = start(system)
+    system.run_queues()
+
+    # Then: accepted (the action is stored), nothing sent yet
+    assert refusals == [1]
+    assert system.emulator.sms() == []
+    assert view(system, action["action_id"])["targeting"] == "pending"
+
+    # When: a sweep one minute later leaves it (it may just be slow) ...
+    clock(timedelta(minutes=1))
+    assert system.sweep()["redriven"] == 0
+    # ... and one three minutes later re-drives it
+    clock(timedelta(minutes=3))
+    assert system.sweep()["redriven"] == 1
+    system.run_queues()
+    assert system.sweep()["redriven"] == 0  # done now: nothing more to re-drive
+    system.run_queues()
+
+    # Then
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
+    got = counts(system, action["action_id"])
+    assert got["targeted"] == got["sent"] == len(INSIDE)
+    assert view(system, action["action_id"])["targeting"] == "done"
+
+
+# --- 10. No personal data in logs ----------------------------------------------------------------
+
+
+def test_given_a_whole_action_with_failures_then_no_phone_number_is_logged(
+    system: System, faults: PublishFaults, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="burgernet")
+    phones = {
+        "+31612345678": ("0612345678", "612345678"),
+        "+31687654321": ("0687654321", "687654321"),  # refused by SNS: a permanent failure
+        "+31611223344": ("0611223344", "611223344"),  # throttled once
+    }
+    for i, phone in enumerate(phones):
+        add_participant(phone, north(100 + 200 * i), language=("nl", "en", "nl")[i])
+    faults.for_phone["+31687654321"] = client_error(
+        "InvalidParameter", "Invalid parameter: PhoneNumber Reason: +31687654321 is not valid"
+    )
+    faults.at_call[3] = client_error("Throttling", "Rate exceeded")
+
+    action = start(system)
+    assert deliver(system) == []
+    close(system, action["action_id"], "found", message="Dank voor uw hulp.")
+    assert deliver(system) == []
+
+    # The run really went through every path
+    got = counts(system, action["action_id"])
+    assert got["failed"] == 1 and got["results_sent"] == got["sent"]
+    events = {r.getMessage() for r in caplog.records if r.name == "burgernet"}
+    assert any('"send_failed"' in e for e in events)
+    assert any('"send_throttled"' in e for e in events)
+    assert any('"results_queued"' in e for e in events)
+
+    logged = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.stack_info or ''}" for r in caplog.records
+    )
+    for e164, (national, bare) in phones.items():
+        for form in (e164, national, bare):
+            assert form not in logged, form
