@@ -26,6 +26,18 @@ def init(enabled: bool) -> None:
     _enabled = True
 
 
+def annotate(**annotations: str | int) -> None:
+    """Annotate the current subsegment, e.g. with an id known only part-way through."""
+    if not _enabled:
+        return
+    from aws_xray_sdk.core import xray_recorder
+
+    subsegment = xray_recorder.current_subsegment()
+    if subsegment is not None:
+        for key, value in annotations.items():
+            subsegment.put_annotation(key, value)
+
+
 @contextmanager
 def traced(name: str, **annotations: str | int) -> Iterator[None]:
     """Run a block as an X-Ray subsegment annotated with ids and counts (a no-op when off)."""
@@ -34,8 +46,6 @@ def traced(name: str, **annotations: str | int) -> Iterator[None]:
         return
     from aws_xray_sdk.core import xray_recorder
 
-    with xray_recorder.in_subsegment(name) as subsegment:
-        if subsegment is not None:
-            for key, value in annotations.items():
-                subsegment.put_annotation(key, value)
+    with xray_recorder.in_subsegment(name):
+        annotate(**annotations)
         yield

@@ -18,6 +18,7 @@ from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
+from chalicelib.tracing import annotate, traced
 
 # Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
 REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -61,7 +62,9 @@ def start_action(
     )
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
-    stored = store.insert_action(action, key, fingerprint, now)
+    with traced("start_action", incident=action.incident):
+        stored = store.insert_action(action, key, fingerprint, now)
+        annotate(action_id=stored.action_id)
     if stored is action:
         log_event(
             "action_started",
@@ -77,7 +80,8 @@ def close_action(
     action_id: str, request: CloseRequest, targeting: WorkQueue, now: datetime
 ) -> Action:
     """Close an active action and enqueue its result messages."""
-    action = store.close_action(action_id, request.outcome.value, request.message, now)
+    with traced("close_action", action_id=action_id, outcome=request.outcome.value):
+        action = store.close_action(action_id, request.outcome.value, request.message, now)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, "results", action_id)
     return action
