@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.geo import KeyRange, place_cell, place_sort_key
+from chalicelib.domain.geo import KeyRange, Located, place_cell, place_sort_key
 
 # Size of a projected geo-index item (keys, participant id, label, position, phone, language,
 # channel) as DynamoDB counts it: attribute names plus values. An estimate, not a measurement.
@@ -21,17 +21,8 @@ READ_UNIT_BYTES = 4096  # a read unit covers up to 4 KB of one Query's items, su
 EVENTUALLY_CONSISTENT_UNIT = 0.5  # read units per 4 KB for an eventually consistent read
 
 
-class PlaceLike(Protocol):
-    """What the index needs of a place to file it."""
-
-    @property
-    def participant_id(self) -> str: ...
-
-    @property
-    def lat(self) -> float: ...
-
-    @property
-    def lon(self) -> float: ...
+class PlaceLike(Located, Protocol):
+    """What the index needs of a place to file it: a located row with its label."""
 
     @property
     def label(self) -> str: ...

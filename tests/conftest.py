@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from chalice.test import Client
 from moto import mock_aws
@@ -18,9 +20,25 @@ from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
 from tools.emulator import ROOT, create_resources, stage_environment
+from tools.local import lambda_sqs_event
 
 REGION = "eu-west-1"
 UTRECHT = (52.0907, 5.1214)  # Domplein
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_botocore_data() -> Iterator[None]:
+    """Speed only: every test builds fresh boto clients, so share botocore's parsed JSON files."""
+    loaders: dict[Any, botocore.loaders.Loader] = {}
+
+    def create_loader(search_path_string: Any = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", create_loader)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -102,26 +120,6 @@ def emulator(aws: None) -> Emulator:
     return Emulator()
 
 
-def sqs_event(messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
-    """A Lambda SQS event carrying these received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:{queue}",
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
-
-
 class System:
     """Drives the app as the deployed system runs: HTTP in, queues drained by their handlers."""
 
@@ -142,7 +140,8 @@ class System:
 
     def invoke(self, handler: str, queue: str, messages: list[dict[str, Any]]) -> Any:
         """Invoke an SQS handler with a batch of messages, as the event source mapping would."""
-        return self.client.lambda_.invoke(handler, sqs_event(messages, queue)).payload
+        arn = f"arn:aws:sqs:{REGION}:{DEFAULT_ACCOUNT_ID}:{queue}"
+        return self.client.lambda_.invoke(handler, lambda_sqs_event(arn, messages)).payload
 
     def run_queues(self, max_rounds: int = 20) -> None:
         """Feed both queues to their handlers until no work is left."""

@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import botocore.loaders
-import botocore.session
 import pytest
 
 from chalicelib.domain.messages import description_overflow, result_message_overflow
@@ -116,21 +114,6 @@ def started(system: System, **changes: Any) -> dict[str, Any]:
 def alerted_once(system: System, phone: str, ref: str) -> bool:
     texts = system.emulator.sms_to(phone)
     return len(texts) == 1 and ref in texts[0]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_botocore_data() -> Iterator[None]:
-    """Speed only: every test builds fresh boto clients, so share botocore's parsed JSON files."""
-    loaders: dict[Any, botocore.loaders.Loader] = {}
-
-    def create_loader(search_path_string: Any = None) -> botocore.loaders.Loader:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
 
 
 @pytest.fixture

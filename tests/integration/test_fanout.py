@@ -8,12 +8,10 @@ crashes, a lost enqueue) are injected on the live runtime objects the handlers u
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -48,21 +46,6 @@ FAR_OUTSIDE = "+31610000092"  # 4 km
 def north(metres: float) -> tuple[float, float]:
     """A point the given distance due north (negative: south) of UTRECHT."""
     return UTRECHT[0] + metres / METRES_PER_DEGREE_LAT, UTRECHT[1]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_botocore_data() -> Iterator[None]:
-    """Speed only: every test builds fresh boto clients, so share botocore's parsed JSON files."""
-    loaders: dict[Any, botocore.loaders.Loader] = {}
-
-    def create_loader(search_path_string: Any = None) -> botocore.loaders.Loader:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
 
 
 @pytest.fixture

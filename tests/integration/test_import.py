@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.loaders
-import botocore.session
 import pytest
 
 from chalicelib.dal.models import Participant, Place
@@ -52,21 +50,6 @@ ROSTER = csv(
     row("0031610000002", HOME_B, "home", "en"),
     row("0610000003", HOME_C, "home"),
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shared_botocore_data() -> Iterator[None]:
-    """Speed only: every test builds fresh boto clients, so share botocore's parsed JSON files."""
-    loaders: dict[Any, botocore.loaders.Loader] = {}
-
-    def create_loader(search_path_string: Any = None) -> botocore.loaders.Loader:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", create_loader)
-        yield
 
 
 def run_import(lines: list[str]) -> tuple[Counter[str], list[Rejected]]:
