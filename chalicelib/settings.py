@@ -10,6 +10,9 @@ from functools import cache
 
 from chalicelib.domain.model import Channel
 
+# The channels this code can send on; voice arrives with its own sender and queue.
+SENDABLE_CHANNELS = (Channel.SMS,)
+
 
 class SettingsError(RuntimeError):
     """The deployment is misconfigured: names the variable to fix."""
@@ -54,15 +57,13 @@ class Settings:
             return value
 
         raw_channels = env.get("CHANNELS", "sms")
-        try:
-            channels = tuple(Channel(c.strip()) for c in raw_channels.split(",") if c.strip())
-        except ValueError:
-            allowed = ", ".join(c.value for c in Channel)
+        names = [c.strip() for c in raw_channels.split(",") if c.strip()]
+        allowed = ", ".join(c.value for c in SENDABLE_CHANNELS)
+        if not names or any(n not in SENDABLE_CHANNELS for n in names):
             raise SettingsError(
                 f"CHANNELS must be a comma-separated list of {allowed}, got {raw_channels!r}"
-            ) from None
-        if not channels:
-            raise SettingsError("CHANNELS must name at least one channel")
+            )
+        channels = tuple(dict.fromkeys(Channel(n) for n in names))
 
         tracing = env.get("TRACING", "off").lower()
         if tracing not in ("on", "off"):

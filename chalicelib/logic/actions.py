@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action
 from chalicelib.dal.participants import places_in
+from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
@@ -22,12 +23,11 @@ from chalicelib.tracing import annotate, traced
 
 # Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
 REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-REF_LENGTH = 6
 
 
 def new_ref() -> str:
     """A short action reference for messages and the callback line."""
-    return "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+    return "".join(secrets.choice(REF_ALPHABET) for _ in range(messages.REF_LENGTH))
 
 
 def start_action(

@@ -88,9 +88,8 @@ def test_given_an_emulator_endpoint_when_read_then_it_is_used() -> None:
     ("raw", "expected"),
     [
         ("sms", (Channel.SMS,)),
-        ("voice", (Channel.VOICE,)),
-        ("sms,voice", (Channel.SMS, Channel.VOICE)),
-        (" sms , voice ", (Channel.SMS, Channel.VOICE)),
+        (" sms ", (Channel.SMS,)),
+        ("sms,sms", (Channel.SMS,)),
     ],
 )
 def test_given_valid_channels_when_read_then_they_are_parsed(
@@ -138,13 +137,15 @@ def test_given_an_empty_region_when_read_then_the_error_names_aws_region() -> No
 # --- bad values are explained ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", ["fax", "sms,fax", "SMS", "sms;voice", "email"])
-def test_given_unknown_channels_when_read_then_the_error_names_channels_and_the_allowed(
+@pytest.mark.parametrize("raw", ["fax", "sms,fax", "SMS", "sms;voice", "email", "voice", ","])
+def test_given_channels_it_cannot_send_on_when_read_then_the_error_names_the_allowed(
     raw: str,
 ) -> None:
+    # voice is a Channel participants may prefer, but nothing sends it yet: refusing it here
+    # keeps a deployment from routing voice participants to a queue nobody reads.
     message = error_for(complete(CHANNELS=raw))
     assert "CHANNELS" in message
-    assert "sms" in message and "voice" in message
+    assert "list of sms," in message
     assert repr(raw) in message
 
 
