@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
-logger = logging.getLogger("burgernet")
+# A child of chalice's app logger ("burgernet"): records reach its stdout handler (CloudWatch in
+# Lambda) whatever level chalice gives the app logger (ERROR unless app.debug).
+logger = logging.getLogger("burgernet.events")
 logger.setLevel(logging.INFO)
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +168,7 @@ def banner(api: str, emulator: str) -> str:
     )
     return f"""
 Burgernet is running locally.
-  API       {api}
+  API       {api}   (loopback only; no IAM signing needed here, unlike deployed stages)
   emulator  {emulator}   (AWS endpoint; state at {emulator}/moto-api/data.json)
 
 Start an action (Utrecht, Domplein, 1.5 km):
@@ -191,9 +192,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     api_port = int(os.environ.get("BURGERNET_API_PORT", "8000"))
     emulator_port = int(os.environ.get("BURGERNET_EMULATOR_PORT", "5000"))
-    schedule_scale = float(os.environ.get("BURGERNET_SCHEDULE_SCALE", "1"))
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per emulated AWS call
+    # The functions' structured events on the console, as CloudWatch would show them; no line
+    # per emulated AWS call.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+    # Local mode has no IAM, by design (loopback only); the banner says so once.
+    warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for noisy in ("botocore", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
     os.environ.update(emulator_environment(emulator_port))
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
             feeder = QueueFeeder(sqs, source.queue, handler, source.batch_size, stop)
             threads.append(threading.Thread(target=feeder.run, name=source.name, daemon=True))
         elif isinstance(source, ScheduledEventConfig):
-            every = schedule_seconds(source.schedule_expression) * schedule_scale
+            every = schedule_seconds(source.schedule_expression)
             threads.append(
                 threading.Thread(
                     target=run_schedule,
