@@ -17,7 +17,10 @@ PHONE = "+31612345678"
 @pytest.fixture
 def stdout_log(system: System) -> Iterator[io.StringIO]:
     """What chalice's app logger handler (stdout, i.e. CloudWatch in Lambda) writes."""
-    [handler] = [h for h in logging.getLogger("burgernet").handlers if hasattr(h, "setStream")]
+    # chalice's own handler: a plain StreamHandler (pytest's capture handlers are subclasses)
+    [handler] = [
+        h for h in logging.getLogger("burgernet").handlers if type(h) is logging.StreamHandler
+    ]
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
     yield buffer
