@@ -4,9 +4,15 @@ from chalice import Chalice
 
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.http import uniform_errors
+from chalicelib.handlers.municipalities import admin
+from chalicelib.handlers.participants import residents
+from chalicelib.handlers.signup_page import signup_page
 from chalicelib.handlers.workers import workers
 
 app = Chalice(app_name="burgernet")
 app.register_middleware(uniform_errors, "http")
 app.register_blueprint(dispatch)
 app.register_blueprint(workers)
+app.register_blueprint(admin)
+app.register_blueprint(residents)
+app.register_blueprint(signup_page)

@@ -10,6 +10,7 @@ from typing import Any
 
 TARGETING_QUEUE = "burgernet-targeting"
 SMS_QUEUE = "burgernet-sms"
+INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
 

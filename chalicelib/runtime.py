@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
-from chalicelib.channels.sms import SnsSms
+from chalicelib.adapters.pdok import PdokGeocoder
+from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal.models import bind_models
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.fanout import Sender
+from chalicelib.logic.participants import Services
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, WorkQueue
 from chalicelib.settings import Settings, get_settings
 
@@ -22,6 +24,7 @@ class Runtime:
     targeting: WorkQueue
     sms_queue: WorkQueue
     sender: Sender
+    services: Services
 
 
 @cache
@@ -42,6 +45,10 @@ def runtime() -> Runtime:
             pacer=RateLimiter(settings.sms_per_second),
             callback_number=settings.callback_number,
             queue=sms_queue,
+        ),
+        services=Services(
+            geocoder=PdokGeocoder(settings.geocoder_url),
+            sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
         ),
     )
 

@@ -29,6 +29,11 @@ class Settings:
     actions_table: str
     deliveries_table: str
     idempotency_table: str
+    municipalities_table: str
+    verifications_table: str
+    sessions_table: str
+    ratelimits_table: str
+    geocoder_url: str
     callback_number: str
     sms_sender_id: str
     channels: tuple[Channel, ...]
@@ -77,6 +82,11 @@ class Settings:
             actions_table=required("ACTIONS_TABLE"),
             deliveries_table=required("DELIVERIES_TABLE"),
             idempotency_table=required("IDEMPOTENCY_TABLE"),
+            municipalities_table=required("MUNICIPALITIES_TABLE"),
+            verifications_table=required("VERIFICATIONS_TABLE"),
+            sessions_table=required("SESSIONS_TABLE"),
+            ratelimits_table=required("RATELIMITS_TABLE"),
+            geocoder_url=required("GEOCODER_URL"),
             callback_number=required("CALLBACK_NUMBER"),
             sms_sender_id=env.get("SMS_SENDER_ID", "Burgernet"),
             channels=channels,

@@ -21,6 +21,7 @@ from chalicelib.dal.participants import NewPlace, upsert_participant
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.local import lambda_sqs_event
+from tools.pdok_standin import PdokStandIn
 
 REGION = "eu-west-1"
 UTRECHT = (52.0907, 5.1214)  # Domplein
@@ -49,11 +50,20 @@ def _fresh_runtime() -> Iterator[None]:
     runtime_module.reset()
 
 
+@pytest.fixture(scope="session")
+def pdok() -> Iterator[PdokStandIn]:
+    """The recorded-addresses stand-in for PDOK Locatieserver, on a loopback port."""
+    standin = PdokStandIn().start()
+    yield standin
+    standin.stop()
+
+
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(monkeypatch: pytest.MonkeyPatch, pdok: PdokStandIn) -> dict[str, str]:
     """The test stage's environment, as chalice gives it to the functions."""
     values = {
         **stage_environment("test"),
+        "GEOCODER_URL": pdok.url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import threading
+import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
+from tools.pdok_standin import PdokStandIn
 
 REGION = "eu-west-1"
 STAGE = "local"
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+DEMO_MUNICIPALITY = ROOT / "tools" / "fixtures" / "gm0344_utrecht.json"
 LOCAL_RETRY_SECONDS = 5  # a failed message comes back this soon (AWS waits the visibility timeout)
 
 
@@ -156,6 +159,19 @@ def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -
             print(f"[{name}] failed: {type(exc).__name__}: {exc}")
 
 
+def seed_municipality(api: str) -> None:
+    """Register the demo municipality through the admin route, as an operator would."""
+    request = urllib.request.Request(
+        f"{api}/municipalities",
+        data=DEMO_MUNICIPALITY.read_bytes(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        seeded = json.load(response)
+    print(f"demo: municipality {seeded['code']} {seeded['name']} registered")
+
+
 def banner(api: str, emulator: str) -> str:
     """How to use the running system."""
     body = json.dumps(
@@ -175,6 +191,8 @@ Start an action (Utrecht, Domplein, 1.5 km):
   curl -s -X POST {api}/actions -H 'Content-Type: application/json' \\
        -H 'Idempotency-Key: demo-1' -d '{body}'
 
+Join as a resident:  {api}/signup?municipality=GM0344   (the code arrives in `make sms`;
+                     demo addresses: 3511 LX 1, 3512 JE 12, 3521 AZ 150, 3581 KP 1)
 Follow it:           curl -s {api}/actions/<action_id>
 See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
@@ -203,8 +221,10 @@ def main(argv: list[str] | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
+    geocoder = PdokStandIn().start()
     os.environ.update(emulator_environment(emulator_port))
     os.environ.update(stage_environment(STAGE))
+    os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")
 
@@ -240,7 +260,9 @@ def main(argv: list[str] | None = None) -> None:
 
     http = factory.create_local_server(app, config, "127.0.0.1", api_port)
     threading.Thread(target=http.serve_forever, name="api", daemon=True).start()
-    print(banner(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}"), flush=True)
+    api = f"http://127.0.0.1:{api_port}"
+    seed_municipality(api)
+    print(banner(api, f"http://127.0.0.1:{emulator_port}"), flush=True)
 
     def request_stop(signum: int, frame: Any) -> None:
         stop.set()
@@ -253,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     for thread in threads:
         thread.join(timeout=5)
     server.stop()
+    geocoder.stop()
     print("stopped.", flush=True)
 
 

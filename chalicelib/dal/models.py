@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -36,6 +37,10 @@ class PlaceRef(MapAttribute[str, Any]):
     lon = NumberAttribute()
     cell = UnicodeAttribute()
     sk = UnicodeAttribute()
+    postcode = UnicodeAttribute(null=True)  # when the place was given as an address
+    house_number = UnicodeAttribute(null=True)
+    addition = UnicodeAttribute(null=True)
+    municipality = UnicodeAttribute(null=True)  # CBS code of the municipality it lies in
 
 
 class Participant(Model):
@@ -50,6 +55,10 @@ class Participant(Model):
     channel = UnicodeAttribute()
     places = ListAttribute(of=PlaceRef)
     created_at = UTCDateTimeAttribute()
+    quiet_from = UnicodeAttribute(null=True)  # HH:MM, Europe/Amsterdam
+    quiet_to = UnicodeAttribute(null=True)
+    municipality = UnicodeAttribute(null=True)  # where they signed up
+    age_checked = BooleanAttribute(null=True)  # 16 or older at signup; the birth date is not kept
     phone_index = PhoneIndex()
 
 
@@ -68,6 +77,8 @@ class Place(Model):
     phone = UnicodeAttribute()
     language = UnicodeAttribute()
     channel = UnicodeAttribute()
+    quiet_from = UnicodeAttribute(null=True)
+    quiet_to = UnicodeAttribute(null=True)
 
 
 class StatusIndex(GlobalSecondaryIndex["Action"]):
@@ -136,6 +147,17 @@ class Idempotency(Model):
     expires = TTLAttribute()
 
 
+class ParticipantDeliveries(GlobalSecondaryIndex["Delivery"]):
+    """A participant's alerts, for their data export."""
+
+    class Meta:
+        index_name = "participant-index"
+        projection = AllProjection()
+
+    participant_id = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+
+
 class Delivery(Model):
     """The ledger: one item per (action, person), claimed before anything is sent."""
 
@@ -156,6 +178,62 @@ class Delivery(Model):
     result_message_id = UnicodeAttribute(null=True)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
+    by_participant = ParticipantDeliveries()
+
+
+class Municipality(Model):
+    """A municipality: its CBS code, name and area (GeoJSON), for signup and place lookup."""
+
+    class Meta:
+        table_name: str | None = None
+
+    code = UnicodeAttribute(hash_key=True)  # GM + 4 digits
+    name = UnicodeAttribute()
+    area = UnicodeAttribute()  # GeoJSON Polygon or MultiPolygon, as text
+    min_lon = NumberAttribute()
+    min_lat = NumberAttribute()
+    max_lon = NumberAttribute()
+    max_lat = NumberAttribute()
+
+
+class Verification(Model):
+    """A code sent to a phone to prove possession, and what it unlocks when typed back."""
+
+    class Meta:
+        table_name: str | None = None
+
+    verification_id = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()  # signup | login | unsubscribe
+    phone = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    valid_until = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+    participant_id = UnicodeAttribute(null=True)  # login and unsubscribe: whose
+    request = UnicodeAttribute(null=True)  # signup: the validated request, as JSON
+    expires = TTLAttribute()  # the item itself goes a day later
+
+
+class Session(Model):
+    """A short-lived token after login; only its hash is stored."""
+
+    class Meta:
+        table_name: str | None = None
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    participant_id = UnicodeAttribute()
+    valid_until = UTCDateTimeAttribute()
+    expires = TTLAttribute()
+
+
+class RateCounter(Model):
+    """Requests counted in one fixed window for one key (a hashed phone or source address)."""
+
+    class Meta:
+        table_name: str | None = None
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires = TTLAttribute()
 
 
 TABLES: dict[type[Model], str] = {
@@ -164,6 +242,10 @@ TABLES: dict[type[Model], str] = {
     Action: "actions_table",
     Idempotency: "idempotency_table",
     Delivery: "deliveries_table",
+    Municipality: "municipalities_table",
+    Verification: "verifications_table",
+    Session: "sessions_table",
+    RateCounter: "ratelimits_table",
 }
 
 

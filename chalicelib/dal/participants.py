@@ -10,6 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import chain
 
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.dal.models import Participant, Place, PlaceRef
 from chalicelib.domain.geo import (
     Circle,
@@ -93,11 +96,10 @@ def upsert_participants(
             for old in (current.places if current else [])
             if (old.cell, old.sk) not in keep
         )
-        puts.extend(_place_item(pid, person, ref) for ref in wanted)
-        created_at = current.created_at if current else now
+        puts.extend(_place_item(pid, person, ref, current) for ref in wanted)
         if current is None:
-            newcomers.append(_record(pid, person, [], created_at))
-        records.append(_record(pid, person, wanted, created_at))
+            newcomers.append(_record(pid, person, [], None, now))
+        records.append(_record(pid, person, wanted, current, now))
         results.append(Upsert.UPDATED if current else Upsert.CREATED)
     with Participant.batch_write() as participants:
         for record in newcomers:
@@ -146,29 +148,36 @@ def _existing_by_phone(
 
 
 def _record(
-    pid: str, person: NewParticipant, places: list[PlaceRef], created_at: datetime
+    pid: str,
+    person: NewParticipant,
+    places: list[PlaceRef],
+    current: Participant | None,
+    now: datetime,
 ) -> Participant:
+    # What an import does not know (signup details, quiet hours) stays as it was.
     return Participant(
         pid,
         phone=person.phone,
         language=person.language,
         channel=person.channel,
         places=places,
-        created_at=created_at,
+        created_at=current.created_at if current else now,
+        quiet_from=current.quiet_from if current else None,
+        quiet_to=current.quiet_to if current else None,
+        municipality=current.municipality if current else None,
+        age_checked=current.age_checked if current else None,
     )
 
 
 def _place_ref(pid: str, place: NewPlace) -> PlaceRef:
-    return PlaceRef(
-        label=place.label,
-        lat=place.lat,
-        lon=place.lon,
-        cell=place_cell(place.lat, place.lon),
-        sk=place_sort_key(place.lat, place.lon, pid, place.label),
-    )
+    return place_ref(pid, place.label, place.lat, place.lon)
 
 
-def _place_item(pid: str, person: NewParticipant, ref: PlaceRef) -> Place:
+def _place_item(
+    pid: str, person: NewParticipant | Participant, ref: PlaceRef, quiet: Participant | None = None
+) -> Place:
+    # Each geo-index item carries what targeting needs, so alerts need no second read.
+    quiet = quiet or (person if isinstance(person, Participant) else None)
     return Place(
         ref.cell,
         ref.sk,
@@ -179,7 +188,58 @@ def _place_item(pid: str, person: NewParticipant, ref: PlaceRef) -> Place:
         phone=person.phone,
         language=person.language,
         channel=person.channel,
+        quiet_from=quiet.quiet_from if quiet else None,
+        quiet_to=quiet.quiet_to if quiet else None,
     )
+
+
+def find_by_phone(phone: str) -> Participant | None:
+    """The participant with this phone, if any."""
+    hit = next(iter(Participant.phone_index.query(phone)), None)
+    return Participant.get(hit.participant_id, consistent_read=True) if hit else None
+
+
+def get_participant(participant_id: str) -> Participant | None:
+    """The participant with this id, if any."""
+    try:
+        return Participant.get(participant_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def place_ref(pid: str, label: str, lat: float, lon: float, **address: str | None) -> PlaceRef:
+    """A place of participant `pid`, with its geo-index keys (and its address, if given)."""
+    return PlaceRef(
+        label=label,
+        lat=lat,
+        lon=lon,
+        cell=place_cell(lat, lon),
+        sk=place_sort_key(lat, lon, pid, label),
+        **address,
+    )
+
+
+def save_participant(record: Participant, previous: Participant | None) -> None:
+    """Write one participant and its geo-index items in one transaction: all of it, or none.
+
+    `previous` is the stored state being replaced (None for a new participant).
+    """
+    keep = {(p.cell, p.sk) for p in record.places}
+    with TransactWrite(connection=Participant._get_connection().connection) as tx:
+        tx.save(record)
+        for ref in record.places:
+            tx.save(_place_item(record.participant_id, record, ref))
+        for old in previous.places if previous else []:
+            if (old.cell, old.sk) not in keep:
+                tx.delete(Place(old.cell, old.sk))
+
+
+def delete_participant(participant: Participant) -> None:
+    """Remove a participant and every place of theirs from the geo index, in one transaction."""
+    with TransactWrite(connection=Participant._get_connection().connection) as tx:
+        tx.delete(participant)
+        for ref in participant.places:
+            tx.delete(Place(ref.cell, ref.sk))
 
 
 def _same(p: Participant, language: str, channel: str, wanted: Sequence[PlaceRef]) -> bool:

@@ -6,11 +6,14 @@ from __future__ import annotations
 class DomainError(Exception):
     """An expected failure a caller can act on: a machine code and a human message."""
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, field: str | None = None, **params: str | int
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.params = params  # values the message mentions, for translations and clients
 
 
 class InvalidInput(DomainError):
@@ -27,3 +30,19 @@ class Conflict(DomainError):
 
 class PayloadTooLarge(DomainError):
     """The request body is larger than any valid request (HTTP 413)."""
+
+
+class Unauthorized(DomainError):
+    """No valid proof of who is asking (HTTP 401)."""
+
+
+class Locked(DomainError):
+    """Too many wrong codes: this verification is closed (HTTP 403)."""
+
+
+class Expired(DomainError):
+    """The code's time is up (HTTP 410)."""
+
+
+class TooManyRequests(DomainError):
+    """Over a rate limit; `retry_after` seconds until the next window (HTTP 429)."""

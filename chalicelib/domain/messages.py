@@ -273,3 +273,42 @@ def result_message_overflow(outcome: Outcome, message: str) -> int:
         septets(render_result(outcome, _WORST_CASE_REF, language, message)) for language in Language
     )
     return max(0, longest - _septet_budget(MAX_SEGMENTS))
+
+
+_CODE_TEXTS = {
+    "signup": {
+        Language.NL: "Uw Burgernet-code is {code}. Vul deze in om uw aanmelding af te ronden. "
+        "De code is 15 minuten geldig. Deel hem met niemand.",
+        Language.EN: "Your Burgernet code is {code}. Enter it to finish signing up. "
+        "It is valid for 15 minutes. Do not share it with anyone.",
+    },
+    "login": {
+        Language.NL: "Uw Burgernet-code is {code}. Hiermee wijzigt u uw gegevens. "
+        "De code is 15 minuten geldig. Deel hem met niemand.",
+        Language.EN: "Your Burgernet code is {code}. Use it to change your details. "
+        "It is valid for 15 minutes. Do not share it with anyone.",
+    },
+    "unsubscribe": {
+        Language.NL: "Uw Burgernet-code is {code}. Vul deze in om u af te melden. "
+        "De code is 15 minuten geldig.",
+        Language.EN: "Your Burgernet code is {code}. Enter it to leave Burgernet. "
+        "It is valid for 15 minutes.",
+    },
+}
+
+_GOODBYE = {
+    Language.NL: "U bent afgemeld bij Burgernet en ontvangt geen berichten meer. "
+    "Bedankt voor uw hulp.",
+    Language.EN: "You have left Burgernet and will receive no more messages. "
+    "Thank you for your help.",
+}
+
+
+def render_code(purpose: str, code: str, language: Language) -> str:
+    """The SMS that carries a verification code (purpose: signup, login or unsubscribe)."""
+    return to_gsm7(_CODE_TEXTS[purpose][language].format(code=code))
+
+
+def render_goodbye(language: Language) -> str:
+    """The SMS confirming that someone left."""
+    return to_gsm7(_GOODBYE[language])

@@ -58,11 +58,13 @@ class CloseRequest:
     message: str | None
 
 
-def parse_json_object(raw: bytes | None) -> dict[str, Any]:
+def parse_json_object(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """Decode a request body that must be one JSON object."""
-    if raw is not None and len(raw) > MAX_BODY_BYTES:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if raw is not None and len(raw) > max_bytes:
         raise PayloadTooLarge(
-            "body_too_large", f"The body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are allowed."
+            "body_too_large", f"The body is {len(raw)} bytes; at most {max_bytes} are allowed."
         )
     if not raw:
         raise InvalidInput("missing_body", "The request needs a JSON object as its body.")
@@ -81,7 +83,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _check_fields(body: Mapping[str, Any], allowed: Sequence[str], where: str = "") -> None:
+def check_fields(body: Mapping[str, Any], allowed: Sequence[str], where: str = "") -> None:
+    """Refuse fields the request does not know (typos would otherwise be silently ignored)."""
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise InvalidInput(
@@ -91,7 +94,8 @@ def _check_fields(body: Mapping[str, Any], allowed: Sequence[str], where: str = 
         )
 
 
-def _required(body: Mapping[str, Any], name: str, where: str = "") -> Any:
+def required(body: Mapping[str, Any], name: str, where: str = "") -> Any:
+    """The value of a required field, or InvalidInput naming it."""
     if name not in body or body[name] is None:
         raise InvalidInput(
             "missing_field", f"The field {where}{name} is required.", f"{where}{name}"
@@ -145,11 +149,11 @@ def parse_area(value: Any) -> Circle:
         raise InvalidInput(
             "wrong_type", "area must be an object with lat, lon and radius_m.", "area"
         )
-    _check_fields(value, ("lat", "lon", "radius_m"), "area.")
+    check_fields(value, ("lat", "lon", "radius_m"), "area.")
     (lat_lo, lat_hi), (lon_lo, lon_hi) = SERVICE_AREA["lat"], SERVICE_AREA["lon"]
-    lat = _required(value, "lat", "area.")
-    lon = _required(value, "lon", "area.")
-    radius = _required(value, "radius_m", "area.")
+    lat = required(value, "lat", "area.")
+    lon = required(value, "lon", "area.")
+    radius = required(value, "radius_m", "area.")
     for name, coord, (lo, hi) in (("lat", lat, (lat_lo, lat_hi)), ("lon", lon, (lon_lo, lon_hi))):
         if not _is_number(coord):
             raise InvalidInput("wrong_type", f"area.{name} must be a number.", f"area.{name}")
@@ -174,9 +178,9 @@ def parse_action_request(
     body: Mapping[str, Any], available: Sequence[Channel], callback_number: str
 ) -> ActionRequest:
     """Validate a POST /actions body against the channels this deployment has."""
-    _check_fields(body, ("incident", "description", "area", "duration_minutes", "channels"))
-    incident = _choice(_required(body, "incident"), "incident", Incident, list(Incident))
-    description = _text(_required(body, "description"), "description")
+    check_fields(body, ("incident", "description", "area", "duration_minutes", "channels"))
+    incident = _choice(required(body, "incident"), "incident", Incident, list(Incident))
+    description = _text(required(body, "description"), "description")
     if not messages.to_gsm7(description).strip(" ?"):  # nothing a reader would see
         raise InvalidInput(
             "empty_description",
@@ -191,7 +195,7 @@ def parse_action_request(
             f"{messages.MAX_SEGMENTS} SMS segments in every language.",
             "description",
         )
-    area = parse_area(_required(body, "area"))
+    area = parse_area(required(body, "area"))
     duration = body.get("duration_minutes", DEFAULT_DURATION)
     duration_minutes = _integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
     raw_channels = body.get("channels", [c.value for c in available])
@@ -209,8 +213,8 @@ def parse_action_request(
 
 def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:
     """Validate a POST /actions/{id}/close body."""
-    _check_fields(body, ("outcome", "message"))
-    outcome = _choice(_required(body, "outcome"), "outcome", Outcome, CLOSE_OUTCOMES)
+    check_fields(body, ("outcome", "message"))
+    outcome = _choice(required(body, "outcome"), "outcome", Outcome, CLOSE_OUTCOMES)
     message = body.get("message")
     if message is not None:
         message = _text(message, "message") or None
@@ -228,14 +232,14 @@ def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:
 
 def parse_reach_request(body: Mapping[str, Any]) -> Circle:
     """Validate a POST /reach body."""
-    _check_fields(body, ("area",))
-    return parse_area(_required(body, "area"))
+    check_fields(body, ("area",))
+    return parse_area(required(body, "area"))
 
 
 def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | None]:
     """Validate GET /actions query parameters: status, limit and the page token."""
     params = params or {}
-    _check_fields(params, ("status", "limit", "next"))
+    check_fields(params, ("status", "limit", "next"))
     status = params.get("status", "active")
     if status not in ("active", "closed"):
         raise InvalidInput(

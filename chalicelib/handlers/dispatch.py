@@ -27,8 +27,7 @@ MAX_IDEMPOTENCY_KEY = 128
 
 
 def _body() -> dict[str, Any]:
-    raw = dispatch.current_request.raw_body
-    return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
+    return parse_json_object(dispatch.current_request.raw_body)
 
 
 def _caller() -> str:

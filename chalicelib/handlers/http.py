@@ -4,42 +4,78 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
 from chalice import Response
 
-from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    Expired,
+    InvalidInput,
+    Locked,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
+    Unauthorized: 401,
+    Locked: 403,
     NotFound: 404,
     Conflict: 409,
+    Expired: 410,
     PayloadTooLarge: 413,
+    TooManyRequests: 429,
 }
 
 P = ParamSpec("P")
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """The API's one error shape: {"error", "message", "field"?}."""
-    body: dict[str, str] = {"error": code, "message": message}
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    params: Mapping[str, str | int] | None = None,
+) -> Response:
+    """The API's one error shape: {"error", "message", "field"?, ...params}."""
+    body: dict[str, str | int] = {"error": code, "message": message}
     if field:
         body["field"] = field
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+    body.update(params or {})
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+    if status == 429 and params and "retry_after" in params:
+        headers["Retry-After"] = str(params["retry_after"])
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def json_errors(view: Callable[P, Any]) -> Callable[P, Any]:
     """Turn a DomainError raised by a route into its 4xx JSON answer."""
+    return json_errors_in(lambda exc: exc.message)(view)
 
-    @functools.wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except DomainError as exc:
-            return error_response(STATUS[type(exc)], exc.code, exc.message, exc.field)
 
-    return wrapper
+def json_errors_in(
+    translate: Callable[[DomainError], str],
+) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
+    """Like json_errors, with the message put in the asker's language by `translate`."""
+
+    def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except DomainError as exc:
+                return error_response(
+                    STATUS[type(exc)], exc.code, translate(exc), exc.field, exc.params
+                )
+
+        return wrapper
+
+    return decorate
 
 
 def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:

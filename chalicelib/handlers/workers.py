@@ -10,9 +10,10 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from chalicelib.dal.deliveries import Kind
-from chalicelib.logic import fanout
+from chalicelib.domain.signup import is_stop
+from chalicelib.logic import fanout, participants
 from chalicelib.logs import log_event
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import INBOUND_SMS_TOPIC, SMS_QUEUE, TARGETING_QUEUE
 from chalicelib.runtime import runtime
 
 workers = Blueprint(__name__)
@@ -78,6 +79,17 @@ def sms_sender(event: Any) -> dict[str, Any]:
         )
 
     return _each(event, handle)
+
+
+@workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
+def inbound_sms(event: Any) -> None:
+    """Replies to our SMS (SNS two-way messaging): STOP removes the sender at once."""
+    runtime()
+    reply = json.loads(event.message)
+    phone = str(reply.get("originationNumber", ""))
+    if is_stop(str(reply.get("messageBody", ""))) and phone:
+        removed = participants.stop_by_reply(phone)
+        log_event("stop_reply", removed=int(removed))
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))

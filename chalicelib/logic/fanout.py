@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from chalicelib.channels.sms import SendFailed, SnsSms
+from chalicelib.adapters.sms import SendFailed, SnsSms
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Kind, Recipient
-from chalicelib.dal.models import Action, Delivery
+from chalicelib.dal.models import Action, Delivery, Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
 from chalicelib.domain.errors import Conflict
@@ -24,6 +24,7 @@ from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import Channel, Incident, Language, Outcome, iso
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.phones import is_mobile
+from chalicelib.domain.signup import QuietHours
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -54,12 +55,25 @@ class Sender:
     queue: WorkQueue  # where late results are queued
 
 
-def choose_channel(preferred: str, phone: str, available: Sequence[str]) -> Channel | None:
-    """The channel to reach someone on for this action, or None if none of theirs is available."""
-    if preferred in available:
+def choose_channel(
+    place: Place, available: Sequence[str], incident: Incident, now: datetime
+) -> Channel | None:
+    """The channel to reach someone on for this action, or None if none may be used now.
+
+    Nobody is called inside their quiet hours (a missing person overrides them): a voice
+    participant with a mobile number gets an SMS instead; with only a landline, no alert.
+    """
+    preferred = str(place.channel)
+    quiet = (
+        place.quiet_from is not None
+        and place.quiet_to is not None
+        and incident is not Incident.MISSING_PERSON
+        and QuietHours(place.quiet_from, place.quiet_to).contains(now)
+    )
+    if preferred in available and not (quiet and preferred == Channel.VOICE):
         return Channel(preferred)
-    if Channel.SMS in available and is_mobile(phone):
-        return Channel.SMS  # e.g. voice is not offered for this action: a mobile still gets SMS
+    if Channel.SMS in available and is_mobile(place.phone):
+        return Channel.SMS  # voice not offered for this action, or quiet hours
     return None
 
 
@@ -80,8 +94,9 @@ def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
     with traced("target", action_id=action_id):
         found = places_in(circle)
         recipients = []
+        available = list(map(str, action.channels))
         for distance, place in found:
-            channel = choose_channel(place.channel, place.phone, list(map(str, action.channels)))
+            channel = choose_channel(place, available, Incident(action.incident), now)
             if channel is not None:
                 recipients.append(
                     Recipient(place.participant_id, place.phone, place.language, channel, distance)

@@ -1,0 +1,65 @@
+"""Municipalities and their areas."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.dal.models import Municipality
+from chalicelib.domain.areas import Area, parse_area
+from chalicelib.domain.errors import NotFound
+
+AREAS_FRESH_S = 300  # an admin change reaches every warm Lambda within five minutes
+
+_areas: tuple[float, list[tuple[str, Area]]] | None = None
+
+
+def put_municipality(code: str, name: str, area: Area) -> Municipality:
+    """Create or replace a municipality."""
+    global _areas
+    min_lon, min_lat, max_lon, max_lat = area.bbox
+    record = Municipality(
+        code,
+        name=name,
+        area=json.dumps(area.geojson(), separators=(",", ":")),
+        min_lon=min_lon,
+        min_lat=min_lat,
+        max_lon=max_lon,
+        max_lat=max_lat,
+    )
+    record.save()
+    _areas = None
+    return record
+
+
+def get_municipality(code: str) -> Municipality:
+    """The municipality with this code, or NotFound."""
+    try:
+        return Municipality.get(code)
+    except DoesNotExist:
+        raise NotFound(
+            "unknown_municipality", f"There is no municipality {code!r}.", "municipality"
+        ) from None
+
+
+def list_municipalities() -> list[Municipality]:
+    """Every municipality, by code."""
+    return sorted(Municipality.scan(), key=lambda m: m.code)
+
+
+def areas() -> list[tuple[str, Area]]:
+    """Every municipality's area (about 340; cached for a few minutes per process)."""
+    global _areas
+    if _areas is None or time.monotonic() - _areas[0] > AREAS_FRESH_S:
+        _areas = (
+            time.monotonic(),
+            [(m.code, parse_area(json.loads(m.area))) for m in list_municipalities()],
+        )
+    return _areas[1]
+
+
+def bbox(m: Municipality) -> list[float]:
+    """The municipality's bounding box as [min_lon, min_lat, max_lon, max_lat]."""
+    return [float(m.min_lon), float(m.min_lat), float(m.max_lon), float(m.max_lat)]

@@ -1,0 +1,39 @@
+"""Fixed-window rate limits in DynamoDB, so they hold across every Lambda instance."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.dal.models import RateCounter
+from chalicelib.domain.errors import TooManyRequests
+
+
+def hit(scope: str, subject: str, limit: int, window_s: int, now: datetime, code: str) -> None:
+    """Count one request of `subject` (a phone, an address) in `scope`; TooManyRequests if over.
+
+    Keys hold a hash of the subject, never the phone number or address itself.
+    """
+    epoch = int(now.timestamp())
+    window = epoch - epoch % window_s
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    counter = RateCounter(f"{scope}#{digest}#{window}")
+    try:
+        counter.update(
+            actions=[
+                RateCounter.hits.add(1),
+                RateCounter.expires.set(now + timedelta(seconds=2 * window_s)),
+            ],
+            condition=RateCounter.hits.does_not_exist() | (RateCounter.hits < limit),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        retry_after = window + window_s - epoch
+        raise TooManyRequests(
+            code,
+            f"Too many requests; try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        ) from None

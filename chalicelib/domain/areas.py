@@ -1,0 +1,150 @@
+"""Municipal areas: GeoJSON polygons (or a bounding box) and which one a point lies in."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput
+
+CBS_CODE = re.compile(r"GM\d{4}")
+MAX_VERTICES = 200_000  # the largest Dutch municipality outlines have tens of thousands
+
+Ring = list[tuple[float, float]]  # (lon, lat), GeoJSON's order
+Polygon = list[Ring]  # outer ring first, then holes
+
+
+@dataclass(frozen=True)
+class Area:
+    """A (multi)polygon with its bounding box, ready for point-in-polygon tests."""
+
+    polygons: tuple[Polygon, ...]
+    bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+
+    def contains(self, lat: float, lon: float) -> bool:
+        """Whether the point lies inside (holes excluded)."""
+        min_lon, min_lat, max_lon, max_lat = self.bbox
+        if not (min_lon <= lon <= max_lon and min_lat <= lat <= max_lat):
+            return False
+        return any(
+            _in_ring(polygon[0], lon, lat) and not any(_in_ring(h, lon, lat) for h in polygon[1:])
+            for polygon in self.polygons
+        )
+
+    def geojson(self) -> dict[str, Any]:
+        """The area as a GeoJSON MultiPolygon."""
+        return {
+            "type": "MultiPolygon",
+            "coordinates": [[[list(p) for p in ring] for ring in poly] for poly in self.polygons],
+        }
+
+
+def _in_ring(ring: Ring, lon: float, lat: float) -> bool:
+    # Ray casting; plenty precise for municipal outlines at Dutch latitudes.
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i]
+        xj, yj = ring[j]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def check_code(code: Any, field: str = "code") -> str:
+    """A CBS municipality code: GM followed by four digits."""
+    if not isinstance(code, str) or not CBS_CODE.fullmatch(code):
+        raise InvalidInput(
+            "invalid_municipality_code",
+            "A municipality code is GM followed by four digits, e.g. GM0344.",
+            field,
+        )
+    return code
+
+
+def parse_area(area: Any = None, bbox: Any = None) -> Area:
+    """An Area from a GeoJSON Polygon or MultiPolygon, or from a bounding box."""
+    if (area is None) == (bbox is None):
+        raise InvalidInput(
+            "missing_field", "Give either area (a GeoJSON Polygon or MultiPolygon) or bbox.", "area"
+        )
+    if bbox is not None:
+        return _from_bbox(bbox)
+    if not isinstance(area, dict) or area.get("type") not in ("Polygon", "MultiPolygon"):
+        raise InvalidInput(
+            "invalid_area",
+            "area must be a GeoJSON geometry of type Polygon or MultiPolygon.",
+            "area",
+        )
+    coordinates = area.get("coordinates")
+    raw = [coordinates] if area["type"] == "Polygon" else coordinates
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("invalid_area", "area.coordinates is empty or not a list.", "area")
+    polygons = tuple(_polygon(p) for p in raw)
+    if sum(len(ring) for poly in polygons for ring in poly) > MAX_VERTICES:
+        raise InvalidInput(
+            "invalid_area", f"area has more than {MAX_VERTICES} vertices; simplify it.", "area"
+        )
+    points = [pt for poly in polygons for pt in poly[0]]
+    bounds = (
+        min(p[0] for p in points),
+        min(p[1] for p in points),
+        max(p[0] for p in points),
+        max(p[1] for p in points),
+    )
+    return Area(polygons, bounds)
+
+
+def _from_bbox(bbox: Any) -> Area:
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        raise InvalidInput(
+            "invalid_area", "bbox must be [min_lon, min_lat, max_lon, max_lat] in degrees.", "bbox"
+        )
+    min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox)
+    if not (min_lon < max_lon and min_lat < max_lat):
+        raise InvalidInput("invalid_area", "bbox minimums must be below its maximums.", "bbox")
+    ring = [(min_lon, min_lat), (max_lon, min_lat), (max_lon, max_lat), (min_lon, max_lat)]
+    return Area(([[*ring, ring[0]]],), (min_lon, min_lat, max_lon, max_lat))
+
+
+def _polygon(raw: Any) -> Polygon:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("invalid_area", "Each polygon must be a list of rings.", "area")
+    return [_ring(r) for r in raw]
+
+
+def _ring(raw: Any) -> Ring:
+    if not isinstance(raw, list) or len(raw) < 4:
+        raise InvalidInput(
+            "invalid_area", "Each ring needs at least four [lon, lat] positions, closed.", "area"
+        )
+    ring: Ring = []
+    for position in raw:
+        if not (
+            isinstance(position, list) and len(position) >= 2 and all(map(_is_number, position[:2]))
+        ):
+            raise InvalidInput("invalid_area", "Positions must be [lon, lat] numbers.", "area")
+        lon, lat = float(position[0]), float(position[1])
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidInput("invalid_area", "Positions must be [lon, lat] in degrees.", "area")
+        ring.append((lon, lat))
+    if ring[0] != ring[-1]:
+        raise InvalidInput("invalid_area", "Each ring must end where it starts.", "area")
+    return ring
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+    )
+
+
+def locate(areas: Sequence[tuple[str, Area]], lat: float, lon: float) -> str | None:
+    """The code of the first area containing the point, if any."""
+    return next((code for code, area in areas if area.contains(lat, lon)), None)

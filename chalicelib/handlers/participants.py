@@ -1,0 +1,170 @@
+"""Public routes for residents: signup, login, preferences, export and leaving (rate-limited)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.requests import parse_json_object
+from chalicelib.domain.signup import (
+    AMSTERDAM,
+    language_of,
+    parse_code,
+    parse_phone_request,
+    parse_preferences,
+    parse_signup,
+    translated,
+)
+from chalicelib.handlers.http import json_errors_in
+from chalicelib.logic import participants as logic
+from chalicelib.runtime import runtime
+
+residents = Blueprint(__name__)
+
+
+def _body() -> dict[str, Any]:
+    return parse_json_object(residents.current_request.raw_body)
+
+
+def _translate(error: DomainError) -> str:
+    request = residents.current_request
+    try:
+        body = parse_json_object(request.raw_body) if request.raw_body else {}
+    except DomainError:
+        body = {}
+    return translated(error, language_of(body, request.headers.get("accept-language")))
+
+
+answers_in_their_language = json_errors_in(_translate)
+
+
+def _source() -> str:
+    identity = (residents.current_request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _token() -> str | None:
+    header = residents.current_request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _participant_id() -> str:
+    from chalicelib.dal.verifications import session_participant
+
+    return session_participant(_token(), _now())
+
+
+@residents.route("/signup", methods=["POST"])
+@answers_in_their_language
+def signup() -> Response:
+    """Start a signup: validate, look up addresses, send a code."""
+    rt = runtime()
+    now = _now()
+    request = parse_signup(_body(), now.astimezone(AMSTERDAM).date())
+    signup_id, valid = logic.start_signup(request, _source(), rt.services, now)
+    return Response(body={"signup_id": signup_id, "expires_in": valid}, status_code=202)
+
+
+@residents.route("/signup/verify", methods=["POST"])
+@answers_in_their_language
+def verify_signup() -> Response:
+    """Finish a signup with its code."""
+    runtime()
+    signup_id, code = parse_code(_body(), "signup_id")
+    logic.limit_checks(_source(), _now())
+    participant_id = logic.verify_signup(signup_id, code, _now())
+    return Response(body={"participant_id": participant_id}, status_code=201)
+
+
+@residents.route("/participants/login", methods=["POST"])
+@answers_in_their_language
+def login() -> Response:
+    """Send a login code to a participant's phone."""
+    rt = runtime()
+    body = _body()
+    phone = parse_phone_request(body)
+    language = language_of(body, residents.current_request.headers.get("accept-language"))
+    login_id, valid = logic.start_code_login(
+        "login", phone, language, _source(), rt.services, _now()
+    )
+    return Response(body={"login_id": login_id, "expires_in": valid}, status_code=202)
+
+
+@residents.route("/participants/login/verify", methods=["POST"])
+@answers_in_their_language
+def verify_login() -> dict[str, Any]:
+    """Exchange a login code for a short-lived token."""
+    runtime()
+    login_id, code = parse_code(_body(), "login_id")
+    logic.limit_checks(_source(), _now())
+    token, valid = logic.verify_login(login_id, code, _now())
+    return {"token": token, "expires_in": valid}
+
+
+@residents.route("/participants/me", methods=["GET"])
+@answers_in_their_language
+def get_me() -> dict[str, Any]:
+    """The participant's own data."""
+    runtime()
+    return logic.participant_view(logic.me(_participant_id()))
+
+
+@residents.route("/participants/me", methods=["PUT"])
+@answers_in_their_language
+def put_me() -> dict[str, Any]:
+    """Change language, channel, quiet hours or places."""
+    rt = runtime()
+    participant_id = _participant_id()
+    change = parse_preferences(_body())
+    updated = logic.update_preferences(participant_id, change, rt.services.geocoder)
+    return logic.participant_view(updated)
+
+
+@residents.route("/participants/me/export", methods=["GET"])
+@answers_in_their_language
+def export_me() -> dict[str, Any]:
+    """Everything stored about the participant."""
+    runtime()
+    return logic.export(_participant_id())
+
+
+@residents.route("/participants/me", methods=["DELETE"])
+@answers_in_their_language
+def delete_me() -> Response:
+    """Erase the participant and every place at once."""
+    runtime()
+    logic.leave(logic.me(_participant_id()), "erasure", None)
+    return Response(body="", status_code=204)
+
+
+@residents.route("/unsubscribe", methods=["POST"])
+@answers_in_their_language
+def unsubscribe() -> Response:
+    """Send a code to confirm leaving."""
+    rt = runtime()
+    body = _body()
+    phone = parse_phone_request(body)
+    language = language_of(body, residents.current_request.headers.get("accept-language"))
+    unsubscribe_id, valid = logic.start_code_login(
+        "unsubscribe", phone, language, _source(), rt.services, _now()
+    )
+    return Response(body={"unsubscribe_id": unsubscribe_id, "expires_in": valid}, status_code=202)
+
+
+@residents.route("/unsubscribe/confirm", methods=["POST"])
+@answers_in_their_language
+def confirm_unsubscribe() -> dict[str, str]:
+    """Leave: the participant and every place are removed at once."""
+    rt = runtime()
+    unsubscribe_id, code = parse_code(_body(), "unsubscribe_id")
+    logic.limit_checks(_source(), _now())
+    logic.confirm_unsubscribe(unsubscribe_id, code, rt.services, _now())
+    return {"status": "unsubscribed"}

@@ -1,0 +1,66 @@
+"""The signup page: plain HTML, CSS and JavaScript served by the Lambda itself (no CDN, no build).
+
+The page references its assets and the signup routes by RELATIVE URLs, so it works at the root
+(`chalice local`: /signup, /signup/assets/signup.js) and behind API Gateway's stage prefix
+(/api/signup, /api/signup/assets/signup.js) alike.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from chalice import Blueprint, Response
+
+from chalicelib.handlers.http import error_response
+
+signup_page = Blueprint(__name__)
+
+PAGE = "signup.html"
+ASSETS: dict[str, str] = {
+    "signup.css": "text/css; charset=utf-8",
+    "signup.js": "text/javascript; charset=utf-8",
+}
+# Same origin only: the page needs nothing else. No frame-ancestors: municipalities embed it.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'"
+)
+COMMON_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@functools.cache
+def _static(name: str) -> str:
+    """A file of chalicelib/static, read on first use and kept for the life of the Lambda."""
+    return (resources.files("chalicelib") / "static" / name).read_text(encoding="utf-8")
+
+
+@signup_page.route("/signup", methods=["GET"])
+def signup_page_html() -> Response:
+    """The signup page; the municipality comes from its `municipality` query parameter."""
+    return Response(
+        body=_static(PAGE),
+        status_code=200,
+        headers={
+            **COMMON_HEADERS,
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@signup_page.route("/signup/assets/{name}", methods=["GET"])
+def signup_page_asset(name: str) -> Response:
+    """The page's stylesheet and script; nothing else."""
+    content_type = ASSETS.get(name)
+    if content_type is None:
+        return error_response(404, "not_found", "There is no such file for the signup page.")
+    return Response(
+        body=_static(name),
+        status_code=200,
+        headers={**COMMON_HEADERS, "Content-Type": content_type},
+    )
