@@ -5,18 +5,15 @@ from __future__ import annotations
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from chalicelib.domain.geo import haversine_m
+from tests.e2e.conftest import LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -26,90 +23,11 @@ RADIUS_M = 1500
 DEADLINE_S = 10  # the promise: every SMS in the emulator within ten seconds
 
 
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def offset(metres_north: float, metres_east: float) -> tuple[float, float]:
     """A point this far from the centre."""
     lat = CENTRE[0] + metres_north / 111_320
     lon = CENTRE[1] + metres_east / (111_320 * math.cos(math.radians(CENTRE[0])))
     return lat, lon
-
-
-class LocalSystem:
-    """The running `make run` process and its two ports."""
-
-    def __init__(self, process: subprocess.Popen[str], api: str, emulator: str) -> None:
-        self.process = process
-        self.api = api
-        self.emulator = emulator
-
-    def sms(self) -> list[dict[str, Any]]:
-        """Every SMS the emulator has sent."""
-        data = requests.get(f"{self.emulator}/moto-api/data.json", timeout=5).json()
-        return list(data.get("sns", {}).get("SMS", []))
-
-    def wait_for_sms(self, count: int, deadline_s: float) -> list[dict[str, Any]]:
-        """Poll until `count` SMS were sent (or the deadline passes); return them."""
-        end = time.monotonic() + deadline_s
-        while True:
-            sent = self.sms()
-            if len(sent) >= count or time.monotonic() > end:
-                return sent
-            time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
-    api_port, emulator_port = free_port(), free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-        "BURGERNET_API_PORT": str(api_port),
-        "BURGERNET_EMULATOR_PORT": str(emulator_port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path_factory.mktemp("run") / "run.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tools.local", "--no-seed"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    system = LocalSystem(
-        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}"
-    )
-    try:
-        _wait_until_serving(system, log)
-        yield system
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_serving(system: LocalSystem, log: Path) -> None:
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        if system.process.poll() is not None:
-            raise AssertionError(f"make run exited early:\n{log.read_text()}")
-        try:
-            requests.get(f"{system.api}/actions", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    raise AssertionError(f"the API did not come up:\n{log.read_text()}")
 
 
 def test_imported_participants_inside_get_one_alert_and_one_result(

@@ -1,0 +1,103 @@
+"""End-to-end fixtures: the local runner as `make run` starts it, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tools.emulator import ROOT
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalSystem:
+    """The running `make run` process, its two ports and its log."""
+
+    def __init__(
+        self, process: subprocess.Popen[str], api: str, emulator: str, log: Path | None = None
+    ) -> None:
+        self.process = process
+        self.api = api
+        self.emulator = emulator
+        self.log = log
+
+    def sms(self) -> list[dict[str, Any]]:
+        """Every SMS the emulator has sent."""
+        data = requests.get(f"{self.emulator}/moto-api/data.json", timeout=5).json()
+        return list(data.get("sns", {}).get("SMS", []))
+
+    def sms_to(self, phone: str) -> list[str]:
+        """The texts one phone (E.164) received so far, oldest first."""
+        return [s["message"] for s in self.sms() if s.get("phone_number") == phone]
+
+    def wait_for_sms(self, count: int, deadline_s: float) -> list[dict[str, Any]]:
+        """Poll until `count` SMS were sent (or the deadline passes); return them."""
+        end = time.monotonic() + deadline_s
+        while True:
+            sent = self.sms()
+            if len(sent) >= count or time.monotonic() > end:
+                return sent
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
+    api_port, emulator_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "BURGERNET_API_PORT": str(api_port),
+        "BURGERNET_EMULATOR_PORT": str(emulator_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path_factory.mktemp("run") / "run.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.local", "--no-seed"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    system = LocalSystem(
+        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}", log
+    )
+    try:
+        _wait_until_serving(system, log)
+        yield system
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_serving(system: LocalSystem, log: Path) -> None:
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if system.process.poll() is not None:
+            raise AssertionError(f"make run exited early:\n{log.read_text()}")
+        # The banner comes once everything is up and the demo municipality is registered.
+        if "Burgernet is running locally" in log.read_text():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the API did not come up:\n{log.read_text()}")
