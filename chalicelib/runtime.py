@@ -49,6 +49,7 @@ def runtime() -> Runtime:
         services=Services(
             geocoder=PdokGeocoder(settings.geocoder_url),
             sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
+            channels=settings.channels,
         ),
     )
 

@@ -315,6 +315,8 @@ DUTCH = {
     "invalid_phone": "Dit is geen geldig telefoonnummer.",
     "foreign_phone": "Alleen Nederlandse telefoonnummers (+31) kunnen meedoen.",
     "not_mobile": "Voor sms is een mobiel nummer nodig; kies 'gebeld worden' voor een vast nummer.",
+    "voice_not_available": "Bellen kan nog niet, dus een vast nummer kan de code niet ontvangen. "
+    "Meld u aan met een mobiel nummer.",
     "too_young": "Burgernet is voor iedereen van 16 jaar of ouder.",
     "invalid_birth_date": "Vul uw geboortedatum in, bijvoorbeeld 1990-04-01.",
     "invalid_municipality_code": "Onbekende gemeente.",

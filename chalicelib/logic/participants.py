@@ -22,7 +22,8 @@ from chalicelib.dal.participants import (
 from chalicelib.domain import messages
 from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
-from chalicelib.domain.model import Language, iso
+from chalicelib.domain.model import Channel, Language, iso
+from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import (
     AddressInput,
     Place,
@@ -45,6 +46,7 @@ class Services:
 
     geocoder: PdokGeocoder
     sms: SnsSms
+    channels: tuple[Channel, ...]  # what this deployment can send codes and alerts on
 
 
 def _limit_source(source: str, now: datetime) -> None:
@@ -134,6 +136,14 @@ def start_signup(
             f"Municipality {request.municipality} does not take part (yet).",
             "municipality",
         ) from None
+    if not is_mobile(request.phone) and Channel.VOICE not in services.channels:
+        # The code would have to be read out by a call; that arrives with the voice channel.
+        raise InvalidInput(
+            "voice_not_available",
+            "Calls are not available yet, so a landline cannot receive its code; "
+            "sign up with a mobile number.",
+            "phone",
+        )
     places = resolve_places(request.places, services.geocoder)
     _limit_phone(request.phone, now)  # after validation: a typo does not cost one of the three
     code = verifications.new_code()
