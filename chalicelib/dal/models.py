@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -189,7 +190,7 @@ class Municipality(Model):
 
     code = UnicodeAttribute(hash_key=True)  # GM + 4 digits
     name = UnicodeAttribute()
-    area = UnicodeAttribute()  # GeoJSON Polygon or MultiPolygon, as text
+    area = BinaryAttribute(legacy_encoding=False)  # domain.areas.to_bytes
     min_lon = NumberAttribute()
     min_lat = NumberAttribute()
     max_lon = NumberAttribute()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dal.models import Municipality
-from chalicelib.domain.areas import Area, parse_area
+from chalicelib.domain.areas import Area, from_bytes, to_bytes
 from chalicelib.domain.errors import NotFound
 
 AREAS_FRESH_S = 300  # an admin change reaches every warm Lambda within five minutes
@@ -23,7 +22,7 @@ def put_municipality(code: str, name: str, area: Area) -> Municipality:
     record = Municipality(
         code,
         name=name,
-        area=json.dumps(area.geojson(), separators=(",", ":")),
+        area=to_bytes(area),
         min_lon=min_lon,
         min_lat=min_lat,
         max_lon=max_lon,
@@ -55,7 +54,7 @@ def areas() -> list[tuple[str, Area]]:
     if _areas is None or time.monotonic() - _areas[0] > AREAS_FRESH_S:
         _areas = (
             time.monotonic(),
-            [(m.code, parse_area(json.loads(m.area))) for m in list_municipalities()],
+            [(m.code, from_bytes(m.area)) for m in list_municipalities()],
         )
     return _areas[1]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 from chalicelib.domain.errors import InvalidInput
 
 CBS_CODE = re.compile(r"GM\d{4}")
-MAX_VERTICES = 200_000  # the largest Dutch municipality outlines have tens of thousands
+MAX_VERTICES = 200_000  # parsing bound; what is stored is bounded by to_bytes
 
 Ring = list[tuple[float, float]]  # (lon, lat), GeoJSON's order
 Polygon = list[Ring]  # outer ring first, then holes
@@ -143,6 +145,63 @@ def _is_number(value: Any) -> bool:
         and not isinstance(value, bool)
         and (isinstance(value, int) or math.isfinite(value))
     )
+
+
+SCALE = 10_000_000  # stored to 1e-7 degree (about 1 cm)
+MAX_STORED_BYTES = 350_000  # a DynamoDB item holds 400 KB
+
+
+def to_bytes(area: Area) -> bytes:
+    """A compact encoding: rings as zlib-compressed deltas of 1e-7 degree integers.
+
+    A 40,000-vertex outline is about 1 MB of GeoJSON and a tenth of that here; an outline too
+    detailed even so is refused with advice to simplify it.
+    """
+    numbers = array("q", [len(area.polygons)])
+    for polygon in area.polygons:
+        numbers.append(len(polygon))
+        for ring in polygon:
+            numbers.append(len(ring))
+            last_x = last_y = 0
+            for lon, lat in ring:
+                x, y = round(lon * SCALE), round(lat * SCALE)
+                numbers.extend((x - last_x, y - last_y))
+                last_x, last_y = x, y
+    data = zlib.compress(numbers.tobytes(), 9)
+    if len(data) > MAX_STORED_BYTES:
+        raise InvalidInput(
+            "area_too_detailed",
+            "The outline is too detailed to store; simplify it (a 5 m tolerance is plenty).",
+            "area",
+        )
+    return data
+
+
+def from_bytes(data: bytes) -> Area:
+    """The inverse of to_bytes."""
+    numbers = array("q")
+    numbers.frombytes(zlib.decompress(data))
+    values = iter(numbers)
+    polygons: list[Polygon] = []
+    for _ in range(next(values)):
+        polygon: Polygon = []
+        for _ in range(next(values)):
+            ring: Ring = []
+            x = y = 0
+            for _ in range(next(values)):
+                x += next(values)
+                y += next(values)
+                ring.append((round(x / SCALE, 7), round(y / SCALE, 7)))
+            polygon.append(ring)
+        polygons.append(polygon)
+    points = [p for poly in polygons for p in poly[0]]
+    bbox = (
+        min(p[0] for p in points),
+        min(p[1] for p in points),
+        max(p[0] for p in points),
+        max(p[1] for p in points),
+    )
+    return Area(tuple(polygons), bbox)
 
 
 def locate(areas: Sequence[tuple[str, Area]], lat: float, lon: float) -> str | None:

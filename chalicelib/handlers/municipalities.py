@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
 from chalicelib.dal import municipalities as store
 from chalicelib.dal.models import Municipality
-from chalicelib.domain.areas import check_code, parse_area
+from chalicelib.domain.areas import check_code, from_bytes, parse_area
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import check_fields, parse_json_object, required
 from chalicelib.handlers.http import json_errors
@@ -23,7 +22,7 @@ MAX_AREA_BYTES = 4 * 1024 * 1024  # detailed outlines are large; API Gateway all
 def _view(m: Municipality, with_area: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {"code": m.code, "name": m.name, "bbox": store.bbox(m)}
     if with_area:
-        view["area"] = json.loads(m.area)
+        view["area"] = from_bytes(m.area).geojson()
     return view
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.adapters.pdok import GeocoderUnavailable, PdokGeocoder
 from chalicelib.adapters.sms import SendFailed, SnsSms
 from chalicelib.dal import municipalities, ratelimits, verifications
-from chalicelib.dal.models import Delivery, Participant
+from chalicelib.dal.models import Delivery, Participant, Verification
 from chalicelib.dal.participants import (
     delete_participant,
     find_by_phone,
@@ -208,26 +208,33 @@ def start_code_login(
     return record.verification_id, int(verifications.CODE_VALID.total_seconds())
 
 
-def _participant_for(purpose: str, verification_id: str, code: str, now: datetime) -> Participant:
+def _participant_for(
+    purpose: str, verification_id: str, code: str, now: datetime
+) -> tuple[Participant, Verification]:
     record = verifications.check(verification_id, purpose, code, now)
     participant = get_participant(record.participant_id) if record.participant_id else None
-    verifications.finish(record)
     if participant is None:
+        verifications.finish(record)
         raise NotFound("not_found", "Unknown or finished request; start again.", "code")
-    return participant
+    return participant, record
 
 
 def verify_login(login_id: str, code: str, now: datetime) -> tuple[str, int]:
     """Exchange a login code for a short-lived token; returns (token, seconds it lasts)."""
-    participant = _participant_for("login", login_id, code, now)
+    participant, record = _participant_for("login", login_id, code, now)
     token = verifications.start_session(participant.participant_id, now)
+    verifications.finish(record)
     return token, int(verifications.SESSION_VALID.total_seconds())
 
 
 def confirm_unsubscribe(unsubscribe_id: str, code: str, services: Services, now: datetime) -> None:
-    """Remove the participant and every place of theirs, then say goodbye by SMS."""
-    participant = _participant_for("unsubscribe", unsubscribe_id, code, now)
+    """Remove the participant and every place of theirs, then say goodbye by SMS.
+
+    The code is used up only once they are gone, so a failed attempt can be retried with it.
+    """
+    participant, record = _participant_for("unsubscribe", unsubscribe_id, code, now)
     leave(participant, "unsubscribe", services)
+    verifications.finish(record)
 
 
 def leave(participant: Participant, how: str, services: Services | None) -> None:
