@@ -91,14 +91,17 @@ def parse_area(area: Any = None, bbox: Any = None) -> Area:
         raise InvalidInput(
             "invalid_area", f"area has more than {MAX_VERTICES} vertices; simplify it.", "area"
         )
-    points = [pt for poly in polygons for pt in poly[0]]
-    bounds = (
+    return Area(polygons, _bounds(polygons))
+
+
+def _bounds(polygons: Sequence[Polygon]) -> tuple[float, float, float, float]:
+    points = [p for polygon in polygons for p in polygon[0]]  # holes lie inside the outer ring
+    return (
         min(p[0] for p in points),
         min(p[1] for p in points),
         max(p[0] for p in points),
         max(p[1] for p in points),
     )
-    return Area(polygons, bounds)
 
 
 def _from_bbox(bbox: Any) -> Area:
@@ -194,14 +197,7 @@ def from_bytes(data: bytes) -> Area:
                 ring.append((round(x / SCALE, 7), round(y / SCALE, 7)))
             polygon.append(ring)
         polygons.append(polygon)
-    points = [p for poly in polygons for p in poly[0]]
-    bbox = (
-        min(p[0] for p in points),
-        min(p[1] for p in points),
-        max(p[0] for p in points),
-        max(p[1] for p in points),
-    )
-    return Area(tuple(polygons), bbox)
+    return Area(tuple(polygons), _bounds(polygons))
 
 
 def locate(areas: Sequence[tuple[str, Area]], lat: float, lon: float) -> str | None:

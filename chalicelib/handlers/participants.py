@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.dal.verifications import session_participant
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.requests import parse_json_object
 from chalicelib.domain.signup import (
@@ -57,8 +58,6 @@ def _token() -> str | None:
 
 
 def _participant_id() -> str:
-    from chalicelib.dal.verifications import session_participant
-
     return session_participant(_token(), _now())
 
 
@@ -84,18 +83,21 @@ def verify_signup() -> Response:
     return Response(body={"participant_id": participant_id}, status_code=201)
 
 
-@residents.route("/participants/login", methods=["POST"])
-@answers_in_their_language
-def login() -> Response:
-    """Send a login code to a participant's phone."""
+def _send_code(purpose: str, id_name: str) -> Response:
+    """Send a login or unsubscribe code; the same answer whether or not the phone takes part."""
     rt = runtime()
     body = _body()
     phone = parse_phone_request(body)
     language = language_of(body, residents.current_request.headers.get("accept-language"))
-    login_id, valid = logic.start_code_login(
-        "login", phone, language, _source(), rt.services, _now()
-    )
-    return Response(body={"login_id": login_id, "expires_in": valid}, status_code=202)
+    ident, valid = logic.start_code_login(purpose, phone, language, _source(), rt.services, _now())
+    return Response(body={id_name: ident, "expires_in": valid}, status_code=202)
+
+
+@residents.route("/participants/login", methods=["POST"])
+@answers_in_their_language
+def login() -> Response:
+    """Send a login code to a participant's phone."""
+    return _send_code("login", "login_id")
 
 
 @residents.route("/participants/login/verify", methods=["POST"])
@@ -149,14 +151,7 @@ def delete_me() -> Response:
 @answers_in_their_language
 def unsubscribe() -> Response:
     """Send a code to confirm leaving."""
-    rt = runtime()
-    body = _body()
-    phone = parse_phone_request(body)
-    language = language_of(body, residents.current_request.headers.get("accept-language"))
-    unsubscribe_id, valid = logic.start_code_login(
-        "unsubscribe", phone, language, _source(), rt.services, _now()
-    )
-    return Response(body={"unsubscribe_id": unsubscribe_id, "expires_in": valid}, status_code=202)
+    return _send_code("unsubscribe", "unsubscribe_id")
 
 
 @residents.route("/unsubscribe/confirm", methods=["POST"])
