@@ -10,6 +10,7 @@ from typing import Any
 
 TARGETING_QUEUE = "burgernet-targeting"
 SMS_QUEUE = "burgernet-sms"
+VOICE_QUEUE = "burgernet-voice"
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
@@ -34,17 +35,20 @@ class WorkQueue:
             self._url = self.client.get_queue_url(QueueName=self.name)["QueueUrl"]
         return self._url
 
-    def send(self, items: Iterable[dict[str, Any]]) -> int:
-        """Enqueue every item (in order, ten per call); return how many were sent."""
+    def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
+        """Enqueue every item (in order, ten per call), visible after `delay_s` (max 900)."""
         sent = 0
         iterator = iter(items)
         while batch := list(islice(iterator, SQS_BATCH)):
-            self._send_batch(batch)
+            self._send_batch(batch, delay_s)
             sent += len(batch)
         return sent
 
-    def _send_batch(self, batch: Sequence[dict[str, Any]]) -> None:
-        entries = [{"Id": str(i), "MessageBody": json.dumps(item)} for i, item in enumerate(batch)]
+    def _send_batch(self, batch: Sequence[dict[str, Any]], delay_s: int) -> None:
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps(item), "DelaySeconds": delay_s}
+            for i, item in enumerate(batch)
+        ]
         response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
         failed = response.get("Failed", [])
         if failed:

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
+from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal.models import bind_models
+from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
-from chalicelib.logic.fanout import Sender
+from chalicelib.logic.fanout import Sender, Voice
 from chalicelib.logic.participants import Services
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, WorkQueue
+from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE, WorkQueue
 from chalicelib.settings import Settings, get_settings
 
 
@@ -22,7 +24,7 @@ class Runtime:
 
     settings: Settings
     targeting: WorkQueue
-    sms_queue: WorkQueue
+    queues: dict[Channel, WorkQueue]
     sender: Sender
     services: Services
 
@@ -34,17 +36,21 @@ def runtime() -> Runtime:
     tracing.init(settings.tracing)
     bind_models(settings)
     sqs = aws.client("sqs")
-    sms_queue = WorkQueue(sqs, SMS_QUEUE)
+    queues = {Channel.SMS: WorkQueue(sqs, SMS_QUEUE), Channel.VOICE: WorkQueue(sqs, VOICE_QUEUE)}
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
-        sms_queue=sms_queue,
+        queues=queues,
         sender=Sender(
             sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
-            # One SMS sender Lambda at a time (reserved concurrency 1) keeps the account's rate.
+            # One sender Lambda per channel at a time (reserved concurrency 1): its pacing is
+            # the account's.
             pacer=RateLimiter(settings.sms_per_second),
             callback_number=settings.callback_number,
-            queue=sms_queue,
+            queues=queues,
+            voice=voice(settings),
+            voice_pacer=RateLimiter(settings.voice_starts_per_second),
+            voice_lines=settings.voice_max_concurrent,
         ),
         services=Services(
             geocoder=PdokGeocoder(settings.geocoder_url),
@@ -52,6 +58,26 @@ def runtime() -> Runtime:
             channels=settings.channels,
         ),
     )
+
+
+def voice(settings: Settings) -> Voice | None:
+    """Amazon Connect, the local stand-in, or nothing when this deployment does not call."""
+    if Channel.VOICE not in settings.channels:
+        return None
+    if settings.voice_backend == "local":
+        return local_voice()
+    return ConnectVoice(
+        aws.client("connect"),
+        instance_id=str(settings.connect_instance_id),
+        contact_flow_id=str(settings.connect_contact_flow_id),
+        source_number=str(settings.connect_source_number),
+    )
+
+
+@cache
+def local_voice() -> RecordingVoice:
+    """The one local voice stand-in of this process (the runner reads its calls)."""
+    return RecordingVoice()
 
 
 def reset() -> None:

@@ -10,8 +10,9 @@ from functools import cache
 
 from chalicelib.domain.model import Channel
 
-# The channels this code can send on; voice arrives with its own sender and queue.
-SENDABLE_CHANNELS = (Channel.SMS,)
+# The channels this code can send on.
+SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
+VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
 
 
 class SettingsError(RuntimeError):
@@ -34,6 +35,12 @@ class Settings:
     sessions_table: str
     ratelimits_table: str
     geocoder_url: str
+    voice_backend: str
+    connect_instance_id: str | None
+    connect_contact_flow_id: str | None
+    connect_source_number: str | None
+    voice_starts_per_second: float
+    voice_max_concurrent: int
     callback_number: str
     sms_sender_id: str
     channels: tuple[Channel, ...]
@@ -74,6 +81,21 @@ class Settings:
         if tracing not in ("on", "off"):
             raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
 
+        voice_backend = env.get("VOICE_BACKEND", "connect")
+        if voice_backend not in VOICE_BACKENDS:
+            raise SettingsError(f"VOICE_BACKEND must be connect or local, got {voice_backend!r}")
+        calls = Channel.VOICE in channels and voice_backend == "connect"
+
+        def for_calls(name: str) -> str | None:
+            # Needed only when this deployment places real calls.
+            return required(name) if calls else env.get(name) or None
+
+        max_concurrent = number("VOICE_MAX_CONCURRENT", "10")
+        if max_concurrent != int(max_concurrent):
+            raise SettingsError(
+                f"VOICE_MAX_CONCURRENT must be a whole number, got {max_concurrent}"
+            )
+
         return cls(
             stage=required("STAGE"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or required("AWS_REGION"),
@@ -87,6 +109,12 @@ class Settings:
             sessions_table=required("SESSIONS_TABLE"),
             ratelimits_table=required("RATELIMITS_TABLE"),
             geocoder_url=required("GEOCODER_URL"),
+            voice_backend=voice_backend,
+            connect_instance_id=for_calls("CONNECT_INSTANCE_ID"),
+            connect_contact_flow_id=for_calls("CONNECT_CONTACT_FLOW_ID"),
+            connect_source_number=for_calls("CONNECT_SOURCE_NUMBER"),
+            voice_starts_per_second=number("VOICE_STARTS_PER_SECOND", "2"),
+            voice_max_concurrent=int(max_concurrent),
             callback_number=required("CALLBACK_NUMBER"),
             sms_sender_id=env.get("SMS_SENDER_ID", "Burgernet"),
             channels=channels,

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import threading
+import time
 import urllib.request
 import warnings
 from collections.abc import Callable
@@ -172,6 +173,46 @@ def seed_municipality(api: str) -> None:
     print(f"demo: municipality {seeded['code']} {seeded['name']} registered")
 
 
+def run_call_center(handler: Any, stop: threading.Event, call_seconds: float = 3.0) -> None:
+    """What Connect does around the local voice stand-in: show each call, then end it with a
+    contact event (answered) so its line is freed, as Amazon Connect's events would."""
+    from chalicelib.runtime import local_voice
+
+    seen = 0
+    ending: list[tuple[float, str]] = []
+    while not stop.wait(0.5):
+        calls = local_voice().calls
+        for call in calls[seen:]:
+            print(f"[voice] call to {call.phone} ({call.language}): {call.text}", flush=True)
+            ending.append((time.monotonic() + call_seconds, call.contact_id))
+        seen = len(calls)
+        due = [c for c in ending if c[0] <= time.monotonic()]
+        for entry in due:
+            ending.remove(entry)
+            detail = {
+                "eventType": "DISCONNECTED",
+                "contactId": entry[1],
+                "channel": "VOICE",
+                "initiationMethod": "OUTBOUND",
+                "connectedToSystemTimestamp": "answered-locally",
+            }
+            event = {
+                "version": "0",
+                "id": entry[1],
+                "source": "aws.connect",
+                "detail-type": "Amazon Connect Contact Event",
+                "account": "000000000000",
+                "time": "",
+                "region": REGION,
+                "resources": [],
+                "detail": detail,
+            }
+            try:
+                handler(event, LambdaContext())
+            except Exception as exc:
+                print(f"[contact_events] failed: {type(exc).__name__}: {exc}")
+
+
 def banner(api: str, emulator: str) -> str:
     """How to use the running system."""
     body = json.dumps(
@@ -240,6 +281,14 @@ def main(argv: list[str] | None = None) -> None:
     sqs = boto3.client("sqs")
     from chalice.app import ScheduledEventConfig, SQSEventConfig
 
+    threads.append(
+        threading.Thread(
+            target=run_call_center,
+            args=(app.handler_map["contact_events"], stop),
+            name="call-center",
+            daemon=True,
+        )
+    )
     for source in app.event_sources:
         handler = app.handler_map[source.name]
         if isinstance(source, SQSEventConfig) and source.queue:

@@ -199,3 +199,47 @@ def set_counts(action_id: str, counts: dict[str, int]) -> None:
     models.Action(action_id).update(
         actions=[getattr(models.Action, k).set(v) for k, v in counts.items()]
     )
+
+
+def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now: datetime) -> None:
+    """Record a placed call (sent, for now: its outcome follows from Connect's contact events)."""
+    finish_sending(delivery, kind, contact_id, now)
+    delivery.update(
+        actions=[
+            Delivery.contact_id.set(contact_id),
+            Delivery.contact_kind.set(kind.value),
+            Delivery.voice_line.set(line),
+        ]
+        + ([Delivery.voice_attempts.add(1)] if kind is Kind.ALERT else [])
+    )
+
+
+def by_contact(contact_id: str) -> Delivery | None:
+    """The delivery whose latest call has this Connect contact id."""
+    hit = next(iter(Delivery.by_contact.query(contact_id)), None)
+    if hit is None:
+        return None
+    return Delivery.get(hit.action_id, hit.participant_id, consistent_read=True)
+
+
+def record_call_outcome(delivery: Delivery, outcome: str) -> None:
+    """Note how the call went (answered, no_answer, busy, failed) and free its line."""
+    actions: list[Action] = [Delivery.voice_line.remove()]
+    if delivery.contact_kind == Kind.ALERT:
+        actions.append(Delivery.alert_outcome.set(outcome))
+    delivery.update(actions=actions)
+
+
+def requeue_unanswered_alert(delivery: Delivery) -> bool:
+    """Put an unanswered alert call back in the queue once; False if it had its second try."""
+    try:
+        delivery.update(
+            actions=[Delivery.alert_status.set("queued")],
+            condition=(Delivery.alert_status == "sent") & (Delivery.voice_attempts < 2),
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
+    add_counts(delivery.action_id, sent=-1)
+    return True

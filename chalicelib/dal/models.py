@@ -159,6 +159,16 @@ class ParticipantDeliveries(GlobalSecondaryIndex["Delivery"]):
     action_id = UnicodeAttribute(range_key=True)
 
 
+class ContactIndex(GlobalSecondaryIndex["Delivery"]):
+    """Finds the delivery of a call from its Connect contact id (contact events carry only that)."""
+
+    class Meta:
+        index_name = "contact-index"
+        projection = KeysOnlyProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+
+
 class Delivery(Model):
     """The ledger: one item per (action, person), claimed before anything is sent."""
 
@@ -179,7 +189,13 @@ class Delivery(Model):
     result_message_id = UnicodeAttribute(null=True)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
+    contact_id = UnicodeAttribute(null=True)  # the latest call's Connect contact id
+    contact_kind = UnicodeAttribute(null=True)  # which message that call carried: alert | result
+    voice_line = NumberAttribute(null=True)  # the call line that call holds
+    voice_attempts = NumberAttribute(null=True)
+    alert_outcome = UnicodeAttribute(null=True)  # calls: answered | no_answer | busy | failed
     by_participant = ParticipantDeliveries()
+    by_contact = ContactIndex()
 
 
 class Municipality(Model):

@@ -312,3 +312,12 @@ def render_code(purpose: str, code: str, language: Language) -> str:
 def render_goodbye(language: Language) -> str:
     """The SMS confirming that someone left."""
     return to_gsm7(_GOODBYE[language])
+
+
+_REFERENCE_WORD = {Language.NL: "referentie", Language.EN: "reference"}
+
+
+def speakable(text: str, ref: str, language: Language) -> str:
+    """An SMS text made fit to be read out in a call: the reference spelled letter by letter."""
+    spelled = f"{_REFERENCE_WORD[language]} {', '.join(ref)}"
+    return text.replace(f"ref. {ref}", spelled)

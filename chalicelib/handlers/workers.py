@@ -10,10 +10,11 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from chalicelib.dal.deliveries import Kind
+from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.signup import is_stop
 from chalicelib.logic import fanout, participants
 from chalicelib.logs import log_event
-from chalicelib.queues import INBOUND_SMS_TOPIC, SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import INBOUND_SMS_TOPIC, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
 from chalicelib.runtime import runtime
 
 workers = Blueprint(__name__)
@@ -61,24 +62,38 @@ def targeting_worker(event: Any) -> dict[str, Any]:
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
-            fanout.target(item["action_id"], rt.sms_queue, now())
+            fanout.target(item["action_id"], rt.queues, now())
         else:
-            fanout.fan_out_results(item["action_id"], rt.sms_queue, now())
+            fanout.fan_out_results(item["action_id"], rt.queues, now())
 
     return _each(event, handle)
+
+
+def _send(item: dict[str, Any]) -> None:
+    fanout.send(
+        Kind(item["kind"]), item["action_id"], item["participant_ids"], runtime().sender, now()
+    )
 
 
 @workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1)
 def sms_sender(event: Any) -> dict[str, Any]:
     """Send chunks of alerts and results by SMS, paced to the account's SMS rate."""
+    return _each(event, _send)
+
+
+@workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1)
+def voice_sender(event: Any) -> dict[str, Any]:
+    """Place alert and result calls within Connect's call-start rate and concurrent calls."""
+    return _each(event, _send)
+
+
+@workers.on_cw_event(CONTACT_EVENTS)
+def contact_events(event: Any) -> None:
+    """Connect's contact events: how each call went; frees its line; retries a missed alert."""
     rt = runtime()
-
-    def handle(item: dict[str, Any]) -> None:
-        fanout.send(
-            Kind(item["kind"]), item["action_id"], item["participant_ids"], rt.sender, now()
-        )
-
-    return _each(event, handle)
+    detail = event.detail
+    if detail.get("eventType") == "DISCONNECTED":
+        fanout.call_ended(str(detail.get("contactId")), call_outcome(detail), rt.queues)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)

@@ -6,21 +6,23 @@ Every step is safe to run twice: the ledger's conditional writes decide who is s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters.sms import SendFailed, SnsSms
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
+from chalicelib.dal import lines
 from chalicelib.dal.deliveries import Kind, Recipient
 from chalicelib.dal.models import Action, Delivery, Place
 from chalicelib.dal.participants import places_in
-from chalicelib.domain import messages
+from chalicelib.domain import calls, messages
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.geo import Circle
+from chalicelib.domain.messages import speakable
 from chalicelib.domain.model import Channel, Incident, Language, Outcome, iso
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.phones import is_mobile
@@ -45,14 +47,25 @@ class RetryLater(Exception):
     """Try again later (throttled, or waiting for an alert): SQS redelivers the message."""
 
 
+class Voice(Protocol):
+    """Places a call that reads a text out (Amazon Connect, or the local stand-in)."""
+
+    def call(self, phone: str, text: str, language: Language, reference: str) -> str:
+        """Start the call; return its contact id or raise SendFailed."""
+        ...
+
+
 @dataclass(frozen=True)
 class Sender:
-    """What sending needs: the SMS channel, its pacing, the callback number and its own queue."""
+    """What sending needs: the channels, their pacing, the callback number and their queues."""
 
     sms: SnsSms
     pacer: RateLimiter
     callback_number: str
-    queue: WorkQueue  # where late results are queued
+    queues: Mapping[Channel, WorkQueue]  # where each channel's work (and late results) go
+    voice: Voice | None = None
+    voice_pacer: RateLimiter | None = None
+    voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
 
 
 def choose_channel(
@@ -84,7 +97,7 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
+def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
     """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
     if action.status != "active":
@@ -106,7 +119,7 @@ def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
             claimed += ledger.claim(action_id, chunk, now)
             # Re-enqueue already-claimed people too: a crashed earlier run may not have; the
             # sender's conditional start makes a second message for them a no-op.
-            send_queue.send([_send_item(Kind.ALERT, action_id, chunk)])
+            _enqueue_by_channel(queues, Kind.ALERT, action_id, chunk)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
     store.finish_pending(action_id, "target")
@@ -120,6 +133,19 @@ def target(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
     return claimed
 
 
+def _enqueue_by_channel(
+    queues: Mapping[Channel, WorkQueue],
+    kind: Kind,
+    action_id: str,
+    recipients: Sequence[Recipient | Delivery],
+) -> None:
+    """Each channel's people to its own queue (in their order), so calls never slow SMS down."""
+    for channel, queue in queues.items():
+        mine = [r for r in recipients if r.channel == channel]
+        if mine:
+            queue.send([_send_item(kind, action_id, mine)])
+
+
 def _send_item(
     kind: Kind, action_id: str, recipients: Sequence[Recipient | Delivery]
 ) -> dict[str, Any]:
@@ -130,7 +156,7 @@ def _send_item(
     }
 
 
-def fan_out_results(action_id: str, send_queue: WorkQueue, now: datetime) -> int:
+def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
     """Queue one result message for every person the action alerted; return how many.
 
     The same pass settles alerts whose sender died mid-publish (recorded as failed: whether
@@ -148,9 +174,8 @@ def fan_out_results(action_id: str, send_queue: WorkQueue, now: datetime) -> int
                 if _cut_off(d, now):
                     ledger.finish_sending(d, Kind.ALERT, None, now)
             todo = [d for d in chunk if ledger.queue_result(d)]
-            if todo:
-                send_queue.send([_send_item(Kind.RESULT, action_id, todo)])
-                queued += len(todo)
+            _enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # same channel as the alert
+            queued += len(todo)
         exact = ledger.tally(seen)
         ledger.set_counts(
             action_id, {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled")}
@@ -163,10 +188,10 @@ def fan_out_results(action_id: str, send_queue: WorkQueue, now: datetime) -> int
 def send(
     kind: Kind, action_id: str, participant_ids: Sequence[str], sender: Sender, now: datetime
 ) -> int:
-    """Send one chunk of alerts or results; return how many went out.
+    """Send one chunk of alerts or results (SMS or calls, as each delivery says); return how many.
 
-    Raises RetryLater when the provider throttles (what was sent stays sent; the rest is retried)
-    or when a result waits for an alert still in flight.
+    Raises RetryLater when the provider throttles, when every call line is busy (what was sent
+    stays sent; the rest is retried), or when a result waits for an alert still in flight.
     """
     action = store.get_action(action_id)
     texts: dict[str, str] = {}
@@ -181,18 +206,26 @@ def send(
                         continue
                     ledger.skip_result(delivery)  # a worker died mid-send: unknown, not alerted
                     continue
+                calling = delivery.channel == Channel.VOICE
+                line = None
+                if calling:
+                    line = lines.acquire(sender.voice_lines, now)
+                    if line is None:
+                        raise RetryLater("every call line is busy")
                 # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
-                sender.pacer.wait()
+                (sender.voice_pacer if calling and sender.voice_pacer else sender.pacer).wait()
                 if not _start(delivery, kind, action, now):
+                    if line is not None:
+                        lines.release(line)
                     continue
-                language = delivery.language
+                language = Language(delivery.language)
                 if language not in texts:
-                    texts[language] = _render(
-                        kind, action, Language(language), sender.callback_number
-                    )
+                    texts[language] = _render(kind, action, language, sender.callback_number)
                 try:
-                    message_id = sender.sms.send(delivery.phone, texts[language])
+                    message_id = _transmit(delivery, texts[language], action.ref, kind, sender)
                 except SendFailed as exc:
+                    if line is not None:
+                        lines.release(line)
                     if exc.retryable:
                         ledger.release(delivery, kind)
                         log_event(
@@ -211,6 +244,8 @@ def send(
                 except Exception as exc:
                     # Unforeseen: record it as failed (never resend what may have gone out), make
                     # it visible, and let SQS retry the rest of the chunk.
+                    if line is not None:
+                        lines.release(line)
                     ledger.finish_sending(delivery, kind, None, now)
                     log_event(
                         "send_crashed",
@@ -221,16 +256,32 @@ def send(
                         participant_id=delivery.participant_id,
                     )
                     raise
-                ledger.finish_sending(delivery, kind, message_id, now)
+                if line is not None:
+                    ledger.finish_call(delivery, kind, message_id, line, now)
+                else:
+                    ledger.finish_sending(delivery, kind, message_id, now)
                 sent += 1
                 if kind is Kind.ALERT:
                     alerted.append(delivery)
     finally:
         if alerted:
-            _results_for_late_alerts(action_id, alerted, sender.queue)
+            _results_for_late_alerts(action_id, alerted, sender.queues)
     if undecided:
         raise RetryLater(f"{undecided} alerts still in flight")
     return sent
+
+
+def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sender) -> str:
+    """Send the text by SMS, or read it out in a call; return the provider's id."""
+    if delivery.channel != Channel.VOICE:
+        return sender.sms.send(delivery.phone, text)
+    if sender.voice is None:
+        raise SendFailed("VoiceNotConfigured", retryable=False)
+    language = Language(delivery.language)
+    attempt = int(delivery.voice_attempts or 0) + 1
+    # The reference makes Connect's ClientToken: a retried start never places a second call.
+    reference = f"{delivery.action_id}:{delivery.participant_id}:{kind.value}:{attempt}"
+    return sender.voice.call(delivery.phone, speakable(text, ref, language), language, reference)
 
 
 def _cut_off(delivery: Delivery, now: datetime) -> bool:
@@ -253,7 +304,9 @@ def _start(delivery: Delivery, kind: Kind, action: Action, now: datetime) -> boo
     return ledger.start_sending(delivery, kind, now)
 
 
-def _results_for_late_alerts(action_id: str, alerted: Sequence[Delivery], queue: WorkQueue) -> None:
+def _results_for_late_alerts(
+    action_id: str, alerted: Sequence[Delivery], queues: Mapping[Channel, WorkQueue]
+) -> None:
     """Queue results for alerts that went out while the action was being closed.
 
     The results pass may have read these people's deliveries before they were sent; queueing
@@ -262,8 +315,7 @@ def _results_for_late_alerts(action_id: str, alerted: Sequence[Delivery], queue:
     if store.get_action(action_id).status != "closed":
         return
     late = [d for d in alerted if ledger.queue_result(d)]
-    if late:
-        queue.send([_send_item(Kind.RESULT, action_id, late)])
+    _enqueue_by_channel(queues, Kind.RESULT, action_id, late)
 
 
 def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:
@@ -303,3 +355,31 @@ def _stalled(action: Action, kind: str, now: datetime) -> bool:
     progress = action.targeted if kind == "target" else action.results_sent + action.results_failed
     age = now - datetime.fromisoformat(since)
     return age >= (REDRIVE_STUCK if progress else REDRIVE_IDLE)
+
+
+# An alert call nobody answered is tried once more, a few minutes later.
+RETRY_UNANSWERED_S = 300
+
+
+def call_ended(contact_id: str, outcome: str, queues: Mapping[Channel, WorkQueue]) -> None:
+    """Record how a call went, free its line, and queue a second try for an unanswered alert."""
+    delivery = ledger.by_contact(contact_id)
+    if delivery is None:
+        log_event("unknown_contact", contact_id=contact_id)
+        return
+    if delivery.voice_line is not None:
+        lines.release(int(delivery.voice_line))
+    ledger.record_call_outcome(delivery, outcome)
+    log_event(
+        "call_ended", action_id=delivery.action_id, kind=delivery.contact_kind, outcome=outcome
+    )
+    unanswered = outcome in (calls.NO_ANSWER, calls.BUSY)
+    if (
+        unanswered
+        and delivery.contact_kind == Kind.ALERT
+        and store.get_action(delivery.action_id).status == "active"
+        and ledger.requeue_unanswered_alert(delivery)
+    ):
+        queues[Channel.VOICE].send(
+            [_send_item(Kind.ALERT, delivery.action_id, [delivery])], delay_s=RETRY_UNANSWERED_S
+        )

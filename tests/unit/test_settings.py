@@ -137,16 +137,41 @@ def test_given_an_empty_region_when_read_then_the_error_names_aws_region() -> No
 # --- bad values are explained ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", ["fax", "sms,fax", "SMS", "sms;voice", "email", "voice", ","])
+@pytest.mark.parametrize("raw", ["fax", "sms,fax", "SMS", "sms;voice", "email", ","])
 def test_given_channels_it_cannot_send_on_when_read_then_the_error_names_the_allowed(
     raw: str,
 ) -> None:
-    # voice is a Channel participants may prefer, but nothing sends it yet: refusing it here
-    # keeps a deployment from routing voice participants to a queue nobody reads.
     message = error_for(complete(CHANNELS=raw))
     assert "CHANNELS" in message
-    assert "list of sms," in message
+    assert "list of sms, voice" in message
     assert repr(raw) in message
+
+
+@pytest.mark.parametrize(
+    "name", ["CONNECT_INSTANCE_ID", "CONNECT_CONTACT_FLOW_ID", "CONNECT_SOURCE_NUMBER"]
+)
+def test_given_real_calls_without_their_connect_setting_when_read_then_the_error_names_it(
+    name: str,
+) -> None:
+    connect = {
+        "CONNECT_INSTANCE_ID": "i-1",
+        "CONNECT_CONTACT_FLOW_ID": "f-1",
+        "CONNECT_SOURCE_NUMBER": "+31800001100",
+    }
+    connect.pop(name)
+    message = error_for(complete(CHANNELS="sms,voice", VOICE_BACKEND="connect", **connect))
+    assert name in message
+
+
+def test_given_the_local_voice_stand_in_when_read_then_no_connect_settings_are_needed() -> None:
+    settings = Settings.from_env(complete(CHANNELS="sms,voice", VOICE_BACKEND="local"))
+    assert settings.channels == (Channel.SMS, Channel.VOICE)
+    assert settings.connect_instance_id is None
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "x"])
+def test_given_a_bad_line_count_when_read_then_the_error_names_it(raw: str) -> None:
+    assert "VOICE_MAX_CONCURRENT" in error_for(complete(VOICE_MAX_CONCURRENT=raw))
 
 
 @pytest.mark.parametrize("raw", ["", " ", ",", " , "])

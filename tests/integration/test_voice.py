@@ -1,0 +1,237 @@
+"""Voice alerts: Connect's limits kept on a fake clock, outcomes from contact events, one retry."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import runtime as runtime_module
+from chalicelib.dal.models import Delivery
+from chalicelib.domain.model import Language
+from chalicelib.domain.pacing import RateLimiter
+from chalicelib.handlers import workers
+from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
+from tests.conftest import UTRECHT, System, add_participant
+
+CALL_SECONDS = 25
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # daytime: no quiet hours in play
+
+
+class FakeClock:
+    """Time that moves only when the test (or the pacer's sleep) moves it."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+    def now(self) -> datetime:
+        return START + timedelta(seconds=self.t)
+
+
+@dataclasses.dataclass
+class FakeCallCenter:
+    """Stands in for Connect: every call lasts CALL_SECONDS; it notes starts and overlaps."""
+
+    clock: FakeClock
+    starts: list[tuple[float, str]] = dataclasses.field(default_factory=list)
+    running: dict[str, float] = dataclasses.field(default_factory=dict)  # contact -> ends at
+    max_running: int = 0
+    texts: list[str] = dataclasses.field(default_factory=list)
+
+    def call(self, phone: str, text: str, language: Language, reference: str) -> str:
+        contact = str(uuid.uuid4())
+        self.starts.append((self.clock.t, phone))
+        self.running[contact] = self.clock.t + CALL_SECONDS
+        self.max_running = max(self.max_running, len(self.running))
+        self.texts.append(text)
+        return contact
+
+    def ended(self) -> list[str]:
+        """Calls whose time is up (they leave `running`)."""
+        done = [c for c, end in self.running.items() if end <= self.clock.t]
+        for contact in done:
+            del self.running[contact]
+        return done
+
+
+def contact_event(contact_id: str, answered: bool) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "eventType": "DISCONNECTED",
+        "contactId": contact_id,
+        "initiationMethod": "OUTBOUND",
+        "channel": "VOICE",
+    }
+    if answered:
+        detail["connectedToSystemTimestamp"] = "2026-11-28T12:00:05Z"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Amazon Connect Contact Event",
+        "source": "aws.connect",
+        "account": "123456789012",
+        "time": "2026-11-28T12:00:30Z",
+        "region": "eu-west-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def center(
+    clock: FakeClock, system: System, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeCallCenter]:
+    """A deployment that calls (2 starts/s, 10 lines) through the fake call center."""
+    monkeypatch.setenv("CHANNELS", "sms,voice")
+    monkeypatch.setenv("VOICE_BACKEND", "local")
+    runtime_module.reset()
+    rt = runtime_module.runtime()
+    fake = FakeCallCenter(clock)
+    sender = dataclasses.replace(
+        rt.sender,
+        voice=fake,
+        voice_pacer=RateLimiter(2, clock=clock.monotonic, sleep=clock.sleep),
+        pacer=RateLimiter(1000, clock=clock.monotonic, sleep=clock.sleep),
+    )
+    wired = dataclasses.replace(rt, sender=sender)
+    monkeypatch.setattr(workers, "runtime", lambda: wired)
+    monkeypatch.setattr(workers, "now", clock.now)
+    yield fake
+
+
+def start_action(system: System, channels: list[str]) -> dict[str, Any]:
+    response = system.post(
+        "/actions",
+        {
+            "incident": "burglary",
+            "description": "man in rode jas op een zwarte fiets",
+            "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 1000},
+            "channels": channels,
+        },
+    )
+    assert response.status_code == 202, response.body
+    return dict(response.json_body)
+
+
+def run_until_quiet(
+    system: System,
+    clock: FakeClock,
+    center: FakeCallCenter,
+    answered: bool = True,
+    limit_s: int = 600,
+) -> None:
+    """SQS and Connect on the fake clock: redeliver what failed, end calls when their time is up."""
+    waiting: list[dict[str, Any]] = []
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    while clock.t < limit_s:
+        waiting += system.emulator.drain(VOICE_QUEUE)
+        retry = []
+        for message in waiting:
+            payload = system.invoke("voice_sender", VOICE_QUEUE, [message])
+            if payload["batchItemFailures"]:
+                retry.append(message)  # back after its visibility timeout
+        waiting = retry
+        for contact in center.ended():
+            system.client.lambda_.invoke("contact_events", contact_event(contact, answered))
+        if not waiting and not center.running:
+            return
+        clock.sleep(1)
+    raise AssertionError("calls did not finish")
+
+
+def test_voice_alerts_keep_to_two_starts_a_second_and_ten_lines_and_drop_nobody(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    # Given 30 voice participants inside the circle
+    phones = [f"+3161100{n:04d}" for n in range(30)]
+    for n, phone in enumerate(phones):
+        add_participant(phone, (UTRECHT[0] + n * 0.0001, UTRECHT[1]), channel="voice")
+
+    # When an action calls them
+    action = start_action(system, ["voice"])
+    run_until_quiet(system, clock, center)
+
+    # Then everyone got exactly one call, never more than 2 started in any second,
+    # never more than 10 at once, and nobody got an SMS instead
+    assert sorted(p for _, p in center.starts) == sorted(phones)
+    for t, _ in center.starts:
+        assert sum(1 for s, _ in center.starts if t <= s < t + 1) <= 2
+    assert center.max_running == 10  # the lines were the limit, and were all used
+    assert system.emulator.sms() == []
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert counts["targeted"] == counts["sent"] == 30
+    outcomes = {d.alert_outcome for d in Delivery.query(action["action_id"])}
+    assert outcomes == {"answered"}
+    # The reference is spelled out for the ear
+    assert all("referentie " + ", ".join(action["ref"]) in text for text in center.texts)
+
+
+def test_one_alert_per_person_on_the_channel_they_chose(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    add_participant("+31611000001", UTRECHT, channel="voice")
+    add_participant("+31611000002", UTRECHT, (UTRECHT[0] + 0.001, UTRECHT[1]), channel="sms")
+
+    start_action(system, ["sms", "voice"])
+    run_until_quiet(system, clock, center)
+    for message in system.emulator.drain(SMS_QUEUE):
+        system.invoke("sms_sender", SMS_QUEUE, [message])
+
+    assert [p for _, p in center.starts] == ["+31611000001"]
+    assert [to for to, _ in system.emulator.sms()] == ["+31611000002"]
+
+
+def test_an_unanswered_alert_call_is_tried_once_more_later(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    add_participant("+31611000003", UTRECHT, channel="voice")
+    action = start_action(system, ["voice"])
+
+    run_until_quiet(system, clock, center, answered=False)
+
+    # The retry waits in the queue, delayed by five minutes; the ledger says queued again
+    queue = system.emulator.sqs.get_queue_url(QueueName=VOICE_QUEUE)["QueueUrl"]
+    attributes = system.emulator.sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    [delivery] = Delivery.query(action["action_id"])
+    assert (delivery.alert_status, delivery.alert_outcome) == ("queued", "no_answer")
+    assert system.get(f"/actions/{action['action_id']}").json_body["counts"]["sent"] == 0
+
+    # When the retry comes round and is not answered either, that was the last try
+    retry = {
+        "MessageId": "retry",
+        "ReceiptHandle": "r",
+        "MD5OfBody": "m",
+        "Body": json.dumps(
+            {
+                "kind": "alert",
+                "action_id": action["action_id"],
+                "participant_ids": [delivery.participant_id],
+            }
+        ),
+    }
+    assert system.invoke("voice_sender", VOICE_QUEUE, [retry])["batchItemFailures"] == []
+    clock.sleep(CALL_SECONDS)
+    for contact in center.ended():
+        system.client.lambda_.invoke("contact_events", contact_event(contact, answered=False))
+    assert len(center.starts) == 2
+    [delivery] = Delivery.query(action["action_id"])
+    assert (delivery.alert_status, delivery.alert_outcome) == ("sent", "no_answer")
