@@ -34,6 +34,8 @@ class Settings:
     verifications_table: str
     sessions_table: str
     ratelimits_table: str
+    devices_table: str
+    sightings_table: str
     geocoder_url: str
     voice_backend: str
     connect_instance_id: str | None
@@ -108,6 +110,8 @@ class Settings:
             verifications_table=required("VERIFICATIONS_TABLE"),
             sessions_table=required("SESSIONS_TABLE"),
             ratelimits_table=required("RATELIMITS_TABLE"),
+            devices_table=required("DEVICES_TABLE"),
+            sightings_table=required("SIGHTINGS_TABLE"),
             geocoder_url=required("GEOCODER_URL"),
             voice_backend=voice_backend,
             connect_instance_id=for_calls("CONNECT_INSTANCE_ID"),

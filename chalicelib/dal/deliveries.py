@@ -26,6 +26,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.dal import models
 from chalicelib.dal.models import Delivery
+from chalicelib.domain.phones import lookup_hash
 
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
 CLAIM_THREADS = 8
@@ -61,6 +62,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             action_id,
             r.participant_id,
             phone=r.phone,
+            phone_hash=lookup_hash(r.phone),
             language=r.language,
             channel=r.channel,
             distance_m=round(r.distance_m),

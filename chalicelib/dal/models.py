@@ -80,6 +80,8 @@ class Place(Model):
     channel = UnicodeAttribute()
     quiet_from = UnicodeAttribute(null=True)
     quiet_to = UnicodeAttribute(null=True)
+    device_id = UnicodeAttribute(null=True)  # an app's current location, not a registered place
+    expires = TTLAttribute(null=True)  # current locations expire; registered places do not
 
 
 class StatusIndex(GlobalSecondaryIndex["Action"]):
@@ -169,6 +171,17 @@ class ContactIndex(GlobalSecondaryIndex["Delivery"]):
     contact_id = UnicodeAttribute(hash_key=True)
 
 
+class CallerIndex(GlobalSecondaryIndex["Delivery"]):
+    """Finds the alerts a caller received, by a hash of their number (never the number itself)."""
+
+    class Meta:
+        index_name = "caller-index"
+        projection = KeysOnlyProjection()
+
+    phone_hash = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Delivery(Model):
     """The ledger: one item per (action, person), claimed before anything is sent."""
 
@@ -178,6 +191,7 @@ class Delivery(Model):
     action_id = UnicodeAttribute(hash_key=True)
     participant_id = UnicodeAttribute(range_key=True)
     phone = UnicodeAttribute()
+    phone_hash = UnicodeAttribute(null=True)  # for the callback line's look-up
     language = UnicodeAttribute()
     channel = UnicodeAttribute()
     distance_m = NumberAttribute()
@@ -196,6 +210,7 @@ class Delivery(Model):
     alert_outcome = UnicodeAttribute(null=True)  # calls: answered | no_answer | busy | failed
     by_participant = ParticipantDeliveries()
     by_contact = ContactIndex()
+    by_caller = CallerIndex()
 
 
 class Municipality(Model):
@@ -253,6 +268,51 @@ class RateCounter(Model):
     expires = TTLAttribute()
 
 
+class DevicesOfParticipant(GlobalSecondaryIndex["Device"]):
+    """A participant's app installs."""
+
+    class Meta:
+        index_name = "participant-index"
+        projection = KeysOnlyProjection()
+
+    participant_id = UnicodeAttribute(hash_key=True)
+
+
+class Device(Model):
+    """An app install: its push endpoint and, for a short while, where it is now."""
+
+    class Meta:
+        table_name: str | None = None
+
+    device_id = UnicodeAttribute(hash_key=True)
+    secret_hash = UnicodeAttribute()
+    platform = UnicodeAttribute()  # fcm | apns
+    endpoint_arn = UnicodeAttribute(null=True)  # SNS platform endpoint
+    participant_id = UnicodeAttribute(null=True)  # None for an anonymous install
+    language = UnicodeAttribute()
+    location_cell = UnicodeAttribute(null=True)  # its current geo-index item, to replace it
+    location_sk = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_participant = DevicesOfParticipant()
+
+
+class Sighting(Model):
+    """A participant's report from the app that they saw the person or vehicle."""
+
+    class Meta:
+        table_name: str | None = None
+
+    action_id = UnicodeAttribute(hash_key=True)
+    sighting_id = UnicodeAttribute(range_key=True)  # received time + id: newest last
+    device_id = UnicodeAttribute()
+    seen_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    text = UnicodeAttribute(null=True)
+    expires = TTLAttribute()
+
+
 TABLES: dict[type[Model], str] = {
     Participant: "participants_table",
     Place: "places_table",
@@ -263,6 +323,8 @@ TABLES: dict[type[Model], str] = {
     Verification: "verifications_table",
     Session: "sessions_table",
     RateCounter: "ratelimits_table",
+    Device: "devices_table",
+    Sighting: "sightings_table",
 }
 
 
