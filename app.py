@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.handlers.callbacks import callbacks
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.http import uniform_errors
 from chalicelib.handlers.municipalities import admin
@@ -15,4 +16,5 @@ app.register_blueprint(dispatch)
 app.register_blueprint(workers)
 app.register_blueprint(admin)
 app.register_blueprint(residents)
+app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)

@@ -1,0 +1,128 @@
+"""The callback number: a caller who was alerted reaches dispatch with that action's context."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.logic import callbacks
+from tests.conftest import UTRECHT, System, add_participant
+from tools.emulator import ROOT
+
+ALERTED = "+31612340001"
+STRANGER = "+31612340002"
+UTRECHT_AREA = json.loads((ROOT / "tools" / "fixtures" / "gm0344_utrecht.json").read_text())
+
+
+def inbound_call(caller: str | None) -> dict[str, Any]:
+    """What Amazon Connect passes to a Lambda invoked from a contact flow."""
+    endpoint = {"Address": caller, "Type": "TELEPHONE_NUMBER"} if caller else None
+    return {
+        "Name": "ContactFlowEvent",
+        "Details": {
+            "ContactData": {
+                "Channel": "VOICE",
+                "ContactId": "5ca32fbd-8f92-46af-92a5-6b0f970f0efe",
+                "CustomerEndpoint": endpoint,
+                "InitiationMethod": "INBOUND",
+            },
+            "Parameters": {},
+        },
+    }
+
+
+def route(system: System, caller: str | None) -> dict[str, str]:
+    return dict(system.client.lambda_.invoke("callback_router", inbound_call(caller)).payload)
+
+
+def alert(system: System, description: str = "man in rode jas") -> dict[str, Any]:
+    response = system.post(
+        "/actions",
+        {
+            "incident": "robbery",
+            "description": description,
+            "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 500},
+        },
+    )
+    assert response.status_code == 202
+    system.run_queues()
+    return dict(response.json_body)
+
+
+@pytest.fixture
+def alerted_neighbour(system: System) -> None:
+    system.post("/municipalities", UTRECHT_AREA)
+    add_participant(ALERTED, UTRECHT)
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_a_caller_who_was_alerted_reaches_dispatch_with_the_action(system: System) -> None:
+    action = alert(system)
+
+    for notation in (ALERTED, "0612340001"):  # Connect passes E.164; be lenient anyway
+        assert route(system, notation) == {
+            "queue": "dispatch",
+            "action_ref": action["ref"],
+            "incident": "robbery",
+            "municipality": "GM0344",
+            "action_status": "active",
+        }
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_with_two_alerts_the_newest_active_action_wins(system: System) -> None:
+    first = alert(system, "man in rode jas")
+    second = alert(system, "vrouw met blauwe tas")
+    assert route(system, ALERTED)["action_ref"] == second["ref"]
+
+    system.post(f"/actions/{second['action_id']}/close", {"outcome": "arrested"})
+    system.run_queues()
+    assert route(system, ALERTED)["action_ref"] == first["ref"]  # the one still running
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+@pytest.mark.parametrize("caller", [STRANGER, None, "anonymous", "+3225551234"])
+def test_unknown_or_withheld_callers_get_the_general_line(
+    system: System, caller: str | None
+) -> None:
+    alert(system)
+    assert route(system, caller) == {
+        "queue": "general",
+        "action_ref": "",
+        "incident": "",
+        "municipality": "",
+    }
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_an_alert_from_long_ago_no_longer_routes_the_call(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert(system)
+    later = datetime.now(UTC) + callbacks.RECENT + timedelta(minutes=1)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return later
+
+    monkeypatch.setattr("chalicelib.handlers.callbacks.datetime", Later)
+    assert route(system, ALERTED)["queue"] == "general"
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_the_number_is_never_logged(system: System, caplog: pytest.LogCaptureFixture) -> None:
+    alert(system)
+    logger = logging.getLogger("burgernet")
+    logger.addHandler(caplog.handler)
+    try:
+        route(system, ALERTED)
+    finally:
+        logger.removeHandler(caplog.handler)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "callback_routed" in logged
+    assert "612340001" not in logged
