@@ -8,6 +8,7 @@ from functools import cache
 from chalicelib import aws, tracing
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.pdok import PdokGeocoder
+from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal.models import bind_models
 from chalicelib.domain.model import Channel
@@ -36,7 +37,13 @@ def runtime() -> Runtime:
     tracing.init(settings.tracing)
     bind_models(settings)
     sqs = aws.client("sqs")
-    queues = {Channel.SMS: WorkQueue(sqs, SMS_QUEUE), Channel.VOICE: WorkQueue(sqs, VOICE_QUEUE)}
+    sms_queue = WorkQueue(sqs, SMS_QUEUE)
+    # Push shares the SMS queue (and its sender and pacing): no queue or Lambda of its own.
+    queues = {
+        Channel.SMS: sms_queue,
+        Channel.VOICE: WorkQueue(sqs, VOICE_QUEUE),
+        Channel.PUSH: sms_queue,
+    }
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
@@ -51,11 +58,12 @@ def runtime() -> Runtime:
             voice=voice(settings),
             voice_pacer=RateLimiter(settings.voice_starts_per_second),
             voice_lines=settings.voice_max_concurrent,
+            push=push(settings),
         ),
         services=Services(
             geocoder=PdokGeocoder(settings.geocoder_url),
             sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
-            channels=settings.channels,
+            voice=voice(settings),
         ),
     )
 
@@ -72,6 +80,13 @@ def voice(settings: Settings) -> Voice | None:
         contact_flow_id=str(settings.connect_contact_flow_id),
         source_number=str(settings.connect_source_number),
     )
+
+
+def push(settings: Settings) -> SnsPush | None:
+    """SNS mobile push, when this deployment has a platform application for the app."""
+    if not settings.push_applications:
+        return None
+    return SnsPush(aws.client("sns"), settings.push_applications)
 
 
 @cache

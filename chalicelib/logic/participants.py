@@ -22,7 +22,7 @@ from chalicelib.dal.participants import (
 from chalicelib.domain import messages
 from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
-from chalicelib.domain.model import Channel, Language, iso
+from chalicelib.domain.model import Language, iso
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import (
     AddressInput,
@@ -33,6 +33,7 @@ from chalicelib.domain.signup import (
     places_from_json,
     places_to_json,
 )
+from chalicelib.logic.fanout import Voice
 from chalicelib.logs import log_event
 
 CODES_PER_PHONE_PER_HOUR = 3
@@ -46,7 +47,7 @@ class Services:
 
     geocoder: PdokGeocoder
     sms: SnsSms
-    channels: tuple[Channel, ...]  # what this deployment can send codes and alerts on
+    voice: Voice | None  # reads codes out to landlines; None where this deployment does not call
 
 
 def _limit_source(source: str, now: datetime) -> None:
@@ -62,9 +63,17 @@ def limit_checks(source: str, now: datetime) -> None:
     ratelimits.hit("checks", source, CHECKS_PER_ADDRESS_PER_10_MIN, 600, now, "too_many_requests")
 
 
-def _send_code(services: Services, purpose: str, phone: str, language: Language, code: str) -> None:
+def _send_code(
+    services: Services, purpose: str, phone: str, language: Language, code: str, reference: str
+) -> None:
+    """By SMS to a mobile; a landline gets a call that reads the code out, digit by digit."""
+    text = messages.render_code(purpose, code, language)
     try:
-        services.sms.send(phone, messages.render_code(purpose, code, language))
+        if is_mobile(phone) or services.voice is None:
+            services.sms.send(phone, text)
+        else:
+            spoken = text.replace(code, ", ".join(code))
+            services.voice.call(phone, spoken, language, f"code:{reference}")
     except SendFailed as exc:
         log_event("code_not_sent", purpose=purpose, code=exc.code)
         raise TooManyRequests(
@@ -136,7 +145,7 @@ def start_signup(
             f"Municipality {request.municipality} does not take part (yet).",
             "municipality",
         ) from None
-    if not is_mobile(request.phone) and Channel.VOICE not in services.channels:
+    if not is_mobile(request.phone) and services.voice is None:
         # The code would have to be read out by a call; that arrives with the voice channel.
         raise InvalidInput(
             "voice_not_available",
@@ -155,7 +164,7 @@ def start_signup(
         "quiet_hours": _quiet_json(request.quiet_hours),
     }
     record = verifications.create("signup", request.phone, code, now, request=json.dumps(pending))
-    _send_code(services, "signup", request.phone, request.language, code)
+    _send_code(services, "signup", request.phone, request.language, code, record.verification_id)
     log_event("signup_started", signup_id=record.verification_id, municipality=request.municipality)
     return record.verification_id, int(verifications.CODE_VALID.total_seconds())
 
@@ -204,7 +213,8 @@ def start_code_login(
         participant_id=participant.participant_id if participant else None,
     )
     if participant is not None:
-        _send_code(services, purpose, phone, Language(participant.language or language), code)
+        language = Language(participant.language or language)
+        _send_code(services, purpose, phone, language, code, record.verification_id)
     return record.verification_id, int(verifications.CODE_VALID.total_seconds())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
 from tests.conftest import UTRECHT, System, add_participant
+from tools.emulator import ROOT
 
 CALL_SECONDS = 25
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # daytime: no quiet hours in play
@@ -235,3 +237,41 @@ def test_an_unanswered_alert_call_is_tried_once_more_later(
     assert len(center.starts) == 2
     [delivery] = Delivery.query(action["action_id"])
     assert (delivery.alert_status, delivery.alert_outcome) == ("sent", "no_answer")
+
+
+def test_a_landline_signs_up_with_a_call_that_reads_the_code_out(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment that calls (the local voice stand-in) and the demo municipality
+    monkeypatch.setenv("CHANNELS", "sms,voice")
+    monkeypatch.setenv("VOICE_BACKEND", "local")
+    runtime_module.reset()
+    runtime_module.local_voice.cache_clear()
+    runtime_module.runtime()  # built now: the test client overlays the stage's own CHANNELS
+    system.post(
+        "/municipalities", json.loads((ROOT / "tools/fixtures/gm0344_utrecht.json").read_text())
+    )
+
+    # When a resident signs up with a landline, to be called
+    response = system.post(
+        "/signup",
+        {
+            "municipality": "GM0344",
+            "phone": "030 123 4567",
+            "birth_date": "1950-05-05",
+            "channel": "voice",
+            "places": [{"label": "home", "postcode": "3511 LX", "house_number": "1"}],
+        },
+    )
+
+    # Then the code is read out in a call (digit by digit), no SMS is sent, and it works
+    assert response.status_code == 202, response.body
+    [call] = runtime_module.local_voice().calls
+    assert call.phone.startswith("+313") and system.emulator.sms() == []
+    spoken = re.search(r"(\d, ){5}\d", call.text)
+    assert spoken is not None
+    code = spoken.group().replace(", ", "")
+    verified = system.post(
+        "/signup/verify", {"signup_id": response.json_body["signup_id"], "code": code}
+    )
+    assert verified.status_code == 201, verified.body
