@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.handlers.callbacks import callbacks
+from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.http import uniform_errors
 from chalicelib.handlers.municipalities import admin
@@ -18,3 +19,4 @@ app.register_blueprint(admin)
 app.register_blueprint(residents)
 app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)
+app.register_blueprint(app_devices)

@@ -48,7 +48,15 @@ class Settings:
     channels: tuple[Channel, ...]
     sms_per_second: float
     tracing: bool
-    endpoint_url: str | None  # set only when running against the local emulator
+    push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
+    push_application_apns_arn: str | None = None
+    endpoint_url: str | None = None  # set only when running against the local emulator
+
+    @property
+    def push_applications(self) -> dict[str, str]:
+        """Platform (fcm | apns) -> SNS platform application ARN, for the platforms configured."""
+        arns = {"fcm": self.push_application_fcm_arn, "apns": self.push_application_apns_arn}
+        return {platform: arn for platform, arn in arns.items() if arn}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -124,6 +132,8 @@ class Settings:
             channels=channels,
             sms_per_second=number("SMS_PER_SECOND", "10"),
             tracing=tracing == "on",
+            push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,
+            push_application_apns_arn=env.get("PUSH_APPLICATION_APNS_ARN") or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )
 

@@ -160,6 +160,18 @@ def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -
             print(f"[{name}] failed: {type(exc).__name__}: {exc}")
 
 
+def create_push_applications(sns: Any) -> dict[str, str]:
+    """SNS platform applications for the app (FCM, APNs) in the emulator, as their env vars."""
+    arns = {}
+    for platform, name in (("GCM", "FCM"), ("APNS", "APNS")):
+        arns[f"PUSH_APPLICATION_{name}_ARN"] = sns.create_platform_application(
+            Name=f"burgernet-local-{name.lower()}",
+            Platform=platform,
+            Attributes={"PlatformCredential": "local", "PlatformPrincipal": "local"},
+        )["PlatformApplicationArn"]
+    return arns
+
+
 def seed_municipality(api: str) -> None:
     """Register the demo municipality through the admin route, as an operator would."""
     request = urllib.request.Request(
@@ -268,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")
+    os.environ.update(create_push_applications(boto3.client("sns")))
 
     factory, config = load_app()
     app = config.chalice_app

@@ -48,6 +48,8 @@ class Recipient:
     language: str
     channel: str
     distance_m: float
+    device_id: str | None = None  # push: the app install
+    endpoint_arn: str | None = None  # push: its SNS endpoint
 
 
 def _conditional_failed(exc: PutError | UpdateError) -> bool:
@@ -62,10 +64,12 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             action_id,
             r.participant_id,
             phone=r.phone,
-            phone_hash=lookup_hash(r.phone),
+            phone_hash=lookup_hash(r.phone) if r.phone else None,  # an app install has none
             language=r.language,
             channel=r.channel,
             distance_m=round(r.distance_m),
+            device_id=r.device_id,
+            endpoint_arn=r.endpoint_arn,
             claimed_at=now,
             alert_status="queued",
             expires=now + LEDGER_TTL,

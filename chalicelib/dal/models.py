@@ -208,6 +208,8 @@ class Delivery(Model):
     voice_line = NumberAttribute(null=True)  # the call line that call holds
     voice_attempts = NumberAttribute(null=True)
     alert_outcome = UnicodeAttribute(null=True)  # calls: answered | no_answer | busy | failed
+    device_id = UnicodeAttribute(null=True)  # push: the app install reached
+    endpoint_arn = UnicodeAttribute(null=True)  # push: its SNS platform endpoint
     by_participant = ParticipantDeliveries()
     by_contact = ContactIndex()
     by_caller = CallerIndex()

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import chain
 
@@ -43,12 +43,17 @@ class Upsert(StrEnum):
     UNCHANGED = "unchanged"
 
 
-def places_in(circle: Circle) -> list[tuple[float, Place]]:
-    """Every person with a place inside the circle, once, nearest place first by distance."""
+def places_in(circle: Circle, now: datetime | None = None) -> list[tuple[float, Place]]:
+    """Every person with a place inside the circle, once, nearest place first by distance.
+
+    An app's current location past its `expires` is left out: DynamoDB's TTL deletes it late.
+    """
     ranges = plan_queries(circle)
     with ThreadPoolExecutor(max_workers=max(1, min(QUERY_THREADS, len(ranges)))) as pool:
         pages = list(pool.map(_query, ranges))
-    return select_recipients(circle, chain.from_iterable(pages))
+    moment = now or datetime.now(UTC)
+    fresh = (p for p in chain.from_iterable(pages) if p.expires is None or p.expires > moment)
+    return select_recipients(circle, fresh)
 
 
 def _query(r: KeyRange) -> list[Place]:

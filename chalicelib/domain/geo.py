@@ -89,6 +89,20 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Initial great-circle bearing from the first point to the second, in degrees [0, 360).
+
+    0 is north, 90 east; two equal points give 0.
+    """
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dlon = math.radians(lon2 - lon1)
+    y = math.sin(dlon) * math.cos(phi2)
+    x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlon)
+    if x == 0.0 and y == 0.0:
+        return 0.0  # the same point: no direction
+    return math.degrees(math.atan2(y, x)) % 360.0
+
+
 def place_cell(lat: float, lon: float) -> str:
     """The partition key of a place: its geohash of precision 5."""
     return str(geohash2.encode(lat, lon, PARTITION_PRECISION))

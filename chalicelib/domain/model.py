@@ -44,3 +44,4 @@ class Channel(StrEnum):
 
     SMS = "sms"
     VOICE = "voice"
+    PUSH = "push"  # the app's own channel: never a dispatch choice, used for app devices

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol
 
+from chalicelib.adapters.push import EndpointGone, SnsPush
 from chalicelib.adapters.sms import SendFailed, SnsSms
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
-from chalicelib.dal import lines
+from chalicelib.dal import devices, lines
 from chalicelib.dal.deliveries import Kind, Recipient
 from chalicelib.dal.models import Action, Delivery, Place
 from chalicelib.dal.participants import places_in
@@ -66,17 +67,33 @@ class Sender:
     voice: Voice | None = None
     voice_pacer: RateLimiter | None = None
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
+    push: SnsPush | None = None  # app notifications; they share the SMS queue and its pacing
 
 
 def choose_channel(
-    place: Place, available: Sequence[str], incident: Incident, now: datetime
+    place: Place,
+    available: Sequence[str],
+    incident: Incident,
+    now: datetime,
+    endpoint_arn: str | None = None,
 ) -> Channel | None:
     """The channel to reach someone on for this action, or None if none may be used now.
+
+    An app's current location (channel push) is reached by push whatever channels the action
+    names: push is the app's own channel, not a dispatch choice. Its device must still have an
+    endpoint (`endpoint_arn`); without one, a linked participant falls back to SMS and an
+    anonymous install is not reached. One row per person reaches here (`select_recipients` keeps
+    their nearest place), so a person whose fresh app location is their nearest place gets push,
+    otherwise their preferred channel.
 
     Nobody is called inside their quiet hours (a missing person overrides them): a voice
     participant with a mobile number gets an SMS instead; with only a landline, no alert.
     """
     preferred = str(place.channel)
+    if preferred == Channel.PUSH:
+        if endpoint_arn:
+            return Channel.PUSH
+        return Channel.SMS if Channel.SMS in available and _mobile(place.phone) else None
     quiet = (
         place.quiet_from is not None
         and place.quiet_to is not None
@@ -85,9 +102,13 @@ def choose_channel(
     )
     if preferred in available and not (quiet and preferred == Channel.VOICE):
         return Channel(preferred)
-    if Channel.SMS in available and is_mobile(place.phone):
+    if Channel.SMS in available and _mobile(place.phone):
         return Channel.SMS  # voice not offered for this action, or quiet hours
     return None
+
+
+def _mobile(phone: str | None) -> bool:
+    return bool(phone) and is_mobile(str(phone))
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -105,14 +126,25 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
         return 0
     circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
     with traced("target", action_id=action_id):
-        found = places_in(circle)
+        found = places_in(circle, now)
+        endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
         recipients = []
         available = list(map(str, action.channels))
         for distance, place in found:
-            channel = choose_channel(place, available, Incident(action.incident), now)
+            endpoint = endpoints.get(str(place.device_id)) if place.device_id else None
+            channel = choose_channel(place, available, Incident(action.incident), now, endpoint)
             if channel is not None:
+                push = channel == Channel.PUSH
                 recipients.append(
-                    Recipient(place.participant_id, place.phone, place.language, channel, distance)
+                    Recipient(
+                        place.participant_id,
+                        place.phone,
+                        place.language,
+                        channel,
+                        distance,
+                        device_id=place.device_id if push else None,
+                        endpoint_arn=endpoint if push else None,
+                    )
                 )
         claimed = 0
         for chunk in chunks(recipients, SEND_CHUNK):
@@ -233,6 +265,8 @@ def send(
                         )
                         raise RetryLater(exc.code) from None
                     ledger.finish_sending(delivery, kind, None, now)
+                    if isinstance(exc, EndpointGone):
+                        _forget_device(delivery, sender)
                     log_event(
                         "send_failed",
                         action_id=action_id,
@@ -272,7 +306,13 @@ def send(
 
 
 def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sender) -> str:
-    """Send the text by SMS, or read it out in a call; return the provider's id."""
+    """Send the text by SMS or push, or read it out in a call; return the provider's id."""
+    if delivery.channel == Channel.PUSH:
+        if sender.push is None or not delivery.endpoint_arn:
+            raise SendFailed("PushNotConfigured", retryable=False)
+        return sender.push.send(
+            str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id)
+        )
     if delivery.channel != Channel.VOICE:
         return sender.sms.send(delivery.phone, text)
     if sender.voice is None:
@@ -282,6 +322,14 @@ def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sende
     # The reference makes Connect's ClientToken: a retried start never places a second call.
     reference = f"{delivery.action_id}:{delivery.participant_id}:{kind.value}:{attempt}"
     return sender.voice.call(delivery.phone, speakable(text, ref, language), language, reference)
+
+
+def _forget_device(delivery: Delivery, sender: Sender) -> None:
+    """A push endpoint is gone for good: drop it from the device (and at SNS), never retry it."""
+    arn = devices.forget_endpoint(str(delivery.device_id)) if delivery.device_id else None
+    if sender.push is not None and (arn or delivery.endpoint_arn):
+        sender.push.delete(str(arn or delivery.endpoint_arn))
+    log_event("push_endpoint_gone", device_id=delivery.device_id)
 
 
 def _cut_off(delivery: Delivery, now: datetime) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.adapters.pdok import GeocoderUnavailable, PdokGeocoder
 from chalicelib.adapters.sms import SendFailed, SnsSms
-from chalicelib.dal import municipalities, ratelimits, verifications
+from chalicelib.dal import devices, municipalities, ratelimits, verifications
 from chalicelib.dal.models import Delivery, Participant, Verification
 from chalicelib.dal.participants import (
     delete_participant,
@@ -250,6 +250,7 @@ def confirm_unsubscribe(unsubscribe_id: str, code: str, services: Services, now:
 def leave(participant: Participant, how: str, services: Services | None) -> None:
     """Delete a participant at once (with a goodbye SMS when `services` is given)."""
     delete_participant(participant)
+    devices.unlink_participant(str(participant.participant_id))
     log_event("participant_left", participant_id=participant.participant_id, how=how)
     if services is not None:
         try:

@@ -1,0 +1,107 @@
+"""App push notifications through SNS mobile push (FCM and APNs platform endpoints)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
+
+from chalicelib.adapters.sms import RETRYABLE_CODES, SendFailed
+
+PLATFORMS = ("fcm", "apns")
+# Publish answers these when the endpoint (the install's token) will never work again.
+GONE_CODES = frozenset({"EndpointDisabled", "InvalidParameter", "NotFound"})
+
+
+class EndpointGone(SendFailed):
+    """The device's endpoint is disabled or invalid: delete it rather than try again."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code, retryable=False)
+
+
+def push_payload(title: str, body: str, action_id: str) -> str:
+    """The MessageStructure=json message: one payload per platform, carrying the action id."""
+    fcm = {
+        "notification": {"title": title, "body": body},
+        "data": {"action_id": action_id},
+        "android": {"priority": "high"},
+    }
+    apns = {
+        "aps": {"alert": {"title": title, "body": body}, "sound": "default"},
+        "action_id": action_id,
+    }
+    return json.dumps(
+        {
+            "default": body,
+            "GCM": json.dumps(fcm),
+            "APNS": json.dumps(apns),
+            "APNS_SANDBOX": json.dumps(apns),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class SnsPush:
+    """Registers app installs as SNS platform endpoints and publishes to them."""
+
+    client: Any
+    platform_application_arns: Mapping[str, str]  # fcm | apns -> platform application ARN
+
+    def register(self, platform: str, token: str) -> str:
+        """Create (or find) the endpoint of a push token; return its ARN or raise SendFailed."""
+        application = self.platform_application_arns.get(platform)
+        if application is None:
+            raise SendFailed("PlatformNotConfigured", retryable=False)
+        try:
+            response = self.client.create_platform_endpoint(
+                PlatformApplicationArn=application, Token=token
+            )
+        except ClientError as exc:
+            raise _failed(exc) from None
+        except BotoCoreError as exc:
+            raise SendFailed(type(exc).__name__, retryable=True) from None
+        return str(response["EndpointArn"])
+
+    def send(self, endpoint_arn: str, title: str, body: str, action_id: str) -> str:
+        """Publish one notification; return its message id, or raise EndpointGone / SendFailed."""
+        try:
+            response = self.client.publish(
+                TargetArn=endpoint_arn,
+                MessageStructure="json",
+                Message=push_payload(title, body, action_id),
+            )
+        except ClientError as exc:
+            raise _failed(exc) from None
+        except (EndpointConnectionError, ConnectTimeoutError):
+            raise SendFailed("ConnectionError", retryable=True) from None
+        except BotoCoreError as exc:
+            raise SendFailed(type(exc).__name__, retryable=False) from None
+        return str(response["MessageId"])
+
+    def delete(self, endpoint_arn: str) -> None:
+        """Remove an endpoint (an uninstalled or gone device); already gone is fine."""
+        try:
+            self.client.delete_endpoint(EndpointArn=endpoint_arn)
+        except ClientError as exc:
+            if _code(exc) not in GONE_CODES:
+                raise
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _failed(exc: ClientError) -> SendFailed:
+    code = _code(exc)
+    if code in GONE_CODES:
+        return EndpointGone(code)
+    return SendFailed(code, retryable=code in RETRYABLE_CODES)

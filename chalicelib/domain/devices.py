@@ -1,0 +1,133 @@
+"""Validation of the app's requests (devices, locations, sightings) and the sighting view."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.geo import bearing_deg, haversine_m
+from chalicelib.domain.model import Language, iso
+from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
+
+PLATFORMS = ("fcm", "apns")
+MAX_TOKEN = 4096
+MAX_SIGHTING_TEXT = 500
+CLOCK_SKEW = timedelta(minutes=2)  # a phone's clock may run a little ahead
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    """An install asking to be registered."""
+
+    platform: str
+    push_token: str
+    language: str
+
+
+@dataclass(frozen=True)
+class NewSighting:
+    """A sighting as reported by the app."""
+
+    seen_at: datetime
+    lat: float
+    lon: float
+    text: str | None
+
+
+def parse_device(body: Mapping[str, Any]) -> NewDevice:
+    """Validate POST /devices."""
+    check_fields(body, ("platform", "push_token", "language"))
+    platform = required(body, "platform")
+    if platform not in PLATFORMS:
+        raise InvalidInput(
+            "unknown_platform", f"platform must be one of: {', '.join(PLATFORMS)}.", "platform"
+        )
+    token = required(body, "push_token")
+    if not isinstance(token, str) or not 0 < len(token.strip()) <= MAX_TOKEN:
+        raise InvalidInput("wrong_type", "push_token must be a non-empty string.", "push_token")
+    language = body.get("language", Language.NL.value)
+    if language not in tuple(Language):
+        raise InvalidInput("unknown_language", "language must be nl or en.", "language")
+    return NewDevice(str(platform), token.strip(), str(language))
+
+
+def parse_position(body: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[float, float]:
+    """Validate lat and lon: numbers inside the service area (the Netherlands)."""
+    check_fields(body, ("lat", "lon", *extra))
+    values = []
+    for name in ("lat", "lon"):
+        value = required(body, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise InvalidInput("wrong_type", f"{name} must be a number.", name)
+        low, high = SERVICE_AREA[name]
+        if not low <= value <= high:
+            raise InvalidInput(
+                "outside_service_area",
+                f"{name} {value} is outside the service area (the Netherlands).",
+                name,
+            )
+        values.append(float(value))
+    return values[0], values[1]
+
+
+def parse_sighting(body: Mapping[str, Any], action_created: datetime, now: datetime) -> NewSighting:
+    """Validate POST /actions/{id}/sightings: not in the future, not before the action."""
+    lat, lon = parse_position(body, ("seen_at", "text"))
+    raw_seen = body.get("seen_at")
+    seen_at = now
+    if raw_seen is not None:
+        parsed = _time(raw_seen)
+        if parsed is None:
+            raise InvalidInput(
+                "invalid_time", "seen_at must be an ISO 8601 time with a zone.", "seen_at"
+            )
+        seen_at = parsed
+        if seen_at > now + CLOCK_SKEW:
+            raise InvalidInput("seen_in_future", "seen_at lies in the future.", "seen_at")
+        if seen_at < action_created:
+            raise InvalidInput(
+                "seen_before_action", "seen_at lies before the action started.", "seen_at"
+            )
+    text = body.get("text")
+    if text is not None:
+        if not isinstance(text, str):
+            raise InvalidInput("wrong_type", "text must be a string.", "text")
+        text = text.strip()
+        if len(text) > MAX_SIGHTING_TEXT:
+            raise InvalidInput(
+                "text_too_long", f"text may have at most {MAX_SIGHTING_TEXT} characters.", "text"
+            )
+    return NewSighting(seen_at, lat, lon, text or None)
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+def sighting_view(
+    centre: tuple[float, float],
+    seen_at: datetime,
+    received_at: datetime,
+    lat: float,
+    lon: float,
+    text: str | None,
+) -> dict[str, Any]:
+    """One sighting for dispatch, with distance and bearing from the incident's centre."""
+    return {
+        "seen_at": iso(seen_at),
+        "received_at": iso(received_at),
+        "lat": lat,
+        "lon": lon,
+        "text": text,
+        "distance_m": round(haversine_m(centre[0], centre[1], lat, lon)),
+        "bearing_deg": round(bearing_deg(centre[0], centre[1], lat, lon), 1),
+    }
