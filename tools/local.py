@@ -16,9 +16,11 @@ import signal
 import threading
 import time
 import urllib.request
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -32,7 +34,12 @@ STAGE = "local"
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 DEMO_MUNICIPALITY = ROOT / "tools" / "fixtures" / "gm0344_utrecht.json"
-LOCAL_RETRY_SECONDS = 5  # a failed message comes back this soon (AWS waits the visibility timeout)
+LOCAL_RETRY_SECONDS = 5
+# moto applies an UpdateItem as read-then-write in Python, so two handlers adding to one counter
+# at the same moment can lose an update (DynamoDB cannot). Event handlers take turns here.
+ONE_AT_A_TIME = (
+    threading.Lock()
+)  # a failed message comes back this soon (AWS waits the visibility timeout)
 
 
 def emulator_environment(emulator_port: int) -> dict[str, str]:
@@ -115,7 +122,8 @@ class QueueFeeder:
 
     def _invoke(self, url: str, arn: str, messages: list[dict[str, Any]]) -> None:
         try:
-            result = self.handler(lambda_sqs_event(arn, messages), LambdaContext())
+            with ONE_AT_A_TIME:
+                result = self.handler(lambda_sqs_event(arn, messages), LambdaContext())
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception as exc:  # a crashed invocation: every message comes back
             print(f"[{self.queue}] handler crashed: {type(exc).__name__}; messages will be retried")
@@ -132,6 +140,21 @@ class QueueFeeder:
                 self.handled += 1
 
 
+def cloudwatch_event(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event as Lambda receives it (chalice reads every one of these keys)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": "000000000000",
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+
+
 def schedule_seconds(expression: Any) -> int:
     """Seconds between runs of a chalice Rate schedule."""
     text = expression if isinstance(expression, str) else expression.to_string()
@@ -145,15 +168,10 @@ def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -
     """Fire a scheduled handler every `every` seconds until stopped."""
     while not stop.wait(every):
         try:
-            result = handler(
-                {
-                    "source": "aws.events",
-                    "detail-type": "Scheduled Event",
-                    "detail": {},
-                    "resources": [],
-                },
-                LambdaContext(),
-            )
+            with ONE_AT_A_TIME:
+                result = handler(
+                    cloudwatch_event("aws.events", "Scheduled Event", {}), LambdaContext()
+                )
             if result and any(result.values()):
                 print(f"[{name}] {json.dumps(result)}")
         except Exception as exc:
@@ -208,19 +226,10 @@ def run_call_center(handler: Any, stop: threading.Event, call_seconds: float = 3
                 "initiationMethod": "OUTBOUND",
                 "connectedToSystemTimestamp": "answered-locally",
             }
-            event = {
-                "version": "0",
-                "id": entry[1],
-                "source": "aws.connect",
-                "detail-type": "Amazon Connect Contact Event",
-                "account": "000000000000",
-                "time": "",
-                "region": REGION,
-                "resources": [],
-                "detail": detail,
-            }
+            event = cloudwatch_event("aws.connect", "Amazon Connect Contact Event", detail)
             try:
-                handler(event, LambdaContext())
+                with ONE_AT_A_TIME:
+                    handler(event, LambdaContext())
             except Exception as exc:
                 print(f"[contact_events] failed: {type(exc).__name__}: {exc}")
 
