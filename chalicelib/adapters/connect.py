@@ -7,14 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-)
-
-from chalicelib.adapters.sms import RETRYABLE_CODES, SendFailed
+from chalicelib.adapters.errors import RETRYABLE_CODES, provider_errors
 from chalicelib.domain.model import Language
 from chalicelib.logs import log_event
 
@@ -111,7 +104,7 @@ class ConnectVoice:
         """
         check_phone(phone)
         attributes = call_attributes(text, language, reference)
-        try:
+        with provider_errors(CONNECT_RETRYABLE_CODES):
             response = self.client.start_outbound_voice_contact(
                 DestinationPhoneNumber=phone,
                 ContactFlowId=self.contact_flow_id,
@@ -120,15 +113,6 @@ class ConnectVoice:
                 ClientToken=client_token(reference),
                 Attributes=attributes,
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
-            raise SendFailed(code, retryable=code in CONNECT_RETRYABLE_CODES) from None
-        except (EndpointConnectionError, ConnectTimeoutError):
-            # Nothing reached Connect, so trying again cannot call twice.
-            raise SendFailed("ConnectionError", retryable=True) from None
-        except BotoCoreError as exc:
-            # E.g. a read timeout: the call may be ringing; recorded as failed, like an SMS.
-            raise SendFailed(type(exc).__name__, retryable=False) from None
         return str(response["ContactId"])
 
 

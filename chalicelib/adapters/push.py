@@ -7,14 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-)
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.sms import RETRYABLE_CODES, SendFailed
+from chalicelib.adapters.errors import SendFailed, error_code, provider_errors
 
 PLATFORMS = ("fcm", "apns")
 # Publish answers these when the endpoint (the install's token) will never work again.
@@ -61,30 +56,20 @@ class SnsPush:
         application = self.platform_application_arns.get(platform)
         if application is None:
             raise SendFailed("PlatformNotConfigured", retryable=False)
-        try:
+        with provider_errors(refine=_gone):
             response = self.client.create_platform_endpoint(
                 PlatformApplicationArn=application, Token=token
             )
-        except ClientError as exc:
-            raise _failed(exc) from None
-        except BotoCoreError as exc:
-            raise SendFailed(type(exc).__name__, retryable=True) from None
         return str(response["EndpointArn"])
 
     def send(self, endpoint_arn: str, title: str, body: str, action_id: str) -> str:
         """Publish one notification; return its message id, or raise EndpointGone / SendFailed."""
-        try:
+        with provider_errors(refine=_gone):
             response = self.client.publish(
                 TargetArn=endpoint_arn,
                 MessageStructure="json",
                 Message=push_payload(title, body, action_id),
             )
-        except ClientError as exc:
-            raise _failed(exc) from None
-        except (EndpointConnectionError, ConnectTimeoutError):
-            raise SendFailed("ConnectionError", retryable=True) from None
-        except BotoCoreError as exc:
-            raise SendFailed(type(exc).__name__, retryable=False) from None
         return str(response["MessageId"])
 
     def delete(self, endpoint_arn: str) -> None:
@@ -92,16 +77,9 @@ class SnsPush:
         try:
             self.client.delete_endpoint(EndpointArn=endpoint_arn)
         except ClientError as exc:
-            if _code(exc) not in GONE_CODES:
+            if error_code(exc) not in GONE_CODES:
                 raise
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
-
-
-def _failed(exc: ClientError) -> SendFailed:
-    code = _code(exc)
-    if code in GONE_CODES:
-        return EndpointGone(code)
-    return SendFailed(code, retryable=code in RETRYABLE_CODES)
+def _gone(code: str) -> SendFailed | None:
+    return EndpointGone(code) if code in GONE_CODES else None

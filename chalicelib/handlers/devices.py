@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
+from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
-from chalicelib.adapters.sms import SendFailed
 from chalicelib.dal import actions as store
 from chalicelib.dal import devices as store_devices
 from chalicelib.dal.ratelimits import hit

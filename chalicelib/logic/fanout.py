@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol
 
+from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone, SnsPush
-from chalicelib.adapters.sms import SendFailed, SnsSms
+from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices, lines

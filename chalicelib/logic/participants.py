@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.pdok import GeocoderUnavailable, PdokGeocoder
-from chalicelib.adapters.sms import SendFailed, SnsSms
+from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import devices, municipalities, ratelimits, verifications
 from chalicelib.dal.models import Delivery, Participant, Verification
 from chalicelib.dal.participants import (

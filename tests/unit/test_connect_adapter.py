@@ -18,7 +18,7 @@ from chalicelib.adapters.connect import (
     RecordingVoice,
     client_token,
 )
-from chalicelib.adapters.sms import SendFailed
+from chalicelib.adapters.errors import SendFailed
 from chalicelib.domain.model import Language
 
 INSTANCE_ID = "11111111-2222-3333-4444-555555555555"
