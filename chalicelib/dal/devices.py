@@ -119,13 +119,8 @@ def unlink_participant(participant_id: str) -> int:
             device = Device.get(key.device_id, consistent_read=True)
         except DoesNotExist:
             continue
-        old = (device.location_cell, device.location_sk)
         device.participant_id = None
-        device.location_cell = device.location_sk = None
-        with TransactWrite(connection=Device._get_connection().connection) as tx:
-            tx.save(device)
-            if old[0] and old[1]:
-                tx.delete(Place(old[0], old[1]))
+        _save_without_location(device)
         unlinked += 1
     return unlinked
 
@@ -152,14 +147,19 @@ def forget_endpoint(device_id: str) -> str | None:
     except DoesNotExist:
         return None
     arn = device.endpoint_arn
-    old = (device.location_cell, device.location_sk)
     device.endpoint_arn = None
+    _save_without_location(device)
+    return str(arn) if arn else None
+
+
+def _save_without_location(device: Device) -> None:
+    """Save the device and remove its current place from the geo index, in one transaction."""
+    cell, sk = device.location_cell, device.location_sk
     device.location_cell = device.location_sk = None
     with TransactWrite(connection=Device._get_connection().connection) as tx:
         tx.save(device)
-        if old[0] and old[1]:
-            tx.delete(Place(old[0], old[1]))
-    return str(arn) if arn else None
+        if cell and sk:
+            tx.delete(Place(cell, sk))
 
 
 def add_sighting(action_id: str, device_id: str, seen: NewSighting, now: datetime) -> Sighting:

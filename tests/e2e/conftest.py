@@ -45,6 +45,21 @@ class LocalSystem:
         """The texts one phone (E.164) received so far, oldest first."""
         return [s["message"] for s in self.sms() if s.get("phone_number") == phone]
 
+    def make_import(self, csv: Path) -> subprocess.CompletedProcess[str]:
+        """`make import CSV=...` against this running system; any rejected row fails the test."""
+        env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+        env["BURGERNET_EMULATOR_PORT"] = self.emulator.rsplit(":", 1)[1]
+        imported = subprocess.run(
+            [sys.executable, "-m", "tools.import_participants", str(csv)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert imported.returncode == 0, imported.stderr
+        return imported
+
     def wait_for_sms(self, count: int, deadline_s: float) -> list[dict[str, Any]]:
         """Poll until `count` SMS were sent (or the deadline passes); return them."""
         end = time.monotonic() + deadline_s

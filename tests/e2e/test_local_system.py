@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import math
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,6 @@ import requests
 
 from chalicelib.domain.geo import haversine_m
 from tests.e2e.conftest import LocalSystem
-from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -47,18 +43,7 @@ def test_imported_participants_inside_get_one_alert_and_one_result(
     rows.append("+31620000001,52.0910,5.1220,work,nl,sms")
     csv = tmp_path / "participants.csv"
     csv.write_text("\n".join(rows) + "\n")
-    env = {**os.environ, "BURGERNET_EMULATOR_PORT": local_system.emulator.rsplit(":", 1)[1]}
-    env = {k: v for k, v in env.items() if k != "AWS_ENDPOINT_URL"}
-    imported = subprocess.run(
-        [sys.executable, "-m", "tools.import_participants", str(csv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert imported.returncode == 0, imported.stderr
-    assert "50 created" in imported.stdout
+    assert "50 created" in local_system.make_import(csv).stdout
 
     # When dispatch starts an action there
     response = requests.post(

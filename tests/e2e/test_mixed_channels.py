@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +10,6 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LocalSystem
-from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -80,17 +76,7 @@ def test_each_person_once_on_their_channel_and_the_result_the_same_way(
 ) -> None:
     csv = tmp_path / "people.csv"
     csv.write_text(ROWS)
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    env["BURGERNET_EMULATOR_PORT"] = local_system.emulator.rsplit(":", 1)[1]
-    imported = subprocess.run(
-        [sys.executable, "-m", "tools.import_participants", str(csv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert imported.returncode == 0, imported.stderr
+    local_system.make_import(csv)
     app_at_the_scene(local_system, APP_USER)
     codes_sent = len(local_system.sms_to(APP_USER))
 
