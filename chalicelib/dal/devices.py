@@ -114,15 +114,17 @@ def unlink_participant(participant_id: str) -> int:
     The locations carry the participant's phone number, so they must not outlive them.
     """
     unlinked = 0
-    for key in Device.by_participant.query(participant_id):
-        try:
-            device = Device.get(key.device_id, consistent_read=True)
-        except DoesNotExist:
-            continue
+    for device in of_participant(participant_id):
         device.participant_id = None
         _save_without_location(device)
         unlinked += 1
     return unlinked
+
+
+def of_participant(participant_id: str) -> list[Device]:
+    """The app installs linked to a participant."""
+    ids = [key.device_id for key in Device.by_participant.query(participant_id)]
+    return list(Device.batch_get(ids, consistent_read=True)) if ids else []
 
 
 def endpoints(device_ids: Sequence[str]) -> dict[str, str]:

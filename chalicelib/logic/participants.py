@@ -328,11 +328,22 @@ def export(participant_id: str) -> dict[str, Any]:
     """Everything stored about a participant (AVG/GDPR article 15)."""
     participant = me(participant_id)
     alerts = [_delivery_view(d) for d in Delivery.by_participant.query(participant_id)]
+    apps = [
+        {
+            "device_id": d.device_id,
+            "platform": d.platform,
+            "registered_at": iso(d.created_at),
+            "shares_location": d.location_cell is not None,
+        }
+        for d in devices.of_participant(participant_id)
+    ]
     return {
         "participant": participant_view(participant),
         "age_checked": bool(participant.age_checked),
         "alerts": alerts,
-        "kept": "Alerts are kept for 90 days. Your birth date was never stored.",
+        "devices": apps,
+        "kept": "Alerts are kept for 90 days; an app's location for two hours. "
+        "Your birth date was never stored.",
     }
 
 

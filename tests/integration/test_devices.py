@@ -113,6 +113,26 @@ def test_an_install_with_a_session_token_is_linked_to_that_participant(app: Syst
     assert Device.get(device["device_id"]).participant_id == person.participant_id
 
 
+def test_their_data_export_lists_their_apps_and_whether_one_shares_a_location(
+    app: System,
+) -> None:
+    add_participant(PHONE, UTRECHT)
+    person = find_by_phone(PHONE)
+    assert person is not None
+    token = start_session(person.participant_id, datetime.now(UTC))
+    device = register(app, bearer=token)
+    put_location(app, device, *UTRECHT)
+
+    data = app.client.http.get(
+        "/participants/me/export", headers={"Authorization": f"Bearer {token}"}
+    ).json_body
+
+    [exported] = data["devices"]
+    assert exported["device_id"] == device["device_id"]
+    assert (exported["platform"], exported["shares_location"]) == ("fcm", True)
+    assert device["device_secret"] not in json.dumps(data)
+
+
 def test_an_invalid_session_token_is_refused(app: System) -> None:
     response = app.post(
         "/devices",

@@ -828,6 +828,7 @@ def test_export_lists_the_alerts_they_received_and_nothing_of_others(utrecht: Sy
     everything = json.dumps(data)
     assert OTHER_PHONE not in everything and "687654321" not in everything
     assert elsewhere.action_id not in everything
+    assert data["devices"] == []
 
 
 # --- Leaving -----------------------------------------------------------------------------------
