@@ -44,26 +44,28 @@ def runtime() -> Runtime:
         Channel.VOICE: WorkQueue(sqs, VOICE_QUEUE),
         Channel.PUSH: sms_queue,
     }
+    sms = SnsSms(aws.client("sns"), settings.sms_sender_id)
+    calls = voice(settings)
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
         queues=queues,
         sender=Sender(
-            sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
+            sms=sms,
             # One sender Lambda per channel at a time (reserved concurrency 1): its pacing is
             # the account's.
             pacer=RateLimiter(settings.sms_per_second),
             callback_number=settings.callback_number,
             queues=queues,
-            voice=voice(settings),
+            voice=calls,
             voice_pacer=RateLimiter(settings.voice_starts_per_second),
             voice_lines=settings.voice_max_concurrent,
             push=push(settings),
         ),
         services=Services(
             geocoder=PdokGeocoder(settings.geocoder_url),
-            sms=SnsSms(aws.client("sns"), settings.sms_sender_id),
-            voice=voice(settings),
+            sms=sms,
+            voice=calls,
         ),
     )
 

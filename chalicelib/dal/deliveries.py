@@ -30,6 +30,8 @@ from chalicelib.domain.phones import lookup_hash
 
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
 CLAIM_THREADS = 8
+# One pool for the process: targeting claims chunk after chunk, and threads start only on use.
+_claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
 
 
 class Kind(StrEnum):
@@ -82,8 +84,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             return False  # claimed before: by an earlier, interrupted run
         return True
 
-    with ThreadPoolExecutor(max_workers=CLAIM_THREADS) as pool:
-        new = sum(pool.map(claim_one, recipients))
+    new = sum(_claimers.map(claim_one, recipients))
     add_counts(action_id, targeted=new)
     return new
 
@@ -130,11 +131,20 @@ def release(delivery: Delivery, kind: Kind) -> None:
     _transition(delivery, kind, "sending", "queued")
 
 
-def finish_sending(delivery: Delivery, kind: Kind, message_id: str | None, now: datetime) -> None:
-    """Record a message as sent (with the provider's id) or failed (no id), and count it."""
+def finish_sending(
+    delivery: Delivery,
+    kind: Kind,
+    message_id: str | None,
+    now: datetime,
+    also: Sequence[Action] = (),
+) -> None:
+    """Record a message as sent (with the provider's id) or failed (no id), and count it.
+
+    `also` adds channel-specific fields to the same write.
+    """
     status, at, msg = _fields(kind)
     sent = message_id is not None
-    updates: list[Action] = [status.set("sent" if sent else "failed"), at.set(now)]
+    updates: list[Action] = [status.set("sent" if sent else "failed"), at.set(now), *also]
     if message_id:
         updates.append(msg.set(message_id))
     delivery.update(actions=updates, condition=status == "sending")
@@ -209,15 +219,14 @@ def set_counts(action_id: str, counts: dict[str, int]) -> None:
 
 def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now: datetime) -> None:
     """Record a placed call (sent, for now: its outcome follows from Connect's contact events)."""
-    finish_sending(delivery, kind, contact_id, now)
-    delivery.update(
-        actions=[
-            Delivery.contact_id.set(contact_id),
-            Delivery.contact_kind.set(kind.value),
-            Delivery.voice_line.set(line),
-        ]
-        + ([Delivery.voice_attempts.add(1)] if kind is Kind.ALERT else [])
-    )
+    call: list[Action] = [
+        Delivery.contact_id.set(contact_id),
+        Delivery.contact_kind.set(kind.value),
+        Delivery.voice_line.set(line),
+    ]
+    if kind is Kind.ALERT:
+        call.append(Delivery.voice_attempts.add(1))
+    finish_sending(delivery, kind, contact_id, now, also=call)
 
 
 def by_contact(contact_id: str) -> Delivery | None:

@@ -172,11 +172,14 @@ def _enqueue_by_channel(
     action_id: str,
     recipients: Sequence[Recipient | Delivery],
 ) -> None:
-    """Each channel's people to its own queue (in their order), so calls never slow SMS down."""
-    for channel, queue in queues.items():
-        mine = [r for r in recipients if r.channel == channel]
-        if mine:
-            queue.send([_send_item(kind, action_id, mine)])
+    """Each channel's people to its channel's queue (in their order), so calls never slow SMS
+    down; channels sharing a queue (SMS and push) share one message."""
+    by_queue: dict[int, tuple[WorkQueue, list[Recipient | Delivery]]] = {}
+    for r in recipients:
+        queue = queues[Channel(r.channel)]
+        by_queue.setdefault(id(queue), (queue, []))[1].append(r)
+    for queue, mine in by_queue.values():
+        queue.send([_send_item(kind, action_id, mine)])
 
 
 def _send_item(
