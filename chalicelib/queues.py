@@ -8,12 +8,22 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from chalicelib.domain.model import Channel
+
 TARGETING_QUEUE = "burgernet-targeting"
 SMS_QUEUE = "burgernet-sms"
 VOICE_QUEUE = "burgernet-voice"
+PUSH_QUEUE = "burgernet-push"
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
+MAX_DELAY_S = 900  # SQS's longest DelaySeconds
+
+# How many instances of each sender Lambda run at once: the event source mapping's
+# MaximumConcurrency (at least 2), so the poller never receives more than they can take and a
+# chunk waiting for its turn stays in the queue without using up its receives. Each instance
+# paces itself to its share of the channel's rate (README: "Concurrency and pacing").
+SENDERS = {Channel.SMS: 4, Channel.VOICE: 2, Channel.PUSH: 20}
 
 
 class QueueError(RuntimeError):
@@ -36,7 +46,8 @@ class WorkQueue:
         return self._url
 
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
-        """Enqueue every item (in order, ten per call), visible after `delay_s` (max 900)."""
+        """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900)."""
+        delay_s = max(0, min(MAX_DELAY_S, delay_s))
         sent = 0
         iterator = iter(items)
         while batch := list(islice(iterator, SQS_BATCH)):

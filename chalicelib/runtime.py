@@ -13,9 +13,16 @@ from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal.models import bind_models
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
-from chalicelib.logic.fanout import Sender, Voice
 from chalicelib.logic.participants import Services
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE, WorkQueue
+from chalicelib.logic.sending import Sender, Voice
+from chalicelib.queues import (
+    PUSH_QUEUE,
+    SENDERS,
+    SMS_QUEUE,
+    TARGETING_QUEUE,
+    VOICE_QUEUE,
+    WorkQueue,
+)
 from chalicelib.settings import Settings, get_settings
 
 
@@ -28,6 +35,7 @@ class Runtime:
     queues: dict[Channel, WorkQueue]
     sender: Sender
     services: Services
+    push: SnsPush | None  # registers app installs (the sender publishes through it too)
 
 
 @cache
@@ -37,37 +45,44 @@ def runtime() -> Runtime:
     tracing.init(settings.tracing)
     bind_models(settings)
     sqs = aws.client("sqs")
-    sms_queue = WorkQueue(sqs, SMS_QUEUE)
-    # Push shares the SMS queue (and its sender and pacing): no queue or Lambda of its own.
     queues = {
-        Channel.SMS: sms_queue,
+        Channel.SMS: WorkQueue(sqs, SMS_QUEUE),
         Channel.VOICE: WorkQueue(sqs, VOICE_QUEUE),
-        Channel.PUSH: sms_queue,
+        Channel.PUSH: WorkQueue(sqs, PUSH_QUEUE),
     }
-    sms = SnsSms(aws.client("sns"), settings.sms_sender_id)
+    sms = SnsSms(aws.client("sns", retries=False), settings.sms_sender_id)
     calls = voice(settings)
+    app_push = push(settings)
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
         queues=queues,
         sender=Sender(
             sms=sms,
-            # One sender Lambda per channel at a time (reserved concurrency 1): its pacing is
-            # the account's.
-            pacer=RateLimiter(settings.sms_per_second),
             callback_number=settings.callback_number,
             queues=queues,
+            pacers=pacers(settings),
             voice=calls,
-            voice_pacer=RateLimiter(settings.voice_starts_per_second),
             voice_lines=settings.voice_max_concurrent,
-            push=push(settings),
+            push=app_push,
         ),
         services=Services(
             geocoder=PdokGeocoder(settings.geocoder_url),
             sms=sms,
             voice=calls,
         ),
+        push=app_push,
     )
+
+
+def pacers(settings: Settings) -> dict[Channel, RateLimiter]:
+    """This instance's share of each channel's rate: SENDERS instances run at once per channel."""
+    rates = {
+        Channel.SMS: settings.sms_per_second,
+        Channel.VOICE: settings.voice_starts_per_second,
+        Channel.PUSH: settings.push_per_second,
+    }
+    return {channel: RateLimiter(rate / SENDERS[channel]) for channel, rate in rates.items()}
 
 
 def voice(settings: Settings) -> Voice | None:
@@ -88,7 +103,10 @@ def push(settings: Settings) -> SnsPush | None:
     """SNS mobile push, when this deployment has a platform application for the app."""
     if not settings.push_applications:
         return None
-    return SnsPush(aws.client("sns"), settings.push_applications)
+    # Publish is not idempotent: one attempt; registering and deleting endpoints are.
+    return SnsPush(
+        aws.client("sns"), settings.push_applications, publisher=aws.client("sns", retries=False)
+    )
 
 
 @cache

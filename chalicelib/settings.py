@@ -47,6 +47,7 @@ class Settings:
     sms_sender_id: str
     channels: tuple[Channel, ...]
     sms_per_second: float
+    push_per_second: float
     tracing: bool
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
     push_application_apns_arn: str | None = None
@@ -131,6 +132,7 @@ class Settings:
             sms_sender_id=env.get("SMS_SENDER_ID", "Burgernet"),
             channels=channels,
             sms_per_second=number("SMS_PER_SECOND", "10"),
+            push_per_second=number("PUSH_PER_SECOND", "500"),
             tracing=tracing == "on",
             push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,
             push_application_apns_arn=env.get("PUSH_APPLICATION_APNS_ARN") or None,

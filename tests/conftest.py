@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,16 +16,23 @@ from chalice.test import Client
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
 
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.local import lambda_sqs_event
 from tools.pdok_standin import PdokStandIn
 
 REGION = "eu-west-1"
 UTRECHT = (52.0907, 5.1214)  # Domplein
+# The queues System.run_queues feeds, in order (voice has its own clock: tests/.../test_voice.py).
+SENDERS_OF_TESTS = (
+    (TARGETING_QUEUE, "targeting_worker"),
+    (SMS_QUEUE, "sms_sender"),
+    (PUSH_QUEUE, "push_sender"),
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -109,6 +117,17 @@ class Emulator:
         """The texts one phone received, in order."""
         return [text for to, text in self.sms() if to == phone]
 
+    def delayed(self, queue: str) -> list[int]:
+        """The seconds each delayed message of a queue still waits, in the order sent."""
+        now_ms = time.time() * 1000
+        messages = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(queue)._messages
+        return [round((m.delayed_until - now_ms) / 1000) for m in messages if m.delayed]
+
+    def time_passes(self, queue: str) -> None:
+        """Let every delayed message of a queue become visible now (as if its delay were over)."""
+        for message in sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(queue)._messages:
+            message.delayed_until = 0
+
     def drain(self, queue: str) -> list[dict[str, Any]]:
         """Take every visible message off a queue, with its SQS metadata, as Lambda would see it."""
         url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -154,15 +173,18 @@ class System:
         return self.client.lambda_.invoke(handler, lambda_sqs_event(arn, messages)).payload
 
     def run_queues(self, max_rounds: int = 20) -> None:
-        """Feed both queues to their handlers until no work is left."""
+        """Feed the targeting, SMS and push queues to their handlers until no work is left.
+
+        Work put back with a delay comes round in the next round, as if its delay had passed.
+        """
         for _ in range(max_rounds):
-            targeting = self.emulator.drain(TARGETING_QUEUE)
-            for message in targeting:
-                self.invoke("targeting_worker", TARGETING_QUEUE, [message])
-            sends = self.emulator.drain(SMS_QUEUE)
-            for message in sends:
-                self.invoke("sms_sender", SMS_QUEUE, [message])
-            if not targeting and not sends:
+            busy = False
+            for queue, handler in SENDERS_OF_TESTS:
+                self.emulator.time_passes(queue)
+                for message in self.emulator.drain(queue):
+                    busy = True
+                    self.invoke(handler, queue, [message])
+            if not busy:
                 return
         raise AssertionError("queues did not drain")
 

@@ -17,9 +17,12 @@ VOICES: dict[Language, tuple[str, str]] = {
     Language.EN: ("en-GB", "Amy"),
 }
 
-# Connect error codes worth another try later. The ClientToken makes the retry safe: a start
-# that did get through returns its ContactId instead of placing a second call.
+# Connect error codes worth another try later, server errors included: the ClientToken makes the
+# retry safe, as a start that did get through returns its ContactId instead of a second call.
 CONNECT_RETRYABLE_CODES = RETRYABLE_CODES | {
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
     "LimitExceededException",  # too many concurrent calls for the instance
     "ServiceQuotaExceededException",
     "ThrottlingException",

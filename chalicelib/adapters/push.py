@@ -48,8 +48,9 @@ def push_payload(title: str, body: str, action_id: str) -> str:
 class SnsPush:
     """Registers app installs as SNS platform endpoints and publishes to them."""
 
-    client: Any
+    client: Any  # registers and deletes endpoints (idempotent: botocore may retry them)
     platform_application_arns: Mapping[str, str]  # fcm | apns -> platform application ARN
+    publisher: Any = None  # publishes (not idempotent: one attempt); defaults to `client`
 
     def register(self, platform: str, token: str) -> str:
         """Create (or find) the endpoint of a push token; return its ARN or raise SendFailed."""
@@ -65,7 +66,7 @@ class SnsPush:
     def send(self, endpoint_arn: str, title: str, body: str, action_id: str) -> str:
         """Publish one notification; return its message id, or raise EndpointGone / SendFailed."""
         with provider_errors(refine=_gone):
-            response = self.client.publish(
+            response = (self.publisher or self.client).publish(
                 TargetArn=endpoint_arn,
                 MessageStructure="json",
                 Message=push_payload(title, body, action_id),

@@ -3,9 +3,10 @@
 Every state change is a conditional write on one item, so redelivered queue messages,
 overlapping scheduled runs and crashed workers never send anyone a second alert or result.
 
-`alert_status`: queued -> sending -> sent | failed, or queued -> cancelled when the action
-closed first. `result_status` (only for people alerted): queued -> sending -> sent | failed,
-or skipped when their alert turned out not to have gone out.
+`alert_status`: queued -> sending -> sent | failed | unknown, or queued -> cancelled when the
+action closed first. `unknown` is an ambiguous send (a lost answer, a crash mid-publish): it may
+have reached the phone, so it is never tried again. `result_status` (only for people alerted):
+queued -> sending -> sent | failed | unknown, or skipped when their alert did not knowably go out.
 
 The action's counters are bumped with each transition (live progress for dispatch) and set from
 a full pass over the ledger when the results are fanned out.
@@ -41,6 +42,14 @@ class Kind(StrEnum):
     RESULT = "result"
 
 
+class Settled(StrEnum):
+    """How a send ended, as the ledger records it (and counts it on the action)."""
+
+    SENT = "sent"
+    FAILED = "failed"  # refused for good: it did not go out
+    UNKNOWN = "unknown"  # it may have gone out: never sent again
+
+
 @dataclass(frozen=True)
 class Recipient:
     """A person chosen for an action, with what sending needs."""
@@ -52,6 +61,7 @@ class Recipient:
     distance_m: float
     device_id: str | None = None  # push: the app install
     endpoint_arn: str | None = None  # push: its SNS endpoint
+    not_before: datetime | None = None  # a call held until the person's quiet hours end
 
 
 def _conditional_failed(exc: PutError | UpdateError) -> bool:
@@ -134,22 +144,22 @@ def release(delivery: Delivery, kind: Kind) -> None:
 def finish_sending(
     delivery: Delivery,
     kind: Kind,
-    message_id: str | None,
+    outcome: Settled,
     now: datetime,
+    message_id: str | None = None,
     also: Sequence[Action] = (),
 ) -> None:
-    """Record a message as sent (with the provider's id) or failed (no id), and count it.
+    """Record how a message's send ended (with the provider's id when sent), and count it.
 
     `also` adds channel-specific fields to the same write.
     """
     status, at, msg = _fields(kind)
-    sent = message_id is not None
-    updates: list[Action] = [status.set("sent" if sent else "failed"), at.set(now), *also]
+    updates: list[Action] = [status.set(outcome.value), at.set(now), *also]
     if message_id:
         updates.append(msg.set(message_id))
     delivery.update(actions=updates, condition=status == "sending")
     prefix = "" if kind is Kind.ALERT else "results_"
-    add_counts(delivery.action_id, **{prefix + ("sent" if sent else "failed"): 1})
+    add_counts(delivery.action_id, **{prefix + outcome.value: 1})
 
 
 def cancel_unsent_alert(delivery: Delivery) -> None:
@@ -198,8 +208,10 @@ def tally(deliveries: Iterable[Delivery]) -> dict[str, int]:
         "sent": alerts["sent"],
         "failed": alerts["failed"],
         "cancelled": alerts["cancelled"],
+        "unknown": alerts["unknown"],
         "results_sent": results["sent"],
         "results_failed": results["failed"],
+        "results_unknown": results["unknown"],
     }
 
 
@@ -226,7 +238,7 @@ def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now:
     ]
     if kind is Kind.ALERT:
         call.append(Delivery.voice_attempts.add(1))
-    finish_sending(delivery, kind, contact_id, now, also=call)
+    finish_sending(delivery, kind, Settled.SENT, now, contact_id, also=call)
 
 
 def by_contact(contact_id: str) -> Delivery | None:

@@ -132,8 +132,10 @@ class Action(Model):
     sent = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
     cancelled = NumberAttribute(default=0)
+    unknown = NumberAttribute(default=0)  # the provider may or may not have sent it (at most once)
     results_sent = NumberAttribute(default=0)
     results_failed = NumberAttribute(default=0)
+    results_unknown = NumberAttribute(default=0)
     status_index = StatusIndex()
     pending_index = PendingIndex()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,17 @@ class QuietHours:
         now = moment.astimezone(AMSTERDAM).time()
         start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
         return start <= now < end if start <= end else now >= start or now < end
+
+    def ends_after(self, moment: datetime) -> datetime:
+        """The first end of the window after `moment` (UTC), in Dutch local time's calendar."""
+        local = moment.astimezone(AMSTERDAM)
+        end = time.fromisoformat(self.end)
+        for days in (0, 1):
+            day = local.date() + timedelta(days=days)
+            candidate = datetime.combine(day, end, tzinfo=AMSTERDAM).astimezone(UTC)
+            if candidate > moment:
+                return candidate
+        raise AssertionError("unreachable: a daily window ends within a day")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def register_device() -> Response:
     rt = runtime()
     request = parse_device(_body())
     participant_id = _session_participant()
-    push = rt.sender.push
+    push = rt.push
     if push is None or request.platform not in push.platform_application_arns:
         raise InvalidInput(
             "push_not_available", "Push notifications are not available here.", "platform"
@@ -99,8 +99,8 @@ def delete_device(device_id: str) -> Response:
     rt = runtime()
     device = store_devices.authenticate(device_id, _header("x-device-secret"))
     store_devices.delete_device(device)
-    if rt.sender.push is not None and device.endpoint_arn:
-        rt.sender.push.delete(str(device.endpoint_arn))
+    if rt.push is not None and device.endpoint_arn:
+        rt.push.delete(str(device.endpoint_arn))
     log_event("device_deleted", device_id=device_id)
     return Response(body="", status_code=204)
 

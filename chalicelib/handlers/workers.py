@@ -9,12 +9,20 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib.dal.deliveries import Kind
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
+from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import fanout, participants
+from chalicelib.logic import participants, sending, sweep, targeting
+from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_event
-from chalicelib.queues import INBOUND_SMS_TOPIC, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
+from chalicelib.queues import (
+    INBOUND_SMS_TOPIC,
+    PUSH_QUEUE,
+    SENDERS,
+    SMS_QUEUE,
+    TARGETING_QUEUE,
+    VOICE_QUEUE,
+)
 from chalicelib.runtime import runtime
 
 workers = Blueprint(__name__)
@@ -34,14 +42,6 @@ def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
         try:
             item = json.loads(record.body)
             handle(item)
-        except fanout.RetryLater as exc:
-            log_event(
-                "retry_later",
-                message_id=message_id,
-                action_id=item.get("action_id"),
-                reason=str(exc),
-            )
-            failures.append({"itemIdentifier": message_id})
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
                 "message_failed",
@@ -62,28 +62,34 @@ def targeting_worker(event: Any) -> dict[str, Any]:
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
-            fanout.target(item["action_id"], rt.queues, now())
+            targeting.target(item["action_id"], rt.queues, now())
         else:
-            fanout.fan_out_results(item["action_id"], rt.queues, now())
+            targeting.fan_out_results(item["action_id"], rt.queues, now())
 
     return _each(event, handle)
 
 
 def _send(item: dict[str, Any]) -> None:
-    fanout.send(
-        Kind(item["kind"]), item["action_id"], item["participant_ids"], runtime().sender, now()
-    )
+    sending.send(SendWork.from_item(item), runtime().sender, now())
 
 
-@workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1)
+# Each sender runs at most SENDERS[channel] instances at once (the event source mapping's
+# MaximumConcurrency), each pacing itself to its share of the channel's rate.
+@workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.SMS])
 def sms_sender(event: Any) -> dict[str, Any]:
-    """Send chunks of alerts and results by SMS, paced to the account's SMS rate."""
+    """Send chunks of alerts and results by SMS, within the account's SMS rate."""
     return _each(event, _send)
 
 
-@workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1)
+@workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.VOICE])
 def voice_sender(event: Any) -> dict[str, Any]:
     """Place alert and result calls within Connect's call-start rate and concurrent calls."""
+    return _each(event, _send)
+
+
+@workers.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.PUSH])
+def push_sender(event: Any) -> dict[str, Any]:
+    """Publish app notifications, paced only by the push rate: never behind SMS."""
     return _each(event, _send)
 
 
@@ -93,7 +99,7 @@ def contact_events(event: Any) -> None:
     rt = runtime()
     detail = event.detail
     if detail.get("eventType") == "DISCONNECTED":
-        fanout.call_ended(str(detail.get("contactId")), call_outcome(detail), rt.queues)
+        sending.call_ended(str(detail.get("contactId")), call_outcome(detail), rt.queues)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
@@ -110,4 +116,4 @@ def inbound_sms(event: Any) -> None:
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> dict[str, int]:
     """Close expired actions and re-drive stalled fan-out."""
-    return fanout.sweep(runtime().targeting, now())
+    return sweep.sweep(runtime().targeting, now())

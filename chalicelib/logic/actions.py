@@ -57,8 +57,10 @@ def start_action(
         sent=0,
         failed=0,
         cancelled=0,
+        unknown=0,
         results_sent=0,
         results_failed=0,
+        results_unknown=0,
     )
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
@@ -107,7 +109,7 @@ def reach(area: Circle) -> int:
 def action_view(action: Action) -> dict[str, Any]:
     """The action as the dispatch API shows it."""
     targeted = int(action.targeted)
-    done = int(action.sent) + int(action.failed) + int(action.cancelled)
+    done = int(action.sent) + int(action.failed) + int(action.cancelled) + int(action.unknown)
     return {
         "action_id": action.action_id,
         "ref": action.ref,
@@ -133,7 +135,9 @@ def action_view(action: Action) -> dict[str, Any]:
             "sent": int(action.sent),
             "failed": int(action.failed),
             "cancelled": int(action.cancelled),
+            "unknown": int(action.unknown),
             "results_sent": int(action.results_sent),
             "results_failed": int(action.results_failed),
+            "results_unknown": int(action.results_unknown),
         },
     }

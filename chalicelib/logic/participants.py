@@ -34,7 +34,7 @@ from chalicelib.domain.signup import (
     places_from_json,
     places_to_json,
 )
-from chalicelib.logic.fanout import Voice
+from chalicelib.logic.sending import Voice
 from chalicelib.logs import log_event
 
 CODES_PER_PHONE_PER_HOUR = 3

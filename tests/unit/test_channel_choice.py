@@ -9,7 +9,7 @@ import pytest
 from chalicelib.dal.models import Place
 from chalicelib.domain.model import Channel, Incident
 from chalicelib.domain.signup import QuietHours
-from chalicelib.logic.fanout import choose_channel
+from chalicelib.logic.targeting import choose_channel, quiet_until
 
 MOBILE, LANDLINE = "+31612345678", "+31301234567"
 NIGHT = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # 00:30 in Amsterdam
@@ -38,7 +38,7 @@ def place(channel: str, phone: str, quiet: tuple[str, str] | None = ("23:00", "0
     [
         (place("voice", MOBILE), BOTH, DAY, Incident.BURGLARY, Channel.VOICE),
         (place("voice", MOBILE), BOTH, NIGHT, Incident.BURGLARY, Channel.SMS),
-        (place("voice", LANDLINE), BOTH, NIGHT, Incident.BURGLARY, None),
+        (place("voice", LANDLINE), BOTH, NIGHT, Incident.BURGLARY, Channel.VOICE),
         (place("voice", LANDLINE), BOTH, NIGHT, Incident.MISSING_PERSON, Channel.VOICE),
         (place("voice", MOBILE, quiet=None), BOTH, NIGHT, Incident.ROBBERY, Channel.VOICE),
         (place("sms", MOBILE), BOTH, NIGHT, Incident.BURGLARY, Channel.SMS),
@@ -80,3 +80,39 @@ def test_quiet_hours_run_past_midnight_in_dutch_time(
     # 28 November: Amsterdam is UTC+1
     moment = datetime(2026, 11, 28, (hour - 1) % 24, minute, tzinfo=UTC)
     assert QuietHours(*window).contains(moment) is inside
+
+
+@pytest.mark.parametrize(
+    ("who", "when", "incident", "until"),
+    [
+        # 00:30 in Amsterdam, quiet 23:00-07:00: called at 07:00 Amsterdam (06:00 UTC)
+        (
+            place("voice", LANDLINE),
+            NIGHT,
+            Incident.BURGLARY,
+            datetime(2026, 11, 29, 6, 0, tzinfo=UTC),
+        ),
+        # 23:15 in Amsterdam: the window ends the next morning
+        (
+            place("voice", LANDLINE),
+            datetime(2026, 11, 28, 22, 15, tzinfo=UTC),
+            Incident.ROBBERY,
+            datetime(2026, 11, 29, 6, 0, tzinfo=UTC),
+        ),
+        # 30 March (UTC+2 after the clocks went forward): 07:00 Amsterdam is 05:00 UTC
+        (
+            place("voice", LANDLINE),
+            datetime(2026, 3, 30, 1, 0, tzinfo=UTC),
+            Incident.BURGLARY,
+            datetime(2026, 3, 30, 5, 0, tzinfo=UTC),
+        ),
+        (place("voice", LANDLINE), DAY, Incident.BURGLARY, None),
+        (place("voice", LANDLINE), NIGHT, Incident.MISSING_PERSON, None),
+        (place("voice", LANDLINE, quiet=None), NIGHT, Incident.BURGLARY, None),
+    ],
+    ids=["after-midnight", "before-midnight", "summer-time", "by-day", "missing-person", "none"],
+)
+def test_a_landline_in_its_quiet_hours_is_called_when_they_end(
+    who: Place, when: datetime, incident: Incident, until: datetime | None
+) -> None:
+    assert quiet_until(who, incident, when) == until

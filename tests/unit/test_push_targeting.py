@@ -11,7 +11,7 @@ from chalicelib.adapters.push import push_payload
 from chalicelib.dal.models import Place
 from chalicelib.domain.geo import bearing_deg, haversine_m
 from chalicelib.domain.model import Channel, Incident
-from chalicelib.logic.fanout import choose_channel
+from chalicelib.logic.targeting import choose_channel
 
 DAY = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 ARN = "arn:aws:sns:eu-west-1:123456789012:endpoint/GCM/burgernet/abc"

@@ -1,0 +1,169 @@
+"""Who gets which message: the alerts of a new action, and the results of a closed one.
+
+Both passes run from the targeting queue, claim through the ledger's conditional writes, and hand
+the sending to each channel's queue; running either twice sends nobody anything twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from chalicelib.dal import actions as store
+from chalicelib.dal import deliveries as ledger
+from chalicelib.dal import devices
+from chalicelib.dal.deliveries import Kind, Recipient, Settled
+from chalicelib.dal.models import Place
+from chalicelib.dal.participants import places_in
+from chalicelib.domain.geo import Circle
+from chalicelib.domain.model import Channel, Incident
+from chalicelib.domain.phones import is_mobile
+from chalicelib.domain.signup import QuietHours
+from chalicelib.logic.sending import cut_off
+from chalicelib.logic.work import SEND_CHUNK, enqueue_by_channel
+from chalicelib.logs import log_event
+from chalicelib.queues import WorkQueue
+from chalicelib.tracing import traced
+
+
+def choose_channel(
+    place: Place,
+    available: Sequence[str],
+    incident: Incident,
+    now: datetime,
+    endpoint_arn: str | None = None,
+) -> Channel | None:
+    """The channel to reach someone on for this action, or None if none may be used.
+
+    An app's current location (channel push) is reached by push whatever channels the action
+    names: push is the app's own channel, not a dispatch choice. Its device must still have an
+    endpoint (`endpoint_arn`); without one, a linked participant falls back to SMS and an
+    anonymous install is not reached. One row per person reaches here (`select_recipients` keeps
+    their nearest place), so a person whose fresh app location is their nearest place gets push,
+    otherwise their preferred channel.
+
+    Nobody is called inside their quiet hours (a missing person overrides them): a voice
+    participant with a mobile number gets an SMS instead; one with only a landline stays on
+    voice and is called when the window ends (`quiet_until`).
+    """
+    preferred = str(place.channel)
+    if preferred == Channel.PUSH:
+        if endpoint_arn:
+            return Channel.PUSH
+        return Channel.SMS if Channel.SMS in available and _mobile(place.phone) else None
+    quiet = quiet_until(place, incident, now) is not None
+    if preferred in available and not (quiet and preferred == Channel.VOICE):
+        return Channel(preferred)
+    if Channel.SMS in available and _mobile(place.phone):
+        return Channel.SMS  # voice not offered for this action, or quiet hours
+    if preferred == Channel.VOICE and Channel.VOICE in available:
+        return Channel.VOICE  # a landline in its quiet hours: called when they end
+    return None
+
+
+def quiet_until(place: Place, incident: Incident, now: datetime) -> datetime | None:
+    """When this place's quiet hours end, if `now` is inside them and they apply to the incident."""
+    if place.quiet_from is None or place.quiet_to is None or incident is Incident.MISSING_PERSON:
+        return None
+    window = QuietHours(place.quiet_from, place.quiet_to)
+    return window.ends_after(now) if window.contains(now) else None
+
+
+def _mobile(phone: str | None) -> bool:
+    return bool(phone) and is_mobile(str(phone))
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
+    """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
+    action = store.get_action(action_id)
+    if action.status != "active":
+        store.finish_pending(action_id, "target")
+        return 0
+    circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
+    incident = Incident(action.incident)
+    with traced("target", action_id=action_id):
+        found = places_in(circle, now)
+        endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
+        available = list(map(str, action.channels))
+        recipients: list[Recipient] = []
+        for distance, place in found:
+            endpoint = endpoints.get(str(place.device_id)) if place.device_id else None
+            channel = choose_channel(place, available, incident, now, endpoint)
+            if channel is None:
+                continue
+            push = channel == Channel.PUSH
+            recipients.append(
+                Recipient(
+                    place.participant_id,
+                    place.phone,
+                    place.language,
+                    channel,
+                    distance,
+                    device_id=place.device_id if push else None,
+                    endpoint_arn=endpoint if push else None,
+                    not_before=quiet_until(place, incident, now) if channel == "voice" else None,
+                )
+            )
+        inside = len(found)
+        del found  # the places are no longer needed: keep the peak to the recipients
+        claimed = 0
+        for chunk in chunks(recipients, SEND_CHUNK):
+            claimed += ledger.claim(action_id, chunk, now)
+            # Re-enqueue already-claimed people too: a crashed earlier run may not have; the
+            # sender's conditional start makes a second message for them a no-op.
+            waits: dict[datetime | None, list[Recipient]] = {}
+            for r in chunk:
+                waits.setdefault(r.not_before, []).append(r)
+            for not_before, group in waits.items():
+                enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
+        if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
+            ledger.set_counts(action_id, {"targeted": len(recipients)})
+    store.finish_pending(action_id, "target")
+    log_event(
+        "action_targeted",
+        action_id=action_id,
+        inside=inside,
+        recipients=len(recipients),
+        claimed=claimed,
+    )
+    return claimed
+
+
+def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
+    """Queue one result message for every person the action alerted; return how many.
+
+    The same pass settles alerts whose sender died mid-publish (unknown: they may have arrived,
+    so they are neither resent nor followed by a result) and sets the alert counters to the
+    ledger's exact figures.
+    """
+    action = store.get_action(action_id)
+    if action.status != "closed":
+        return 0
+    queued = 0
+    exact: Counter[str] = Counter()
+    with traced("results", action_id=action_id):
+        for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
+            for d in chunk:
+                if cut_off(d, now):  # the update refreshes `d`: it counts as unknown below
+                    ledger.finish_sending(d, Kind.ALERT, Settled.UNKNOWN, now)
+            exact.update(ledger.tally(chunk))
+            todo = [d for d in chunk if ledger.queue_result(d)]
+            enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
+            queued += len(todo)
+        ledger.set_counts(
+            action_id,
+            {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
+        )
+    store.finish_pending(action_id, "results")
+    log_event("results_queued", action_id=action_id, queued=queued)
+    return queued

@@ -1,0 +1,90 @@
+"""Send work: the message that asks a sender to send one chunk of alerts or results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.dal.deliveries import Kind
+from chalicelib.domain.model import Channel
+from chalicelib.queues import WorkQueue
+
+# Recipients per send message: small enough to finish well inside a visibility timeout.
+SEND_CHUNK = 25
+
+
+class Addressed(Protocol):
+    """Anything that names a participant and the channel they are reached on."""
+
+    @property
+    def participant_id(self) -> str: ...
+
+    @property
+    def channel(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SendWork:
+    """One chunk of one channel's messages of an action.
+
+    `attempt` counts how often the chunk was put back (throttled, lines busy, waiting for an
+    alert in flight): each time as a new message, so waiting never uses up SQS receives.
+    `not_before` holds calls until someone's quiet hours end.
+    """
+
+    kind: Kind
+    channel: Channel
+    action_id: str
+    participant_ids: tuple[str, ...]
+    attempt: int = 0
+    not_before: datetime | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        """The JSON body of its SQS message."""
+        item: dict[str, Any] = {
+            "kind": self.kind.value,
+            "channel": self.channel.value,
+            "action_id": self.action_id,
+            "participant_ids": list(self.participant_ids),
+        }
+        if self.attempt:
+            item["attempt"] = self.attempt
+        if self.not_before is not None:
+            item["not_before"] = self.not_before.isoformat()
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> SendWork:
+        """Read a message body (as written by to_item)."""
+        not_before = item.get("not_before")
+        return cls(
+            Kind(item["kind"]),
+            Channel(item["channel"]),
+            str(item["action_id"]),
+            tuple(map(str, item["participant_ids"])),
+            int(item.get("attempt", 0)),
+            datetime.fromisoformat(not_before) if not_before else None,
+        )
+
+    def later(self, participant_ids: Sequence[str]) -> SendWork:
+        """The same work for these people, put back once more."""
+        return replace(self, participant_ids=tuple(participant_ids), attempt=self.attempt + 1)
+
+
+def enqueue_by_channel(
+    queues: Mapping[Channel, WorkQueue],
+    kind: Kind,
+    action_id: str,
+    people: Sequence[Addressed],
+    not_before: datetime | None = None,
+    delay_s: int = 0,
+) -> None:
+    """Each channel's people to its own queue, in their order, so no channel waits for another."""
+    by_channel: dict[Channel, list[str]] = {}
+    for person in people:
+        by_channel.setdefault(Channel(person.channel), []).append(person.participant_id)
+    for channel, ids in by_channel.items():
+        work = SendWork(kind, channel, action_id, tuple(ids), not_before=not_before)
+        queues[channel].send([work.to_item()], delay_s=delay_s)
