@@ -15,8 +15,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from moto.core.models import botocore_stubber
 
-from chalicelib.domain.model import Language, Outcome
 from chalicelib.domain.messages import render_result
+from chalicelib.domain.model import Language, Outcome
 from chalicelib.queues import SMS_QUEUE
 from chalicelib.runtime import runtime
 from tests.conftest import UTRECHT, System, add_participant
@@ -157,4 +157,4 @@ def test_given_an_sns_server_error_then_it_is_unknown_and_never_sent_again(
     assert network.publishes == len(PHONES)
     got = counts(system, action["action_id"])
     assert (got["sent"], got["unknown"]) == (len(PHONES) - 1, 1)
-    assert [q for q in system.emulator.drain(SMS_QUEUE)] == []
+    assert system.emulator.drain(SMS_QUEUE) == []

@@ -17,6 +17,7 @@ from chalicelib.dal.models import Delivery, Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
+from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
 from tests.conftest import REGION, UTRECHT, System, add_participant
 
 PHONE = "+31612345678"
@@ -367,3 +368,25 @@ def test_a_participant_who_leaves_takes_their_device_location_with_them(app: Sys
     assert response.status_code == 204
     assert list(Place.scan()) == []
     assert Device.get(device["device_id"]).participant_id is None
+
+
+def test_app_users_are_alerted_while_sms_is_still_waiting_its_turn(app: System) -> None:
+    # Given: 60 SMS participants and 3 app users at the scene
+    for n in range(60):
+        add_participant(f"+3161300{n:04d}", (UTRECHT[0] + n * 0.0001, UTRECHT[1]))
+    for n in range(3):
+        device = register(app)
+        put_location(app, device, UTRECHT[0] - n * 0.0001, UTRECHT[1])
+
+    # When: targeting has run, and no SMS sender has started yet
+    action = start_action(app)
+    for message in app.emulator.drain(TARGETING_QUEUE):
+        app.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    for message in app.emulator.drain(PUSH_QUEUE):
+        app.invoke("push_sender", PUSH_QUEUE, [message])
+
+    # Then: every app user has their alert; the SMS wait in their own queue, untouched
+    assert len(pushes()) == 3
+    assert app.emulator.sms() == []
+    assert app.get(f"/actions/{action['action_id']}").json_body["counts"]["sent"] == 3
+    assert len(app.emulator.drain(SMS_QUEUE)) == 3  # 60 people in chunks of 25, no push among them

@@ -17,13 +17,20 @@ from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.dal.models import TABLES
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.domain.model import Channel
+from chalicelib.queues import PUSH_QUEUE, SENDERS, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
 from tools.emulator import CHALICE_CONFIG, TEMPLATE, stage_environment
 
 RESOURCES: dict[str, dict[str, Any]] = json.loads(TEMPLATE.read_text())["Resources"]
 CONFIG: dict[str, Any] = json.loads(CHALICE_CONFIG.read_text())
 STAGES = sorted(CONFIG["stages"])
-QUEUE_HANDLERS = {TARGETING_QUEUE: "targeting_worker", SMS_QUEUE: "sms_sender"}
+QUEUE_HANDLERS = {
+    TARGETING_QUEUE: "targeting_worker",
+    SMS_QUEUE: "sms_sender",
+    VOICE_QUEUE: "voice_sender",
+    PUSH_QUEUE: "push_sender",
+}
+SENDER_QUEUES = {Channel.SMS: SMS_QUEUE, Channel.VOICE: VOICE_QUEUE, Channel.PUSH: PUSH_QUEUE}
 
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
@@ -157,7 +164,7 @@ def test_given_the_shared_environment_then_every_table_name_is_in_the_template()
 # --- queues ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("queue", [TARGETING_QUEUE, SMS_QUEUE])
+@pytest.mark.parametrize("queue", sorted(QUEUE_HANDLERS))
 def test_given_a_work_queue_then_the_template_declares_it_with_a_dead_letter_queue(
     queue: str,
 ) -> None:
@@ -173,7 +180,7 @@ def test_given_a_work_queue_then_the_template_declares_it_with_a_dead_letter_que
     assert int(redrive["maxReceiveCount"]) >= 1
 
 
-@pytest.mark.parametrize("queue", [TARGETING_QUEUE, SMS_QUEUE])
+@pytest.mark.parametrize("queue", sorted(QUEUE_HANDLERS))
 def test_given_a_work_queue_then_its_handler_in_the_app_is_the_one_configured(queue: str) -> None:
     from chalice.app import SQSEventConfig
 
@@ -187,7 +194,7 @@ def test_given_a_work_queue_then_its_handler_in_the_app_is_the_one_configured(qu
     assert consumers.get(queue) == QUEUE_HANDLERS[queue]
 
 
-@pytest.mark.parametrize("queue", [TARGETING_QUEUE, SMS_QUEUE])
+@pytest.mark.parametrize("queue", sorted(QUEUE_HANDLERS))
 def test_given_a_work_queue_then_its_visibility_outlasts_its_handler_in_prod(queue: str) -> None:
     # A message must stay hidden while its handler may still run, or a second one starts on it.
     handler = QUEUE_HANDLERS[queue]
@@ -196,6 +203,28 @@ def test_given_a_work_queue_then_its_visibility_outlasts_its_handler_in_prod(que
     assert timeout, f"prod sets no lambda_timeout for {handler}"
     visibility = TEMPLATE_QUEUES[queue].get("VisibilityTimeout", 30)  # SQS's default
     assert visibility >= timeout, f"{queue}: visibility {visibility}s < {handler} {timeout}s"
+
+
+def sqs_sources() -> dict[str, Any]:
+    from chalice.app import SQSEventConfig
+
+    from app import app
+
+    return {s.queue: s for s in app.event_sources if isinstance(s, SQSEventConfig)}
+
+
+@pytest.mark.parametrize("channel", sorted(SENDER_QUEUES))
+def test_given_a_sender_then_its_event_source_caps_its_concurrency_and_nothing_else_does(
+    channel: Channel,
+) -> None:
+    # Reserved concurrency below the SQS poller's own makes it throttle receives, and every
+    # throttled receive counts toward maxReceiveCount: people dead-lettered without a failure.
+    # The event source mapping's MaximumConcurrency (at least 2) caps it without that.
+    source = sqs_sources()[SENDER_QUEUES[channel]]
+    assert source.maximum_concurrency == SENDERS[channel] >= 2
+    for stage in STAGES:
+        functions = CONFIG["stages"][stage].get("lambda_functions", {})
+        assert "reserved_concurrency" not in functions.get(source.name, {}), (stage, source.name)
 
 
 # --- what X-Ray may record ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime as runtime_module
-from chalicelib.dal.models import Delivery
+from chalicelib.dal.models import Delivery, Place
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
@@ -23,6 +23,7 @@ from tools.emulator import ROOT
 
 CALL_SECONDS = 25
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # daytime: no quiet hours in play
+NIGHT = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)  # 00:30 in Amsterdam
 
 
 class FakeClock:
@@ -282,3 +283,106 @@ def test_a_landline_signs_up_with_a_call_that_reads_the_code_out(
         "/signup/verify", {"signup_id": response.json_body["signup_id"], "code": code}
     )
     assert verified.status_code == 201, verified.body
+
+
+LANDLINE = "+31301234567"
+
+
+def quiet_landline() -> None:
+    """A landline participant (voice only) with quiet hours 23:00-07:00."""
+    add_participant(LANDLINE, UTRECHT, channel="voice")
+    for place in Place.scan():
+        place.update(actions=[Place.quiet_from.set("23:00"), Place.quiet_to.set("07:00")])
+
+
+def run_voice_queue(system: System) -> None:
+    system.emulator.time_passes(VOICE_QUEUE)
+    for message in system.emulator.drain(VOICE_QUEUE):
+        assert system.invoke("voice_sender", VOICE_QUEUE, [message])["batchItemFailures"] == []
+
+
+def test_a_landline_in_its_quiet_hours_is_called_when_they_end(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    # Given: 00:30 in Amsterdam (23:30 UTC), a burglary, a landline asleep until 07:00
+    quiet_landline()
+    clock.t = (NIGHT - START).total_seconds()
+    action = start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+
+    # When the sender sees it during the night: held (as a new message, at most 15 min ahead)
+    run_voice_queue(system)
+    assert center.starts == []
+    assert system.emulator.delayed(VOICE_QUEUE)[0] <= 900
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert (counts["targeted"], counts["queued"], counts["sent"]) == (1, 1, 0)
+
+    # When it comes round at 06:59 and at 07:00 Amsterdam time
+    clock.t = (NIGHT - START).total_seconds() + 6.5 * 3600 - 60
+    run_voice_queue(system)
+    assert center.starts == []
+    clock.t += 60
+    run_voice_queue(system)
+    run_voice_queue(system)
+
+    # Then: called once, when the quiet hours ended
+    assert [phone for _, phone in center.starts] == [LANDLINE]
+
+
+def test_a_landline_held_for_its_quiet_hours_is_not_called_once_the_action_has_closed(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    quiet_landline()
+    clock.t = (NIGHT - START).total_seconds()
+    action = start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    run_voice_queue(system)
+
+    # When: the suspect is caught at 02:00, and the morning comes
+    system.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    clock.t += 7 * 3600
+    run_voice_queue(system)
+
+    # Then: never called, neither the alert nor the result; counted as cancelled
+    assert center.starts == []
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert (counts["cancelled"], counts["sent"], counts["results_sent"]) == (1, 0, 0)
+
+
+def test_a_sender_waits_for_a_line_to_come_free_instead_of_giving_the_chunk_back(
+    system: System, clock: FakeClock, center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: twelve voice participants, ten lines, and a sender that may wait up to 60 s; while
+    # it waits, Connect's contact events for the calls that end arrive (as they would in AWS)
+    phones = [f"+3161100{n:04d}" for n in range(12)]
+    for n, phone in enumerate(phones):
+        add_participant(phone, (UTRECHT[0] + n * 0.0001, UTRECHT[1]), channel="voice")
+    tick = clock.sleep
+
+    def sleep_while_calls_end(seconds: float) -> None:
+        tick(seconds)
+        for contact in center.ended():
+            system.client.lambda_.invoke("contact_events", contact_event(contact, answered=True))
+
+    wired = workers.runtime()
+    sender = dataclasses.replace(wired.sender, line_wait_s=60, sleep=sleep_while_calls_end)
+    monkeypatch.setattr(workers, "runtime", lambda: dataclasses.replace(wired, sender=sender))
+
+    # When: one invocation takes the chunk
+    start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    [chunk] = system.emulator.drain(VOICE_QUEUE)
+    assert system.invoke("voice_sender", VOICE_QUEUE, [chunk])["batchItemFailures"] == []
+
+    # Then: all twelve called in it, nothing put back; the 11th call took the first free line
+    # within a poll of the first call's end, and never more than ten at once
+    assert sorted(p for _, p in center.starts) == sorted(phones)
+    assert system.emulator.delayed(VOICE_QUEUE) == []
+    first_end = center.starts[0][0] + CALL_SECONDS
+    assert first_end <= center.starts[10][0] <= first_end + 1
+    assert center.max_running == 10
