@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from tools import moto_index
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.pdok_standin import PdokStandIn
 
@@ -281,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
+    # touches, not the table (tools/moto_index.py says why and how).
+    moto_index.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()
