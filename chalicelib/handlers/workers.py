@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,8 +70,11 @@ def targeting_worker(event: Any) -> dict[str, Any]:
     return _each(event, handle)
 
 
-def _send(item: dict[str, Any]) -> None:
-    sending.send(SendWork.from_item(item), runtime().sender, now())
+def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
+    def send(item: dict[str, Any]) -> None:
+        sending.send(SendWork.from_item(item, channel), runtime().sender, now())
+
+    return send
 
 
 # Each sender runs at most SENDERS[channel] instances at once (the event source mapping's
@@ -78,19 +82,19 @@ def _send(item: dict[str, Any]) -> None:
 @workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.SMS])
 def sms_sender(event: Any) -> dict[str, Any]:
     """Send chunks of alerts and results by SMS, within the account's SMS rate."""
-    return _each(event, _send)
+    return _each(event, _sender(Channel.SMS))
 
 
 @workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.VOICE])
 def voice_sender(event: Any) -> dict[str, Any]:
     """Place alert and result calls within Connect's call-start rate and concurrent calls."""
-    return _each(event, _send)
+    return _each(event, _sender(Channel.VOICE))
 
 
 @workers.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.PUSH])
 def push_sender(event: Any) -> dict[str, Any]:
     """Publish app notifications, paced only by the push rate: never behind SMS."""
-    return _each(event, _send)
+    return _each(event, _sender(Channel.PUSH))
 
 
 @workers.on_cw_event(CONTACT_EVENTS)

@@ -56,12 +56,16 @@ class SendWork:
         return item
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> SendWork:
-        """Read a message body (as written by to_item)."""
+    def from_item(cls, item: Mapping[str, Any], queue_channel: Channel) -> SendWork:
+        """Read a message body (as written by to_item) taken from `queue_channel`'s queue.
+
+        A body without a channel was written before channels had a queue each: it is read as
+        work of the queue it came from.
+        """
         not_before = item.get("not_before")
         return cls(
             Kind(item["kind"]),
-            Channel(item["channel"]),
+            Channel(item.get("channel", queue_channel)),
             str(item["action_id"]),
             tuple(map(str, item["participant_ids"])),
             int(item.get("attempt", 0)),
