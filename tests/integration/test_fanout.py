@@ -16,9 +16,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.dal import actions as action_store
+from chalicelib.dal import deliveries as ledger
+from chalicelib.dal.deliveries import Kind, Settled
+from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_alert, render_result
 from chalicelib.domain.model import Incident, Language, Outcome
 from chalicelib.handlers import workers
+from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S
+from chalicelib.logic.sweep import REDRIVE_IDLE
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
 from chalicelib.runtime import runtime
 from tests.conftest import UTRECHT, System, add_participant
@@ -719,3 +724,172 @@ def test_given_a_whole_action_with_failures_then_no_phone_number_is_logged(
     for e164, (national, bare) in phones.items():
         for form in (e164, national, bare):
             assert form not in logged, form
+
+
+# --- 11. Recovery paths: results around alerts in flight, and a lost results job -----------------
+
+
+class PublishHooks:
+    """Stands in for the SNS client's Publish: runs a scripted step while one phone's SMS is being
+    published (before SNS has it), once, then passes the call on to moto."""
+
+    def __init__(self, publish: Callable[..., Any]) -> None:
+        self._publish = publish
+        self.during: dict[str, Callable[[], None]] = {}
+
+    def __call__(self, **params: Any) -> Any:
+        step = self.during.pop(params["PhoneNumber"], None)
+        if step is not None:
+            step()
+        return self._publish(**params)
+
+
+@pytest.fixture
+def mid_publish(system: System, monkeypatch: pytest.MonkeyPatch) -> PublishHooks:
+    """Interleaving on the very SNS client the SMS sender uses."""
+    client = runtime().sender.sms.client
+    stand_in = PublishHooks(client.publish)
+    monkeypatch.setattr(client, "publish", stand_in)
+    return stand_in
+
+
+def delivery_of(action_id: str, phone: str) -> Delivery:
+    """This person's ledger entry for the action."""
+    return next(d for d in ledger.ledger(action_id) if d.phone == phone)
+
+
+def alerts_and_results(phones: list[str], ref: str) -> dict[str, list[str]]:
+    """Each of these phones: the alert, then the result of an arrest."""
+    expected = alerts_for(phones, ref)
+    for phone in phones:
+        expected[phone].append(render_result(Outcome.ARRESTED, ref, Language(language_of(phone))))
+    return expected
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_alerts_in_flight_when_closed_then_their_results_wait_for_them_but_not_for_ever(
+    system: System, clock: Callable[[timedelta], datetime]
+) -> None:
+    action = start(system)
+    action_id, ref = action["action_id"], action["ref"]
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    # Given: another sender, still mid-chunk, has taken two people's alerts (its start_sending,
+    # before it publishes): `slow` it will finish, `killed` never (cut off mid-publish)
+    slow, killed = INSIDE_PHONES[1], INSIDE_PHONES[3]
+    taken = {phone: delivery_of(action_id, phone) for phone in (slow, killed)}
+    for delivery in taken.values():
+        assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    run(system, "sms_sender", SMS_QUEUE)  # this sender alerts the rest
+    others = [p for p in INSIDE_PHONES if p not in taken]
+
+    # When: closed while those two alerts are in flight, and the results go out
+    close(system, action_id)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    run(system, "sms_sender", SMS_QUEUE)
+
+    # Then: the others have their result; the two in flight get none yet, neither skipped nor
+    # sent ahead of their alert: put back as a new message, a minute later
+    assert_each_got_exactly(system, alerts_and_results(others, ref))
+    assert system.emulator.delayed(SMS_QUEUE) == [ALERT_WAIT_DELAY_S]
+
+    # When: the other sender's publish to `slow` completes, and it records the alert as sent
+    message_id = runtime().sender.sms.send(slow, alert_text(ref, language_of(slow)))
+    ledger.finish_sending(taken[slow], Kind.ALERT, Settled.SENT, datetime.now(UTC), message_id)
+    system.emulator.time_passes(SMS_QUEUE)
+    run(system, "sms_sender", SMS_QUEUE)
+
+    # Then: `slow` gets exactly one result, after its alert; `killed` still waits
+    assert_each_got_exactly(system, alerts_and_results([*others, slow], ref))
+    assert system.emulator.delayed(SMS_QUEUE) == [ALERT_WAIT_DELAY_S]
+
+    # When: the put-back comes round once ALERT_IN_FLIGHT has passed, `killed` still `sending`
+    clock(ALERT_IN_FLIGHT + timedelta(minutes=1))
+    system.emulator.time_passes(SMS_QUEUE)
+    run(system, "sms_sender", SMS_QUEUE)
+
+    # Then: its result is skipped, and nothing waits any more
+    assert system.emulator.delayed(SMS_QUEUE) == []
+    assert deliver(system) == []
+    assert_each_got_exactly(system, alerts_and_results([*others, slow], ref))
+    got = counts(system, action_id)
+    assert got["sent"] == got["results_sent"] == len(INSIDE) - 1
+    assert got["results_failed"] == got["failed"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_chunk_mid_send_when_the_action_closes_then_the_late_alerted_get_one_result(
+    system: System, mid_publish: PublishHooks
+) -> None:
+    action = start(system)
+    action_id, ref = action["action_id"], action["ref"]
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [alerts] = system.emulator.drain(SMS_QUEUE)
+    left_queued: list[int] = []
+
+    def close_and_fan_out_results() -> None:
+        close(system, action_id)
+        assert len(run(system, "targeting_worker", TARGETING_QUEUE)) == 1
+        left_queued.append(counts(system, action_id)["queued"])
+
+    # Given: dispatch closes the action, and the results pass reads the ledger, while the sender
+    # (which read the action as active when its chunk began) is publishing the third alert. The
+    # last two alerts are still queued then, so that pass queues no result for them.
+    mid_publish.during[INSIDE_PHONES[2]] = close_and_fan_out_results
+
+    # When: the sender carries on with its chunk, and everything queued is delivered
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [alerts])) == []
+    assert deliver(system) == []
+
+    # Then: the two alerted after the results pass also get their result; nobody gets two
+    assert left_queued == [3]  # the third in flight, the last two not yet taken
+    assert_each_got_exactly(system, alerts_and_results(INSIDE_PHONES, ref))
+    got = counts(system, action_id)
+    assert got["sent"] == got["results_sent"] == len(INSIDE)
+    assert got["queued"] == got["cancelled"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_the_results_enqueue_is_lost_when_the_sweep_runs_then_each_alerted_gets_one_result(
+    system: System, clock: Callable[[timedelta], datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action = start(system)
+    action_id, ref = action["action_id"], action["ref"]
+    system.run_queues()
+    targeting = runtime().targeting
+    real_send = targeting.send
+    refused: list[Any] = []
+
+    def send_refusing_results_once(items: Any) -> int:
+        if not refused and items[0]["kind"] == "results":
+            refused.append(items)
+            raise QueueError("1 of 1 messages refused by burgernet-targeting: ServiceUnavailable")
+        return real_send(items)
+
+    monkeypatch.setattr(targeting, "send", send_refusing_results_once)
+
+    # When: closed while SQS refuses the enqueue of the results job
+    close(system, action_id)
+    system.run_queues()
+
+    # Then: closed, everyone alerted, nobody told the result yet
+    assert len(refused) == 1
+    assert view(system, action_id)["status"] == "closed"
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, ref))
+
+    # When: a sweep one minute later leaves it (it may just be slow) ...
+    clock(timedelta(minutes=1))
+    assert system.sweep()["redriven"] == 0
+    system.run_queues()
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, ref))
+    # ... and one past REDRIVE_IDLE re-drives it
+    clock(REDRIVE_IDLE + timedelta(minutes=1))
+    assert system.sweep()["redriven"] == 1
+    system.run_queues()
+    assert system.sweep()["redriven"] == 0  # done now: nothing more to re-drive
+    system.run_queues()
+
+    # Then
+    assert_each_got_exactly(system, alerts_and_results(INSIDE_PHONES, ref))
+    got = counts(system, action_id)
+    assert got["sent"] == got["results_sent"] == len(INSIDE)
+    assert got["results_failed"] == got["results_unknown"] == 0
