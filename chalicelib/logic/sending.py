@@ -175,7 +175,9 @@ def _deliver(
     if kind is Kind.RESULT and delivery.alert_status == "sending":
         if not cut_off(delivery, moment()):
             return Step.WAIT_ALERT  # first know whether they were alerted
-        ledger.skip_result(delivery)  # a worker died mid-send: unknown, not knowably alerted
+        # Its worker died mid-publish: the alert is unknown, and not knowably alerted, no result
+        ledger.settle_cut_off_alert(delivery, moment())
+        ledger.skip_result(delivery)
         return Step.SETTLED
     channel = Channel(delivery.channel)
     line: AbstractContextManager[Lease | None] = (

@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
-from chalicelib.dal.deliveries import Kind, Recipient, Settled
+from chalicelib.dal.deliveries import Kind, Recipient
 from chalicelib.dal.models import Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.geo import Circle
@@ -155,7 +155,7 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
         for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
             for d in chunk:
                 if cut_off(d, now):  # the update refreshes `d`: it counts as unknown below
-                    ledger.finish_sending(d, Kind.ALERT, Settled.UNKNOWN, now)
+                    ledger.settle_cut_off_alert(d, now)
             exact.update(ledger.tally(chunk))
             todo = [d for d in chunk if ledger.queue_result(d)]
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel

@@ -807,12 +807,13 @@ def test_given_alerts_in_flight_when_closed_then_their_results_wait_for_them_but
     system.emulator.time_passes(SMS_QUEUE)
     run(system, "sms_sender", SMS_QUEUE)
 
-    # Then: its result is skipped, and nothing waits any more
+    # Then: its alert is settled as unknown, its result skipped, and nothing waits any more
     assert system.emulator.delayed(SMS_QUEUE) == []
     assert deliver(system) == []
     assert_each_got_exactly(system, alerts_and_results([*others, slow], ref))
     got = counts(system, action_id)
     assert got["sent"] == got["results_sent"] == len(INSIDE) - 1
+    assert (got["unknown"], got["queued"]) == (1, 0)
     assert got["results_failed"] == got["failed"] == 0
 
 
