@@ -1,21 +1,28 @@
 """A partition index for moto's DynamoDB `Query`, for the local runner and benches only.
 
-Why: moto 5.2.5's `Table.query` starts every query on a table's own key with
-`Table.all_items()`, which lists every item of the table and sorts them by (hash key, range key)
-through `DynamoType.__eq__`/`__lt__` (each computes `cast_value` in Python), and only then keeps
-the queried partition and walks it with the key condition. Profiled with cProfile on a table of
-100,000 items: 1.6 s per query, 94 % of it in that sort, the rest in the hash-key filter. So
-local targeting (up to 64 range queries per action) grew with the table, not with the cells a
-circle touches: `POST /reach` for 1.5 km took ~50 s with 20,000 demo participants.
+Why: in moto 5.2.5 a query cost grew with the whole table, not with what it reads.
+- `Table.query` starts every query on a table's own key with `Table.all_items()`, which lists
+  every item of the table and sorts them by (hash key, range key) through
+  `DynamoType.__eq__`/`__lt__` (each computes `cast_value` in Python), and only then keeps the
+  queried partition and walks all of it with the key condition. cProfile on a table of 100,000
+  items: 1.6 s per query, 94 % of it in that sort, the rest in the hash-key filter.
+- Every item returned costs 0.4 ms in moto's response serializer, which asks for each of
+  AttributeValue's ten members (S, N, B, ... BOOL) through five alias providers.
+Local targeting issues up to 64 range queries per action: `POST /reach` for 1.5 km around the
+Domplein took ~50 s with 20,000 demo participants.
 
-What: while a `Query` on the table's own key (no IndexName) runs, `all_items()` hands moto's
-own loop only what that loop could return or stop on: the queried partition's items that pass
-moto's own comparison function for the key condition, plus the item that follows the last of
-them in scan order (so a page that ends at Limit carries LastEvaluatedKey exactly when moto's
-would), in moto's order. Sorting, ExclusiveStartKey, Limit, ScanIndexForward, filters,
-projections and the response are still moto's code. Index (GSI/LSI) queries, scans and anything
-unusual (legacy QueryFilter, multi-attribute keys) take moto's original path untouched.
-tests/unit/test_moto_index.py proves the answers are the same with and without the patch.
+What `install()` changes, keeping moto's answers:
+- While a `Query` on a table's own key (no IndexName) runs, `all_items()` hands moto's own loop
+  only what that loop could return or stop on: the queried partition's items that pass moto's
+  own comparison function for the key condition, plus the item that follows the last of them in
+  scan order (so a page that ends at Limit carries LastEvaluatedKey exactly when moto's would),
+  in moto's order. Each partition's items are kept sorted by range key between queries, so a
+  query bisects instead of walking; any put or delete on the table drops that order.
+- The serializer visits only the one member an AttributeValue has, with moto's own code.
+Sorting, ExclusiveStartKey, Limit, ScanIndexForward, filters, projections and responses are
+still moto's code. Index (GSI/LSI) queries, scans and anything unusual (legacy QueryFilter,
+multi-attribute keys) take moto's original path. tests/integration/test_moto_index.py proves
+the answers are the same with and without the patch.
 
 Known difference: moto also ends a page at 1 MB by counting items outside the key condition
 that its loop walks past; with the index it never walks them (nor does DynamoDB).
@@ -27,14 +34,17 @@ version in requirements-dev.txt and refuses to install on any other.
 from __future__ import annotations
 
 import inspect
+import itertools
 import threading
+import weakref
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-MOTO_VERSION = "5.2.5"  # the version whose Table.query/all_items this was written against
+MOTO_VERSION = "5.2.5"  # the version whose internals this was written against
 QUERY_PARAMETERS = (
     "self",
     "hash_key",
@@ -54,6 +64,25 @@ QUERY_PARAMETERS = (
 
 _pending = threading.local()  # the plan of the query running on this thread (moto server threads)
 _originals: dict[str, Callable[..., Any]] = {}
+_writes = itertools.count(1)  # a stamp per write; next() is atomic under the GIL
+
+
+@dataclass
+class _Partition:
+    """One partition's items in moto's order, as of one write stamp of its table."""
+
+    stamp: int
+    values: list[Any]  # the range keys' cast_value, ascending
+    items: list[Any]
+
+
+@dataclass
+class _TableIndex:
+    stamp: int = 0  # the table's last write
+    partitions: dict[Any, _Partition] = field(default_factory=dict)
+
+
+_indexes: weakref.WeakKeyDictionary[Any, _TableIndex] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -66,25 +95,34 @@ class _Plan:
 
 def install() -> None:
     """Give moto's DynamoDB Query a partition index (idempotent); fail loudly on another moto."""
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models.table import Table
 
     if _originals:
         return
     _check_moto(Table)
-    _originals["query"] = Table.query
-    _originals["all_items"] = Table.all_items
-    setattr(Table, "query", _query)  # noqa: B010  (mypy: no assigning to methods)
-    setattr(Table, "all_items", _all_items)  # noqa: B010
+    patches: list[tuple[Any, str, Callable[..., Any]]] = [
+        (Table, "query", _query),
+        (Table, "all_items", _all_items),
+        (Table, "put_item", _put_item),
+        (Table, "delete_item", _delete_item),
+        (BaseJSONSerializer, "_serialize_type_structure", _serialize_structure),
+    ]
+    for owner, name, replacement in patches:
+        _originals[name] = getattr(owner, name)
+        setattr(owner, name, replacement)
 
 
 def uninstall() -> None:
-    """Put moto's own Query back."""
+    """Put moto's own code back."""
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb.models.table import Table
 
-    if not _originals:
-        return
-    setattr(Table, "query", _originals.pop("query"))  # noqa: B010
-    setattr(Table, "all_items", _originals.pop("all_items"))  # noqa: B010
+    for name, original in list(_originals.items()):
+        owner = BaseJSONSerializer if name == "_serialize_type_structure" else Table
+        setattr(owner, name, original)
+    _originals.clear()
+    _indexes.clear()
 
 
 def installed() -> bool:
@@ -118,9 +156,10 @@ def _check_moto(table_class: Any) -> None:
     if problem:
         raise RuntimeError(
             f"tools/moto_index.py patches the internals of moto {MOTO_VERSION}'s DynamoDB "
-            f"(Table.query, Table.all_items), but {problem}. Re-read "
-            "moto/dynamodb/models/table.py, adapt the patch, run tests/unit/test_moto_index.py, "
-            "then update MOTO_VERSION to match requirements-dev.txt."
+            f"(Table.query, Table.all_items, the JSON serializer), but {problem}. Re-read "
+            "moto/dynamodb/models/table.py, adapt the patch, run "
+            "tests/integration/test_moto_index.py, then update MOTO_VERSION to match "
+            "requirements-dev.txt."
         )
 
 
@@ -146,6 +185,25 @@ def _all_items(self: Any) -> list[Any]:
     return plan.items
 
 
+def _put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _originals["put_item"](self, *args, **kwargs)
+    finally:
+        _written(self)
+
+
+def _delete_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _originals["delete_item"](self, *args, **kwargs)
+    finally:
+        _written(self)
+
+
+def _written(table: Any) -> None:
+    # Stamped after the write: an order built from before it carries an older stamp.
+    _indexes.setdefault(table, _TableIndex()).stamp = next(_writes)
+
+
 @cache
 def _signature(function: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(function)
@@ -153,10 +211,7 @@ def _signature(function: Callable[..., Any]) -> inspect.Signature:
 
 def _plan(table: Any, call: dict[str, Any]) -> _Plan | None:
     """The items one table-key query needs, or None for moto's original path."""
-    from moto.dynamodb.comparisons import get_comparison_func
-
     hash_key = call.get("hash_key")
-    range_comparison = call.get("range_comparison")
     limit = call.get("limit")
     range_conditions = call.get("range_key_conditions") or []
     if (
@@ -170,28 +225,78 @@ def _plan(table: Any, call: dict[str, Any]) -> _Plan | None:
     ):
         return None
     if table.range_key_attr is None:  # one item per partition
-        if range_comparison:
+        if call.get("range_comparison"):
             return None
-        item = table.items.get(hash_key)
+        item = table.items.get(hash_key)  # .get: items is a defaultdict
         return _Plan(table, [item] if item is not None else [])
-    partition = table.items.get(hash_key) or {}  # .get: items is a defaultdict
-    # moto orders a partition by its range keys' cast_value (one key type per table).
-    ordered = sorted(((_value(k), item) for k, item in partition.items()), key=_first)
-    if not range_comparison:
-        return _Plan(table, [item for _, item in ordered])
-    compare = get_comparison_func(range_comparison)
+    try:
+        hits = _hits(_partition(table, hash_key), call)
+    except (TypeError, AttributeError):  # keys of mixed types, begins_with on numbers: moto decides
+        return None
+    return None if hits is None else _Plan(table, hits)
+
+
+def _partition(table: Any, hash_key: Any) -> _Partition:
+    """The partition in moto's order (by the range keys' cast_value), sorted once per write."""
+    index = _indexes.setdefault(table, _TableIndex())
+    stamp = index.stamp  # read before the items: a write during the sort makes it stale
+    known = index.partitions.get(hash_key)
+    if known is not None and known.stamp == stamp:
+        return known
+    items = table.items.get(hash_key) or {}
+    ordered = sorted(((_value(k), item) for k, item in items.items()), key=_first)
+    partition = _Partition(stamp, [v for v, _ in ordered], [i for _, i in ordered])
+    index.partitions[hash_key] = partition
+    return partition
+
+
+def _hits(partition: _Partition, call: dict[str, Any]) -> list[Any] | None:
+    """The partition's items that moto's loop reads for this key condition, in moto's order."""
+    from moto.dynamodb.comparisons import get_comparison_func
+
+    values = partition.values
+    operator = call.get("range_comparison")
+    if not operator:
+        return partition.items
+    compare = get_comparison_func(operator)
     if compare is None:
         return None
     bounds = [_value(v) for v in call.get("range_objs") or []]
-    hits = [i for i, (value, _) in enumerate(ordered) if compare(value, *bounds)]
+    low, high = _window(operator, values, bounds)
+    # moto's own comparison decides within the window; outside it none can match.
+    hits = [i for i in range(low, high) if compare(values[i], *bounds)]
     if not hits:
-        return _Plan(table, [])
+        return []
     # moto ends a page at Limit only when another item follows in scan order: keep that one.
-    forward = call.get("scan_index_forward") is not False
-    after = hits[-1] + 1 if forward else hits[0] - 1
-    if 0 <= after < len(ordered):
+    after = hits[-1] + 1 if call.get("scan_index_forward") is not False else hits[0] - 1
+    if 0 <= after < len(values):
         hits = sorted([*hits, after])
-    return _Plan(table, [ordered[i][1] for i in hits])
+    return [partition.items[i] for i in hits]
+
+
+def _window(operator: str, values: list[Any], bounds: list[Any]) -> tuple[int, int]:
+    """Where in the sorted range keys a key condition's matches can be (all of it if unsure)."""
+    if operator == "BETWEEN" and len(bounds) == 2:
+        return bisect_left(values, bounds[0]), bisect_right(values, bounds[1])
+    if len(bounds) != 1:
+        return 0, len(values)
+    (bound,) = bounds
+    if operator in ("=", "EQ"):
+        return bisect_left(values, bound), bisect_right(values, bound)
+    if operator in ("<", "LT"):
+        return 0, bisect_left(values, bound)
+    if operator in ("<=", "LE"):
+        return 0, bisect_right(values, bound)
+    if operator in (">", "GT"):
+        return bisect_right(values, bound), len(values)
+    if operator in (">=", "GE"):
+        return bisect_left(values, bound), len(values)
+    if operator == "BEGINS_WITH":
+        start = end = bisect_left(values, bound)
+        while end < len(values) and values[end].startswith(bound):
+            end += 1
+        return start, end
+    return 0, len(values)
 
 
 def _value(d: Any) -> Any:
@@ -201,3 +306,28 @@ def _value(d: Any) -> Any:
 
 def _first(pair: tuple[Any, Any]) -> Any:
     return pair[0]
+
+
+def _serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+    """moto's structure serializer, visiting only the member a DynamoDB AttributeValue has.
+
+    A value is always one `{type: value}` pair: its member is serialized by moto's own code, and
+    the nine absent ones moto would have looked up only to skip them as None.
+    """
+    if (
+        shape.name == "AttributeValue"
+        and type(value) is dict
+        and len(value) == 1
+        and not shape.is_document_type
+        and self.service_model.service_name == "dynamodb"
+    ):
+        (member,) = value
+        member_shape = shape.members.get(member)
+        if member_shape is not None:
+            member_shape.parent = shape
+            wrapper = self.MAP_TYPE() if key else serialized
+            self._serialize_structure_member(wrapper, value, member_shape, member)
+            if key:
+                self._default_serialize(serialized, wrapper, shape, key)
+            return
+    _originals["_serialize_type_structure"](self, serialized, value, shape, key)
