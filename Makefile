@@ -32,6 +32,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.targeting
+	$(BIN)/python -m bench.local_scale
 
 import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 	@test -n "$(CSV)" || (echo "usage: make import CSV=path/to/participants.csv [STAGE=local]"; exit 2)

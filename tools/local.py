@@ -265,6 +265,23 @@ Stop:                Ctrl-C
 """
 
 
+def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
+    """Start the emulator with the stage's resources, and a geocoder; aim this process at them."""
+    # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
+    # touches, not the table (tools/moto_index.py says why and how).
+    moto_index.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
+    server.start()
+    geocoder = PdokStandIn().start()
+    os.environ.update(emulator_environment(emulator_port))
+    os.environ.update(stage_environment(STAGE))
+    os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
+    create_resources(boto3.client("cloudformation"))
+    print(f"emulator: stack {STACK_NAME} created from infra/template.json")
+    os.environ.update(create_push_applications(boto3.client("sns")))
+    return server, geocoder
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start emulator, resources, demo data, queue feeders, schedules and the API."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -282,19 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
-    # touches, not the table (tools/moto_index.py says why and how).
-    moto_index.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
-    server.start()
-    geocoder = PdokStandIn().start()
-    os.environ.update(emulator_environment(emulator_port))
-    os.environ.update(stage_environment(STAGE))
-    os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
-    create_resources(boto3.client("cloudformation"))
-    print(f"emulator: stack {STACK_NAME} created from infra/template.json")
-    os.environ.update(create_push_applications(boto3.client("sns")))
-
+    server, geocoder = start_emulator(emulator_port)
     factory, config = load_app()
     app = config.chalice_app
     if not args.no_seed:
