@@ -64,6 +64,7 @@ QUERY_PARAMETERS = (
 
 _pending = threading.local()  # the plan of the query running on this thread (moto server threads)
 _originals: dict[str, Callable[..., Any]] = {}
+_patches: list[tuple[Any, str, Callable[..., Any]]] = []  # (class, attribute, replacement)
 _writes = itertools.count(1)  # a stamp per write; next() is atomic under the GIL
 
 
@@ -101,26 +102,25 @@ def install() -> None:
     if _originals:
         return
     _check_moto(Table)
-    patches: list[tuple[Any, str, Callable[..., Any]]] = [
+    _patches[:] = [
         (Table, "query", _query),
         (Table, "all_items", _all_items),
         (Table, "put_item", _put_item),
         (Table, "delete_item", _delete_item),
         (BaseJSONSerializer, "_serialize_type_structure", _serialize_structure),
     ]
-    for owner, name, replacement in patches:
+    for owner, name, replacement in _patches:
         _originals[name] = getattr(owner, name)
         setattr(owner, name, replacement)
 
 
 def uninstall() -> None:
     """Put moto's own code back."""
-    from moto.core.serialize import BaseJSONSerializer
-    from moto.dynamodb.models.table import Table
-
-    for name, original in list(_originals.items()):
-        owner = BaseJSONSerializer if name == "_serialize_type_structure" else Table
-        setattr(owner, name, original)
+    if any(getattr(owner, name) is not ours for owner, name, ours in _patches):
+        raise RuntimeError("moto was patched again after tools.moto_index: undo that first")
+    for owner, name, _ in _patches:
+        setattr(owner, name, _originals[name])
+    _patches.clear()
     _originals.clear()
     _indexes.clear()
 
