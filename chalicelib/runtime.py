@@ -7,12 +7,15 @@ from functools import cache
 
 from chalicelib import aws, tracing
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
+from chalicelib.adapters.parameters import read_hash_key
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
+from chalicelib.dal import pseudonyms
 from chalicelib.dal.models import bind_models
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
+from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
 from chalicelib.queues import (
@@ -44,6 +47,8 @@ def runtime() -> Runtime:
     settings = get_settings()
     tracing.init(settings.tracing)
     bind_models(settings)
+    # Once per container: every look-up hash (ledger's caller index, rate-limit keys) uses it.
+    pseudonyms.bind(Pseudonymiser(read_hash_key(aws.client("ssm"), settings.hash_key_parameter)))
     sqs = aws.client("sqs")
     queues = {
         Channel.SMS: WorkQueue(sqs, SMS_QUEUE),

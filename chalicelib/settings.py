@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +14,8 @@ from chalicelib.domain.model import Channel
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
+# An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
+PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 
 
 class SettingsError(RuntimeError):
@@ -36,6 +39,7 @@ class Settings:
     ratelimits_table: str
     devices_table: str
     sightings_table: str
+    hash_key_parameter: str  # SSM SecureString with the key of every look-up hash
     geocoder_url: str
     voice_backend: str
     connect_instance_id: str | None
@@ -88,6 +92,13 @@ class Settings:
             )
         channels = tuple(dict.fromkeys(Channel(n) for n in names))
 
+        hash_key_parameter = required("HASH_KEY_PARAMETER")
+        if not PARAMETER_NAME.fullmatch(hash_key_parameter):
+            raise SettingsError(
+                "HASH_KEY_PARAMETER must be an SSM parameter path such as /burgernet/hash-key "
+                f"(letters, digits, _ . - /), got {hash_key_parameter!r}"
+            )
+
         tracing = env.get("TRACING", "off").lower()
         if tracing not in ("on", "off"):
             raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
@@ -121,6 +132,7 @@ class Settings:
             ratelimits_table=required("RATELIMITS_TABLE"),
             devices_table=required("DEVICES_TABLE"),
             sightings_table=required("SIGHTINGS_TABLE"),
+            hash_key_parameter=hash_key_parameter,
             geocoder_url=required("GEOCODER_URL"),
             voice_backend=voice_backend,
             connect_instance_id=for_calls("CONNECT_INSTANCE_ID"),

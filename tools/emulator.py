@@ -6,8 +6,11 @@ Tests and `make run` both call this, so the emulator's tables and queues are exa
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
+
+import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.json"
@@ -28,8 +31,34 @@ def stateful_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def create_resources(cloudformation: Any) -> None:
-    """Deploy the stateful resources as a CloudFormation stack in the emulator."""
+    """Deploy the stateful resources as a CloudFormation stack in the emulator, and a hash key."""
     cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(stateful_template()))
+    # The emulator serves every service on one endpoint; real AWS has one per service.
+    endpoint = cloudformation.meta.endpoint_url
+    ssm = boto3.client(
+        "ssm",
+        region_name=cloudformation.meta.region_name,
+        endpoint_url=None if endpoint.endswith(".amazonaws.com") else endpoint,
+    )
+    put_hash_key(ssm)
+
+
+def put_hash_key(ssm: Any, key: str | None = None) -> str:
+    """Store a hash key where HASH_KEY_PARAMETER says (a new random one unless given).
+
+    CloudFormation cannot create a SecureString, so production creates it by hand (README); here
+    every run gets its own key, so nothing can come to depend on a fixed one.
+    """
+    key = key or secrets.token_urlsafe(48)
+    ssm.put_parameter(Name=hash_key_parameter(), Type="SecureString", Value=key, Overwrite=True)
+    return key
+
+
+def hash_key_parameter() -> str:
+    """The SSM parameter name `.chalice/config.json` gives every stage."""
+    return str(
+        json.loads(CHALICE_CONFIG.read_text())["environment_variables"]["HASH_KEY_PARAMETER"]
+    )
 
 
 def stage_environment(stage: str) -> dict[str, str]:

@@ -27,8 +27,9 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.dal import models
 from chalicelib.dal.models import Delivery
-from chalicelib.domain.phones import lookup_hash
+from chalicelib.dal.pseudonyms import pseudonym
 
+CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
 CLAIM_THREADS = 8
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
@@ -76,7 +77,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             action_id,
             r.participant_id,
             phone=r.phone,
-            phone_hash=lookup_hash(r.phone) if r.phone else None,  # an app install has none
+            phone_hash=pseudonym(CALLER, r.phone) if r.phone else None,  # an app has none
             language=r.language,
             channel=r.channel,
             distance_m=round(r.distance_m),
@@ -245,6 +246,39 @@ def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now:
     if kind is Kind.ALERT:
         call.append(Delivery.voice_attempts.add(1))
     finish_sending(delivery, kind, Settled.SENT, now, contact_id, also=call)
+
+
+def alerted_actions(phone: str, since: datetime) -> list[str]:
+    """The actions that claimed this E.164 number since `since`, newest first (caller index)."""
+    found = Delivery.by_caller.query(
+        pseudonym(CALLER, phone), Delivery.claimed_at >= since, scan_index_forward=False
+    )
+    return [delivery.action_id for delivery in found]
+
+
+def rehash_callers() -> int:
+    """Recompute every caller-index hash under the bound key (after a new key); return how many.
+
+    A hash whose phone is gone (the person was erased) cannot be recomputed and is removed.
+    """
+    changed = 0
+    for delivery in Delivery.scan(Delivery.phone_hash.exists()):
+        if delivery.phone:
+            fresh = pseudonym(CALLER, delivery.phone)
+            if fresh == delivery.phone_hash:
+                continue
+            update = Delivery.phone_hash.set(fresh)
+        else:
+            update = Delivery.phone_hash.remove()
+        try:
+            # Only items still there: the TTL or an erasure may have got there first.
+            delivery.update(actions=[update], condition=Delivery.action_id.exists())
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+            continue
+        changed += 1
+    return changed
 
 
 def by_contact(contact_id: str) -> Delivery | None:

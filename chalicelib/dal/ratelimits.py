@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.dal.models import RateCounter
+from chalicelib.dal.pseudonyms import pseudonym
 from chalicelib.domain.errors import TooManyRequests
 
 
 def hit(scope: str, subject: str, limit: int, window_s: int, now: datetime, code: str) -> None:
     """Count one request of `subject` (a phone, an address) in `scope`; TooManyRequests if over.
 
-    Keys hold a hash of the subject, never the phone number or address itself.
+    Keys hold a keyed hash of the subject, never the phone number or address itself.
     """
     epoch = int(now.timestamp())
     window = epoch - epoch % window_s
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    digest = pseudonym("ratelimit", subject)[:32]
     counter = RateCounter(f"{scope}#{digest}#{window}")
     try:
         counter.update(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
@@ -30,7 +28,3 @@ def is_mobile(e164: str) -> bool:
     """Whether an E.164 number can receive SMS."""
     return phonenumbers.number_type(phonenumbers.parse(e164)) in MOBILE_TYPES
 
-
-def lookup_hash(e164: str) -> str:
-    """A stable pseudonym of a number for look-up indexes, so they never hold the number itself."""
-    return hashlib.sha256(f"burgernet-caller:{e164}".encode()).hexdigest()

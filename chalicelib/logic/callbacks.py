@@ -1,37 +1,54 @@
-"""The way back: which action a caller on the callback number is most likely calling about."""
+"""The way back: which action a caller on the callback number is most likely calling about.
+
+The answer becomes contact attributes for the dispatcher's screen; the inbound flow never speaks
+them. A caller's number can be spoofed, so nothing here may change what the caller hears.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from chalicelib.dal import actions as store
-from chalicelib.dal import municipalities
-from chalicelib.dal.models import Delivery
+from chalicelib.dal import deliveries, municipalities, ratelimits
 from chalicelib.domain.areas import locate
-from chalicelib.domain.errors import DomainError, NotFound
-from chalicelib.domain.phones import lookup_hash, normalise
+from chalicelib.domain.errors import DomainError, NotFound, TooManyRequests
+from chalicelib.domain.phones import normalise
 from chalicelib.logs import log_event
 
 RECENT = timedelta(hours=12)  # alerts older than this no longer route a call
-GENERAL = {"queue": "general", "action_ref": "", "incident": "", "municipality": ""}
+# Look-ups per calling number: a caller with news calls back a few times; a script hammering
+# the line from one (spoofed) number goes to the general queue and costs no look-up.
+LOOKUPS_PER_WINDOW = 5
+WINDOW_S = 3600
+# Every answer has the same keys: the flow copies each into a contact attribute.
+GENERAL = {
+    "queue": "general",
+    "action_ref": "",
+    "incident": "",
+    "municipality": "",
+    "action_status": "",
+}
 
 
 def route_caller(caller: str | None, now: datetime) -> dict[str, str]:
     """Contact attributes for the inbound flow: the dispatch queue with the action's context,
-    or the general queue for unknown or withheld numbers. Only a hash of the number is used."""
+    or the general queue for unknown, withheld or too frequent numbers.
+
+    Only a keyed hash of the number is used, and the number is never logged.
+    """
     try:
         phone = normalise(caller or "")
     except DomainError:
         return dict(GENERAL)
-    alerts = Delivery.by_caller.query(
-        lookup_hash(phone),
-        Delivery.claimed_at >= now - RECENT,
-        scan_index_forward=False,  # newest first
-    )
+    try:
+        ratelimits.hit("callback", phone, LOOKUPS_PER_WINDOW, WINDOW_S, now, "too_many_calls")
+    except TooManyRequests:
+        log_event("callback_routed", queue="general", reason="rate_limited")
+        return dict(GENERAL)
     candidates = []
-    for alert in alerts:
+    for action_id in deliveries.alerted_actions(phone, now - RECENT):
         try:
-            candidates.append(store.get_action(alert.action_id))
+            candidates.append(store.get_action(action_id))
         except NotFound:
             continue
     if not candidates:

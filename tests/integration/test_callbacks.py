@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.dal import deliveries
 from chalicelib.logic import callbacks
 from tests.conftest import UTRECHT, System, add_participant
 from tools.emulator import ROOT
@@ -95,6 +96,7 @@ def test_unknown_or_withheld_callers_get_the_general_line(
         "action_ref": "",
         "incident": "",
         "municipality": "",
+        "action_status": "",
     }
 
 
@@ -126,3 +128,75 @@ def test_the_number_is_never_logged(system: System, caplog: pytest.LogCaptureFix
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "callback_routed" in logged
     assert "612340001" not in logged
+
+
+# --- the rate limit per calling number ---------------------------------------------------------
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each ledger look-up the router makes (by the action ids it found)."""
+    made: list[str] = []
+    real = deliveries.alerted_actions
+
+    def counted(phone: str, since: datetime) -> list[str]:
+        found = real(phone, since)
+        made.append(",".join(found))
+        return found
+
+    monkeypatch.setattr(deliveries, "alerted_actions", counted)
+    return made
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_a_number_calling_too_often_gets_the_general_line_without_a_look_up(
+    system: System, lookups: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    alert(system)
+    add_participant(STRANGER, UTRECHT)  # a second alerted neighbour, calling once
+    second = alert(system, "vrouw met blauwe tas")
+    limit = callbacks.LOOKUPS_PER_WINDOW
+    # Any notation of the number counts toward the same limit.
+    for call in range(limit):
+        notation = ALERTED if call % 2 else "06-12340001"
+        assert route(system, notation)["queue"] == "dispatch"
+    assert len(lookups) == limit
+
+    logger = logging.getLogger("burgernet")
+    logger.addHandler(caplog.handler)
+    try:
+        over = route(system, ALERTED)
+    finally:
+        logger.removeHandler(caplog.handler)
+
+    assert over == callbacks.GENERAL
+    assert len(lookups) == limit  # no look-up for the call over the limit
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "rate_limited" in logged and "612340001" not in logged
+    # Another number is counted on its own.
+    assert route(system, STRANGER)["action_ref"] == second["ref"]
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+def test_the_limit_lifts_when_its_window_has_passed(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action = alert(system)
+    for _ in range(callbacks.LOOKUPS_PER_WINDOW + 1):
+        route(system, ALERTED)
+    later = datetime.now(UTC) + timedelta(seconds=callbacks.WINDOW_S)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return later
+
+    monkeypatch.setattr("chalicelib.handlers.callbacks.datetime", Later)
+    assert route(system, ALERTED)["action_ref"] == action["ref"]
+
+
+@pytest.mark.usefixtures("alerted_neighbour")
+@pytest.mark.parametrize("caller", [ALERTED, STRANGER, None])
+def test_every_answer_carries_the_same_attributes(system: System, caller: str | None) -> None:
+    alert(system)
+    assert set(route(system, caller)) == set(callbacks.GENERAL)

@@ -268,10 +268,22 @@ def test_pinned_to_the_moto_of_requirements_dev() -> None:
     assert pin and pin.group(1) == moto_index.MOTO_VERSION == moto.__version__
 
 
+def test_query_copies_are_not_kept_for_moto_dashboard(dynamodb: Any) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    with moto_index.indexed():
+        tracked = len(Item.instances_tracked)
+        _pages(dynamodb, "places", _key(PARTITIONS[0]))
+        assert len(Item.instances_tracked) == tracked
+
+
 def test_uninstall_restores_moto(dynamodb: Any) -> None:
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
     query, all_items = Table.query, Table.all_items
     with moto_index.indexed():
         assert Table.query is not query
     assert (Table.query, Table.all_items) == (query, all_items)
+    assert "__new__" not in vars(Item) and Item.__new__ is BaseModel.__new__

@@ -196,10 +196,77 @@ def test_inbound_flow_keeps_the_route_and_transfers_to_the_chosen_queue() -> Non
     (choose,) = of_type(INBOUND, "Compare")
     queues = {q["Parameters"]["QueueId"] for q in of_type(INBOUND, "UpdateContactTargetQueue")}
 
+    # Everything the router answers is kept for the dispatcher's screen and the contact record.
     assert remember["Parameters"]["Attributes"] == {
-        "queue": "$.External.queue",
-        "action_ref": "$.External.action_ref",
+        name: f"$.External.{name}"
+        for name in ("queue", "action_ref", "incident", "municipality", "action_status")
     }
     assert choose["Parameters"]["ComparisonValue"] == "$.External.queue"
     assert queues == {"${DispatchQueueArn}", "${GeneralQueueArn}"}
     assert of_type(INBOUND, "TransferContactToQueue")
+
+
+# Actions that may read attributes because nothing of them reaches the caller's ear.
+SILENT_TYPES = {"UpdateContactAttributes", "Compare", "UpdateContactTargetQueue"}
+ATTRIBUTE = re.compile(r"\$\.(Attributes|External)\b")
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string in an action's parameters, however nested."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from strings_in(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from strings_in(inner)
+
+
+def test_inbound_flow_never_speaks_an_attribute_to_the_caller() -> None:
+    # A caller's number can be spoofed: whatever the router found is for the dispatcher only.
+    for identifier, action in actions(INBOUND).items():
+        if action["Type"] in SILENT_TYPES:
+            continue
+        for text in strings_in(action.get("Parameters", {})):
+            assert not ATTRIBUTE.search(text), f"{identifier} ({action['Type']}) uses {text!r}"
+
+
+def prompts_heard(queue: str) -> set[tuple[str, ...]]:
+    """Every sequence of prompts a caller can hear when the router answers `queue`, along every
+    path the flow can take (errors and full queues included)."""
+    known = actions(INBOUND)
+    heard: set[tuple[str, ...]] = set()
+
+    def walk(identifier: str, prompts: tuple[str, ...], path: tuple[str, ...]) -> None:
+        assert identifier not in path, f"cycle through {identifier}"
+        action = known[identifier]
+        params = action.get("Parameters", {})
+        if action["Type"] in ("MessageParticipant", "GetParticipantInput"):
+            spoken = params.get("Text") or params.get("SSML") or params.get("PromptId")
+            prompts = (*prompts, str(spoken))
+        if action["Type"] == "Compare" and params["ComparisonValue"] == "$.External.queue":
+            transitions = action["Transitions"]
+            matching = [
+                branch["NextAction"]
+                for branch in transitions["Conditions"]
+                if branch["Condition"]["Operands"] == [queue]
+            ]
+            nexts = set(matching or [transitions["NextAction"]])
+        else:
+            nexts = set(successors(action))
+        if not nexts:
+            heard.add(prompts)
+        for nxt in nexts:
+            walk(nxt, prompts, (*path, identifier))
+
+    walk(load(INBOUND)["StartAction"], (), ())
+    return heard
+
+
+def test_a_known_and_an_unknown_caller_hear_exactly_the_same_prompts() -> None:
+    dispatch, general = prompts_heard("dispatch"), prompts_heard("general")
+
+    assert dispatch == general
+    # ...and they do hear something: a welcome before anything else, on every path.
+    assert all(heard and heard[0].startswith("Welkom bij Burgernet") for heard in dispatch)

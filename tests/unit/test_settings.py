@@ -16,6 +16,7 @@ REQUIRED = (
     "DELIVERIES_TABLE",
     "IDEMPOTENCY_TABLE",
     "CALLBACK_NUMBER",
+    "HASH_KEY_PARAMETER",
 )
 
 
@@ -233,3 +234,15 @@ def test_given_a_process_environment_missing_a_table_when_settings_are_used_then
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("raw", ["burgernet/hash-key", "/burgernet/hash key", "/burgernet/clé"])
+def test_given_a_hash_key_parameter_that_is_no_ssm_path_when_read_then_the_error_names_it(
+    raw: str,
+) -> None:
+    message = error_for(complete(HASH_KEY_PARAMETER=raw))
+    assert "HASH_KEY_PARAMETER" in message and "/burgernet/hash-key" in message
+
+
+def test_given_the_configured_hash_key_parameter_when_read_then_it_is_kept() -> None:
+    assert Settings.from_env(complete()).hash_key_parameter == "/burgernet/hash-key"
