@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outside", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args(argv)
 
-    from tools.local import load_app, start_emulator
+    from tools.local import freeze_heap, load_app, start_emulator
 
     logging.basicConfig(level=logging.WARNING, force=True)  # no event log line per message
     warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for size in sorted(args.outside):
             filed += seed(outside_people(size - outside, rng), filed)
+            freeze_heap()  # as `make run` does after seeding
             outside = size
             print(
                 f"filed {filed:,} participants ({time.perf_counter() - started:.0f} s)",

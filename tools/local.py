@@ -8,6 +8,7 @@ failures), and fires every schedule. Then it serves the API with chalice's local
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -282,6 +283,14 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     return server, geocoder
 
 
+def freeze_heap() -> None:
+    """Leave everything loaded so far (the seeded tables) out of later garbage collections."""
+    # A full collection walks every container object: at 50,000 participants the emulator's
+    # tables are about 2 million, a 1-4 s pause every few requests. Frozen objects are still
+    # freed by reference counting; only reference cycles among them would stay.
+    gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start emulator, resources, demo data, queue feeders, schedules and the API."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -306,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         from tools import demo
 
         demo.seed(args.participants)
+    freeze_heap()
 
     stop = threading.Event()
     threads = []
