@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Action, Idempotency
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.dal.paging import decode_page, encode_page
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import iso
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
+# What locates a page of the status index; the status itself is the query's own.
+PAGE_KEY = ("action_id", "created_at")
 
 
 def insert_action(
@@ -71,40 +72,11 @@ def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action
         status,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=_decode_page(page, status),
+        last_evaluated_key=decode_page(page, PAGE_KEY, {"status": status}),
     )
     actions = list(results)
     last = results.last_evaluated_key
-    return actions, (_encode_page(last) if last else None)
-
-
-def _encode_page(key: dict[str, Any]) -> str:
-    # Only the two values that locate the page: the status is the query's own.
-    values = [key["action_id"]["S"], key["created_at"]["S"]]
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def _decode_page(token: str | None, status: str) -> dict[str, Any] | None:
-    if token is None:
-        return None
-    try:
-        values = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error):
-        values = None
-    if not (
-        isinstance(values, list)
-        and len(values) == 2
-        and all(isinstance(v, str) and 0 < len(v) <= 64 for v in values)
-    ):
-        raise InvalidInput(
-            "invalid_page_token", "next must be a token from an earlier page's response.", "next"
-        )
-    action_id, created_at = values
-    return {
-        "action_id": {"S": action_id},
-        "status": {"S": status},
-        "created_at": {"S": created_at},
-    }
+    return actions, (encode_page(last, PAGE_KEY) if last else None)
 
 
 def close_action(action_id: str, outcome: str, message: str | None, now: datetime) -> Action:
@@ -118,6 +90,7 @@ def close_action(action_id: str, outcome: str, message: str | None, now: datetim
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
                 Action.pending.set("results"),
+                Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
             condition=Action.status == "active",
         )
@@ -152,3 +125,42 @@ def finish_pending(action_id: str, kind: str) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+
+
+def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
+    """Ids of closed actions, oldest close first, that still hold free text past the cut-off."""
+    keys = Action.redaction_index.query(
+        REDACTION_DUE, Action.closed_at <= iso(closed_before), limit=limit
+    )
+    return [str(key.action_id) for key in keys]
+
+
+def redact(action_id: str, now: datetime) -> bool:
+    """Remove the action's description and result message; False if it was done already.
+
+    Removing `redaction` takes it out of the sparse index, so it is never read again.
+    """
+    try:
+        Action(action_id).update(
+            actions=[
+                Action.description.remove(),
+                Action.result_message.remove(),
+                Action.redaction.remove(),
+                Action.redacted_at.set(iso(now)),
+            ],
+            condition=Action.redaction.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def refs(action_ids: Sequence[str]) -> dict[str, str]:
+    """action id -> its short reference, for the actions that exist."""
+    ids = list(dict.fromkeys(action_ids))
+    if not ids:
+        return {}
+    found = Action.batch_get(ids, attributes_to_get=["action_id", "ref"])
+    return {str(a.action_id): str(a.ref) for a in found}

@@ -239,12 +239,21 @@ def parse_reach_request(body: Mapping[str, Any]) -> Circle:
 def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | None]:
     """Validate GET /actions query parameters: status, limit and the page token."""
     params = params or {}
-    check_fields(params, ("status", "limit", "next"))
+    limit, page = parse_page_query(params, ("status",))
     status = params.get("status", "active")
     if status not in ("active", "closed"):
         raise InvalidInput(
             "unknown_status", f"Unknown status {status!r}; allowed: active, closed.", "status"
         )
+    return status, limit, page
+
+
+def parse_page_query(
+    params: Mapping[str, str] | None, extra: tuple[str, ...] = ()
+) -> tuple[int, str | None]:
+    """Validate a list route's `limit` and `next` (and refuse parameters other than `extra`)."""
+    params = params or {}
+    check_fields(params, (*extra, "limit", "next"))
     raw_limit = params.get("limit", str(DEFAULT_LIST_LIMIT))
     if (
         not (raw_limit.isascii() and raw_limit.isdigit())
@@ -253,4 +262,4 @@ def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | 
         raise InvalidInput(
             "out_of_range", f"limit is {raw_limit!r}; allowed is 1–{MAX_LIST_LIMIT}.", "limit"
         )
-    return status, int(raw_limit), params.get("next")
+    return int(raw_limit), params.get("next")
