@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
+from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.parameters import read_hash_key
 from chalicelib.adapters.pdok import PdokGeocoder
@@ -16,9 +17,11 @@ from chalicelib.dal.models import bind_models
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
+from chalicelib.logic.devices import Attestation, DeviceServices
 from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
 from chalicelib.queues import (
+    CODES_QUEUE,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
@@ -39,6 +42,7 @@ class Runtime:
     sender: Sender
     services: Services
     push: SnsPush | None  # registers app installs (the sender publishes through it too)
+    devices: DeviceServices  # the app's routes: push registration and attestation
 
 
 @cache
@@ -75,9 +79,26 @@ def runtime() -> Runtime:
             geocoder=PdokGeocoder(settings.geocoder_url),
             sms=sms,
             voice=calls,
+            codes=WorkQueue(sqs, CODES_QUEUE),
+            codes_per_hour=settings.codes_per_hour,
         ),
         push=app_push,
+        devices=DeviceServices(push=app_push, attestation=attestation(settings)),
     )
+
+
+def attestation(settings: Settings) -> Attestation | None:
+    """The check of app registrations: none, or the stand-in (platform is refused in settings)."""
+    if settings.attestation != "standin":
+        return None
+    key = settings.attestation_standin_key
+    return StandInAttestation(key.encode()) if key else local_attestation()
+
+
+@cache
+def local_attestation() -> StandInAttestation:
+    """The stand-in with this process's own key (tests issue their tokens through it)."""
+    return StandInAttestation()
 
 
 def pacers(settings: Settings) -> dict[Channel, RateLimiter]:

@@ -14,6 +14,7 @@ from chalicelib.domain.model import Channel
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
+ATTESTATION_MODES = ("off", "standin", "platform")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 
@@ -53,9 +54,13 @@ class Settings:
     sms_per_second: float
     push_per_second: float
     tracing: bool
+    keep_descriptions_days: int = 30  # then a closed action's free text is removed
+    codes_per_hour: int = 5000  # codes (SMS or call) all routes together may send in one hour
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
     push_application_apns_arn: str | None = None
     endpoint_url: str | None = None  # set only when running against the local emulator
+    attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
+    attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -103,6 +108,21 @@ class Settings:
         if tracing not in ("on", "off"):
             raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
 
+        attestation = env.get("ATTESTATION", "off").strip().lower()
+        if attestation not in ATTESTATION_MODES:
+            raise SettingsError(
+                f"ATTESTATION must be one of {', '.join(ATTESTATION_MODES)}, got {attestation!r}"
+            )
+        if attestation == "standin" and env.get("STAGE") == "prod":
+            # The stand-in accepts tokens anyone with its key makes: never in front of the public.
+            raise SettingsError("ATTESTATION=standin is for local and test stages, not prod")
+        if attestation == "platform":
+            raise SettingsError(
+                "ATTESTATION=platform is not available in this build: the Play Integrity and "
+                "App Attest verifiers need Google credentials and Apple's root certificate, "
+                "which it cannot load yet (docs/api.md, App attestation); use off or standin"
+            )
+
         voice_backend = env.get("VOICE_BACKEND", "connect")
         if voice_backend not in VOICE_BACKENDS:
             raise SettingsError(f"VOICE_BACKEND must be connect or local, got {voice_backend!r}")
@@ -116,6 +136,20 @@ class Settings:
         if max_concurrent != int(max_concurrent):
             raise SettingsError(
                 f"VOICE_MAX_CONCURRENT must be a whole number, got {max_concurrent}"
+            )
+
+        raw_keep = env.get("KEEP_DESCRIPTIONS_DAYS", "30").strip()
+        # At least a day, so results and questions after a close still see the description.
+        if not (raw_keep.isascii() and raw_keep.isdigit() and 1 <= int(raw_keep) <= 3650):
+            raise SettingsError(
+                f"KEEP_DESCRIPTIONS_DAYS must be a whole number of days, 1-3650, got {raw_keep!r}"
+            )
+
+        raw_codes = env.get("CODES_PER_HOUR", "5000").strip()
+        # A ceiling on what toll fraud or a script can cost in an hour; an alarm fires at it.
+        if not (raw_codes.isascii() and raw_codes.isdigit() and 1 <= int(raw_codes) <= 1_000_000):
+            raise SettingsError(
+                f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
         return cls(
@@ -146,9 +180,13 @@ class Settings:
             sms_per_second=number("SMS_PER_SECOND", "10"),
             push_per_second=number("PUSH_PER_SECOND", "500"),
             tracing=tracing == "on",
+            keep_descriptions_days=int(raw_keep),
+            codes_per_hour=int(raw_codes),
             push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,
             push_application_apns_arn=env.get("PUSH_APPLICATION_APNS_ARN") or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            attestation=attestation,
+            attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
         )
 
 

@@ -7,12 +7,13 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Device, Participant, Place, Sighting
+from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.dal.participants import get_participant
 from chalicelib.domain.devices import NewSighting
 from chalicelib.domain.errors import Unauthorized
@@ -20,7 +21,9 @@ from chalicelib.domain.geo import place_cell, place_sort_key
 from chalicelib.domain.model import Channel
 
 LOCATION_TTL = timedelta(hours=2)  # a current location older than this is not used, then deleted
+ANONYMOUS_TTL = timedelta(days=30)  # an install with no person that stops updating goes
 SIGHTING_TTL = timedelta(days=90)
+SIGHTING_PAGE_KEY = ("sighting_id",)  # the action is the query's own
 HERE = "here"
 
 
@@ -46,9 +49,15 @@ def create_device(
         participant_id=participant_id,
         language=language,
         created_at=now,
+        expires=_expiry(participant_id, now),
     )
     device.save(condition=Device.device_id.does_not_exist())
     return device, secret
+
+
+def _expiry(participant_id: str | None, now: datetime) -> datetime | None:
+    """A linked install lives as long as its person; an anonymous one until it falls silent."""
+    return None if participant_id else now + ANONYMOUS_TTL
 
 
 def authenticate(device_id: str | None, secret: str | None) -> Device:
@@ -93,6 +102,8 @@ def set_location(device: Device, lat: float, lon: float, now: datetime) -> None:
     )
     old = (device.location_cell, device.location_sk)
     device.location_cell, device.location_sk = item.cell, item.sk
+    device.located_at, device.located_lat, device.located_lon = now, lat, lon
+    device.expires = _expiry(device.participant_id, now)
     with TransactWrite(connection=Device._get_connection().connection) as tx:
         tx.save(item)
         if old[0] and old[1] and old != (item.cell, item.sk):
@@ -108,14 +119,16 @@ def delete_device(device: Device) -> None:
             tx.delete(Place(device.location_cell, device.location_sk))
 
 
-def unlink_participant(participant_id: str) -> int:
+def unlink_participant(participant_id: str, now: datetime | None = None) -> int:
     """A participant left: their installs carry on anonymously, their current locations go.
 
-    The locations carry the participant's phone number, so they must not outlive them.
+    The locations carry the participant's phone number, so they must not outlive them. From now
+    on the installs expire like any anonymous one.
     """
     unlinked = 0
     for device in of_participant(participant_id):
         device.participant_id = None
+        device.expires = _expiry(None, now or datetime.now(UTC))
         _save_without_location(device)
         unlinked += 1
     return unlinked
@@ -158,6 +171,7 @@ def _save_without_location(device: Device) -> None:
     """Save the device and remove its current place from the geo index, in one transaction."""
     cell, sk = device.location_cell, device.location_sk
     device.location_cell = device.location_sk = None
+    device.located_at = device.located_lat = device.located_lon = None
     with TransactWrite(connection=Device._get_connection().connection) as tx:
         tx.save(device)
         if cell and sk:
@@ -184,3 +198,66 @@ def add_sighting(action_id: str, device_id: str, seen: NewSighting, now: datetim
 def sightings(action_id: str) -> list[Sighting]:
     """Every sighting of an action, newest received first."""
     return list(Sighting.query(action_id, scan_index_forward=False))
+
+
+def sightings_page(
+    action_id: str, limit: int, page: str | None
+) -> tuple[list[Sighting], str | None]:
+    """One page of an action's sightings, newest received first, and the next page's token."""
+    results = Sighting.query(
+        action_id,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=decode_page(page, SIGHTING_PAGE_KEY, {"action_id": action_id}),
+    )
+    found = list(results)
+    last = results.last_evaluated_key
+    return found, (encode_page(last, SIGHTING_PAGE_KEY) if last else None)
+
+
+def strip_sighting_texts(action_id: str) -> int:
+    """Remove the free text of an action's sightings (its retention ended); how many had one."""
+    stripped = 0
+    for found in Sighting.query(action_id, filter_condition=Sighting.text.exists()):
+        found.update(actions=[Sighting.text.remove()])
+        stripped += 1
+    return stripped
+
+
+def sightings_by(device_ids: Sequence[str]) -> list[Sighting]:
+    """Every sighting these installs reported, oldest first."""
+    keys = [(k.action_id, k.sighting_id) for d in device_ids for k in Sighting.by_device.query(d)]
+    found = list(Sighting.batch_get(keys, consistent_read=True)) if keys else []
+    return sorted(found, key=lambda s: str(s.sighting_id))
+
+
+def anonymise_sightings(device_ids: Sequence[str]) -> int:
+    """Cut these installs' sightings from them: no device, no free text; place and time stay.
+
+    Dispatch keeps where and when the person or vehicle was seen, but not by whom.
+    """
+    cut = 0
+    for device_id in device_ids:
+        for key in Sighting.by_device.query(device_id):
+            try:
+                Sighting(key.action_id, key.sighting_id).update(
+                    actions=[Sighting.device_id.remove(), Sighting.text.remove()],
+                    condition=Sighting.device_id == device_id,  # never recreate one TTL removed
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            cut += 1
+    return cut
+
+
+def current_location(device: Device, now: datetime) -> Place | None:
+    """The install's current place in the geo index, while it counts."""
+    if not (device.location_cell and device.location_sk):
+        return None
+    try:
+        place = Place.get(device.location_cell, device.location_sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return place  # MUTANT-21

@@ -106,6 +106,17 @@ class PendingIndex(GlobalSecondaryIndex["Action"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class RedactionIndex(GlobalSecondaryIndex["Action"]):
+    """Sparse index of closed actions that still hold free text, oldest close first."""
+
+    class Meta:
+        index_name = "redaction-index"
+        projection = KeysOnlyProjection()
+
+    redaction = UnicodeAttribute(hash_key=True)
+    closed_at = UnicodeAttribute(range_key=True)
+
+
 class Action(Model):
     """A police request to look out for someone, with its live delivery counters."""
 
@@ -115,7 +126,7 @@ class Action(Model):
     action_id = UnicodeAttribute(hash_key=True)
     ref = UnicodeAttribute()
     incident = UnicodeAttribute()
-    description = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)  # None once redacted
     lat = NumberAttribute()
     lon = NumberAttribute()
     radius_m = NumberAttribute()
@@ -128,6 +139,8 @@ class Action(Model):
     outcome = UnicodeAttribute(null=True)
     result_message = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
+    redaction = UnicodeAttribute(null=True)  # "due" from the close until the free text is removed
+    redacted_at = UnicodeAttribute(null=True)
     targeted = NumberAttribute(default=0)
     sent = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)
@@ -138,6 +151,7 @@ class Action(Model):
     results_unknown = NumberAttribute(default=0)
     status_index = StatusIndex()
     pending_index = PendingIndex()
+    redaction_index = RedactionIndex()
 
 
 class Idempotency(Model):
@@ -192,7 +206,7 @@ class Delivery(Model):
 
     action_id = UnicodeAttribute(hash_key=True)
     participant_id = UnicodeAttribute(range_key=True)
-    phone = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)  # None once the person is erased
     phone_hash = UnicodeAttribute(null=True)  # for the callback line's look-up
     language = UnicodeAttribute()
     channel = UnicodeAttribute()
@@ -232,6 +246,16 @@ class Municipality(Model):
     max_lat = NumberAttribute()
 
 
+class VerificationsOfPhone(GlobalSecondaryIndex["Verification"]):
+    """A phone's outstanding codes, so erasure leaves none holding the number."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = KeysOnlyProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
 class Verification(Model):
     """A code sent to a phone to prove possession, and what it unlocks when typed back."""
 
@@ -247,6 +271,17 @@ class Verification(Model):
     participant_id = UnicodeAttribute(null=True)  # login and unsubscribe: whose
     request = UnicodeAttribute(null=True)  # signup: the validated request, as JSON
     expires = TTLAttribute()  # the item itself goes a day later
+    by_phone = VerificationsOfPhone()
+
+
+class SessionsOfParticipant(GlobalSecondaryIndex["Session"]):
+    """A participant's sessions (stored by token hash), so erasure can end them all."""
+
+    class Meta:
+        index_name = "participant-index"
+        projection = KeysOnlyProjection()
+
+    participant_id = UnicodeAttribute(hash_key=True)
 
 
 class Session(Model):
@@ -259,6 +294,7 @@ class Session(Model):
     participant_id = UnicodeAttribute()
     valid_until = UTCDateTimeAttribute()
     expires = TTLAttribute()
+    by_participant = SessionsOfParticipant()
 
 
 class RateCounter(Model):
@@ -297,7 +333,23 @@ class Device(Model):
     location_cell = UnicodeAttribute(null=True)  # its current geo-index item, to replace it
     location_sk = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # The last accepted location update, to refuse a next one no vehicle could reach.
+    located_at = UTCDateTimeAttribute(null=True)
+    located_lat = NumberAttribute(null=True)
+    located_lon = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)  # anonymous installs only: 30 days after their last sign
     by_participant = DevicesOfParticipant()
+
+
+class SightingsOfDevice(GlobalSecondaryIndex["Sighting"]):
+    """An install's sightings, for its person's data export and erasure."""
+
+    class Meta:
+        index_name = "device-index"
+        projection = KeysOnlyProjection()
+
+    device_id = UnicodeAttribute(hash_key=True)
+    sighting_id = UnicodeAttribute(range_key=True)
 
 
 class Sighting(Model):
@@ -308,13 +360,14 @@ class Sighting(Model):
 
     action_id = UnicodeAttribute(hash_key=True)
     sighting_id = UnicodeAttribute(range_key=True)  # received time + id: newest last
-    device_id = UnicodeAttribute()
+    device_id = UnicodeAttribute(null=True)  # None once its person is erased
     seen_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute()
     lat = NumberAttribute()
     lon = NumberAttribute()
     text = UnicodeAttribute(null=True)
     expires = TTLAttribute()
+    by_device = SightingsOfDevice()
 
 
 TABLES: dict[type[Model], str] = {

@@ -14,8 +14,11 @@ from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
 
 PLATFORMS = ("fcm", "apns")
 MAX_TOKEN = 4096
+MAX_ATTESTATION = 16 * 1024  # an App Attest object is about 5 KB as base64
 MAX_SIGHTING_TEXT = 500
 CLOCK_SKEW = timedelta(minutes=2)  # a phone's clock may run a little ahead
+MAX_SPEED_KMH = 300  # faster than any car or train here: a move beyond it is a spoofed location
+GPS_SLACK_M = 250  # two fixes of a phone that stands still can lie this far apart
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class NewDevice:
     platform: str
     push_token: str
     language: str
+    attestation: str | None = None  # the platform's attestation token, when the app sent one
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class NewSighting:
 
 def parse_device(body: Mapping[str, Any]) -> NewDevice:
     """Validate POST /devices."""
-    check_fields(body, ("platform", "push_token", "language"))
+    check_fields(body, ("platform", "push_token", "language", "attestation"))
     platform = required(body, "platform")
     if platform not in PLATFORMS:
         raise InvalidInput(
@@ -51,7 +55,45 @@ def parse_device(body: Mapping[str, Any]) -> NewDevice:
     language = body.get("language", Language.NL.value)
     if language not in tuple(Language):
         raise InvalidInput("unknown_language", "language must be nl or en.", "language")
-    return NewDevice(str(platform), token.strip(), str(language))
+    attestation = body.get("attestation")
+    if attestation is not None and (
+        not isinstance(attestation, str) or not 0 < len(attestation) <= MAX_ATTESTATION
+    ):
+        raise InvalidInput(
+            "wrong_type",
+            f"attestation must be a non-empty string of at most {MAX_ATTESTATION} characters.",
+            "attestation",
+        )
+    return NewDevice(str(platform), token.strip(), str(language), attestation)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Where a device was at a moment."""
+
+    lat: float
+    lon: float
+    at: datetime
+
+
+def check_plausible_move(last: Fix | None, now: Fix) -> None:
+    """Refuse a location no vehicle could have reached since the device's last one.
+
+    Spoofed devices jump across the country; a phone in a train does not. A small slack lets
+    two fixes of a phone standing still disagree.
+    """
+    if last is None:
+        return
+    distance = haversine_m(last.lat, last.lon, now.lat, now.lon)
+    seconds = max((now.at - last.at).total_seconds(), 0.0)
+    if distance - GPS_SLACK_M > MAX_SPEED_KMH / 3.6 * seconds:
+        raise InvalidInput(
+            "implausible_move",
+            f"This location is {distance / 1000:.1f} km from the last one, sent "
+            f"{round(seconds)} s ago: faster than {MAX_SPEED_KMH} km/h. Send where the device "
+            "is now; a later update from here is accepted once the move is possible.",
+            max_speed_kmh=MAX_SPEED_KMH,
+        )
 
 
 def parse_position(body: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[float, float]:

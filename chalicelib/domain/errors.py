@@ -40,9 +40,17 @@ class Locked(DomainError):
     """Too many wrong codes: this verification is closed (HTTP 403)."""
 
 
+class Forbidden(DomainError):
+    """Not allowed to do this (HTTP 403): an app not attested, a device that was not alerted."""
+
+
 class Expired(DomainError):
     """The code's time is up (HTTP 410)."""
 
 
 class TooManyRequests(DomainError):
     """Over a rate limit; `retry_after` seconds until the next window (HTTP 429)."""
+
+
+class ServiceUnavailable(DomainError):
+    """Nobody's fault but ours: a budget of the whole service is spent for now (HTTP 503)."""

@@ -13,10 +13,12 @@ from chalicelib.domain.errors import (
     Conflict,
     DomainError,
     Expired,
+    Forbidden,
     InvalidInput,
     Locked,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
 )
@@ -25,11 +27,13 @@ STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
     Unauthorized: 401,
     Locked: 403,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     Expired: 410,
     PayloadTooLarge: 413,
     TooManyRequests: 429,
+    ServiceUnavailable: 503,
 }
 
 P = ParamSpec("P")
@@ -48,7 +52,7 @@ def error_response(
         body["field"] = field
     body.update(params or {})
     headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-    if status == 429 and params and "retry_after" in params:
+    if status in (429, 503) and params and "retry_after" in params:
         headers["Retry-After"] = str(params["retry_after"])
     return Response(body=body, status_code=status, headers=headers)
 
@@ -78,8 +82,33 @@ def json_errors_in(
     return decorate
 
 
+# Methods whose body a route reads. A JSON body must say so: a browser sends text/plain, form
+# encodings, or no Content-Type at all (fetch with a Blob) cross-site without a CORS preflight.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def unsupported_media_type(method: str, content_type: str | None) -> Response | None:
+    """The 415 for a body that is not declared as JSON; None when it is (parameters allowed)."""
+    if method not in BODY_METHODS:
+        return None
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type == "application/json":
+        return None
+    given = f"Unsupported media type: {content_type[:100]}" if content_type else "No media type"
+    return error_response(
+        415,
+        "unsupported_media_type",
+        f"{given}; send the body as Content-Type: application/json "
+        "(a charset parameter is allowed).",
+    )
+
+
 def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: give chalice's own errors (415, 405, 500, ...) the API's error shape."""
+    """HTTP middleware: JSON bodies only, and chalice's own errors (405, 500, ...) in the API's
+    error shape."""
+    refused = unsupported_media_type(event.method, event.headers.get("content-type"))
+    if refused is not None:
+        return refused  # before any route runs: nothing is counted, stored or sent
     response = get_response(event)
     body = response.body
     if response.status_code >= 400 and isinstance(body, str) and body.startswith("{"):
@@ -95,8 +124,6 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
                 "An internal error occurred. Retry the request; POST /actions is safe to retry "
                 "with the same Idempotency-Key."
             )
-        elif response.status_code == 415:
-            message += "; send the body as Content-Type: application/json."
         fixed = error_response(response.status_code, code, message)
         fixed.headers = {**response.headers, **fixed.headers}
         return fixed

@@ -17,6 +17,7 @@ from chalicelib.dal.models import Delivery, Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
+from chalicelib.logic import devices as devices_logic
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
 from tests.conftest import REGION, UTRECHT, System, add_participant
 
@@ -87,6 +88,15 @@ def start_action(system: System, at: tuple[float, float] = UTRECHT) -> dict[str,
     return dict(response.json_body)
 
 
+def alerted_device(system: System) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An app install at the scene of a new action, alerted by push: (device, action)."""
+    device = register(system)
+    assert put_location(system, device, *UTRECHT).status_code == 200
+    action = start_action(system)
+    system.run_queues()
+    return device, action
+
+
 def sighting(system: System, device: dict[str, Any], action_id: str, body: dict[str, Any]) -> Any:
     return system.post(
         f"/actions/{action_id}/sightings",
@@ -150,10 +160,13 @@ def test_a_location_needs_the_device_secret(app: System) -> None:
 
 
 def test_a_new_location_replaces_the_old_one_and_alerts_come_by_push_at_the_new_spot(
-    app: System,
+    app: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     device = register(app)
-    assert put_location(app, device, *FAR).status_code == 200
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)  # by train from Amsterdam, then
+    with monkeypatch.context() as clock:
+        clock.setattr(devices_handler, "_now", lambda: an_hour_ago)
+        assert put_location(app, device, *FAR).status_code == 200
     assert put_location(app, device, *UTRECHT).status_code == 200
     assert len(list(Place.scan())) == 1  # no history
 
@@ -242,7 +255,7 @@ def test_deleting_a_device_removes_it_and_its_location(app: System) -> None:
 
 def test_location_updates_are_rate_limited_per_device(app: System) -> None:
     device = register(app)
-    for _ in range(devices_handler.LOCATION_UPDATES_PER_HOUR):
+    for _ in range(devices_logic.LOCATION_UPDATES_PER_HOUR):
         assert put_location(app, device, *UTRECHT).status_code == 200
     assert put_location(app, device, *UTRECHT).status_code == 429
 
@@ -250,8 +263,7 @@ def test_location_updates_are_rate_limited_per_device(app: System) -> None:
 def test_a_sighting_is_stored_and_dispatch_lists_newest_first_with_distance_and_bearing(
     app: System,
 ) -> None:
-    device = register(app)
-    action = start_action(app)
+    device, action = alerted_device(app)
     action_id = action["action_id"]
     earlier = action["created_at"]  # the earliest a sighting may be
     first = sighting(
@@ -268,6 +280,7 @@ def test_a_sighting_is_stored_and_dispatch_lists_newest_first_with_distance_and_
 
     listed = app.get(f"/actions/{action_id}/sightings")
     assert listed.status_code == 200
+    assert listed.json_body["next"] is None
     found = listed.json_body["sightings"]
     assert [s["text"] for s in found] == ["rode jas, fiets", None]
     assert found[0]["distance_m"] == pytest.approx(1000, abs=2)
@@ -303,8 +316,7 @@ def test_a_sighting_is_stored_and_dispatch_lists_newest_first_with_distance_and_
     ],
 )
 def test_a_sighting_is_validated(app: System, body: dict[str, Any], code: str) -> None:
-    device = register(app)
-    action = start_action(app)
+    device, action = alerted_device(app)
     response = sighting(app, device, action["action_id"], body)
     assert response.status_code == 400
     assert response.json_body["error"] == code
@@ -326,10 +338,9 @@ def test_a_sighting_of_a_closed_action_is_a_conflict(app: System) -> None:
 
 
 def test_sightings_are_rate_limited_per_device(app: System) -> None:
-    device = register(app)
-    action = start_action(app)
+    device, action = alerted_device(app)
     here = {"lat": UTRECHT[0], "lon": UTRECHT[1]}
-    for _ in range(devices_handler.SIGHTINGS_PER_HOUR):
+    for _ in range(devices_logic.SIGHTINGS_PER_HOUR):
         assert sighting(app, device, action["action_id"], here).status_code == 201
     response = sighting(app, device, action["action_id"], here)
     assert response.status_code == 429
@@ -347,7 +358,10 @@ def test_no_phone_numbers_or_locations_in_the_logs(
     put_location(app, device, 52.0911, 5.1217)
     action = start_action(app)
     app.run_queues()
-    sighting(app, device, action["action_id"], {"lat": 52.0913, "lon": 5.1219, "text": "hier"})
+    reported = sighting(
+        app, device, action["action_id"], {"lat": 52.0913, "lon": 5.1219, "text": "hier"}
+    )
+    assert reported.status_code == 201, reported.body
     app.get(f"/actions/{action['action_id']}/sightings")
     text = caplog.text
     assert "device_registered" in text

@@ -12,13 +12,20 @@ import json
 from typing import Any
 
 import pytest
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.dal.models import TABLES
 from chalicelib.domain.model import Channel
-from chalicelib.queues import PUSH_QUEUE, SENDERS, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
+from chalicelib.queues import (
+    CODES_QUEUE,
+    PUSH_QUEUE,
+    SENDERS,
+    SMS_QUEUE,
+    TARGETING_QUEUE,
+    VOICE_QUEUE,
+)
 from tools.emulator import CHALICE_CONFIG, TEMPLATE, stage_environment
 
 RESOURCES: dict[str, dict[str, Any]] = json.loads(TEMPLATE.read_text())["Resources"]
@@ -29,6 +36,7 @@ QUEUE_HANDLERS = {
     SMS_QUEUE: "sms_sender",
     VOICE_QUEUE: "voice_sender",
     PUSH_QUEUE: "push_sender",
+    CODES_QUEUE: "code_sender",
 }
 SENDER_QUEUES = {Channel.SMS: SMS_QUEUE, Channel.VOICE: VOICE_QUEUE, Channel.PUSH: PUSH_QUEUE}
 
@@ -159,6 +167,20 @@ def test_given_the_shared_environment_then_every_table_name_is_in_the_template()
     tables = {name: value for name, value in env.items() if name.endswith("_TABLE")}
     assert len(tables) == len(TABLES)
     assert set(tables.values()) <= set(TEMPLATE_TABLES)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_given_a_model_with_a_ttl_attribute_then_its_table_expires_items_by_it(
+    model: type[Model],
+) -> None:
+    # moto never expires items, so a missing TimeToLiveSpecification passes every other test
+    # and keeps data forever in AWS.
+    ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+    spec = template_table(model).get("TimeToLiveSpecification")
+    if not ttl:
+        assert spec is None, f"{model.__name__} has no TTLAttribute for {spec}"
+        return
+    assert spec == {"AttributeName": ttl[0], "Enabled": True}, model.__name__
 
 
 # --- queues ------------------------------------------------------------------------------------

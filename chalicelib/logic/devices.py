@@ -1,0 +1,217 @@
+"""The app's installs: registration (attested, limited per address), locations, sightings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.adapters.attestation import AttestationRefused
+from chalicelib.adapters.errors import SendFailed
+from chalicelib.adapters.push import EndpointGone
+from chalicelib.dal import actions, deliveries, ratelimits
+from chalicelib.dal import devices as store
+from chalicelib.dal.verifications import session_participant
+from chalicelib.domain.devices import (
+    Fix,
+    NewDevice,
+    check_plausible_move,
+    parse_position,
+    parse_sighting,
+    sighting_view,
+)
+from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from chalicelib.logs import log_event
+
+HOUR_S = 3600
+REGISTRATIONS_PER_ADDRESS_PER_HOUR = 10
+LOCATION_UPDATES_PER_HOUR = 60
+SIGHTINGS_PER_HOUR = 10  # per device
+SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during a live search
+# An alert whose send was ambiguous may well have arrived: its reader may report what they saw.
+ALERTED = frozenset({"sent", "unknown"})
+
+
+class Attestation(Protocol):
+    """Checks that a registration comes from our genuine app (adapters/attestation.py)."""
+
+    def verify(self, platform: str, token: str, push_token: str, now: datetime) -> None:
+        """Return if `token` attests our app bound to `push_token`; AttestationRefused if not."""
+
+
+class PushRegistry(Protocol):
+    """Registers and removes app installs at the push service (adapters/push.py)."""
+
+    @property
+    def platform_application_arns(self) -> Mapping[str, str]:
+        """Platform (fcm | apns) -> its platform application, for those configured."""
+
+    def register(self, platform: str, token: str) -> str:
+        """The endpoint of a push token; EndpointGone if refused, SendFailed otherwise."""
+
+    def delete(self, endpoint_arn: str) -> None:
+        """Remove an endpoint; already gone is fine."""
+
+
+@dataclass(frozen=True)
+class DeviceServices:
+    """The outside world the app's routes need."""
+
+    push: PushRegistry | None  # None where this deployment has no platform application
+    attestation: Attestation | None  # None: attestation is switched off (ATTESTATION=off)
+
+
+def session_owner(authorization: str | None, now: datetime) -> str | None:
+    """The participant of a Bearer session token, if one is sent (then it must be valid)."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return session_participant(token.strip() if scheme.lower() == "bearer" else None, now)
+
+
+def _attest(request: NewDevice, attestation: Attestation | None, now: datetime) -> None:
+    if attestation is None:
+        return
+    if request.attestation is None:
+        raise Unauthorized(
+            "attestation_required",
+            "Registration needs an attestation token from the app (field attestation): "
+            "Play Integrity on Android, App Attest on iOS.",
+            "attestation",
+        )
+    try:
+        attestation.verify(request.platform, request.attestation, request.push_token, now)
+    except AttestationRefused as refused:
+        log_event("device_attestation_refused", platform=request.platform, reason=refused.reason)
+        raise Forbidden(
+            "attestation_failed",
+            "The attestation token does not vouch for this app and push token, or is older "
+            "than 10 minutes; request a new one and register again.",
+            "attestation",
+        ) from None
+
+
+def register(
+    request: NewDevice,
+    authorization: str | None,
+    source: str,
+    services: DeviceServices,
+    now: datetime,
+) -> tuple[str, str]:
+    """Register an install for push; (device id, its secret, shown once).
+
+    Every attempt counts toward the address's limit, attested or not, so a script cannot
+    spend the verifier's quota or probe it freely.
+    """
+    ratelimits.hit(
+        "devices-from",
+        source,
+        REGISTRATIONS_PER_ADDRESS_PER_HOUR,
+        HOUR_S,
+        now,
+        "too_many_devices",
+    )
+    participant_id = session_owner(authorization, now)
+    push = services.push
+    if push is None or request.platform not in push.platform_application_arns:
+        raise InvalidInput(
+            "push_not_available", "Push notifications are not available here.", "platform"
+        )
+    _attest(request, services.attestation, now)
+    try:
+        endpoint = push.register(request.platform, request.push_token)
+    except EndpointGone:
+        raise InvalidInput(
+            "invalid_push_token", "This push token is refused.", "push_token"
+        ) from None
+    except SendFailed as exc:
+        log_event("device_register_failed", code=exc.code)
+        raise
+    device, secret = store.create_device(
+        request.platform, endpoint, request.language, participant_id, now
+    )
+    log_event("device_registered", device_id=device.device_id, linked=int(bool(participant_id)))
+    return device.device_id, secret
+
+
+def update_location(
+    device_id: str, secret: str | None, body: Mapping[str, Any], now: datetime
+) -> int:
+    """Replace the device's current location; the seconds it counts for."""
+    device = store.authenticate(device_id, secret)
+    lat, lon = parse_position(body)
+    ratelimits.hit(
+        "device-location", device_id, LOCATION_UPDATES_PER_HOUR, HOUR_S, now, "too_many_updates"
+    )
+    last = None
+    if device.located_at and device.located_lat is not None and device.located_lon is not None:
+        last = Fix(float(device.located_lat), float(device.located_lon), device.located_at)
+    check_plausible_move(last, Fix(lat, lon, now))
+    store.set_location(device, lat, lon, now)
+    return int(store.LOCATION_TTL.total_seconds())
+
+
+def delete(device_id: str, secret: str | None, push: PushRegistry | None) -> None:
+    """Remove the install, its location and its push endpoint."""
+    device = store.authenticate(device_id, secret)
+    store.delete_device(device)
+    if push is not None and device.endpoint_arn:
+        push.delete(str(device.endpoint_arn))
+    log_event("device_deleted", device_id=device_id)
+
+
+def report_sighting(
+    action_id: str,
+    device_id: str | None,
+    secret: str | None,
+    body: Mapping[str, Any],
+    now: datetime,
+) -> str:
+    """Store a sighting from a device that was alerted for the action; its id."""
+    device = store.authenticate(device_id, secret)
+    action = actions.get_action(action_id)
+    if action.status != "active":
+        raise Conflict("action_not_active", "This action is closed; no sightings are taken.")
+    sighting = parse_sighting(body, datetime.fromisoformat(str(action.created_at)), now)
+    # Checked before any limit counts: devices that were not alerted cannot use up the action's
+    # budget and so crowd out the people who were.
+    recipients = [f"device:{device.device_id}"]
+    if device.participant_id:
+        recipients.append(str(device.participant_id))
+    if not any(d.alert_status in ALERTED for d in deliveries.load(action_id, recipients)):
+        raise Forbidden(
+            "not_alerted",
+            "Only a device (or its participant) that was alerted for this action can report "
+            "sightings for it.",
+        )
+    ratelimits.hit(
+        "sighting", device.device_id, SIGHTINGS_PER_HOUR, HOUR_S, now, "too_many_sightings"
+    )
+    ratelimits.hit(
+        "sightings-of",
+        action_id,
+        SIGHTINGS_PER_ACTION_PER_HOUR,
+        HOUR_S,
+        now,
+        "too_many_sightings",
+    )
+    stored = store.add_sighting(action_id, device.device_id, sighting, now)
+    log_event("sighting_reported", action_id=action_id, device_id=device.device_id)
+    return str(stored.sighting_id)
+
+
+def list_sightings(action_id: str, limit: int, page: str | None) -> dict[str, Any]:
+    """Dispatch: a page of an action's sightings, newest received first, from its centre."""
+    action = actions.get_action(action_id)
+    centre = (float(action.lat), float(action.lon))
+    found, next_page = store.sightings_page(action_id, limit, page)
+    return {
+        "sightings": [
+            sighting_view(
+                centre, s.seen_at, s.received_at, float(s.lat), float(s.lon), s.text or None
+            )
+            for s in found
+        ],
+        "next": next_page,
+    }

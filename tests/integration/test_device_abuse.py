@@ -1,0 +1,290 @@
+"""App devices against scripts and spoofers: attestation, registration limits, implausible moves,
+expiry of silent installs, sightings only from people who were alerted, and paged sightings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import pytest
+
+from chalicelib import runtime as runtime_module
+from chalicelib.adapters.attestation import StandInAttestation
+from chalicelib.dal.models import Device, Place
+from chalicelib.dal.participants import find_by_phone
+from chalicelib.dal.verifications import start_session
+from chalicelib.handlers import devices as devices_handler
+from chalicelib.logic import devices as devices_logic
+from tests.conftest import REGION, UTRECHT, System, add_participant
+from tests.integration import test_devices
+from tests.integration.test_devices import (
+    FAR,
+    alerted_device,
+    put_location,
+    register,
+    sighting,
+    start_action,
+)
+
+app = test_devices.app  # the system with FCM and APNs platform applications
+HERE = {"lat": UTRECHT[0], "lon": UTRECHT[1]}
+PHONE = "+31612345670"
+
+
+def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Let the app's routes see `moment` as now."""
+    monkeypatch.setattr(devices_handler, "_now", lambda: moment)
+
+
+def assert_error(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.body
+    assert response.json_body["error"] == code
+    assert response.json_body["message"]
+
+
+# --- registration: at most 10 per address per hour ---------------------------------------------
+
+
+def test_the_11th_registration_from_one_address_within_an_hour_is_429_too_many_devices(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devices_handler, "_source", lambda: "198.51.100.7")
+    for n in range(devices_logic.REGISTRATIONS_PER_ADDRESS_PER_HOUR):
+        register(app, token=f"token-{n}")
+
+    eleventh = app.post("/devices", {"platform": "fcm", "push_token": "token-x"})
+
+    assert_error(eleventh, 429, "too_many_devices")
+    assert 0 < int(eleventh.headers["Retry-After"]) <= 3600
+    assert len(list(Device.scan())) == 10
+    # Another address is not held back by this one.
+    monkeypatch.setattr(devices_handler, "_source", lambda: "203.0.113.9")
+    register(app, token="token-y")
+
+
+# --- attestation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def attested(app: System, monkeypatch: pytest.MonkeyPatch) -> StandInAttestation:
+    """The app with ATTESTATION=standin; the stand-in that issues tokens it accepts."""
+    monkeypatch.setenv("ATTESTATION", "standin")
+    monkeypatch.setenv("ATTESTATION_STANDIN_KEY", "test-key")
+    runtime_module.reset()
+    runtime_module.runtime()
+    return StandInAttestation(b"test-key")
+
+
+def register_with(app: System, attestation: str | None, push_token: str = "token-1") -> Any:
+    body = {"platform": "fcm", "push_token": push_token}
+    return app.post(
+        "/devices", body if attestation is None else {**body, "attestation": attestation}
+    )
+
+
+def test_with_attestation_on_a_registration_without_a_token_is_401(
+    attested: StandInAttestation, app: System
+) -> None:
+    response = register_with(app, None)
+    assert_error(response, 401, "attestation_required")
+    assert response.json_body["field"] == "attestation"
+    assert list(Device.scan()) == []
+
+
+def test_with_attestation_on_a_fresh_token_for_this_push_token_registers(
+    attested: StandInAttestation, app: System
+) -> None:
+    token = attested.issue("fcm", "token-1", datetime.now(UTC))
+    assert register_with(app, token).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda s, now: s.issue("fcm", "someone-else", now), id="other-push-token"),
+        pytest.param(lambda s, now: s.issue("apns", "token-1", now), id="other-platform"),
+        pytest.param(
+            lambda s, now: s.issue("fcm", "token-1", now - timedelta(minutes=11)), id="stale"
+        ),
+        pytest.param(
+            lambda s, now: StandInAttestation(b"other").issue("fcm", "token-1", now),
+            id="other-key",
+        ),
+        pytest.param(lambda s, now: "standin.v1.fcm.garbage", id="garbage"),
+    ],
+)
+def test_with_attestation_on_a_token_that_does_not_vouch_is_403(
+    attested: StandInAttestation, app: System, make: Any
+) -> None:
+    response = register_with(app, make(attested, datetime.now(UTC)))
+    assert_error(response, 403, "attestation_failed")
+    assert list(Device.scan()) == []
+
+
+def test_with_attestation_off_the_local_api_registers_without_a_token(app: System) -> None:
+    assert register_with(app, None).status_code == 201
+
+
+# --- implausible moves ---------------------------------------------------------------------------
+
+
+def test_a_move_faster_than_300_kmh_is_400_implausible_move_and_the_device_stays_put(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = register(app)
+    start = datetime.now(UTC)
+    at(monkeypatch, start)
+    assert put_location(app, device, *FAR).status_code == 200
+
+    at(monkeypatch, start + timedelta(minutes=1))  # Amsterdam to Utrecht (35 km) in a minute
+    response = put_location(app, device, *UTRECHT)
+
+    assert_error(response, 400, "implausible_move")
+    assert response.json_body["max_speed_kmh"] == 300
+    [place] = Place.scan()
+    assert (float(place.lat), float(place.lon)) == FAR
+
+
+def test_moves_a_train_can_make_and_a_phone_standing_still_are_accepted(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = register(app)
+    start = datetime.now(UTC)
+    at(monkeypatch, start)
+    assert put_location(app, device, *FAR).status_code == 200
+    at(monkeypatch, start + timedelta(minutes=30))  # 35 km in half an hour: 70 km/h
+    assert put_location(app, device, *UTRECHT).status_code == 200
+    # GPS jitter: 100 m off in the same second.
+    assert put_location(app, device, UTRECHT[0] + 0.0009, UTRECHT[1]).status_code == 200
+
+
+# --- expiry of silent anonymous installs ---------------------------------------------------------
+
+
+def test_an_anonymous_install_expires_30_days_after_its_last_location(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registered = datetime.now(UTC) - timedelta(days=20)
+    at(monkeypatch, registered)
+    device = register(app)
+    assert Device.get(device["device_id"]).expires == registered.replace(microsecond=0) + timedelta(
+        days=30
+    )
+
+    now = datetime.now(UTC)
+    at(monkeypatch, now)
+    assert put_location(app, device, *UTRECHT).status_code == 200
+
+    expires = Device.get(device["device_id"]).expires
+    assert expires == now.replace(microsecond=0) + timedelta(days=30)
+
+
+def test_an_install_of_a_participant_does_not_expire_until_they_leave(app: System) -> None:
+    add_participant(PHONE, FAR)
+    person = find_by_phone(PHONE)
+    assert person is not None
+    token = start_session(person.participant_id, datetime.now(UTC))
+    device = register(app, bearer=token)
+    put_location(app, device, *UTRECHT)
+    assert Device.get(device["device_id"]).expires is None
+
+    app.client.http.delete("/participants/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert Device.get(device["device_id"]).expires is not None
+
+
+# --- sightings only from people who were alerted -------------------------------------------------
+
+
+def test_a_sighting_from_a_device_that_was_not_alerted_is_403_not_alerted(app: System) -> None:
+    _, action = alerted_device(app)
+    elsewhere = register(app, token="token-2")
+    put_location(app, elsewhere, *FAR)  # registered, but far from the action: no alert
+
+    response = sighting(app, elsewhere, action["action_id"], HERE)
+
+    assert_error(response, 403, "not_alerted")
+    assert app.get(f"/actions/{action['action_id']}/sightings").json_body["sightings"] == []
+
+
+def test_a_device_whose_alert_failed_was_not_alerted(app: System) -> None:
+    device = register(app)
+    put_location(app, device, *UTRECHT)
+    arn = Device.get(device["device_id"]).endpoint_arn
+    boto3.client("sns", region_name=REGION).set_endpoint_attributes(
+        EndpointArn=arn, Attributes={"Enabled": "false"}
+    )
+    action = start_action(app)
+    app.run_queues()  # the push is refused: the delivery is failed, never sent
+
+    assert_error(sighting(app, device, action["action_id"], HERE), 403, "not_alerted")
+
+
+def test_a_participant_alerted_by_sms_may_report_from_their_linked_app(app: System) -> None:
+    add_participant(PHONE, UTRECHT)
+    person = find_by_phone(PHONE)
+    assert person is not None
+    device = register(app, bearer=start_session(person.participant_id, datetime.now(UTC)))
+    action = start_action(app)
+    app.run_queues()
+    assert app.emulator.sms_to(PHONE)  # alerted by SMS at home; the app shares no location
+
+    assert sighting(app, device, action["action_id"], HERE).status_code == 201
+
+
+def test_sightings_of_one_action_stop_at_its_hourly_limit(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_ACTION_PER_HOUR", 3)
+    first, action = alerted_device(app)
+    outsider = register(app, token="token-3")
+    action_id = action["action_id"]
+    # Only alerted people count toward the limit: refusals of others do not use it up.
+    assert sighting(app, outsider, action_id, HERE).status_code == 403
+
+    assert sighting(app, first, action_id, HERE).status_code == 201
+    assert sighting(app, first, action_id, HERE).status_code == 201
+    assert sighting(app, first, action_id, HERE).status_code == 201
+
+    response = sighting(app, first, action_id, HERE)
+    assert_error(response, 429, "too_many_sightings")
+    assert int(response.headers["Retry-After"]) > 0
+
+
+# --- dispatch reads sightings a page at a time ---------------------------------------------------
+
+
+def test_dispatch_pages_through_sightings_newest_first(app: System) -> None:
+    device, action = alerted_device(app)
+    action_id = action["action_id"]
+    for n in range(3):
+        assert sighting(app, device, action_id, {**HERE, "text": f"nr {n}"}).status_code == 201
+
+    first = app.get(f"/actions/{action_id}/sightings?limit=2")
+    assert first.status_code == 200, first.body
+    assert [s["text"] for s in first.json_body["sightings"]] == ["nr 2", "nr 1"]
+    token = first.json_body["next"]
+    assert token
+
+    second = app.get(f"/actions/{action_id}/sightings?limit=2&next={quote(token)}")
+    assert [s["text"] for s in second.json_body["sightings"]] == ["nr 0"]
+    assert second.json_body["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "field"),
+    [
+        ("limit=0", "out_of_range", "limit"),
+        ("limit=101", "out_of_range", "limit"),
+        ("next=garbage", "invalid_page_token", "next"),
+        ("next=" + quote("WyJ4IiwgInkiXQ=="), "invalid_page_token", "next"),  # ["x", "y"]
+        ("status=active", "unknown_field", "status"),
+    ],
+)
+def test_a_bad_sightings_page_query_is_400(app: System, query: str, code: str, field: str) -> None:
+    action = start_action(app)
+    response = app.get(f"/actions/{action['action_id']}/sightings?{query}")
+    assert_error(response, 400, code)
+    assert response.json_body["field"] == field

@@ -1,0 +1,232 @@
+"""App attestation without the network: the stand-in, Play Integrity's verdict checks (Google's
+decode call stubbed), and the ATTESTATION setting."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.attestation import (
+    AttestationRefused,
+    AttestationUnavailable,
+    GoogleIntegrityDecoder,
+    PlatformAttestation,
+    PlayIntegrityVerifier,
+    StandInAttestation,
+    binding,
+)
+from chalicelib.domain.devices import Fix, check_plausible_move
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.settings import Settings, SettingsError
+from tools.emulator import stage_environment
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+PACKAGE = "nl.burgernet.app"
+CERT = "c2lnbmluZy1jZXJ0aWZpY2F0ZS1kaWdlc3Q"
+PUSH_TOKEN = "fcm-token-1"
+
+
+# --- the stand-in ------------------------------------------------------------------------------
+
+
+def test_the_stand_in_accepts_its_own_fresh_token_for_the_same_platform_and_push_token() -> None:
+    standin = StandInAttestation(b"k")
+    standin.verify("fcm", standin.issue("fcm", PUSH_TOKEN, NOW), PUSH_TOKEN, NOW)
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (StandInAttestation(b"k").issue("fcm", "other", NOW), "signature"),
+        (StandInAttestation(b"other").issue("fcm", PUSH_TOKEN, NOW), "signature"),
+        (StandInAttestation(b"k").issue("apns", PUSH_TOKEN, NOW), "malformed"),
+        (StandInAttestation(b"k").issue("fcm", PUSH_TOKEN, NOW - timedelta(minutes=11)), "stale"),
+        (StandInAttestation(b"k").issue("fcm", PUSH_TOKEN, NOW + timedelta(minutes=5)), "stale"),
+        ("standin.v1.fcm.x.y", "malformed"),
+        ("", "malformed"),
+    ],
+)
+def test_the_stand_in_refuses_what_it_did_not_issue_for_this_registration(
+    token: str, reason: str
+) -> None:
+    with pytest.raises(AttestationRefused) as refused:
+        StandInAttestation(b"k").verify("fcm", token, PUSH_TOKEN, NOW)
+    assert refused.value.reason == reason
+
+
+# --- Play Integrity ----------------------------------------------------------------------------
+
+
+def verdict(**changes: Any) -> dict[str, Any]:
+    """A verdict as decodeIntegrityToken returns it for our app on a sound phone, changed."""
+    good: dict[str, Any] = {
+        "requestDetails": {
+            "requestPackageName": PACKAGE,
+            "requestHash": binding(PUSH_TOKEN),
+            "timestampMillis": str(int((NOW - timedelta(seconds=30)).timestamp() * 1000)),
+        },
+        "appIntegrity": {
+            "appRecognitionVerdict": "PLAY_RECOGNIZED",
+            "packageName": PACKAGE,
+            "certificateSha256Digest": [CERT],
+            "versionCode": "42",
+        },
+        "deviceIntegrity": {"deviceRecognitionVerdict": ["MEETS_DEVICE_INTEGRITY"]},
+        "accountDetails": {"appLicensingVerdict": "LICENSED"},
+    }
+    out = copy.deepcopy(good)
+    for path, value in changes.items():
+        section, _, field = path.partition("__")
+        if field:
+            out[section][field] = value
+        else:
+            out.pop(section) if value is None else out.__setitem__(section, value)
+    return out
+
+
+class StubDecoder:
+    """Google's answer, fixed by the test; records what it was asked."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        self.payload = payload
+        self.asked: list[tuple[str, str]] = []
+
+    def decode(self, package_name: str, token: str) -> Mapping[str, Any]:
+        self.asked.append((package_name, token))
+        return self.payload
+
+
+def verifier(payload: Mapping[str, Any]) -> PlayIntegrityVerifier:
+    return PlayIntegrityVerifier(StubDecoder(payload), PACKAGE, frozenset({CERT}))
+
+
+def test_a_play_recognised_app_on_a_device_with_integrity_is_accepted() -> None:
+    decoder = StubDecoder(verdict())
+    PlayIntegrityVerifier(decoder, PACKAGE, frozenset({CERT})).verify("tok", PUSH_TOKEN, NOW)
+    assert decoder.asked == [(PACKAGE, "tok")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"requestDetails__requestPackageName": "com.evil"}, "package"),
+        ({"requestDetails__requestHash": binding("another-phone")}, "binding"),
+        (
+            {"requestDetails__timestampMillis": str(int(NOW.timestamp() * 1000) - 11 * 60_000)},
+            "stale",
+        ),
+        ({"requestDetails__timestampMillis": "soon"}, "stale"),
+        ({"appIntegrity__appRecognitionVerdict": "UNRECOGNIZED_VERSION"}, "app_not_recognized"),
+        ({"appIntegrity__appRecognitionVerdict": "UNEVALUATED"}, "app_not_recognized"),
+        ({"appIntegrity__packageName": "com.evil"}, "package"),
+        ({"appIntegrity__certificateSha256Digest": ["resigned"]}, "certificate"),
+        (
+            {"deviceIntegrity__deviceRecognitionVerdict": ["MEETS_BASIC_INTEGRITY"]},
+            "device_integrity",
+        ),
+        ({"deviceIntegrity__deviceRecognitionVerdict": []}, "device_integrity"),
+        ({"deviceIntegrity": None}, "no_deviceIntegrity"),
+        ({"requestDetails": "x"}, "no_requestDetails"),
+    ],
+)
+def test_a_verdict_that_falls_short_anywhere_is_refused(
+    changes: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(AttestationRefused) as refused:
+        verifier(verdict(**changes)).verify("tok", PUSH_TOKEN, NOW)
+    assert refused.value.reason == reason
+
+
+def test_google_is_asked_with_our_access_token_for_our_package() -> None:
+    calls: list[tuple[str, bytes, Mapping[str, str]]] = []
+
+    def post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        calls.append((url, body, headers))
+        return 200, json.dumps({"tokenPayloadExternal": verdict()}).encode()
+
+    decoder = GoogleIntegrityDecoder(access_token=lambda: "ya29.token", post=post)
+    assert decoder.decode(PACKAGE, "tok") == verdict()
+    [(url, body, headers)] = calls
+    assert url == f"https://playintegrity.googleapis.com/v1/{PACKAGE}:decodeIntegrityToken"
+    assert json.loads(body) == {"integrityToken": "tok"}
+    assert headers["Authorization"] == "Bearer ya29.token"
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"),
+    [(400, AttestationRefused), (403, AttestationRefused), (503, AttestationUnavailable)],
+)
+def test_a_refusal_by_google_is_the_apps_fault_an_outage_is_not(
+    status: int, raised: type[Exception]
+) -> None:
+    decoder = GoogleIntegrityDecoder(lambda: "t", post=lambda *_: (status, b"{}"))
+    with pytest.raises(raised):
+        decoder.decode(PACKAGE, "tok")
+
+
+def test_a_platform_without_a_verifier_is_refused() -> None:
+    attestation = PlatformAttestation({"fcm": verifier(verdict())})
+    attestation.verify("fcm", "tok", PUSH_TOKEN, NOW)
+    with pytest.raises(AttestationRefused):
+        attestation.verify("apns", "tok", PUSH_TOKEN, NOW)
+
+
+# --- the setting -------------------------------------------------------------------------------
+
+
+def settings(**changes: str) -> Settings:
+    return Settings.from_env({**stage_environment("test"), "AWS_REGION": "eu-west-1", **changes})
+
+
+def test_attestation_is_off_unless_a_deployment_switches_it_on() -> None:
+    assert settings().attestation == "off"
+    assert settings(ATTESTATION="standin").attestation == "standin"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"ATTESTATION": "yes"}, "ATTESTATION must be one of off, standin, platform"),
+        ({"ATTESTATION": "standin", "STAGE": "prod"}, "ATTESTATION=standin"),
+        ({"ATTESTATION": "platform"}, "ATTESTATION=platform"),
+    ],
+)
+def test_a_wrong_attestation_setting_fails_at_cold_start_naming_it(
+    changes: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        settings(**changes)
+
+
+# --- implausible moves -------------------------------------------------------------------------
+
+
+AMSTERDAM = (52.3676, 4.9041)
+UTRECHT = (52.0907, 5.1214)  # about 35 km from Amsterdam
+
+
+@pytest.mark.parametrize(
+    ("minutes", "allowed"),
+    [(1, False), (6, False), (8, True), (60, True)],  # 35 km at 300 km/h takes 7 minutes
+)
+def test_a_move_is_refused_exactly_when_it_is_faster_than_300_kmh(
+    minutes: int, allowed: bool
+) -> None:
+    last = Fix(*AMSTERDAM, NOW)
+    now = Fix(*UTRECHT, NOW + timedelta(minutes=minutes))
+    if allowed:
+        check_plausible_move(last, now)
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            check_plausible_move(last, now)
+        assert refused.value.code == "implausible_move"
+
+
+def test_a_first_location_and_a_jittering_phone_are_accepted() -> None:
+    check_plausible_move(None, Fix(*UTRECHT, NOW))
+    check_plausible_move(Fix(*UTRECHT, NOW), Fix(UTRECHT[0] + 0.002, UTRECHT[1], NOW))  # 220 m
