@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tools import moto_index
+from tools import moto_atomic, moto_index
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.pdok_standin import PdokStandIn
 
@@ -263,7 +263,25 @@ Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
                           -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
 Import participants: make import CSV=path/to/participants.csv
 Stop:                Ctrl-C
-"""
+{app_devices(api)}"""
+
+
+def app_devices(api: str) -> str:
+    """How to register an app install here: attestation is off unless ATTESTATION=standin."""
+    register = (
+        f"  curl -s -X POST {api}/devices -H 'Content-Type: application/json' \\\n"
+        """       -d '{"platform": "fcm", "push_token": "demo-1"%s}'\n"""
+    )
+    key = os.environ.get("ATTESTATION_STANDIN_KEY")
+    if os.environ.get("ATTESTATION") != "standin" or not key:
+        return "\nApp devices (attestation off; ATTESTATION=standin make run turns it on):\n" + (
+            register % ""
+        )
+    token = "$(ATTESTATION_STANDIN_KEY=" + key + " .venv/bin/python -m tools.attest fcm demo-1)"
+    return (
+        "\nApp devices (stand-in attestation: a token is good for 10 minutes):\n"
+        + register % (', "attestation": "\'"' + token + '"\'"')
+    )
 
 
 def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
@@ -271,11 +289,17 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
     # touches, not the table (tools/moto_index.py says why and how).
     moto_index.install()
+    # Each write is atomic, conditions included, as in DynamoDB: racing guesses at a code meet
+    # the same limits as in AWS (tools/moto_atomic.py says why).
+    moto_atomic.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()
     os.environ.update(emulator_environment(emulator_port))
     os.environ.update(stage_environment(STAGE))
+    if os.environ.get("ATTESTATION") == "standin":
+        # One key per run, printed in the banner, so tools.attest can issue tokens it accepts.
+        os.environ.setdefault("ATTESTATION_STANDIN_KEY", uuid.uuid4().hex)
     os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")

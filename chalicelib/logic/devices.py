@@ -21,7 +21,13 @@ from chalicelib.domain.devices import (
     parse_sighting,
     sighting_view,
 )
-from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from chalicelib.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    TooManyRequests,
+    Unauthorized,
+)
 from chalicelib.logs import log_event
 
 HOUR_S = 3600
@@ -60,6 +66,20 @@ class DeviceServices:
 
     push: PushRegistry | None  # None where this deployment has no platform application
     attestation: Attestation | None  # None: attestation is switched off (ATTESTATION=off)
+
+
+def _limit(scope: str, subject: str, limit: int, now: datetime, code: str, what: str) -> None:
+    """Count one request in an hourly window; the 429 names the limit that was reached."""
+    try:
+        ratelimits.hit(scope, subject, limit, HOUR_S, now, code)
+    except TooManyRequests as exc:
+        retry_after = exc.params["retry_after"]
+        raise TooManyRequests(
+            code,
+            f"At most {limit} {what} per hour; try again in {retry_after} seconds.",
+            retry_after=retry_after,
+            limit=limit,
+        ) from None
 
 
 def session_owner(authorization: str | None, now: datetime) -> str | None:
@@ -104,13 +124,13 @@ def register(
     Every attempt counts toward the address's limit, attested or not, so a script cannot
     spend the verifier's quota or probe it freely.
     """
-    ratelimits.hit(
+    _limit(
         "devices-from",
         source,
         REGISTRATIONS_PER_ADDRESS_PER_HOUR,
-        HOUR_S,
         now,
         "too_many_devices",
+        "device registrations per address",
     )
     participant_id = session_owner(authorization, now)
     push = services.push
@@ -141,8 +161,13 @@ def update_location(
     """Replace the device's current location; the seconds it counts for."""
     device = store.authenticate(device_id, secret)
     lat, lon = parse_position(body)
-    ratelimits.hit(
-        "device-location", device_id, LOCATION_UPDATES_PER_HOUR, HOUR_S, now, "too_many_updates"
+    _limit(
+        "device-location",
+        device_id,
+        LOCATION_UPDATES_PER_HOUR,
+        now,
+        "too_many_updates",
+        "location updates per device",
     )
     last = None
     if device.located_at and device.located_lat is not None and device.located_lon is not None:
@@ -185,16 +210,21 @@ def report_sighting(
             "Only a device (or its participant) that was alerted for this action can report "
             "sightings for it.",
         )
-    ratelimits.hit(
-        "sighting", device.device_id, SIGHTINGS_PER_HOUR, HOUR_S, now, "too_many_sightings"
+    _limit(
+        "sighting",
+        device.device_id,
+        SIGHTINGS_PER_HOUR,
+        now,
+        "too_many_sightings",
+        "sightings per device",
     )
-    ratelimits.hit(
+    _limit(
         "sightings-of",
         action_id,
         SIGHTINGS_PER_ACTION_PER_HOUR,
-        HOUR_S,
         now,
         "too_many_sightings",
+        "sightings per action",
     )
     stored = store.add_sighting(action_id, device.device_id, sighting, now)
     log_event("sighting_reported", action_id=action_id, device_id=device.device_id)

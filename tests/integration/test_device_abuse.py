@@ -57,6 +57,7 @@ def test_the_11th_registration_from_one_address_within_an_hour_is_429_too_many_d
     eleventh = app.post("/devices", {"platform": "fcm", "push_token": "token-x"})
 
     assert_error(eleventh, 429, "too_many_devices")
+    assert eleventh.json_body["limit"] == 10  # the message says what is allowed, too
     assert 0 < int(eleventh.headers["Retry-After"]) <= 3600
     assert len(list(Device.scan())) == 10
     # Another address is not held back by this one.

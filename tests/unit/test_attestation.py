@@ -230,3 +230,31 @@ def test_a_move_is_refused_exactly_when_it_is_faster_than_300_kmh(
 def test_a_first_location_and_a_jittering_phone_are_accepted() -> None:
     check_plausible_move(None, Fix(*UTRECHT, NOW))
     check_plausible_move(Fix(*UTRECHT, NOW), Fix(UTRECHT[0] + 0.002, UTRECHT[1], NOW))  # 220 m
+
+
+# --- the local runner --------------------------------------------------------------------------
+
+
+def test_tools_attest_prints_a_token_the_stand_in_of_the_same_key_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import attest
+
+    monkeypatch.setenv("ATTESTATION_STANDIN_KEY", "run-key")
+    assert attest.main(["apns", PUSH_TOKEN]) == 0
+    token = capsys.readouterr().out.strip()
+    StandInAttestation(b"run-key").verify("apns", token, PUSH_TOKEN, datetime.now(UTC))
+
+
+def test_the_banner_shows_curl_without_a_token_unless_attestation_is_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tools.local import banner
+
+    monkeypatch.delenv("ATTESTATION", raising=False)
+    assert '"attestation"' not in banner("http://api", "http://emu")
+    monkeypatch.setenv("ATTESTATION", "standin")
+    monkeypatch.setenv("ATTESTATION_STANDIN_KEY", "run-key")
+    assert "ATTESTATION_STANDIN_KEY=run-key .venv/bin/python -m tools.attest fcm demo-1" in banner(
+        "http://api", "http://emu"
+    )
