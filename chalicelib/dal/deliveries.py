@@ -310,3 +310,40 @@ def requeue_unanswered_alert(delivery: Delivery) -> bool:
         return False
     add_counts(delivery.action_id, sent=-1)
     return True
+
+
+def strip_participant(participant_id: str) -> int:
+    """Erasure: keep only the outcome of the person's deliveries; how many were stripped.
+
+    What was not sent yet never will be (no phone to send to): a queued alert is cancelled and
+    a result not yet under way is skipped. A send already under way finishes with the number
+    its sender read before.
+    """
+    stripped = 0
+    for delivery in Delivery.by_participant.query(participant_id):
+        cancel_unsent_alert(delivery)
+        try:
+            delivery.update(
+                actions=[Delivery.result_status.set("skipped")],
+                condition=Delivery.action_id.exists()  # never recreate one TTL removed
+                & (Delivery.result_status.does_not_exist() | (Delivery.result_status == "queued")),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+        try:
+            delivery.update(
+                actions=[
+                    Delivery.phone.remove(),
+                    Delivery.phone_hash.remove(),
+                    Delivery.device_id.remove(),
+                    Delivery.endpoint_arn.remove(),
+                ],
+                condition=Delivery.action_id.exists(),  # never recreate one TTL removed
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
+            continue
+        stripped += 1
+    return stripped

@@ -260,4 +260,4 @@ def current_location(device: Device, now: datetime) -> Place | None:
         place = Place.get(device.location_cell, device.location_sk, consistent_read=True)
     except DoesNotExist:
         return None
-    return place  # MUTANT-21
+    return place if place.expires is None or place.expires > now else None

@@ -112,3 +112,19 @@ def session_participant(token: str | None, now: datetime) -> str:
     raise Unauthorized(
         "unauthorized", "Log in again with a code by SMS (POST /participants/login)."
     )
+
+
+def end_sessions(participant_id: str) -> int:
+    """Delete every session of a participant (erasure); how many there were."""
+    keys = list(Session.by_participant.query(participant_id))
+    for key in keys:
+        Session(key.token_hash).delete()
+    return len(keys)
+
+
+def forget_phone(phone: str) -> int:
+    """Delete every outstanding code sent to this phone (erasure); how many there were."""
+    keys = list(Verification.by_phone.query(phone))
+    for key in keys:
+        Verification(key.verification_id).delete()
+    return len(keys)

@@ -135,7 +135,7 @@ def put_me() -> dict[str, Any]:
 def export_me() -> dict[str, Any]:
     """Everything stored about the participant."""
     runtime()
-    return logic.export(_participant_id())
+    return logic.export(_participant_id(), _now())
 
 
 @residents.route("/participants/me", methods=["DELETE"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint, Rate
@@ -119,5 +119,7 @@ def inbound_sms(event: Any) -> None:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> dict[str, int]:
-    """Close expired actions and re-drive stalled fan-out."""
-    return sweep.sweep(runtime().targeting, now())
+    """Close expired actions, re-drive stalled fan-out, redact old actions' free text."""
+    rt = runtime()
+    keep = timedelta(days=rt.settings.keep_descriptions_days)
+    return sweep.sweep(rt.targeting, now(), keep)

@@ -128,6 +128,7 @@ def action_view(action: Action) -> dict[str, Any]:
         "closed_at": action.closed_at,
         "outcome": action.outcome,
         "result_message": action.result_message,
+        "redacted_at": action.redacted_at,  # free text removed KEEP_DESCRIPTIONS_DAYS after close
         "targeting": "pending" if action.pending == "target" else "done",
         "counts": {
             "targeted": targeted,

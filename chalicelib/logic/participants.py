@@ -11,8 +11,9 @@ from typing import Any
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.pdok import GeocoderUnavailable, PdokGeocoder
 from chalicelib.adapters.sms import SnsSms
-from chalicelib.dal import devices, municipalities, ratelimits, verifications
-from chalicelib.dal.models import Delivery, Participant, Verification
+from chalicelib.dal import actions as action_store
+from chalicelib.dal import deliveries, devices, municipalities, ratelimits, verifications
+from chalicelib.dal.models import Delivery, Device, Participant, Verification
 from chalicelib.dal.participants import (
     delete_participant,
     find_by_phone,
@@ -249,10 +250,28 @@ def confirm_unsubscribe(unsubscribe_id: str, code: str, services: Services, now:
 
 
 def leave(participant: Participant, how: str, services: Services | None) -> None:
-    """Delete a participant at once (with a goodbye SMS when `services` is given)."""
+    """Erase a participant at once (with a goodbye SMS when `services` is given).
+
+    Their deliveries keep only their outcome, their apps' sightings lose who sent them and
+    what they wrote, their apps carry on anonymously without a location, and their codes and
+    sessions go. The participant record goes last, so a failure half-way can be retried.
+    """
+    pid = str(participant.participant_id)
+    apps = [str(d.device_id) for d in devices.of_participant(pid)]
+    sightings = devices.anonymise_sightings(apps)
+    devices.unlink_participant(pid)
+    stripped = deliveries.strip_participant(pid)
+    verifications.forget_phone(str(participant.phone))
     delete_participant(participant)
-    devices.unlink_participant(str(participant.participant_id))
-    log_event("participant_left", participant_id=participant.participant_id, how=how)
+    sessions = verifications.end_sessions(pid)
+    log_event(
+        "participant_left",
+        participant_id=pid,
+        how=how,
+        deliveries=stripped,
+        sightings=sightings,
+        sessions=sessions,
+    )
     if services is not None:
         try:
             services.sms.send(
@@ -324,36 +343,61 @@ def participant_view(p: Participant) -> dict[str, Any]:
     }
 
 
-def export(participant_id: str) -> dict[str, Any]:
-    """Everything stored about a participant (AVG/GDPR article 15)."""
+def export(participant_id: str, now: datetime) -> dict[str, Any]:
+    """Everything stored about a participant (AVG/GDPR article 15), and nobody else's."""
     participant = me(participant_id)
-    alerts = [_delivery_view(d) for d in Delivery.by_participant.query(participant_id)]
-    apps = [
-        {
-            "device_id": d.device_id,
-            "platform": d.platform,
-            "registered_at": iso(d.created_at),
-            "shares_location": d.location_cell is not None,
-        }
-        for d in devices.of_participant(participant_id)
-    ]
+    delivered = list(Delivery.by_participant.query(participant_id))
+    refs = action_store.refs([str(d.action_id) for d in delivered])
+    apps = devices.of_participant(participant_id)
     return {
         "participant": participant_view(participant),
         "age_checked": bool(participant.age_checked),
-        "alerts": alerts,
-        "devices": apps,
-        "kept": "Alerts are kept for 90 days; an app's location for two hours. "
+        "alerts": [_delivery_view(d, refs.get(str(d.action_id))) for d in delivered],
+        "devices": [_device_view(d, now) for d in apps],
+        "sightings": [
+            {
+                "action_id": s.action_id,
+                "seen_at": iso(s.seen_at),
+                "received_at": iso(s.received_at),
+                "lat": float(s.lat),
+                "lon": float(s.lon),
+                "text": s.text,
+            }
+            for s in devices.sightings_by([str(d.device_id) for d in apps])
+        ],
+        "kept": "Alerts are kept for 90 days; an app's location for two hours; sightings for "
+        "90 days, their text until 30 days after the action closed. When you leave, your "
+        "alerts keep only how they went, without your number. "
         "Your birth date was never stored.",
     }
 
 
-def _delivery_view(d: Delivery) -> dict[str, Any]:
+def _device_view(d: Device, now: datetime) -> dict[str, Any]:
+    place = devices.current_location(d, now)
+    return {
+        "device_id": d.device_id,
+        "platform": d.platform,
+        "registered_at": iso(d.created_at),
+        "shares_location": place is not None,
+        "location": None
+        if place is None
+        else {
+            "lat": float(place.lat),
+            "lon": float(place.lon),
+            "until": iso(place.expires) if place.expires else None,
+        },
+    }
+
+
+def _delivery_view(d: Delivery, ref: str | None) -> dict[str, Any]:
     return {
         "action_id": d.action_id,
+        "ref": ref,  # as quoted in the alert itself
         "channel": d.channel,
         "distance_m": int(d.distance_m),
         "alert": d.alert_status,
         "alert_at": iso(d.alert_at) if d.alert_at else None,
+        "call_outcome": d.alert_outcome,  # calls only: answered | no_answer | busy | failed
         "result": d.result_status,
         "result_at": iso(d.result_at) if d.result_at else None,
     }

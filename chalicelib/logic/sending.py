@@ -300,14 +300,21 @@ def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sende
             str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id)
         )
     if delivery.channel != Channel.VOICE:
-        return sender.sms.send(delivery.phone, text)
+        return sender.sms.send(_phone(delivery), text)
     if sender.voice is None:
         raise SendFailed("VoiceNotConfigured", retryable=False)
     language = Language(delivery.language)
     attempt = int(delivery.voice_attempts or 0) + 1
     # The reference makes Connect's ClientToken: a retried start never places a second call.
     reference = f"{delivery.action_id}:{delivery.participant_id}:{kind.value}:{attempt}"
-    return sender.voice.call(delivery.phone, speakable(text, ref, language), language, reference)
+    return sender.voice.call(_phone(delivery), speakable(text, ref, language), language, reference)
+
+
+def _phone(delivery: Delivery) -> str:
+    """The number to send to; an erased person's delivery has none and is never sent."""
+    if not delivery.phone:
+        raise SendFailed("Erased", retryable=False)
+    return str(delivery.phone)
 
 
 def _forget_device(delivery: Delivery, sender: Sender) -> None:
@@ -355,7 +362,11 @@ def _results_for_late_alerts(
 def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:
     if kind is Kind.ALERT:
         return messages.render_alert(
-            Incident(action.incident), action.description, action.ref, language, callback_number
+            Incident(action.incident),
+            action.description or "",  # only a redacted action has none, and it is long closed
+            action.ref,
+            language,
+            callback_number,
         )
     return messages.render_result(
         Outcome(action.outcome), action.ref, language, action.result_message

@@ -1,10 +1,11 @@
-"""The every-minute sweep: expire actions past their time and re-drive stalled fan-out."""
+"""The every-minute sweep: expire actions, re-drive stalled fan-out, redact old free text."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from chalicelib.dal import actions as store
+from chalicelib.dal import devices
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.model import Outcome, iso
@@ -16,10 +17,12 @@ from chalicelib.queues import WorkQueue
 # and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
 REDRIVE_IDLE = timedelta(minutes=2)
 REDRIVE_STUCK = timedelta(minutes=16)
+# Actions redacted per run: a day's closes at most, so one run stays well inside its minute.
+REDACT_PER_RUN = 50
 
 
-def sweep(targeting: WorkQueue, now: datetime) -> dict[str, int]:
-    """Close the actions past their time, and re-enqueue targeting or results that stalled."""
+def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> dict[str, int]:
+    """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions."""
     expired = 0
     for action in store.active_actions():
         if action.expires_at <= iso(now):
@@ -37,7 +40,22 @@ def sweep(targeting: WorkQueue, now: datetime) -> dict[str, int]:
             log_event("fanout_redriven", action_id=action_id, kind=kind)
             enqueue(targeting, kind, action_id)
             redriven += 1
-    return {"expired": expired, "redriven": redriven}
+    return {"expired": expired, "redriven": redriven, "redacted": redact(now, keep_descriptions)}
+
+
+def redact(now: datetime, keep: timedelta) -> int:
+    """Remove the free text of actions closed more than `keep` ago, and of their sightings.
+
+    The sparse redaction index holds only closed actions that still have text, so a run reads
+    nothing else. Sightings go first: if the run stops half-way the action stays due.
+    """
+    redacted = 0
+    for action_id in store.due_for_redaction(now - keep, REDACT_PER_RUN):
+        devices.strip_sighting_texts(action_id)
+        if store.redact(action_id, now):
+            log_event("action_redacted", action_id=action_id)
+            redacted += 1
+    return redacted
 
 
 def _stalled(action: Action, kind: str, now: datetime) -> bool:
