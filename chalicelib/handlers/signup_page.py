@@ -21,10 +21,11 @@ ASSETS: dict[str, str] = {
     "signup.css": "text/css; charset=utf-8",
     "signup.js": "text/javascript; charset=utf-8",
 }
-# Same origin only: the page needs nothing else. No frame-ancestors: municipalities embed it.
+# Same origin only: the page needs nothing else. Never in a frame: another site could overlay
+# it and steer a resident's clicks (clickjacking), so municipalities link to it instead.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 COMMON_HEADERS = {
     "Cache-Control": "no-cache",
@@ -48,6 +49,7 @@ def signup_page_html() -> Response:
             **COMMON_HEADERS,
             "Content-Type": "text/html; charset=utf-8",
             "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "X-Frame-Options": "DENY",  # the same, for browsers without frame-ancestors
             "Referrer-Policy": "no-referrer",
         },
     )
