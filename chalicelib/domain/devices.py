@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,20 @@ def parse_device(body: Mapping[str, Any]) -> NewDevice:
             "attestation",
         )
     return NewDevice(str(platform), token.strip(), str(language), attestation)
+
+
+def address_bucket(source: str) -> str:
+    """What the per-address limit counts: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 subscriber line gets a whole /64; counting single addresses would let it rotate.
+    """
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return source
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from chalicelib.dal.verifications import session_participant
 from chalicelib.domain.devices import (
     Fix,
     NewDevice,
+    address_bucket,
     check_plausible_move,
     parse_position,
     parse_sighting,
@@ -126,7 +127,7 @@ def register(
     """
     _limit(
         "devices-from",
-        source,
+        address_bucket(source),
         REGISTRATIONS_PER_ADDRESS_PER_HOUR,
         now,
         "too_many_devices",

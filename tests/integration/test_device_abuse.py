@@ -65,6 +65,21 @@ def test_the_11th_registration_from_one_address_within_an_hour_is_429_too_many_d
     register(app, token="token-y")
 
 
+def test_rotating_addresses_within_one_ipv6_subscriber_line_share_its_limit(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(devices_logic.REGISTRATIONS_PER_ADDRESS_PER_HOUR):
+        monkeypatch.setattr(devices_handler, "_source", lambda n=n: f"2001:db8:5:7::{n + 1:x}")
+        register(app, token=f"token-{n}")
+
+    monkeypatch.setattr(devices_handler, "_source", lambda: "2001:db8:5:7:ffff::1")
+    rotated = app.post("/devices", {"platform": "fcm", "push_token": "token-x"})
+
+    assert_error(rotated, 429, "too_many_devices")
+    monkeypatch.setattr(devices_handler, "_source", lambda: "2001:db8:5:8::1")  # the next /64
+    register(app, token="token-y")
+
+
 # --- attestation ---------------------------------------------------------------------------------
 
 
