@@ -14,6 +14,9 @@ TARGETING_QUEUE = "burgernet-targeting"
 SMS_QUEUE = "burgernet-sms"
 VOICE_QUEUE = "burgernet-voice"
 PUSH_QUEUE = "burgernet-push"
+# Login and unsubscribe codes, sent after the answer so it cannot tell who takes part.
+CODES_QUEUE = "burgernet-codes"
+CODE_SENDERS = 2  # the least MaximumConcurrency; codes are few (CODES_PER_HOUR caps them)
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries

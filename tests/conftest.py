@@ -20,7 +20,7 @@ from moto.sqs.models import sqs_backends
 
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
-from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import CODES_QUEUE, PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.local import lambda_sqs_event
 from tools.pdok_standin import PdokStandIn
@@ -32,6 +32,7 @@ SENDERS_OF_TESTS = (
     (TARGETING_QUEUE, "targeting_worker"),
     (SMS_QUEUE, "sms_sender"),
     (PUSH_QUEUE, "push_sender"),
+    (CODES_QUEUE, "code_sender"),
 )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.model import Channel, Language
-from chalicelib.domain.phones import is_mobile, normalise
+from chalicelib.domain.phones import is_mobile, normalise, recipient
 from chalicelib.domain.requests import SERVICE_AREA
 
 HEADER = ("phone", "lat", "lon", "label", "language", "channel")
@@ -101,7 +101,7 @@ def _parse_row(row: list[str], line: int) -> tuple[str, RosterPlace, Language, C
     if len(row) != len(HEADER):
         raise InvalidInput("bad_row", f"expected {len(HEADER)} columns, found {len(row)}")
     raw_phone, raw_lat, raw_lon, raw_label, raw_language, raw_channel = (c.strip() for c in row)
-    phone = normalise(raw_phone)
+    phone = recipient(raw_phone)
     (lat_lo, lat_hi), (lon_lo, lon_hi) = SERVICE_AREA["lat"], SERVICE_AREA["lon"]
     lat = _coordinate(raw_lat, "lat", lat_lo, lat_hi)
     lon = _coordinate(raw_lon, "lon", lon_lo, lon_hi)

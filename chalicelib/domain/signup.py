@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.areas import check_code
 from chalicelib.domain.errors import DomainError, InvalidInput
 from chalicelib.domain.model import Channel, Language
-from chalicelib.domain.phones import is_mobile, normalise
+from chalicelib.domain.phones import is_mobile, recipient
 from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -182,7 +182,7 @@ def _channel(value: Any) -> Channel:
 def _phone(value: Any, channel: Channel) -> str:
     if not isinstance(value, str):
         raise InvalidInput("invalid_phone", "not a valid phone number", "phone")
-    phone = normalise(value)
+    phone = recipient(value)
     if channel is Channel.SMS and not is_mobile(phone):
         raise InvalidInput(
             "not_mobile", "SMS needs a mobile number; choose voice for a landline", "phone"
@@ -325,6 +325,9 @@ def places_from_json(data: list[dict[str, Any]]) -> tuple[Place, ...]:
 DUTCH = {
     "invalid_phone": "Dit is geen geldig telefoonnummer.",
     "foreign_phone": "Alleen Nederlandse telefoonnummers (+31) kunnen meedoen.",
+    "number_not_allowed": "Alleen een mobiel nummer (06) of een vast nummer met netnummer "
+    "(zoals 010 of 0595) kan codes en meldingen krijgen; geen 0800-, 084-, 085-, 087-, 088-, "
+    "090x-, 091-, 097- of 066-nummers.",
     "not_mobile": "Voor sms is een mobiel nummer nodig; kies 'gebeld worden' voor een vast nummer.",
     "voice_not_available": "Bellen kan nog niet, dus een vast nummer kan de code niet ontvangen. "
     "Meld u aan met een mobiel nummer.",
@@ -351,6 +354,10 @@ DUTCH = {
     "code_expired": "Deze code is verlopen. Vraag een nieuwe aan.",
     "not_found": "Onbekende aanvraag. Begin opnieuw.",
     "too_many_codes": "Te veel codes aangevraagd. Probeer het over {retry_after} seconden opnieuw.",
+    "too_many_wrong_codes": "Te vaak een verkeerde code voor dit nummer. Probeer het over "
+    "{retry_after} seconden opnieuw.",
+    "codes_unavailable": "Er kunnen nu even geen codes worden verstuurd. Probeer het over "
+    "{retry_after} seconden opnieuw.",
     "too_many_requests": "Te veel verzoeken. Probeer het over {retry_after} seconden opnieuw.",
     "unauthorized": "Log opnieuw in met een code per sms.",
     "missing_field": "Dit veld is verplicht.",

@@ -17,6 +17,8 @@ from chalicelib.logic import participants, sending, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_event
 from chalicelib.queues import (
+    CODE_SENDERS,
+    CODES_QUEUE,
     INBOUND_SMS_TOPIC,
     PUSH_QUEUE,
     SENDERS,
@@ -95,6 +97,13 @@ def voice_sender(event: Any) -> dict[str, Any]:
 def push_sender(event: Any) -> dict[str, Any]:
     """Publish app notifications, paced only by the push rate: never behind SMS."""
     return _each(event, _sender(Channel.PUSH))
+
+
+@workers.on_sqs_message(queue=CODES_QUEUE, batch_size=1, maximum_concurrency=CODE_SENDERS)
+def code_sender(event: Any) -> dict[str, Any]:
+    """Send queued login and unsubscribe codes, to participants only (the route never tells)."""
+    rt = runtime()
+    return _each(event, lambda item: participants.send_member_code(item, rt.services, now()))
 
 
 @workers.on_cw_event(CONTACT_EVENTS)

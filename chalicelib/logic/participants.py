@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +26,12 @@ from chalicelib.dal.participants import (
 )
 from chalicelib.domain import messages
 from chalicelib.domain.areas import locate
-from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.errors import (
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from chalicelib.domain.model import Language, iso
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import (
@@ -37,10 +45,15 @@ from chalicelib.domain.signup import (
 )
 from chalicelib.logic.sending import Voice
 from chalicelib.logs import log_event
+from chalicelib.queues import WorkQueue
 
 CODES_PER_PHONE_PER_HOUR = 3
 CODES_PER_ADDRESS_PER_HOUR = 20  # a household, an office or a library behind one address
 CHECKS_PER_ADDRESS_PER_10_MIN = 30
+# Guesses a phone may get wrong over all its requests in a day: two requests' worth, so a
+# script cannot try 5 codes on each of many fresh requests.
+WRONG_CODES_PER_PHONE_PER_DAY = 10
+DAY_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,8 @@ class Services:
     geocoder: PdokGeocoder
     sms: SnsSms
     voice: Voice | None  # reads codes out to landlines; None where this deployment does not call
+    codes: WorkQueue  # login and unsubscribe codes, sent by the code_sender worker
+    codes_per_hour: int  # the overall budget of codes (CODES_PER_HOUR)
 
 
 def _limit_source(source: str, now: datetime) -> None:
@@ -60,22 +75,78 @@ def _limit_phone(phone: str, now: datetime) -> None:
     ratelimits.hit("codes-to", phone, CODES_PER_PHONE_PER_HOUR, 3600, now, "too_many_codes")
 
 
+def _spend_code_budget(services: Services, now: datetime) -> None:
+    """Take one code from the hour's budget of the whole service; 503 once it is spent.
+
+    Counted where the code is asked for, member or not, so the answer stays the same for all.
+    """
+    try:
+        ratelimits.hit("codes-all", "all", services.codes_per_hour, 3600, now, "codes_unavailable")
+    except TooManyRequests as exc:
+        # The ops alarm counts these (infra/template.json, CodeBudgetExhaustedAlarm).
+        log_event("code_budget_exhausted", logging.WARNING, budget=services.codes_per_hour)
+        retry_after = int(exc.params["retry_after"])
+        raise ServiceUnavailable(
+            "codes_unavailable",
+            f"No codes can be sent right now; try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        ) from None
+
+
+def _redeem(purpose: str, verification_id: str, code: str, now: datetime) -> Verification:
+    """The verification this right code belongs to, used up (it works once).
+
+    Each guess is counted before it is judged: against its request (5) and its phone (10 wrong
+    a day, whatever the request); a right code is given back to the phone's count.
+    """
+    record = verifications.count_attempt(verification_id, purpose, now)
+    try:
+        ratelimits.hit(
+            "wrong-codes",
+            str(record.phone),
+            WRONG_CODES_PER_PHONE_PER_DAY,
+            DAY_S,
+            now,
+            "too_many_wrong_codes",
+        )
+    except TooManyRequests as exc:
+        raise TooManyRequests(
+            exc.code,
+            f"Too many wrong codes for this phone; try again in {exc.params['retry_after']} "
+            "seconds.",
+            "code",
+            retry_after=exc.params["retry_after"],
+        ) from None
+    if not verifications.matches(record, code):
+        raise verifications.wrong_code(record)
+    ratelimits.give_back("wrong-codes", str(record.phone), DAY_S, now)
+    verifications.consume(record)
+    return record
+
+
 def limit_checks(source: str, now: datetime) -> None:
     """Guard the code-checking routes against guessing from one address."""
     ratelimits.hit("checks", source, CHECKS_PER_ADDRESS_PER_10_MIN, 600, now, "too_many_requests")
 
 
-def _send_code(
+def _deliver_code(
     services: Services, purpose: str, phone: str, language: Language, code: str, reference: str
 ) -> None:
     """By SMS to a mobile; a landline gets a call that reads the code out, digit by digit."""
     text = messages.render_code(purpose, code, language)
+    if is_mobile(phone) or services.voice is None:
+        services.sms.send(phone, text)
+    else:
+        spoken = text.replace(code, ", ".join(code))
+        services.voice.call(phone, spoken, language, f"code:{reference}")
+
+
+def _send_code(
+    services: Services, purpose: str, phone: str, language: Language, code: str, reference: str
+) -> None:
+    """Deliver a code while the asker waits; a failure is a 429 to try again shortly."""
     try:
-        if is_mobile(phone) or services.voice is None:
-            services.sms.send(phone, text)
-        else:
-            spoken = text.replace(code, ", ".join(code))
-            services.voice.call(phone, spoken, language, f"code:{reference}")
+        _deliver_code(services, purpose, phone, language, code, reference)
     except SendFailed as exc:
         log_event("code_not_sent", purpose=purpose, code=exc.code)
         raise TooManyRequests(
@@ -157,6 +228,7 @@ def start_signup(
         )
     places = resolve_places(request.places, services.geocoder)
     _limit_phone(request.phone, now)  # after validation: a typo does not cost one of the three
+    _spend_code_budget(services, now)
     code = verifications.new_code()
     pending = {
         "municipality": request.municipality,
@@ -173,7 +245,14 @@ def start_signup(
 
 def verify_signup(signup_id: str, code: str, now: datetime) -> str:
     """Complete a signup with its code; the person now receives alerts. Returns their id."""
-    record = verifications.check(signup_id, "signup", code, now)
+    record = _redeem("signup", signup_id, code, now)
+    with _given_back_if_failed(record):
+        pid = _join(record, now)
+    return pid
+
+
+def _join(record: Verification, now: datetime) -> str:
+    """Save the participant a verified signup describes (or update who has the phone)."""
     pending = json.loads(record.request or "{}")
     previous = find_by_phone(record.phone)
     pid = previous.participant_id if previous else str(uuid.uuid4())
@@ -191,7 +270,6 @@ def verify_signup(signup_id: str, code: str, now: datetime) -> str:
         age_checked=True,
     )
     save_participant(participant, previous)
-    verifications.finish(record)
     log_event("signup_verified", participant_id=pid, municipality=pending["municipality"])
     return pid
 
@@ -199,54 +277,83 @@ def verify_signup(signup_id: str, code: str, now: datetime) -> str:
 def start_code_login(
     purpose: str, phone: str, language: Language, source: str, services: Services, now: datetime
 ) -> tuple[str, int]:
-    """Send a login or unsubscribe code to a participant's phone.
+    """Ask for a login or unsubscribe code to be sent to a participant's phone.
 
-    Unknown numbers get the same answer (and no SMS), so the answer reveals nothing.
+    Member or not, the same work happens here (a verification, one queued job) and the same
+    answer goes back; only the code_sender worker finds out whether the phone takes part.
     """
     _limit_source(source, now)
     _limit_phone(phone, now)
-    participant = find_by_phone(phone)
-    code = verifications.new_code()
-    record = verifications.create(
-        purpose,
-        phone,
-        code,
-        now,
-        participant_id=participant.participant_id if participant else None,
+    _spend_code_budget(services, now)
+    record = verifications.create(purpose, phone, None, now)
+    services.codes.send(
+        [{"kind": purpose, "verification_id": record.verification_id, "language": language.value}]
     )
-    if participant is not None:
-        language = Language(participant.language or language)
-        _send_code(services, purpose, phone, language, code, record.verification_id)
     return record.verification_id, int(verifications.CODE_VALID.total_seconds())
+
+
+def send_member_code(item: dict[str, Any], services: Services, now: datetime) -> bool:
+    """The code_sender worker: give a queued login or unsubscribe its code, members only.
+
+    A non-member's verification keeps a code nobody knows, so checking it answers exactly as
+    a member's does. Whether a code went out is never logged with the number (nor the code).
+    """
+    purpose, verification_id = str(item["kind"]), str(item["verification_id"])
+    record = verifications.pending(verification_id, now)
+    participant = find_by_phone(str(record.phone)) if record is not None else None
+    if record is None or participant is None:
+        return False
+    code = verifications.new_code()
+    if not verifications.set_code(record, code, str(participant.participant_id)):
+        return False
+    language = Language(participant.language or item.get("language") or Language.NL.value)
+    try:
+        _deliver_code(services, purpose, str(record.phone), language, code, verification_id)
+    except SendFailed as exc:
+        log_event("code_not_sent", purpose=purpose, code=exc.code)
+        if exc.retryable:
+            raise  # nothing went out: SQS brings the job back, with a new code then
+        return False
+    return True
 
 
 def _participant_for(
     purpose: str, verification_id: str, code: str, now: datetime
 ) -> tuple[Participant, Verification]:
-    record = verifications.check(verification_id, purpose, code, now)
+    record = _redeem(purpose, verification_id, code, now)
     participant = get_participant(record.participant_id) if record.participant_id else None
     if participant is None:
-        verifications.finish(record)
         raise NotFound("not_found", "Unknown or finished request; start again.", "code")
     return participant, record
+
+
+@contextmanager
+def _given_back_if_failed(record: Verification) -> Iterator[None]:
+    """Give a used code back when the work it unlocked fails, so the person can retry it."""
+    try:
+        yield
+    except Exception:
+        verifications.give_back(record)
+        raise
 
 
 def verify_login(login_id: str, code: str, now: datetime) -> tuple[str, int]:
     """Exchange a login code for a short-lived token; returns (token, seconds it lasts)."""
     participant, record = _participant_for("login", login_id, code, now)
-    token = verifications.start_session(participant.participant_id, now)
-    verifications.finish(record)
+    with _given_back_if_failed(record):
+        token = verifications.start_session(participant.participant_id, now)
     return token, int(verifications.SESSION_VALID.total_seconds())
 
 
 def confirm_unsubscribe(unsubscribe_id: str, code: str, services: Services, now: datetime) -> None:
     """Remove the participant and every place of theirs, then say goodbye by SMS.
 
-    The code is used up only once they are gone, so a failed attempt can be retried with it.
+    The code is used up first (so it works once) and given back if leaving fails, so a failed
+    attempt can be retried with it.
     """
     participant, record = _participant_for("unsubscribe", unsubscribe_id, code, now)
-    leave(participant, "unsubscribe", services)
-    verifications.finish(record)
+    with _given_back_if_failed(record):
+        leave(participant, "unsubscribe", services)
 
 
 def leave(participant: Participant, how: str, services: Services | None) -> None:

@@ -246,3 +246,13 @@ def test_given_a_hash_key_parameter_that_is_no_ssm_path_when_read_then_the_error
 
 def test_given_the_configured_hash_key_parameter_when_read_then_it_is_kept() -> None:
     assert Settings.from_env(complete()).hash_key_parameter == "/burgernet/hash-key"
+
+
+def test_given_no_code_budget_when_read_then_it_is_sized_for_the_real_system() -> None:
+    assert Settings.from_env(complete()).codes_per_hour == 5000
+    assert Settings.from_env(complete(CODES_PER_HOUR="120")).codes_per_hour == 120
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "1.5", "lots", "", "1e3", "2000000"])
+def test_given_a_bad_code_budget_when_read_then_the_error_names_it(raw: str) -> None:
+    assert "CODES_PER_HOUR" in error_for(complete(CODES_PER_HOUR=raw))
