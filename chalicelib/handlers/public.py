@@ -1,0 +1,31 @@
+"""The routes anyone on the internet may call, and why each may; every other route needs IAM.
+
+tests/integration/test_route_guard.py fails for a route that has no authorizer and is not here,
+so a new route that could reach thousands of phones cannot go out open by accident.
+"""
+
+from __future__ import annotations
+
+PUBLIC_ROUTES: dict[tuple[str, str], str] = {
+    # Residents sign up from a municipality's site: no account yet, so nothing to sign with.
+    ("/signup", "GET"): "the signup page itself: static HTML, no data",
+    ("/signup/assets/{name}", "GET"): "the page's CSS and JS: a fixed list of static files",
+    ("/signup", "POST"): "starts a signup; rate-limited per phone and source, codes budgeted",
+    ("/signup/verify", "POST"): "proves the phone with the SMS code; attempts are counted",
+    # Participants prove who they are with a code sent to their phone, then a session token.
+    ("/participants/login", "POST"): "sends a login code; same answer whether or not enrolled",
+    ("/participants/login/verify", "POST"): "exchanges the code for a short-lived token",
+    ("/participants/me", "GET"): "bearer session token from the login code",
+    ("/participants/me", "PUT"): "bearer session token from the login code",
+    ("/participants/me", "DELETE"): "bearer session token from the login code",
+    ("/participants/me/export", "GET"): "bearer session token from the login code",
+    ("/unsubscribe", "POST"): "sends a confirmation code; same answer whether or not enrolled",
+    ("/unsubscribe/confirm", "POST"): "leaving needs the code sent to that phone",
+    # The app registers installs; each later call carries the device's own secret.
+    ("/devices", "POST"): "registers an install; rate-limited per source, attestation if set",
+    ("/devices/{device_id}/location", "PUT"): "the device's secret (X-Device-Secret)",
+    ("/devices/{device_id}", "DELETE"): "the device's secret (X-Device-Secret)",
+    ("/actions/{action_id}/sightings", "POST"): "device secret, and only for alerted devices",
+    # Integrators' code generators and the CI fuzzer read the contract; it holds no data.
+    ("/openapi.json", "GET"): "the OpenAPI document: the same for everyone, no data",
+}
