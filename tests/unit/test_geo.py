@@ -17,6 +17,7 @@ from chalicelib.domain.geo import (
     EARTH_RADIUS_M,
     Circle,
     KeyRange,
+    geohash,
     haversine_m,
     place_cell,
     place_sort_key,
@@ -89,6 +90,20 @@ def test_destination_is_at_the_asked_distance() -> None:
     for bearing in (0, 45, 90, 180, 270, 333):
         lat, lon = destination(52.2, 5.626, bearing, 1234.5)
         assert haversine_m(52.2, 5.626, lat, lon) == pytest.approx(1234.5, abs=1e-6)
+
+
+@given(
+    lat=st.floats(min_value=-90.0, max_value=90.0),
+    lon=st.floats(min_value=-180.0, max_value=180.0),
+    precision=st.integers(min_value=1, max_value=12),
+)
+@example(lat=0.0, lon=0.0, precision=12)  # on every midpoint of the first halvings
+@example(lat=-90.0, lon=-180.0, precision=12)
+@example(lat=90.0, lon=180.0, precision=12)
+@example(lat=45.0, lon=90.0, precision=12)
+def test_our_geohash_is_geohash2s(lat: float, lon: float, precision: int) -> None:
+    # geohash2 is a test dependency only: the oracle for the encoder the Lambda ships.
+    assert geohash(lat, lon, precision) == geohash2.encode(lat, lon, precision)
 
 
 def test_place_keys_are_geohashes_in_key_order() -> None:
