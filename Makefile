@@ -5,15 +5,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check bench import sms clean package
+.PHONY: run test lint typecheck check bench import sms clean package lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Installs the lock only: every package, pip included, pinned and checked against its hash.
 $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+# The locks come from the .in files, resolved here (Linux x86_64, Python 3.11: the Lambda's
+# platform). Pins already in a lock stay; `make lock LOCK_ARGS=--upgrade` moves them.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+lock: $(STAMP)  ## regenerate requirements.txt and requirements-dev.txt from the .in files
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 run: $(STAMP)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
 	$(BIN)/python -m tools.local $(ARGS)
