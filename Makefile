@@ -42,6 +42,8 @@ typecheck: $(STAMP)
 bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.targeting
 	$(BIN)/python -m bench.local_scale
+	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.memory
 
 import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 	@test -n "$(CSV)" || (echo "usage: make import CSV=path/to/participants.csv [STAGE=local]"; exit 2)
@@ -50,8 +52,12 @@ import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 sms: $(STAMP)  ## the SMS the local emulator has sent
 	$(BIN)/python -m tools.sms
 
+# chalice needs a region only to name service principals; the template itself is region-free
+# (ARNs use ${AWS::Region}), so a default lets a machine with no AWS configuration package.
+AWS_DEFAULT_REGION ?= eu-west-1
+
 package: $(STAMP)  ## CloudFormation for the prod stage, merged with infra/
-	$(BIN)/chalice package --stage prod --merge-template infra/template.json dist/
+	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(BIN)/chalice package --stage prod --merge-template infra/template.json dist/
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

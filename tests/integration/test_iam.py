@@ -1,0 +1,171 @@
+"""What a security review reads: the packaged prod template's roles and the API's callers.
+
+The template is built as `make package` builds it (chalice's CloudFormation packager merging
+infra/template.json), once per session, minus the zip: building the zip downloads wheels and
+changes nothing in the template.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.awsclient import TypedAWSClient
+from chalice.cli.factory import CLIFactory
+from chalice.deploy.deployer import DeploymentPackager
+from chalice.package import PackageOptions, create_app_packager
+
+from app import app
+from tools import policies
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Resource "*" only where the service has no resource-level permissions.
+WILDCARD_ALLOWED = {
+    "xray:PutTelemetryRecords",  # X-Ray has no resource types
+    "xray:PutTraceSegments",
+}
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The merged prod template, as `make package` writes it."""
+    out = tmp_path_factory.mktemp("package")
+    empty_zip = out / "empty.zip"
+    empty_zip.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+
+    def no_zip(self: Any, config: Any, resource: Any) -> None:
+        resource.filename = str(empty_zip)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DeploymentPackager, "handle_deploymentpackage", no_zip)
+        patch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        factory = CLIFactory(project_dir=str(ROOT))
+        config = factory.create_config_obj("prod")
+        packager = create_app_packager(
+            config,
+            PackageOptions(TypedAWSClient(session=factory.create_botocore_session())),
+            merge_template=str(ROOT / "infra" / "template.json"),
+        )
+        packager.package_app(config, str(out / "dist"), "prod")
+    yield json.loads((out / "dist" / "sam.json").read_text())
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in _resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def test_the_policy_files_are_what_tools_policies_writes() -> None:
+    stale = [
+        f
+        for f in policies.FUNCTIONS
+        if (policies.POLICY_DIR / f"{f}.json").read_text() != policies.rendered(f)
+    ]
+    assert stale == [], "run `python -m tools.policies`"
+
+
+def test_every_function_has_its_own_role(template: dict[str, Any]) -> None:
+    functions = _resources(template, "AWS::Serverless::Function")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(functions) == len(app.handler_map) - _routes_minus_one()
+    assert len(set(roles)) == len(roles)
+    assert sorted(policies.FUNCTIONS) == sorted(
+        {"api_handler"} | {n for n in app.handler_map if not _is_route(n)}
+    )
+
+
+def _is_route(name: str) -> bool:
+    return any(e.view_name == name for ms in app.routes.values() for e in ms.values())
+
+
+def _routes_minus_one() -> int:
+    return sum(1 for n in app.handler_map if _is_route(n)) - 1
+
+
+def test_no_resource_star_outside_the_allow_list(template: dict[str, Any]) -> None:
+    loose = []
+    for role, statement in _statements(template):
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource", [])
+        resources = [resources] if not isinstance(resources, list) else resources
+        if "*" in resources and not set(actions) <= WILDCARD_ALLOWED:
+            loose.append((role, statement.get("Sid")))
+        text = json.dumps(resources)
+        # ARNs pinned to the stack's region and account: no "arn:aws:svc:*:*:" wildcards.
+        if "dynamodb:*" in text or ":*:*:" in text or "arn:aws:" in text:
+            loose.append((role, statement.get("Sid")))
+    assert loose == []
+
+
+def test_only_the_senders_and_code_paths_may_text(template: dict[str, Any]) -> None:
+    texting = {role for role, s in _statements(template) if s.get("Sid") == "SmsToPhoneNumbersOnly"}
+    assert texting == {"ApiHandlerRole", "SmsSenderRole", "CodeSenderRole"}
+
+
+def test_the_public_api_and_callback_router_cannot_scan_people(template: dict[str, Any]) -> None:
+    for role in ("ApiHandlerRole", "CallbackRouterRole", "InboundSmsRole"):
+        for _, s in (x for x in _statements(template) if x[0] == role):
+            if "burgernet-participants" in json.dumps(s.get("Resource")):
+                assert not {"dynamodb:Scan", "dynamodb:BatchWriteItem"} & set(s["Action"])
+
+
+def test_connect_may_invoke_the_router_only_from_our_instance(template: dict[str, Any]) -> None:
+    permission = template["Resources"]["CallbackRouterInvokedByConnect"]["Properties"]
+    assert permission["SourceArn"] == {"Ref": "ConnectInstanceArn"}
+    calls = [s for _, s in _statements(template) if s.get("Sid", "").startswith("OutboundCalls")]
+    assert calls and all(
+        s["Resource"] == {"Fn::Sub": "${ConnectInstanceArn}/contact/*"} for s in calls
+    )
+
+
+def _method_arn(path: str, method: str) -> str:
+    path = "/".join("*" if s.startswith("{") else s for s in path.split("/"))
+    return (
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestAPI}/api/"
+        + method
+        + path
+    )
+
+
+def test_each_signed_route_is_in_exactly_one_caller_policy(template: dict[str, Any]) -> None:
+    granted = {}
+    for name in ("DispatchCallerPolicy", "MunicipalityAdminPolicy"):
+        doc = template["Resources"][name]["Properties"]["PolicyDocument"]
+        granted[name] = {r["Fn::Sub"] for s in doc["Statement"] for r in s["Resource"]}
+    signed = {
+        (path, m): _method_arn(path, m)
+        for path, ms in app.routes.items()
+        for m, e in ms.items()
+        if e.authorizer is not None
+    }
+    for (path, _), arn in signed.items():
+        holders = [n for n, arns in granted.items() if arn in arns]
+        expected = (
+            "MunicipalityAdminPolicy"
+            if path.startswith("/municipalities")
+            else "DispatchCallerPolicy"
+        )
+        assert holders == [expected], arn
+    assert set().union(*granted.values()) == set(signed.values())
+
+
+def test_cfn_lint_finds_nothing(template: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "sam.json"
+    path.write_text(json.dumps(template))
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,301 @@
+"""Each Lambda's IAM policy, from one table: writes .chalice/policies/<function>.json.
+
+    python -m tools.policies          # rewrite the files (tests fail while they are stale)
+
+chalice copies a policy file into the function's role verbatim, so the ARNs are CloudFormation
+`Fn::Sub` strings: the packaged template pins them to the stack's own region and account, and
+Connect to the `ConnectInstanceArn` stack parameter. That is why the prod stage is deployed with
+`make package` (CloudFormation) and never with `chalice deploy`, which would not resolve them.
+
+What each function may do was read from its code path (handler -> logic -> dal/adapters).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = ROOT / ".chalice" / "policies"
+
+READ = ["dynamodb:GetItem"]
+WRITE = ["dynamodb:PutItem"]
+UPDATE = ["dynamodb:UpdateItem"]
+DELETE = ["dynamodb:DeleteItem"]
+QUERY = ["dynamodb:Query"]
+BATCH_GET = ["dynamodb:BatchGetItem"]
+SCAN = ["dynamodb:Scan"]
+
+# table -> actions, and the indexes queried ("" = the table's own key).
+Tables = dict[str, tuple[list[str], list[str]]]
+
+RECEIVE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+
+
+def _sub(arn: str) -> dict[str, str]:
+    return {"Fn::Sub": arn}
+
+
+def _table_arns(table: str, indexes: list[str]) -> list[dict[str, str]]:
+    base = f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"
+    return [_sub(base)] + [_sub(f"{base}/index/{i}") for i in indexes]
+
+
+def _queue(name: str) -> dict[str, str]:
+    return _sub(f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}")
+
+
+# Every function: the pseudonym key at cold start (runtime()), its logs, and traces.
+COMMON: list[dict[str, Any]] = [
+    {
+        "Sid": "HashKey",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": _sub(
+            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/burgernet/hash-key"
+        ),
+    },
+    {
+        "Sid": "HashKeyDecrypt",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": _sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"),
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
+                "kms:EncryptionContext:PARAMETER_ARN": _sub(
+                    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+                    ":parameter/burgernet/hash-key"
+                ),
+            }
+        },
+    },
+    {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        # SAM names functions "<stack>-<LogicalId>-<suffix>".
+        "Resource": _sub(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+            ":log-group:/aws/lambda/${AWS::StackName}-*"
+        ),
+    },
+    {
+        # X-Ray has no resource-level permissions: "*" is the only Resource it accepts.
+        "Sid": "Tracing",
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": "*",
+    },
+]
+
+# SNS Publish to a phone number has no resource (there is no ARN for a number) and IAM has no
+# condition key for the destination, so "*" minus every SNS ARN is the narrowest IAM can say.
+# The +31-only rule is enforced in code: SnsSms refuses any other number (adapters/sms.py).
+SMS: dict[str, Any] = {
+    "Sid": "SmsToPhoneNumbersOnly",
+    "Effect": "Allow",
+    "Action": "sns:Publish",
+    "NotResource": _sub("arn:${AWS::Partition}:sns:*:*:*"),
+}
+CALLS: dict[str, Any] = {
+    "Sid": "OutboundCallsThroughOurInstance",
+    "Effect": "Allow",
+    "Action": "connect:StartOutboundVoiceContact",
+    "Resource": _sub("${ConnectInstanceArn}/contact/*"),
+}
+PUSH_ARNS = [
+    _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/*/burgernet-*"),
+    _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*/burgernet-*/*"),
+]
+
+SENDER_TABLES: Tables = {
+    "burgernet-actions": (READ + UPDATE, []),
+    "burgernet-deliveries": (BATCH_GET + UPDATE, []),
+}
+# Who leaves (DELETE /participants/me, STOP reply) is erased everywhere at once (logic.leave).
+LEAVE_TABLES: Tables = {
+    "burgernet-participants": (READ + QUERY + DELETE, ["phone-index"]),
+    "burgernet-places": (DELETE + WRITE, []),
+    "burgernet-deliveries": (QUERY + UPDATE, ["participant-index"]),
+    "burgernet-devices": (QUERY + BATCH_GET + WRITE + UPDATE, ["participant-index"]),
+    "burgernet-sightings": (QUERY + UPDATE, ["device-index"]),
+    "burgernet-sessions": (QUERY + DELETE, ["participant-index"]),
+    "burgernet-verifications": (QUERY + DELETE, ["phone-index"]),
+}
+
+
+def _merge(*parts: Tables) -> Tables:
+    merged: Tables = {}
+    for part in parts:
+        for table, (actions, indexes) in part.items():
+            had_actions, had_indexes = merged.get(table, ([], []))
+            merged[table] = (
+                sorted(set(had_actions) | set(actions)),
+                sorted(set(had_indexes) | set(indexes)),
+            )
+    return merged
+
+
+FUNCTIONS: dict[str, dict[str, Any]] = {
+    "api_handler": {
+        "tables": _merge(
+            LEAVE_TABLES,
+            {
+                # dispatch: start (with its idempotency record), list, close, reach
+                "burgernet-actions": (
+                    READ + WRITE + UPDATE + QUERY + BATCH_GET,
+                    ["status-index"],
+                ),
+                "burgernet-idempotency": (READ + WRITE, []),
+                # signup, login, preferences (transactions put and delete places)
+                "burgernet-participants": (READ + WRITE + QUERY + BATCH_GET, ["phone-index"]),
+                "burgernet-places": (READ + WRITE + DELETE + QUERY, []),
+                "burgernet-municipalities": (READ + WRITE + SCAN, []),
+                "burgernet-verifications": (READ + WRITE + UPDATE + DELETE, []),
+                "burgernet-sessions": (READ + WRITE, []),
+                "burgernet-ratelimits": (UPDATE, []),
+                # the app: devices, locations, sightings
+                "burgernet-devices": (READ + WRITE + DELETE, []),
+                "burgernet-sightings": (WRITE + QUERY + BATCH_GET, []),
+                "burgernet-deliveries": (BATCH_GET, []),
+            },
+        ),
+        "send_to": ["burgernet-targeting", "burgernet-codes"],
+        "sms": True,  # signup codes and the goodbye SMS
+        "calls": True,  # signup codes to landlines
+        "push": ["sns:CreatePlatformEndpoint", "sns:DeleteEndpoint"],
+    },
+    "targeting_worker": {
+        "tables": {
+            "burgernet-actions": (READ + UPDATE, []),
+            "burgernet-places": (QUERY, []),
+            "burgernet-devices": (BATCH_GET, []),
+            "burgernet-deliveries": (WRITE + QUERY + UPDATE, []),
+        },
+        "receive": "burgernet-targeting",
+        "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
+    },
+    "sms_sender": {
+        "tables": SENDER_TABLES,
+        "receive": "burgernet-sms",
+        "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
+        "sms": True,
+    },
+    "voice_sender": {
+        "tables": _merge(SENDER_TABLES, {"burgernet-ratelimits": (WRITE + DELETE, [])}),
+        "receive": "burgernet-voice",
+        "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
+        "calls": True,
+    },
+    "push_sender": {
+        "tables": _merge(
+            SENDER_TABLES,
+            {
+                # an endpoint the platform says is gone is forgotten with its location
+                "burgernet-devices": (READ + WRITE, []),
+                "burgernet-places": (DELETE, []),
+            },
+        ),
+        "receive": "burgernet-push",
+        "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
+        "push": ["sns:Publish", "sns:DeleteEndpoint"],
+    },
+    "code_sender": {
+        "tables": {
+            "burgernet-verifications": (READ + UPDATE, []),
+            "burgernet-participants": (READ + QUERY, ["phone-index"]),
+        },
+        "receive": "burgernet-codes",
+        "sms": True,
+        "calls": True,
+    },
+    "contact_events": {
+        "tables": {
+            "burgernet-deliveries": (READ + QUERY + UPDATE, ["contact-index"]),
+            "burgernet-actions": (UPDATE, []),
+            "burgernet-ratelimits": (DELETE, []),
+        },
+        "send_to": ["burgernet-sms", "burgernet-voice"],
+    },
+    "inbound_sms": {"tables": LEAVE_TABLES},
+    "sweeper": {
+        "tables": {
+            "burgernet-actions": (
+                READ + UPDATE + QUERY,
+                ["status-index", "pending-index", "redaction-index"],
+            ),
+            "burgernet-sightings": (QUERY + UPDATE, []),
+        },
+        "send_to": ["burgernet-targeting"],
+    },
+    "callback_router": {
+        "tables": {
+            "burgernet-ratelimits": (UPDATE, []),
+            "burgernet-deliveries": (QUERY, ["caller-index"]),
+            "burgernet-actions": (READ, []),
+            "burgernet-municipalities": (SCAN, []),
+        },
+    },
+}
+
+
+def policy(function: str) -> dict[str, Any]:
+    """The IAM policy document of one function."""
+    spec = FUNCTIONS[function]
+    statements: list[dict[str, Any]] = []
+    for table, (actions, indexes) in sorted(spec["tables"].items()):
+        name = "".join(w.title() for w in table.removeprefix("burgernet-").split("-"))
+        statements.append(
+            {
+                "Sid": f"Table{name}",
+                "Effect": "Allow",
+                "Action": sorted(set(actions)),
+                "Resource": _table_arns(table, sorted(indexes)),
+            }
+        )
+    if "receive" in spec:
+        statements.append(
+            {
+                "Sid": "ReceiveOwnQueue",
+                "Effect": "Allow",
+                "Action": RECEIVE,
+                "Resource": _queue(spec["receive"]),
+            }
+        )
+    if spec.get("send_to"):
+        statements.append(
+            {
+                "Sid": "SendWork",
+                "Effect": "Allow",
+                "Action": SEND,
+                "Resource": [_queue(q) for q in spec["send_to"]],
+            }
+        )
+    if spec.get("sms"):
+        statements.append(SMS)
+    if spec.get("calls"):
+        statements.append(CALLS)
+    if spec.get("push"):
+        statements.append(
+            {"Sid": "AppPush", "Effect": "Allow", "Action": spec["push"], "Resource": PUSH_ARNS}
+        )
+    return {"Version": "2012-10-17", "Statement": statements + COMMON}
+
+
+def rendered(function: str) -> str:
+    """The file's text, as written."""
+    return json.dumps(policy(function), indent=2) + "\n"
+
+
+def main() -> None:
+    """Write every function's policy file."""
+    POLICY_DIR.mkdir(exist_ok=True)
+    for function in FUNCTIONS:
+        (POLICY_DIR / f"{function}.json").write_text(rendered(function))
+
+
+if __name__ == "__main__":
+    main()
