@@ -17,6 +17,10 @@ class SnsSms:
 
     def send(self, phone: str, text: str) -> str:
         """Send `text` to `phone` (E.164); return the provider's message id or raise SendFailed."""
+        # IAM cannot limit SMS by destination (Publish has no phone-number condition key), so the
+        # last check before SNS is here: nothing leaves for a number outside the Netherlands.
+        if not phone.startswith("+31"):
+            raise ValueError("SMS goes to Dutch (+31) numbers only")
         with provider_errors():
             response = self.client.publish(
                 PhoneNumber=phone,
