@@ -215,7 +215,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "contact_events": {
         "tables": {
             "burgernet-deliveries": (READ + QUERY + UPDATE, ["contact-index"]),
-            "burgernet-actions": (UPDATE, []),
+            "burgernet-actions": (READ + UPDATE, []),
             "burgernet-ratelimits": (DELETE, []),
         },
         "send_to": ["burgernet-sms", "burgernet-voice"],
