@@ -7,6 +7,7 @@ from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.http import uniform_errors
 from chalicelib.handlers.municipalities import admin
+from chalicelib.handlers.openapi import openapi
 from chalicelib.handlers.participants import residents
 from chalicelib.handlers.signup_page import signup_page
 from chalicelib.handlers.workers import workers
@@ -20,3 +21,4 @@ app.register_blueprint(residents)
 app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)
 app.register_blueprint(app_devices)
+app.register_blueprint(openapi)
