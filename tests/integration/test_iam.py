@@ -169,3 +169,27 @@ def test_cfn_lint_finds_nothing(template: dict[str, Any], tmp_path: Path) -> Non
         [str(Path(sys.executable).parent / "cfn-lint"), str(path)], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _short_arn(path: str, method: str) -> str:
+    return (
+        "execute-api:/api/"
+        + method
+        + "/".join("*" if s.startswith("{") else s for s in path.split("/"))
+    )
+
+
+def test_the_resource_policy_opens_the_public_routes_and_guards_the_rest(
+    template: dict[str, Any],
+) -> None:
+    """Without an Allow here a public route is refused; without the Deny any principal of the
+    account holding execute-api:Invoke could start actions."""
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    by_sid = {s["Sid"]: s for s in body["x-amazon-apigateway-policy"]["Statement"]}
+    routes = [(p, m, e.authorizer) for p, ms in app.routes.items() for m, e in ms.items()]
+    public = {_short_arn(p, m) for p, m, a in routes if a is None}
+    signed = {_short_arn(p, m) for p, m, a in routes if a is not None}
+    assert set(by_sid["Public"]["Resource"]) == public
+    assert set(by_sid["SignedCallers"]["Resource"]) == signed
+    assert set(by_sid["NobodyElseSigned"]["Resource"]) == signed
+    assert by_sid["NobodyElseSigned"]["Effect"] == "Deny"
