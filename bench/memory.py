@@ -11,9 +11,10 @@ worker allocated from the start of target() to its end, every thread of its own 
 claim pool, the query pool): the places read, the recipients, pynamodb's and botocore's working
 memory. What was imported before (the Lambda's baseline: Python, boto, chalicelib) is not in it.
 
-With --top N it also prints where the memory was (tracemalloc, by line) at two moments near the
-peak: when the endpoints of app devices are looked up (every place read is alive) and at the
-first ledger claim (the places are gone, the recipients are alive).
+With --top N it also prints where the memory was (tracemalloc, by line) at two moments: when the
+endpoints of app devices are looked up (every place read is alive) and at the first ledger claim
+(the places are gone, the recipients are alive), and the peak of each step: reading the places
+(up to the first moment), choosing channels, and claiming.
 
 Prints {"bench": "memory", "recipients": ..., "peak_mb": ...} on stdout.
 """
@@ -238,6 +239,12 @@ def measure(people: int, seed: int, top: int) -> dict[str, Any]:
         "recipients": claimed,
         "queued": queued(),
         "peak_mb": round(max(peaks) / 2**20, 1),
+        "peak_mb_by_step": {
+            step: round(peak / 2**20, 1)
+            for step, peak in zip(("reading_places", "choosing", "claiming"), peaks, strict=False)
+        }
+        if len(peaks) == 3
+        else None,
         "limit_mb": LIMIT_MB,
         "targeting_s": round(seconds, 1),
         "measured": "tracemalloc peak of the worker's allocations during target(); "
