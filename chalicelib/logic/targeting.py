@@ -116,6 +116,9 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
             )
         inside = len(found)
         del found  # the places are no longer needed: keep the peak to the recipients
+        # App users first (nearest first among them, as every channel): push is the quickest
+        # channel and its queue is its own, so it goes out while the rest are still claimed.
+        recipients.sort(key=lambda r: r.channel != Channel.PUSH)
         claimed = 0
         for chunk in chunks(recipients, SEND_CHUNK):
             claimed += ledger.claim(action_id, chunk, now)
