@@ -747,7 +747,8 @@ class ConnectModel:
 
 
 class EventCounter(logging.Handler):
-    """Counts the code's structured log events by name (and put-backs by reason)."""
+    """Counts the code's structured log events by name, put-backs by reason, and the most times
+    one chunk was put back."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -761,7 +762,10 @@ class EventCounter(logging.Handler):
         name = str(event.get("event"))
         self.events[name] += 1
         if name == "send_put_back":
-            self.events[f"put_back:{event.get('channel')}:{event.get('reason')}"] += 1
+            channel = event.get("channel")
+            self.events[f"put_back:{channel}:{event.get('reason')}"] += 1
+            most = f"most_put_backs:{channel}"
+            self.events[most] = max(self.events[most], int(event.get("attempt") or 0))
 
 
 class Simulation:
@@ -1080,6 +1084,7 @@ class Simulation:
                     for key, n in sorted(events.items())
                     if key.startswith(f"put_back:{channel.value}:")
                 },
+                "most_put_backs": events[f"most_put_backs:{channel.value}"],
                 "redelivered": queue.redelivered,
                 "invocations": self.functions[queue.name].invocations,
                 "failed_invocations": dict(self.functions[queue.name].failed),
