@@ -217,6 +217,8 @@ def _transmit_and_record(
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
+        if exc.ambiguous and lease is not None:
+            lease.taken = True  # the call may be running: its line stays taken until the lease ends
         ledger.finish_sending(delivery, kind, outcome, moment())
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
