@@ -7,7 +7,6 @@ from typing import Any
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
-from chalicelib.dal import actions as store
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import (
     parse_action_request,
@@ -71,8 +70,7 @@ def list_actions() -> dict[str, Any]:
     """Actions with a status, newest first, a page at a time."""
     runtime()
     status, limit, page = parse_list_query(dispatch.current_request.query_params)
-    found, next_page = store.list_actions(status, limit, page)
-    return {"actions": [actions.action_view(a) for a in found], "next": next_page}
+    return actions.list_actions(status, limit, page)
 
 
 @dispatch.route("/actions/{action_id}", methods=["GET"], authorizer=iam)
@@ -80,7 +78,7 @@ def list_actions() -> dict[str, Any]:
 def get_action(action_id: str) -> dict[str, Any]:
     """One action with its live counts."""
     runtime()
-    return actions.action_view(store.get_action(action_id))
+    return actions.get_action(action_id)
 
 
 @dispatch.route("/actions/{action_id}/close", methods=["POST"], authorizer=iam)

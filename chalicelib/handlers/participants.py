@@ -7,7 +7,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.dal.verifications import session_participant
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.requests import parse_json_object
 from chalicelib.domain.signup import (
@@ -58,7 +57,7 @@ def _token() -> str | None:
 
 
 def _participant_id() -> str:
-    return session_participant(_token(), _now())
+    return logic.session_participant(_token(), _now())
 
 
 @residents.route("/signup", methods=["POST"])

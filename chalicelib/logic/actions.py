@@ -106,6 +106,17 @@ def reach(area: Circle) -> int:
     return len(places_in(area))
 
 
+def list_actions(status: str, limit: int, page: str | None) -> dict[str, Any]:
+    """A page of actions with a status, newest first, as the dispatch API shows them."""
+    found, next_page = store.list_actions(status, limit, page)
+    return {"actions": [action_view(a) for a in found], "next": next_page}
+
+
+def get_action(action_id: str) -> dict[str, Any]:
+    """One action with its live counts."""
+    return action_view(store.get_action(action_id))
+
+
 def action_view(action: Action) -> dict[str, Any]:
     """The action as the dispatch API shows it."""
     targeted = int(action.targeted)

@@ -528,3 +528,8 @@ def _refs(pid: str, places: tuple[Place, ...]) -> list[Any]:
 
 def _quiet_json(quiet: QuietHours | None) -> dict[str, str] | None:
     return {"from": quiet.start, "to": quiet.end} if quiet else None
+
+
+def session_participant(token: str | None, now: datetime) -> str:
+    """Whose session a bearer token is, or Unauthorized (the handlers' way to the sessions)."""
+    return verifications.session_participant(token, now)
