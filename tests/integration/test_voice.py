@@ -301,15 +301,21 @@ def run_voice_queue(system: System) -> None:
         assert system.invoke("voice_sender", VOICE_QUEUE, [message])["batchItemFailures"] == []
 
 
-def test_a_landline_in_its_quiet_hours_is_called_when_they_end(
-    system: System, clock: FakeClock, center: FakeCallCenter
-) -> None:
-    # Given: 00:30 in Amsterdam (23:30 UTC), a burglary, a landline asleep until 07:00
+def targeted_at_night(system: System, clock: FakeClock) -> dict[str, Any]:
+    """A burglary at 00:30 in Amsterdam, targeted, with a quiet-hours landline inside."""
     quiet_landline()
     clock.t = (NIGHT - START).total_seconds()
     action = start_action(system, ["voice"])
     for message in system.emulator.drain(TARGETING_QUEUE):
         system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    return action
+
+
+def test_a_landline_in_its_quiet_hours_is_called_when_they_end(
+    system: System, clock: FakeClock, center: FakeCallCenter
+) -> None:
+    # Given: 00:30 in Amsterdam (23:30 UTC), a burglary, a landline asleep until 07:00
+    action = targeted_at_night(system, clock)
 
     # When the sender sees it during the night: held (as a new message, at most 15 min ahead)
     run_voice_queue(system)
@@ -333,11 +339,7 @@ def test_a_landline_in_its_quiet_hours_is_called_when_they_end(
 def test_a_landline_held_for_its_quiet_hours_is_not_called_once_the_action_has_closed(
     system: System, clock: FakeClock, center: FakeCallCenter
 ) -> None:
-    quiet_landline()
-    clock.t = (NIGHT - START).total_seconds()
-    action = start_action(system, ["voice"])
-    for message in system.emulator.drain(TARGETING_QUEUE):
-        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    action = targeted_at_night(system, clock)
     run_voice_queue(system)
 
     # When: the suspect is caught at 02:00, and the morning comes
