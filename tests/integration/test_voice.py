@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime as runtime_module
+from chalicelib.adapters.errors import SendFailed
 from chalicelib.dal.models import Delivery, Place
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
+from chalicelib.logic.sending import LINES_BUSY_DELAY_S
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
 from tests.conftest import UTRECHT, System, add_participant
 from tools.emulator import ROOT
@@ -388,3 +390,37 @@ def test_a_sender_waits_for_a_line_to_come_free_instead_of_giving_the_chunk_back
     first_end = center.starts[0][0] + CALL_SECONDS
     assert first_end <= center.starts[10][0] <= first_end + 1
     assert center.max_running == 10
+
+
+def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_its_lease_ends(
+    system: System, clock: FakeClock, center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: eleven voice participants and ten lines; Connect places the first call but its
+    # answer is lost, so nobody knows the call runs (and it holds one of Connect's lines)
+    phones = [f"+3161100{n:04d}" for n in range(11)]
+    for n, phone in enumerate(phones):
+        add_participant(phone, (UTRECHT[0] + n * 0.0001, UTRECHT[1]), channel="voice")
+    place_call = center.call
+
+    def answer_lost_once(phone: str, text: str, language: Language, reference: str) -> str:
+        contact = place_call(phone, text, language, reference)
+        if len(center.starts) == 1:
+            raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
+        return contact
+
+    monkeypatch.setattr(center, "call", answer_lost_once)
+
+    # When: one invocation takes the chunk, and may not wait for a line
+    action = start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    [chunk] = system.emulator.drain(VOICE_QUEUE)
+    assert system.invoke("voice_sender", VOICE_QUEUE, [chunk])["batchItemFailures"] == []
+
+    # Then: the unknown call keeps its line, so Connect never has more than ten calls, and the
+    # eleventh person waits for a line instead of being called over the limit
+    assert len(center.starts) == 10
+    assert center.max_running == 10
+    assert system.emulator.delayed(VOICE_QUEUE) == [LINES_BUSY_DELAY_S]
+    [unknown] = [d for d in Delivery.query(action["action_id"]) if d.alert_status == "unknown"]
+    assert unknown.phone == phones[0]
