@@ -33,3 +33,7 @@ class RateLimiter:
             self._last = now + delay
             self._tokens = 1.0
         self._tokens -= 1
+
+    def refund(self) -> None:
+        """Give back the call just taken: the provider refused it without counting it."""
+        self._tokens += 1

@@ -41,6 +41,9 @@ ALERT_IN_FLIGHT = timedelta(minutes=6)
 # Lambda waiting costs little, and it takes a line within a poll of the call that frees it.
 LINE_WAIT_S = 180.0
 LINE_POLL_S = 0.5
+# A throttled send is tried again at once, this many times in a row, before the rest of its chunk
+# goes back on the queue: a refusal now and then is the provider's noise, not a reason to wait.
+THROTTLED_RETRIES = 1
 # When put-back work comes round again, by why it waits.
 # Throttling with every instance paced to its share is momentary; a longer back-off only leaves
 # the queue empty at the end of a run (the fan-out bench showed 60 s tails at 5 % throttling).
@@ -143,8 +146,16 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
         ):
             deliveries = ledger.load(work.action_id, work.participant_ids)
-            for i, delivery in enumerate(deliveries):
+            refused = 0  # refusals in a row
+            i = 0
+            while i < len(deliveries):
+                delivery = deliveries[i]
                 step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline)
+                if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
+                    refused += 1
+                    continue  # the same delivery again, now: the ledger has it queued again
+                refused = 0
+                i += 1
                 if step is Step.SENT:
                     sent += 1
                     if work.kind is Kind.ALERT:
@@ -153,7 +164,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     later.append(delivery.participant_id)
                     waits.add(step)
                 elif step in (Step.THROTTLED, Step.LINES_BUSY):
-                    later.extend(d.participant_id for d in deliveries[i:])
+                    later.extend(d.participant_id for d in deliveries[i - 1 :])
                     waits.add(step)
                     break
     finally:
@@ -188,14 +199,18 @@ def _deliver(
     try:
         with line as lease:
             # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
-            sender.pacers[channel].wait()
+            pacer = sender.pacers[channel]
+            pacer.wait()
             if not _start(delivery, kind, action, moment()):
                 return Step.SETTLED
             language = Language(delivery.language)
             if (kind, language) not in texts:
                 texts[kind, language] = _render(kind, action, language, sender.callback_number)
             text = texts[kind, language]
-            return _transmit_and_record(delivery, kind, text, action, sender, moment, lease)
+            step = _transmit_and_record(delivery, kind, text, action, sender, moment, lease)
+            if step is Step.THROTTLED:
+                pacer.refund()  # a refused send used none of the provider's rate
+            return step
     except LinesBusy:
         return Step.LINES_BUSY
 

@@ -7,6 +7,7 @@ crashes, a lost enqueue) are injected on the live runtime objects the handlers u
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,8 @@ from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Kind, Settled
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_alert, render_result
-from chalicelib.domain.model import Incident, Language, Outcome
+from chalicelib.domain.model import Channel, Incident, Language, Outcome
+from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
 from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S
 from chalicelib.logic.sweep import REDRIVE_IDLE
@@ -98,6 +100,25 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
         return moment
 
     return move
+
+
+def paced_at(monkeypatch: pytest.MonkeyPatch, per_second: float) -> list[float]:
+    """Paces the SMS sender at `per_second` on a fake clock; the list collects its sleeps."""
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    rt = runtime()
+    pacers = {
+        **rt.sender.pacers,
+        Channel.SMS: RateLimiter(per_second, clock=lambda: now[0], sleep=sleep),
+    }
+    wired = dataclasses.replace(rt, sender=dataclasses.replace(rt.sender, pacers=pacers))
+    monkeypatch.setattr(workers, "runtime", lambda: wired)
+    return sleeps
 
 
 def client_error(code: str, message: str) -> ClientError:
@@ -386,15 +407,39 @@ def test_given_a_crashed_send_when_the_action_closes_then_everyone_alerted_gets_
 
 
 @pytest.mark.usefixtures("neighbourhood")
-def test_given_sns_throttles_the_third_send_when_redelivered_then_everyone_gets_exactly_one(
-    system: System, faults: PublishFaults
+def test_given_sns_throttles_one_send_then_it_is_tried_again_at_once_and_everyone_gets_one(
+    system: System, faults: PublishFaults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faults.at_call[3] = client_error("Throttling", "Rate exceeded")
     action = start(system)
     run(system, "targeting_worker", TARGETING_QUEUE)
     [send] = system.emulator.drain(SMS_QUEUE)
+    paced = paced_at(monkeypatch, per_second=2)
 
-    # When: throttled part-way
+    # When: one refusal in the middle of the chunk
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+
+    # Then: the refused person is tried again in the same invocation; nothing waits
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
+    assert faults.calls == len(INSIDE) + 1
+    assert system.emulator.delayed(SMS_QUEUE) == []
+    # and the refusal used no pacing slot: five sends at 2/s take 2 s of pacing, as unrefused
+    assert sum(paced) == pytest.approx((len(INSIDE) - 1) / 2)
+    got = counts(system, action["action_id"])
+    assert got["sent"] == len(INSIDE) and got["queued"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_sns_throttles_twice_in_a_row_when_redelivered_then_everyone_gets_exactly_one(
+    system: System, faults: PublishFaults
+) -> None:
+    faults.at_call[3] = client_error("Throttling", "Rate exceeded")
+    faults.at_call[4] = client_error("Throttling", "Rate exceeded")
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+
+    # When: throttled part-way, and again when tried at once
     payload = system.invoke("sms_sender", SMS_QUEUE, [send])
 
     # Then: what went out stays out; the rest is put back as a new message, a second later,
@@ -422,6 +467,7 @@ def test_given_sns_throttles_a_result_when_redelivered_then_each_alerted_gets_on
     action = start(system)
     system.run_queues()
     faults.at_call[faults.calls + 2] = client_error("Throttling", "Rate exceeded")
+    faults.at_call[faults.calls + 3] = client_error("Throttling", "Rate exceeded")
 
     close(system, action["action_id"], "found")
     run(system, "targeting_worker", TARGETING_QUEUE)

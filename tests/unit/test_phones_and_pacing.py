@@ -233,3 +233,14 @@ def test_given_a_fractional_rate_then_calls_are_seconds_apart() -> None:
     fake = FakeTime()
     times = call_times(fake.limiter(per_second=0.5), fake, 4)
     assert [t - times[0] for t in times] == pytest.approx([0, 2, 4, 6])
+
+
+def test_given_a_refused_call_is_refunded_then_its_retry_goes_at_once_and_the_pace_holds() -> None:
+    fake = FakeTime()
+    limiter = fake.limiter(per_second=2)
+    limiter.wait()
+    started = fake.now
+    limiter.refund()  # the provider refused it without counting it
+    times = call_times(limiter, fake, 3)
+    assert [t - started for t in times] == pytest.approx([0, 0.5, 1.0])
+
