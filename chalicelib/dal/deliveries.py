@@ -26,12 +26,12 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.dal import models
-from chalicelib.dal.models import Delivery
+from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
-CLAIM_THREADS = 8
+CLAIM_THREADS = MAX_CONNECTIONS
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
 _claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
 

@@ -370,6 +370,10 @@ class Sighting(Model):
     by_device = SightingsOfDevice()
 
 
+# Requests one worker has in flight at most (the ledger's claim threads): botocore's pool must
+# hold that many connections, or it opens and drops one for each request over its default 10.
+MAX_CONNECTIONS = 16
+
 TABLES: dict[type[Model], str] = {
     Participant: "participants_table",
     Place: "places_table",
@@ -391,4 +395,5 @@ def bind_models(settings: Settings) -> None:
         model.Meta.table_name = getattr(settings, setting)
         model.Meta.region = settings.region
         model.Meta.host = settings.endpoint_url
+        model.Meta.max_pool_connections = MAX_CONNECTIONS
         model._connection = None  # forget a connection made for other settings

@@ -7,10 +7,8 @@ the sending to each channel's queue; running either twice sends nobody anything 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import islice
-from typing import Any
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
@@ -23,10 +21,13 @@ from chalicelib.domain.model import Channel, Incident
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import QuietHours
 from chalicelib.logic.sending import cut_off
-from chalicelib.logic.work import SEND_CHUNK, enqueue_by_channel
+from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
-from chalicelib.queues import WorkQueue
+from chalicelib.queues import SQS_BATCH, WorkQueue
 from chalicelib.tracing import traced
+
+# People claimed (or their results queued) at a time: ten send messages, one SQS request.
+CLAIM_BATCH = SEND_CHUNK * SQS_BATCH
 
 
 def choose_channel(
@@ -76,13 +77,6 @@ def _mobile(phone: str | None) -> bool:
     return bool(phone) and is_mobile(str(phone))
 
 
-def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Consecutive lists of at most `size` items."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
     """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
@@ -120,12 +114,12 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
         # channel and its queue is its own, so it goes out while the rest are still claimed.
         recipients.sort(key=lambda r: r.channel != Channel.PUSH)
         claimed = 0
-        for chunk in chunks(recipients, SEND_CHUNK):
-            claimed += ledger.claim(action_id, chunk, now)
+        for batch in chunks(recipients, CLAIM_BATCH):
+            claimed += ledger.claim(action_id, batch, now)
             # Re-enqueue already-claimed people too: a crashed earlier run may not have; the
             # sender's conditional start makes a second message for them a no-op.
             waits: dict[datetime | None, list[Recipient]] = {}
-            for r in chunk:
+            for r in batch:
                 waits.setdefault(r.not_before, []).append(r)
             for not_before, group in waits.items():
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
@@ -155,7 +149,7 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
     queued = 0
     exact: Counter[str] = Counter()
     with traced("results", action_id=action_id):
-        for chunk in chunks(ledger.ledger(action_id), SEND_CHUNK):
+        for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             for d in chunk:
                 if cut_off(d, now):  # the update refreshes `d`: it counts as unknown below
                     ledger.settle_cut_off_alert(d, now)

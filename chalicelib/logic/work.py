@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import islice
 from typing import Any, Protocol
 
 from chalicelib.dal.deliveries import Kind
@@ -85,10 +86,23 @@ def enqueue_by_channel(
     not_before: datetime | None = None,
     delay_s: int = 0,
 ) -> None:
-    """Each channel's people to its own queue, in their order, so no channel waits for another."""
+    """Each channel's people to its own queue, in their order and SEND_CHUNK to a message, so no
+    channel waits for another."""
     by_channel: dict[Channel, list[str]] = {}
     for person in people:
         by_channel.setdefault(Channel(person.channel), []).append(person.participant_id)
     for channel, ids in by_channel.items():
-        work = SendWork(kind, channel, action_id, tuple(ids), not_before=not_before)
-        queues[channel].send([work.to_item()], delay_s=delay_s)
+        queues[channel].send(
+            (
+                SendWork(kind, channel, action_id, tuple(chunk), not_before=not_before).to_item()
+                for chunk in chunks(ids, SEND_CHUNK)
+            ),
+            delay_s=delay_s,
+        )
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
