@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Action, Idempotency
@@ -79,7 +80,9 @@ def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action
     return actions, (encode_page(last, PAGE_KEY) if last else None)
 
 
-def close_action(action_id: str, outcome: str, message: str | None, now: datetime) -> Action:
+def close_action(
+    action_id: str, outcome: str, message: str | None, now: datetime, by: str
+) -> Action:
     """Close an active action and mark its result messages as outstanding; Conflict if closed."""
     action = get_action(action_id)
     try:
@@ -89,6 +92,7 @@ def close_action(action_id: str, outcome: str, message: str | None, now: datetim
                 Action.outcome.set(outcome),
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
+                Action.closed_by.set(by),
                 Action.pending.set("results"),
                 Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
@@ -116,12 +120,14 @@ def pending_action_ids() -> list[tuple[str, str]]:
     return found
 
 
-def finish_pending(action_id: str, kind: str) -> None:
-    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on)."""
+def finish_pending(action_id: str, kind: str, now: datetime) -> None:
+    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on), noting
+    when targeting finished."""
+    done: list[UpdateAction] = [Action.pending.remove()]
+    if kind == "target":
+        done.append(Action.targeted_at.set(iso(now)))
     try:
-        Action(action_id).update(
-            actions=[Action.pending.remove()], condition=Action.pending == kind
-        )
+        Action(action_id).update(actions=done, condition=Action.pending == kind)
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise

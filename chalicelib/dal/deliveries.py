@@ -203,6 +203,36 @@ def ledger(action_id: str) -> Iterator[Delivery]:
     yield from Delivery.query(action_id, consistent_read=True)
 
 
+@dataclass
+class Progress:
+    """How one channel's messages of an action went, as the ledger records them."""
+
+    first_alert: datetime | None = None
+    last_alert: datetime | None = None
+    alerts: int = 0  # sent, or unknown (may have arrived)
+    last_result: datetime | None = None
+    results: int = 0
+    results_open: int = 0  # queued or being sent
+
+
+def progress(action_id: str) -> dict[str, Progress]:
+    """Per channel, when the action's first and last alert and last result went out."""
+    found: dict[str, Progress] = {}
+    fields = ["channel", "alert_status", "alert_at", "result_status", "result_at"]
+    for d in Delivery.query(action_id, attributes_to_get=fields):
+        p = found.setdefault(str(d.channel), Progress())
+        if d.alert_status in (Settled.SENT, Settled.UNKNOWN) and d.alert_at is not None:
+            p.alerts += 1
+            p.first_alert = min(p.first_alert or d.alert_at, d.alert_at)
+            p.last_alert = max(p.last_alert or d.alert_at, d.alert_at)
+        if d.result_status in ("queued", "sending"):
+            p.results_open += 1
+        elif d.result_status == Settled.SENT and d.result_at is not None:
+            p.results += 1
+            p.last_result = max(p.last_result or d.result_at, d.result_at)
+    return found
+
+
 def tally(deliveries: Iterable[Delivery]) -> dict[str, int]:
     """The action's counters as the ledger says they are."""
     alerts: Counter[str] = Counter()

@@ -136,6 +136,8 @@ class Action(Model):
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
     expires_at = UnicodeAttribute()
     closed_at = UnicodeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)  # the caller's identity, or "sweeper" when it expired
+    targeted_at = UnicodeAttribute(null=True)  # when targeting finished
     outcome = UnicodeAttribute(null=True)
     result_message = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
@@ -149,6 +151,10 @@ class Action(Model):
     results_sent = NumberAttribute(default=0)
     results_failed = NumberAttribute(default=0)
     results_unknown = NumberAttribute(default=0)
+    # Provider refusals while sending (each tried again): how hard an action pushed the quotas.
+    throttled_sms = NumberAttribute(default=0)
+    throttled_voice = NumberAttribute(default=0)
+    throttled_push = NumberAttribute(default=0)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()

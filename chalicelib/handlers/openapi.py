@@ -15,8 +15,9 @@ from chalice import Blueprint, Response
 from chalicelib.domain import devices as device_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain import signup as signup_rules
-from chalicelib.domain.model import Incident, Language
+from chalicelib.domain.model import Channel, Incident, Language
 from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
+from chalicelib.logic import timeline
 
 openapi = Blueprint(__name__)
 
@@ -242,6 +243,23 @@ def _schemas() -> dict[str, Schema]:
                 ),
             },
         },
+        "TimelineEvent": _obj(
+            {
+                "at": TIME,
+                "event": {
+                    "type": "string",
+                    "enum": list(timeline.ORDER),
+                },
+                "channel": {"type": "string", "enum": [c.value for c in Channel]},
+                "count": {"type": "integer", "minimum": 0},
+                "detail": {
+                    "type": "object",
+                    "description": "targeted: `seconds` targeting took; closed and expired: "
+                    "`outcome` and `by` (the caller, or `sweeper`); started: `incident`.",
+                },
+            },
+            ("at", "event"),
+        ),
         "Sighting": {
             "type": "object",
             "required": ["seen_at", "received_at", "lat", "lon", "text"],
@@ -427,6 +445,23 @@ def _paths() -> dict[str, Schema]:
             "get": _op(
                 "Follow an action",
                 {"200": action, "404": _error("`action_not_found`.")},
+                security=IAM,
+                parameters=[action_id],
+            )
+        },
+        "/actions/{action_id}/timeline": {
+            "get": _op(
+                "What happened to an action and when, oldest first (cloud ops)",
+                {
+                    "200": _json(
+                        _obj(
+                            {"events": {"type": "array", "items": _ref("TimelineEvent")}},
+                            ("events",),
+                        ),
+                        "The action's events; counts agree with `GET /actions/{action_id}`.",
+                    ),
+                    "404": _error("`action_not_found`."),
+                },
                 security=IAM,
                 parameters=[action_id],
             )

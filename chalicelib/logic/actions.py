@@ -79,11 +79,11 @@ def start_action(
 
 
 def close_action(
-    action_id: str, request: CloseRequest, targeting: WorkQueue, now: datetime
+    action_id: str, request: CloseRequest, caller: str, targeting: WorkQueue, now: datetime
 ) -> Action:
     """Close an active action and enqueue its result messages."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
-        action = store.close_action(action_id, request.outcome.value, request.message, now)
+        action = store.close_action(action_id, request.outcome.value, request.message, now, caller)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, "results", action_id)
     return action

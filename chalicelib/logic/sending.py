@@ -143,6 +143,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     later: list[str] = []
     waits: set[Step] = set()
     sent = 0
+    throttled = 0
     try:
         with traced(
             "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
@@ -153,6 +154,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             while i < len(deliveries):
                 delivery = deliveries[i]
                 step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline)
+                throttled += step is Step.THROTTLED
                 if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
                     if not refused:
                         sender.pacers[work.channel].refund()
@@ -172,6 +174,8 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     waits.add(step)
                     break
     finally:
+        if throttled:  # counted once a chunk, for the action's timeline
+            ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
         if alerted:
             _results_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:

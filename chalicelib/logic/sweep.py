@@ -17,6 +17,7 @@ from chalicelib.queues import WorkQueue
 # and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
 REDRIVE_IDLE = timedelta(minutes=2)
 REDRIVE_STUCK = timedelta(minutes=16)
+SWEEPER = "sweeper"  # who closed an action that ran out of time
 # Actions redacted per run: a day's closes at most, so one run stays well inside its minute.
 REDACT_PER_RUN = 50
 
@@ -27,7 +28,7 @@ def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> 
     for action in store.active_actions():
         if action.expires_at <= iso(now):
             try:
-                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now)
+                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now, SWEEPER)
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)

@@ -81,7 +81,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
     """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
     if action.status != "active":
-        store.finish_pending(action_id, "target")
+        store.finish_pending(action_id, "target", now)
         return 0
     circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
     incident = Incident(action.incident)
@@ -125,7 +125,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
-    store.finish_pending(action_id, "target")
+    store.finish_pending(action_id, "target", now)
     log_event(
         "action_targeted",
         action_id=action_id,
@@ -161,6 +161,6 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
             action_id,
             {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
         )
-    store.finish_pending(action_id, "results")
+    store.finish_pending(action_id, "results", now)
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
