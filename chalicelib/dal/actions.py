@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Action, Idempotency
+from chalicelib.dal.models import Action, Bulletin, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import iso
@@ -93,6 +93,7 @@ def close_action(
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
                 Action.closed_by.set(by),
+                Action.bulletins.set(Action.bulletins.append([bulletin(action_id, "result", now)])),
                 Action.pending.set("results"),
                 Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
@@ -105,6 +106,23 @@ def close_action(
             "action_closed", f"Action {action_id!r} is already closed; it cannot be closed again."
         ) from None
     return action
+
+
+def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
+    """A new public state of an action: its start, an update or its result."""
+    return Bulletin(
+        identifier=f"{action_id}.{update_id or kind}",  # one start and one result per action
+        sent=iso(now),
+        kind=kind,
+        update_id=update_id,
+    )
+
+
+def action_by_ref(ref: str) -> Action:
+    """The action with this public reference, or NotFound."""
+    for key in Action.ref_index.query(ref):
+        return get_action(key.action_id)
+    raise NotFound("action_not_found", f"There is no action with reference {ref!r}.")
 
 
 def active_actions() -> list[Action]:

@@ -117,6 +117,38 @@ class RedactionIndex(GlobalSecondaryIndex["Action"]):
     closed_at = UnicodeAttribute(range_key=True)
 
 
+class RefIndex(GlobalSecondaryIndex["Action"]):
+    """Finds an action by its public reference (the page, the CAP message)."""
+
+    class Meta:
+        index_name = "ref-index"
+        projection = KeysOnlyProjection()
+
+    ref = UnicodeAttribute(hash_key=True)
+
+
+class Bulletin(MapAttribute[str, Any]):
+    """One public state of an action (its start, an update, its result): one CAP message each."""
+
+    identifier = UnicodeAttribute()  # unique per message, as CAP's <identifier>
+    sent = UnicodeAttribute()  # ISO 8601 UTC
+    kind = UnicodeAttribute()  # start | update | result
+    update_id = UnicodeAttribute(null=True)  # for kind update
+
+
+class ActionUpdate(MapAttribute[str, Any]):
+    """A dispatcher's update during an action, with how its messages went."""
+
+    update_id = UnicodeAttribute()
+    at = UnicodeAttribute()  # ISO 8601 UTC
+    message = UnicodeAttribute(null=True)  # None once redacted
+    description = UnicodeAttribute(null=True)  # the new description, if it changed
+    queued = BooleanAttribute(default=False)  # its fan-out ran (the sweep re-drives it if not)
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    unknown = NumberAttribute(default=0)
+
+
 class Action(Model):
     """A police request to look out for someone, with its live delivery counters."""
 
@@ -131,6 +163,11 @@ class Action(Model):
     lon = NumberAttribute()
     radius_m = NumberAttribute()
     channels = ListAttribute(of=UnicodeAttribute)
+    public = BooleanAttribute(default=True)  # shown in the feeds, on its page and posted
+    exercise = BooleanAttribute(default=False)  # an exercise: CAP status Test
+    place = UnicodeAttribute(null=True)  # the area's name, for people (e.g. "Utrecht")
+    bulletins = ListAttribute(of=Bulletin, default=list)  # oldest first
+    updates = ListAttribute(of=ActionUpdate, default=list)  # oldest first
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
@@ -158,6 +195,7 @@ class Action(Model):
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()
+    ref_index = RefIndex()
 
 
 class Idempotency(Model):

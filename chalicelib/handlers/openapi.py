@@ -209,6 +209,23 @@ def _schemas() -> dict[str, Schema]:
                     "minItems": 1,
                     "items": {"type": "string", "enum": ["sms", "voice"]},
                 },
+                "public": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Shown in the public feeds, on its page and on social "
+                    "networks; false keeps it out of all of them.",
+                },
+                "exercise": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "A drill: its public messages say so (CAP status Test).",
+                },
+                "place": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": rules.MAX_PLACE,
+                    "description": "The area's name for people; by default the municipality's.",
+                },
             },
             ("incident", "description", "area"),
         ),
@@ -230,6 +247,9 @@ def _schemas() -> dict[str, Schema]:
                 "description": NULLABLE_TEXT,
                 "area": _ref("Area"),
                 "channels": {"type": "array", "items": {"type": "string"}},
+                "public": {"type": "boolean"},
+                "exercise": {"type": "boolean"},
+                "place": NULLABLE_TEXT,
                 "created_by": {"type": "string"},
                 "created_at": TIME,
                 "expires_at": TIME,

@@ -11,9 +11,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.dal import actions as store
+from chalicelib.dal import municipalities
 from chalicelib.dal.models import Action
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
+from chalicelib.domain.areas import locate
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
@@ -39,8 +41,9 @@ def start_action(
 ) -> Action:
     """Store a new action and enqueue its targeting; a retried request returns the first action."""
     area = request.area
+    action_id = str(uuid.uuid4())
     action = Action(
-        str(uuid.uuid4()),
+        action_id,
         ref=new_ref(),
         incident=request.incident.value,
         description=request.description,
@@ -48,6 +51,10 @@ def start_action(
         lon=area.lon,
         radius_m=area.radius_m,
         channels=[c.value for c in request.channels],
+        public=request.public,
+        exercise=request.exercise,
+        place=request.place or _municipality(area.lat, area.lon),
+        bulletins=[store.bulletin(action_id, "start", now)],
         status="active",
         created_by=caller,
         created_at=iso(now),
@@ -76,6 +83,12 @@ def start_action(
         )
         enqueue(targeting, "target", action.action_id)
     return stored
+
+
+def _municipality(lat: float, lon: float) -> str | None:
+    """The name of the municipality around a point, if one is known."""
+    code = locate(municipalities.areas(), lat, lon)
+    return municipalities.get_municipality(code).name if code else None
 
 
 def close_action(
@@ -133,6 +146,9 @@ def action_view(action: Action) -> dict[str, Any]:
             "radius_m": float(action.radius_m),
         },
         "channels": list(action.channels),
+        "public": bool(action.public),
+        "exercise": bool(action.exercise),
+        "place": action.place,
         "created_by": action.created_by,
         "created_at": action.created_at,
         "expires_at": action.expires_at,
