@@ -149,6 +149,13 @@ class ActionUpdate(MapAttribute[str, Any]):
     unknown = NumberAttribute(default=0)
 
 
+class Photo(MapAttribute[str, Any]):
+    """An action's photo, metadata stripped, at two sizes, each at a stable public URL."""
+
+    large = UnicodeAttribute()  # 1280 px
+    small = UnicodeAttribute()  # 320 px
+
+
 class Action(Model):
     """A police request to look out for someone, with its live delivery counters."""
 
@@ -166,6 +173,7 @@ class Action(Model):
     public = BooleanAttribute(default=True)  # shown in the feeds, on its page and posted
     exercise = BooleanAttribute(default=False)  # an exercise: CAP status Test
     place = UnicodeAttribute(null=True)  # the area's name, for people (e.g. "Utrecht")
+    photo = Photo(null=True)
     bulletins = ListAttribute(of=Bulletin, default=list)  # oldest first
     updates = ListAttribute(of=ActionUpdate, default=list)  # oldest first
     status = UnicodeAttribute()
