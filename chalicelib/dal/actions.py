@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Action, Bulletin, Idempotency
+from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import iso
@@ -108,6 +108,55 @@ def close_action(
     return action
 
 
+def add_update(
+    action_id: str, update_id: str, message: str, description: str | None, now: datetime
+) -> None:
+    """Append an update (and its public state) to an active action; a new description replaces
+    the old one for the alerts still to go. Conflict if the action has closed."""
+    update = ActionUpdate(
+        update_id=update_id,
+        at=iso(now),
+        message=message,
+        description=description,
+        queued=False,
+        sent=0,
+        failed=0,
+        unknown=0,
+    )
+    changes: list[UpdateAction] = [
+        Action.updates.set(Action.updates.append([update])),
+        Action.bulletins.set(
+            Action.bulletins.append([bulletin(action_id, "update", now, update.update_id)])
+        ),
+    ]
+    if description:
+        changes.append(Action.description.set(description))
+    try:
+        Action(action_id).update(actions=changes, condition=Action.status == "active")
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        get_action(action_id)  # NotFound if there is no such action
+        raise Conflict(
+            "action_closed", f"Action {action_id!r} is closed; it takes no more updates."
+        ) from None
+
+
+def update_queued(action_id: str, index: int) -> None:
+    """Note that an update's messages are all queued (the sweep re-drives it until then)."""
+    Action(action_id).update(actions=[Action.updates[index]["queued"].set(True)])
+
+
+def count_update(action_id: str, index: int, counts: dict[str, int]) -> None:
+    """Add a chunk's outcomes (sent, failed, unknown) to an update's counters."""
+    entry = Action.updates[index]
+    changes: list[UpdateAction] = [
+        entry[name].set(entry[name] + n) for name, n in counts.items() if n
+    ]
+    if changes:
+        Action(action_id).update(actions=changes)
+
+
 def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
     """A new public state of an action: its start, an update or its result."""
     return Bulletin(
@@ -160,15 +209,23 @@ def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
 
 
 def redact(action_id: str, now: datetime) -> bool:
-    """Remove the action's description and result message; False if it was done already.
+    """Remove the action's free text (description, result message, updates' texts); False if
+    it was done already.
 
     Removing `redaction` takes it out of the sparse index, so it is never read again.
     """
+    updates = get_action(action_id).updates  # closed: no update is added any more
+    texts: list[UpdateAction] = [
+        Action.updates[i][name].remove()
+        for i in range(len(updates))
+        for name in ("message", "description")
+    ]
     try:
         Action(action_id).update(
             actions=[
                 Action.description.remove(),
                 Action.result_message.remove(),
+                *texts,
                 Action.redaction.remove(),
                 Action.redacted_at.set(iso(now)),
             ],

@@ -269,6 +269,9 @@ class Delivery(Model):
     alert_at = UTCDateTimeAttribute(null=True)
     result_status = UnicodeAttribute(null=True)
     result_message_id = UnicodeAttribute(null=True)
+    # One status per update of the action sent to this person: queued, sending, sent, failed,
+    # unknown or skipped. Made empty at the claim, so an update's status can be set on its own.
+    update_status = MapAttribute[str, Any](default=dict)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
     contact_id = UnicodeAttribute(null=True)  # the latest call's Connect contact id

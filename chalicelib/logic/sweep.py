@@ -25,6 +25,7 @@ REDACT_PER_RUN = 50
 def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> dict[str, int]:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions."""
     expired = 0
+    redriven = 0
     for action in store.active_actions():
         if action.expires_at <= iso(now):
             try:
@@ -34,7 +35,8 @@ def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> 
             log_event("action_expired", action_id=action.action_id)
             enqueue(targeting, "results", action.action_id)
             expired += 1
-    redriven = 0
+            continue
+        redriven += _redrive_updates(action, targeting, now)
     for action_id, kind in store.pending_action_ids():
         action = store.get_action(action_id)
         if _stalled(action, kind, now):
@@ -57,6 +59,18 @@ def redact(now: datetime, keep: timedelta) -> int:
             log_event("action_redacted", action_id=action_id)
             redacted += 1
     return redacted
+
+
+def _redrive_updates(action: Action, targeting: WorkQueue, now: datetime) -> int:
+    """Re-enqueue the fan-out of updates not yet queued a while after they were posted (a lost
+    enqueue, or a crashed run); a second fan-out of one update sends nobody anything twice."""
+    redriven = 0
+    for update in action.updates:
+        if not update.queued and now - datetime.fromisoformat(update.at) >= REDRIVE_IDLE:
+            log_event("fanout_redriven", action_id=action.action_id, kind="update")
+            enqueue(targeting, "update", action.action_id, update.update_id)
+            redriven += 1
+    return redriven
 
 
 def _stalled(action: Action, kind: str, now: datetime) -> bool:

@@ -164,3 +164,23 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
     store.finish_pending(action_id, "results", now)
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
+
+
+def fan_out_update(
+    action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue], now: datetime
+) -> int:
+    """Queue one message of this update for every person the action has alerted; return how
+    many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
+    action = store.get_action(action_id)
+    index = next((i for i, u in enumerate(action.updates) if u.update_id == update_id), None)
+    if index is None or action.status != "active":
+        return 0  # gone, or closed first: the result says what matters now
+    queued = 0
+    with traced("update", action_id=action_id):
+        for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
+            todo = [d for d in chunk if ledger.queue_update(d, update_id)]
+            enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
+            queued += len(todo)
+    store.update_queued(action_id, index)
+    log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
+    return queued
