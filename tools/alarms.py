@@ -183,8 +183,9 @@ def sending_alarms() -> dict[str, Any]:
             "An action's latest alert went out more than 10 minutes after it started: sending "
             "is slower than the provider limits allow, or stalled. On the dashboard, check quota "
             "use and Throttled per channel, and the senders' Errors alarms. At SMS_PER_SECOND=10 "
-            "an action reaching over 6,000 people by SMS takes longer than this: ask AWS for a "
-            "higher SMS throughput and raise SMS_PER_SECOND.",
+            "over 6,000 SMS take longer than this: ask AWS for a higher SMS throughput and raise "
+            "SMS_PER_SECOND. Calls are bound by the 10 lines, and a landline held for its quiet "
+            "hours is called when they end: both can pass 10 minutes.",
             Namespace=NAMESPACE,
             MetricName="TimeToLastAlert",
             Statistic="Maximum",
