@@ -15,7 +15,7 @@ from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
 from chalicelib.logic import participants, sending, sweep, targeting
 from chalicelib.logic.work import SendWork
-from chalicelib.logs import log_event
+from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
     CODE_SENDERS,
     CODES_QUEUE,
@@ -44,7 +44,8 @@ def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
         item: dict[str, Any] = {}
         try:
             item = json.loads(record.body)
-            handle(item)
+            with log_context(action_id=item.get("action_id")):
+                handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
                 "message_failed",
