@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal.models import Action, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.model import iso
+from chalicelib.domain.model import Channel, iso
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
@@ -116,8 +116,8 @@ def pending_action_ids() -> list[tuple[str, str]]:
     return found
 
 
-def finish_pending(action_id: str, kind: str) -> None:
-    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on)."""
+def finish_pending(action_id: str, kind: str) -> bool:
+    """Mark an action's outstanding fan-out of `kind` as done; False if it moved on already."""
     try:
         Action(action_id).update(
             actions=[Action.pending.remove()], condition=Action.pending == kind
@@ -125,6 +125,25 @@ def finish_pending(action_id: str, kind: str) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
+
+
+def record_first_alert(action: Action, channel: Channel, at: datetime) -> bool:
+    """Record when the action's first alert on `channel` went out; False if one was recorded."""
+    name = f"first_alert_{channel.value}"
+    if getattr(action, name) is not None:
+        return False  # already known when the action was read: no write
+    attribute = getattr(Action, name)
+    try:
+        Action(action.action_id).update(
+            actions=[attribute.set(iso(at))], condition=attribute.does_not_exist()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:

@@ -66,9 +66,9 @@ def targeting_worker(event: Any) -> dict[str, Any]:
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
-            targeting.target(item["action_id"], rt.queues, now())
+            targeting.target(item["action_id"], rt.queues, now(), rt.metrics)
         else:
-            targeting.fan_out_results(item["action_id"], rt.queues, now())
+            targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 
     return _each(event, handle)
 

@@ -27,6 +27,7 @@ from chalicelib.dal.deliveries import Kind, Settled
 from chalicelib.dal.models import Action, Delivery
 from chalicelib.domain import calls, messages
 from chalicelib.domain.messages import speakable
+from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.work import SendWork, enqueue_by_channel
@@ -90,6 +91,7 @@ class Sender:
     callback_number: str
     queues: Mapping[Channel, WorkQueue]  # where each channel's work (put back, late results) goes
     pacers: Mapping[Channel, RateLimiter]  # this instance's share of each channel's rate
+    metrics: Metrics  # one record per chunk: what it sent, failed and was refused
     voice: Voice | None = None
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
     push: Push | None = None
@@ -110,6 +112,34 @@ class Step(Enum):
 
 class LinesBusy(Exception):
     """Every call line stayed in use for as long as this sender may wait."""
+
+
+@dataclass
+class Tally:
+    """What one chunk did, noted as the ledger records it; published once when the chunk ends."""
+
+    sent: int = 0  # messages of the chunk's kind that went out
+    last_sent: datetime | None = None
+    first_alert: datetime | None = None  # the action's first alert on this channel, if this chunk's
+    alerts_failed: int = 0  # refused for good or unknown (a result chunk may settle cut-off alerts)
+    throttled: int = 0  # refusals that sent nothing, each retry counted
+
+    def values(self, kind: Kind, created_at: datetime) -> dict[Metric, float]:
+        """The chunk's metrics; times in milliseconds from the action's start."""
+        values: dict[Metric, float] = {
+            Metric.ALERTS_SENT if kind is Kind.ALERT else Metric.RESULTS_SENT: self.sent,
+            Metric.ALERTS_FAILED: self.alerts_failed,
+            Metric.THROTTLED: self.throttled,
+        }
+        if kind is Kind.ALERT and self.last_sent is not None:
+            values[Metric.TIME_TO_LAST_ALERT] = _ms(self.last_sent - created_at)
+        if self.first_alert is not None:
+            values[Metric.TIME_TO_FIRST_ALERT] = _ms(self.first_alert - created_at)
+        return values
+
+
+def _ms(elapsed: timedelta) -> float:
+    return round(elapsed.total_seconds() * 1000, 1)
 
 
 @dataclass
@@ -140,7 +170,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     alerted: list[Delivery] = []
     later: list[str] = []
     waits: set[Step] = set()
-    sent = 0
+    tally = Tally()
     try:
         with traced(
             "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
@@ -150,16 +180,16 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             i = 0
             while i < len(deliveries):
                 delivery = deliveries[i]
-                step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline)
+                step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline, tally)
                 if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
                     refused += 1
                     continue  # the same delivery again, now: the ledger has it queued again
                 refused = 0
                 i += 1
-                if step is Step.SENT:
-                    sent += 1
-                    if work.kind is Kind.ALERT:
-                        alerted.append(delivery)
+                if step is Step.SENT and work.kind is Kind.ALERT:
+                    alerted.append(delivery)
+                    if len(alerted) == 1:
+                        _note_first_alert(action, work.channel, tally)
                 elif step is Step.WAIT_ALERT:
                     later.append(delivery.participant_id)
                     waits.add(step)
@@ -168,11 +198,28 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     waits.add(step)
                     break
     finally:
+        # Published however the chunk ends (put back, or a crash): what it did has happened.
+        created_at = datetime.fromisoformat(action.created_at)
+        sender.metrics.publish(
+            tally.values(work.kind, created_at),
+            dimension=("Channel", work.channel.value),
+            action_id=work.action_id,
+        )
         if alerted:
             _results_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:
         _put_back(work, later, waits, sender.queues)
-    return sent
+    return tally.sent
+
+
+def _note_first_alert(action: Action, channel: Channel, tally: Tally) -> None:
+    """Record the chunk's first alert as the action's first on the channel, unless one is.
+
+    Checked on the first alert a chunk sends, not when it ends: of chunks running at once, the
+    earliest alert wins the conditional write.
+    """
+    if tally.last_sent is not None and store.record_first_alert(action, channel, tally.last_sent):
+        tally.first_alert = tally.last_sent
 
 
 def _deliver(
@@ -183,13 +230,15 @@ def _deliver(
     sender: Sender,
     moment: Callable[[], datetime],
     deadline: float,
+    tally: Tally,
 ) -> Step:
     """Send one message of a chunk, as the ledger allows, and record how it ended."""
     if kind is Kind.RESULT and delivery.alert_status == "sending":
         if not cut_off(delivery, moment()):
             return Step.WAIT_ALERT  # first know whether they were alerted
         # Its worker died mid-publish: the alert is unknown, and not knowably alerted, no result
-        ledger.settle_cut_off_alert(delivery, moment())
+        if ledger.settle_cut_off_alert(delivery, moment()):
+            tally.alerts_failed += 1
         ledger.skip_result(delivery)
         return Step.SETTLED
     channel = Channel(delivery.channel)
@@ -207,7 +256,7 @@ def _deliver(
             if (kind, language) not in texts:
                 texts[kind, language] = _render(kind, action, language, sender.callback_number)
             text = texts[kind, language]
-            step = _transmit_and_record(delivery, kind, text, action, sender, moment, lease)
+            step = _transmit_and_record(delivery, kind, text, action, sender, moment, lease, tally)
             if step is Step.THROTTLED:
                 pacer.refund()  # a refused send used none of the provider's rate
             return step
@@ -223,18 +272,22 @@ def _transmit_and_record(
     sender: Sender,
     moment: Callable[[], datetime],
     lease: Lease | None,
+    tally: Tally,
 ) -> Step:
     try:
         message_id = _transmit(delivery, text, action.ref, kind, sender)
     except SendFailed as exc:
         if exc.retryable:
             ledger.release(delivery, kind)  # nothing went out: queued again, for later
+            tally.throttled += 1
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
         if exc.ambiguous and lease is not None:
             lease.taken = True  # the call may be running: its line stays taken until the lease ends
         ledger.finish_sending(delivery, kind, outcome, moment())
+        if kind is Kind.ALERT:
+            tally.alerts_failed += 1
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
         log_event(
@@ -250,6 +303,8 @@ def _transmit_and_record(
         # Unforeseen: it may have gone out, so it is unknown and never resent. Made visible, and
         # the message goes back to SQS for the rest of the chunk.
         ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment())
+        if kind is Kind.ALERT:
+            tally.alerts_failed += 1
         log_event(
             "send_crashed",
             logging.ERROR,
@@ -259,11 +314,14 @@ def _transmit_and_record(
             participant_id=delivery.participant_id,
         )
         raise
+    at = moment()
     if lease is not None:
-        ledger.finish_call(delivery, kind, message_id, lease.number, moment())
+        ledger.finish_call(delivery, kind, message_id, lease.number, at)
         lease.taken = True  # the call holds its line until Connect says it ended
     else:
-        ledger.finish_sending(delivery, kind, Settled.SENT, moment(), message_id)
+        ledger.finish_sending(delivery, kind, Settled.SENT, at, message_id)
+    tally.sent += 1
+    tally.last_sent = at
     return Step.SENT
 
 
