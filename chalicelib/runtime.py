@@ -24,6 +24,7 @@ from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
 from chalicelib.queues import (
     CODES_QUEUE,
+    DEAD_LETTER_QUEUES,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
@@ -46,6 +47,7 @@ class Runtime:
     push: SnsPush | None  # registers app installs (the sender publishes through it too)
     devices: DeviceServices  # the app's routes: push registration and attestation
     metrics: Metrics
+    dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
 
 
 @cache
@@ -90,6 +92,7 @@ def runtime() -> Runtime:
         push=app_push,
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
         metrics=metrics,
+        dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
     )
 
 

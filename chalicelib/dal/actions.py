@@ -129,6 +129,12 @@ def finish_pending(action_id: str, kind: str) -> bool:
     return True
 
 
+def late_targeting(started_before: datetime) -> int:
+    """How many actions started before this moment are still waiting for their targeting."""
+    late = Action.pending_index.query("target", Action.created_at <= iso(started_before))
+    return sum(1 for _ in late)
+
+
 def record_first_alert(action: Action, channel: Channel, at: datetime) -> bool:
     """Record when the action's first alert on `channel` went out; False if one was recorded."""
     name = f"first_alert_{channel.value}"

@@ -129,7 +129,8 @@ def inbound_sms(event: Any) -> None:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> dict[str, int]:
-    """Close expired actions, re-drive stalled fan-out, redact old actions' free text."""
+    """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
+    and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep)
+    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics)

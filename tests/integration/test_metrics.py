@@ -11,15 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib.dal import actions as action_store
 from chalicelib.handlers import workers
 from chalicelib.logic import sending
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import DEAD_LETTER_QUEUES, SMS_QUEUE, TARGETING_QUEUE
 from chalicelib.runtime import runtime
-from tests.conftest import System, add_participant
+from tests.conftest import REGION, System, add_participant
 from tests.integration.test_fanout import (
     LambdaTimeout,
     PublishFaults,
@@ -28,6 +29,7 @@ from tests.integration.test_fanout import (
     north,
     run,
 )
+from tools.emulator import TEMPLATE
 
 PEOPLE = [f"+316200000{n:02d}" for n in range(30)]  # 30 inside: a chunk of 25 and one of 5
 REFUSED = PEOPLE[7]  # the provider refuses this number for good
@@ -255,3 +257,50 @@ def test_targeting_run_twice_publishes_the_recipients_once(system: System, emf: 
     # Then
     [recipients] = emf.with_metric("Recipients", action_id)
     assert value(recipients, "Recipients") == len(PEOPLE)
+
+
+@pytest.mark.usefixtures("people")
+def test_the_sweep_counts_late_targeting_and_dead_letters(
+    system: System, emf: Emf, clock: Callable[[timedelta], None]
+) -> None:
+    # Given an action whose targeting never ran, and two alert chunks in the SMS dead-letter queue
+    start(system)
+    system.emulator.drain(TARGETING_QUEUE)
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.get_queue_url(QueueName=f"{SMS_QUEUE}-dlq")["QueueUrl"]
+    for n in range(2):
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"chunk": n}))
+
+    # When the sweep runs a minute after the start, and again three minutes after
+    clock(timedelta(minutes=1))
+    system.sweep()
+    on_time = emf.with_metric("TargetingLate")
+    clock(timedelta(minutes=3))
+    system.sweep()
+    late = emf.with_metric("TargetingLate")[len(on_time) :]
+
+    # Then the action counts as late only after two minutes, in one line a sweep, no dimension
+    assert [value(line, "TargetingLate") for line in on_time] == [0]
+    assert [value(line, "TargetingLate") for line in late] == [1]
+    assert late[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]
+    # ... and each sweep counts every DLQ, by queue and in total
+    dead = emf.with_metric("DeadLettered")
+    assert len(dead) == 2 * len(DEAD_LETTER_QUEUES)
+    by_queue = {line["Queue"]: value(line, "DeadLettered") for line in dead}
+    assert by_queue == {name: 2 if name == f"{SMS_QUEUE}-dlq" else 0 for name in DEAD_LETTER_QUEUES}
+    assert all(
+        sorted(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]) == [[], ["Queue"]]
+        for line in dead
+    )
+
+
+def test_the_sweep_counts_every_dead_letter_queue_of_the_template() -> None:
+    resources = json.loads(TEMPLATE.read_text())["Resources"]
+    queues = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::SQS::Queue"]
+    targets = {
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for queue in queues
+        if "RedrivePolicy" in queue
+    }
+    names = {resources[target]["Properties"]["QueueName"] for target in targets}
+    assert names == set(DEAD_LETTER_QUEUES)
