@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check bench import ops sms clean package lock
+.PHONY: run test lint typecheck check bench import ops sms clean package lock pillow-layer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ AWS_DEFAULT_REGION ?= eu-west-1
 
 package: $(STAMP)  ## CloudFormation for the prod stage, merged with infra/
 	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(BIN)/chalice package --stage prod --merge-template infra/template.json dist/
+	$(MAKE) pillow-layer
+
+# Pillow for the photo resizer alone (infra/template.json: PillowLayer), so it never grows the
+# package every function ships: its pinned wheel for the Lambda's platform, whatever this one is.
+pillow-layer: $(STAMP)  ## dist/pillow-layer.zip, the photo resizer's layer
+	rm -rf dist/pillow-layer dist/pillow-layer.zip
+	$(BIN)/pip install --quiet --require-hashes --no-deps --only-binary=:all: \
+		--platform manylinux2014_x86_64 --python-version 3.11 --implementation cp \
+		--target dist/pillow-layer/python -r infra/layers/pillow.txt
+	cd dist/pillow-layer && $(abspath $(BIN))/python -m zipfile -c ../pillow-layer.zip python
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

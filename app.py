@@ -10,6 +10,7 @@ from chalicelib.handlers.invocations import invocation_ids
 from chalicelib.handlers.municipalities import admin
 from chalicelib.handlers.openapi import openapi
 from chalicelib.handlers.participants import residents
+from chalicelib.handlers.photos import action_photos
 from chalicelib.handlers.signup_page import signup_page
 from chalicelib.handlers.workers import workers
 
@@ -24,3 +25,4 @@ app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)
 app.register_blueprint(app_devices)
 app.register_blueprint(openapi)
+app.register_blueprint(action_photos)

@@ -11,6 +11,7 @@ from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.parameters import read_hash_key
 from chalicelib.adapters.pdok import PdokGeocoder
+from chalicelib.adapters.photos import LambdaResizer, S3Photos
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import municipalities, pseudonyms
@@ -21,6 +22,7 @@ from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.devices import Attestation, DeviceServices
 from chalicelib.logic.participants import Services
+from chalicelib.logic.photos import InProcessResizer, Photos
 from chalicelib.logic.sending import Sender, Voice
 from chalicelib.queues import (
     CODES_QUEUE,
@@ -32,7 +34,7 @@ from chalicelib.queues import (
     VOICE_QUEUE,
     WorkQueue,
 )
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import Settings, SettingsError, get_settings
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Runtime:
     devices: DeviceServices  # the app's routes: push registration and attestation
     metrics: Metrics
     dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
+    photos: Photos | None  # the photo route's bucket and resizer, where this stage keeps photos
 
 
 @cache
@@ -93,7 +96,29 @@ def runtime() -> Runtime:
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
         metrics=metrics,
         dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
+        photos=photos(settings),
     )
+
+
+def photos(settings: Settings) -> Photos | None:
+    """The photos bucket and resizer: the resizer Lambda, or this process ("local")."""
+    if not (settings.photos_bucket and settings.photos_url and settings.photo_resizer):
+        return None
+    store = photo_store()
+    if settings.photo_resizer == "local":
+        return Photos(store, InProcessResizer(store), settings.photos_url)
+    return Photos(
+        store, LambdaResizer(aws.client("lambda"), settings.photo_resizer), settings.photos_url
+    )
+
+
+@cache
+def photo_store() -> S3Photos:
+    """The photos bucket. The resizer needs only this: no tables, no hash key."""
+    settings = get_settings()
+    if not settings.photos_bucket:
+        raise SettingsError("environment variable PHOTOS_BUCKET is not set")
+    return S3Photos(aws.client("s3"), settings.photos_bucket)
 
 
 def attestation(settings: Settings) -> Attestation | None:
@@ -153,6 +178,7 @@ def local_voice() -> RecordingVoice:
 def reset() -> None:
     """Forget the cached wiring (tests and the local runner change the environment)."""
     runtime.cache_clear()
+    photo_store.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()
     municipalities.forget_areas()

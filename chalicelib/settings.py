@@ -17,6 +17,8 @@ VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in t
 ATTESTATION_MODES = ("off", "standin", "platform")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
+# Where photos are served: readers fetch them, so https, except from this machine's emulator.
+PHOTOS_URL = re.compile(r"(https://[^/?#\s]+|http://(127\.0\.0\.1|localhost)(:\d+)?)(/[^?#\s]*)?")
 
 
 class SettingsError(RuntimeError):
@@ -61,6 +63,11 @@ class Settings:
     endpoint_url: str | None = None  # set only when running against the local emulator
     attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
     attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
+    # Action photos: the private bucket, where its public/ prefix is served (the CDN), and the
+    # resizer Lambda's name, or "local" to resize in this process. Unset: no photo route.
+    photos_bucket: str | None = None
+    photos_url: str | None = None
+    photo_resizer: str | None = None
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -152,6 +159,17 @@ class Settings:
                 f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
+        photos_bucket = env.get("PHOTOS_BUCKET") or None
+        photos_url = env.get("PHOTOS_URL") or None
+        photo_resizer = env.get("PHOTO_RESIZER") or None
+        if (photos_url or photo_resizer) and not photos_bucket:
+            raise SettingsError("PHOTOS_URL and PHOTO_RESIZER need PHOTOS_BUCKET, the bucket")
+        if photos_url and not PHOTOS_URL.fullmatch(photos_url):
+            raise SettingsError(
+                "PHOTOS_URL must be an https URL without query (http only on 127.0.0.1 or "
+                f"localhost), e.g. https://d111111abcdef8.cloudfront.net, got {photos_url!r}"
+            )
+
         return cls(
             stage=required("STAGE"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or required("AWS_REGION"),
@@ -187,6 +205,9 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             attestation=attestation,
             attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
+            photos_bucket=photos_bucket,
+            photos_url=photos_url,
+            photo_resizer=photo_resizer,
         )
 
 

@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 STACK_NAME = "burgernet-local"
-STATEFUL_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic")
+STATEFUL_TYPES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket")
 
 
 def stateful_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The template's tables, queues and topics alone (chalice adds the functions in AWS)."""
+    """The template's tables, queues, topics and buckets alone (chalice adds the functions)."""
     template = json.loads(path.read_text())
     resources = {
         name: spec

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.photos import ORIGINALS, PUBLIC, UPLOADS
 from chalicelib.queues import DEAD_LETTER_QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +52,8 @@ def _queue(name: str) -> dict[str, str]:
     return _sub(f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}")
 
 
-# Every function: the pseudonym key at cold start (runtime()), its logs, and traces.
-COMMON: list[dict[str, Any]] = [
+# Every function that builds runtime(): the pseudonym key at cold start.
+HASH_KEY: list[dict[str, Any]] = [
     {
         "Sid": "HashKey",
         "Effect": "Allow",
@@ -76,6 +77,9 @@ COMMON: list[dict[str, Any]] = [
             }
         },
     },
+]
+# Every function: its logs, and traces.
+COMMON: list[dict[str, Any]] = [
     {
         "Sid": "Logs",
         "Effect": "Allow",
@@ -114,6 +118,13 @@ PUSH_ARNS = [
     _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/*/burgernet-*"),
     _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*/burgernet-*/*"),
 ]
+
+PHOTOS_BUCKET = "burgernet-photos-${AWS::AccountId}-${AWS::Region}"  # infra: PhotosBucket
+
+
+def _objects(prefixes: list[str]) -> list[dict[str, str]]:
+    return [_sub(f"arn:${{AWS::Partition}}:s3:::{PHOTOS_BUCKET}/{p}*") for p in prefixes]
+
 
 SENDER_TABLES: Tables = {
     "burgernet-actions": (READ + UPDATE, []),
@@ -171,6 +182,9 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "sms": True,  # signup codes and the goodbye SMS
         "calls": True,  # signup codes to landlines
         "push": ["sns:CreatePlatformEndpoint", "sns:DeleteEndpoint"],
+        # a photo: the upload in, the resizer asked, and whatever is not kept removed again
+        "photos": {"s3:PutObject": [UPLOADS], "s3:DeleteObject": [UPLOADS, ORIGINALS, PUBLIC]},
+        "invoke": "PhotoResizer",
     },
     "targeting_worker": {
         "tables": {
@@ -244,6 +258,12 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             "burgernet-municipalities": (SCAN, []),
         },
     },
+    # Reads the upload, writes the original and the two sizes; no table, no hash key.
+    "photo_resizer": {
+        "tables": {},
+        "photos": {"s3:GetObject": [UPLOADS], "s3:PutObject": [ORIGINALS, PUBLIC]},
+        "hash_key": False,
+    },
 }
 
 
@@ -296,7 +316,29 @@ def policy(function: str) -> dict[str, Any]:
         statements.append(
             {"Sid": "AppPush", "Effect": "Allow", "Action": spec["push"], "Resource": PUSH_ARNS}
         )
-    return {"Version": "2012-10-17", "Statement": statements + COMMON}
+    for action, prefixes in spec.get("photos", {}).items():
+        statements.append(
+            {
+                "Sid": "Photos" + action.removeprefix("s3:"),
+                "Effect": "Allow",
+                "Action": action,
+                "Resource": _objects(prefixes),
+            }
+        )
+    if "invoke" in spec:
+        statements.append(
+            {
+                "Sid": "Invoke" + spec["invoke"],
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": _sub(
+                    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                    f":function:${{{spec['invoke']}}}"
+                ),
+            }
+        )
+    hash_key = HASH_KEY if spec.get("hash_key", True) else []
+    return {"Version": "2012-10-17", "Statement": statements + hash_key + COMMON}
 
 
 def rendered(function: str) -> str:

@@ -9,10 +9,11 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency
+from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency, Photo
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import Channel, iso
+from chalicelib.domain.photos import photo_too_late
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
@@ -157,6 +158,21 @@ def count_update(action_id: str, index: int, counts: dict[str, int]) -> None:
         Action(action_id).update(actions=changes)
 
 
+def set_photo(action_id: str, large: str, small: str) -> Action:
+    """Give an active action its photo's URLs (replacing any it had); Conflict if it closed."""
+    action = get_action(action_id)
+    try:
+        action.update(
+            actions=[Action.photo.set(Photo(large=large, small=small))],
+            condition=Action.status == "active",
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise photo_too_late(action_id) from None
+    return action
+
+
 def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
     """A new public state of an action: its start, an update or its result."""
     return Bulletin(
@@ -234,8 +250,8 @@ def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
 
 
 def redact(action_id: str, now: datetime) -> bool:
-    """Remove the action's free text (description, result message, updates' texts); False if
-    it was done already.
+    """Remove the action's free text (description, result message, updates' texts) and its
+    photo; False if it was done already.
 
     Removing `redaction` takes it out of the sparse index, so it is never read again.
     """
@@ -251,6 +267,7 @@ def redact(action_id: str, now: datetime) -> bool:
                 Action.description.remove(),
                 Action.result_message.remove(),
                 *texts,
+                Action.photo.remove(),  # its files go by the bucket's lifecycle (infra/)
                 Action.redaction.remove(),
                 Action.redacted_at.set(iso(now)),
             ],

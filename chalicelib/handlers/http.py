@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from chalicelib.domain.photos import MEDIA_TYPES as PHOTO_TYPES
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -85,28 +86,38 @@ def json_errors_in(
 # Methods whose body a route reads. A JSON body must say so: a browser sends text/plain, form
 # encodings, or no Content-Type at all (fetch with a Blob) cross-site without a CORS preflight.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON = ("application/json",)
+# The routes whose body is not JSON, and what each takes instead (signed routes: no browser
+# can send these types cross-site without a preflight either).
+BODY_TYPES: dict[str, tuple[str, ...]] = {"/actions/{action_id}/photo": tuple(PHOTO_TYPES)}
 
 
-def unsupported_media_type(method: str, content_type: str | None) -> Response | None:
-    """The 415 for a body that is not declared as JSON; None when it is (parameters allowed)."""
-    if method not in BODY_METHODS:
-        return None
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == "application/json":
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, without parameters, in lower case."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def unsupported_media_type(
+    method: str, content_type: str | None, accepted: tuple[str, ...] = JSON
+) -> Response | None:
+    """The 415 for a body not declared as one of `accepted` (parameters allowed); else None."""
+    if method not in BODY_METHODS or media_type(content_type) in accepted:
         return None
     given = f"Unsupported media type: {content_type[:100]}" if content_type else "No media type"
+    wanted = " or ".join(f"Content-Type: {t}" for t in accepted)
     return error_response(
         415,
         "unsupported_media_type",
-        f"{given}; send the body as Content-Type: application/json "
-        "(a charset parameter is allowed).",
+        f"{given}; send the body as {wanted}"
+        + (" (a charset parameter is allowed)." if accepted == JSON else "."),
     )
 
 
 def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: JSON bodies only, and chalice's own errors (405, 500, ...) in the API's
-    error shape."""
-    refused = unsupported_media_type(event.method, event.headers.get("content-type"))
+    """HTTP middleware: JSON bodies only (or a route's BODY_TYPES), and chalice's own errors
+    (405, 500, ...) in the API's error shape."""
+    accepted = BODY_TYPES.get(event.path, JSON)
+    refused = unsupported_media_type(event.method, event.headers.get("content-type"), accepted)
     if refused is not None:
         return refused  # before any route runs: nothing is counted, stored or sent
     response = get_response(event)

@@ -13,6 +13,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.domain import devices as device_rules
+from chalicelib.domain import photos as photo_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain import signup as signup_rules
 from chalicelib.domain.model import Channel, Incident, Language
@@ -552,6 +553,7 @@ def _paths() -> dict[str, Schema]:
                 parameters=[action_id],
             )
         },
+        "/actions/{action_id}/photo": {"put": _photo_op(action_id)},
         "/reach": {
             "post": _op(
                 "How many people an action here would alert now (sends nothing)",
@@ -807,6 +809,37 @@ def _paths() -> dict[str, Schema]:
             )
         },
     }
+
+
+def _photo_op(action_id: Schema) -> Schema:
+    """PUT /actions/{action_id}/photo: its body is the image itself, not JSON."""
+    op = _op(
+        "Attach a photo to an active action (replacing its photo); its two sizes become public",
+        {
+            "200": _json(
+                _ref("Action"),
+                "Stored without its metadata (EXIF, GPS); `photo` holds the public URLs of "
+                f"the {photo_rules.LARGE_PX} px and {photo_rules.SMALL_PX} px sizes.",
+            ),
+            "400": _error("`empty_photo`, `not_an_image` or `photo_too_many_pixels`."),
+            "404": _error("`action_not_found`."),
+            "409": _error("`action_closed`."),
+            "413": _error(f"`photo_too_large`: over {photo_rules.MAX_PHOTO_BYTES:,} bytes."),
+            "415": _error("`unsupported_media_type`: not image/jpeg or image/png."),
+            "503": _error("`photo_unavailable`: nothing was stored; send it again."),
+        },
+        security=IAM,
+        parameters=[action_id],
+    )
+    op["requestBody"] = {
+        "required": True,
+        "description": f"A JPEG or PNG of at most {photo_rules.MAX_PHOTO_BYTES:,} bytes.",
+        "content": {
+            media_type: {"schema": {"type": "string", "contentMediaType": media_type}}
+            for media_type in photo_rules.MEDIA_TYPES
+        },
+    }
+    return op
 
 
 @functools.cache

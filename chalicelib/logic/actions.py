@@ -146,6 +146,9 @@ def action_view(action: Action) -> dict[str, Any]:
         "public": bool(action.public),
         "exercise": bool(action.exercise),
         "place": action.place,
+        "photo": {"large": action.photo.large, "small": action.photo.small}
+        if action.photo
+        else None,  # public URLs of its two sizes
         "created_by": action.created_by,
         "created_at": action.created_at,
         "expires_at": action.expires_at,

@@ -1,0 +1,47 @@
+"""An action's photo: the dispatch route that takes it, and the function that resizes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.photos import MEDIA_TYPES
+from chalicelib.handlers.dispatch import iam
+from chalicelib.handlers.http import json_errors, media_type
+from chalicelib.logic import actions, photos
+from chalicelib.runtime import photo_store, runtime
+
+action_photos = Blueprint(__name__)
+
+
+@action_photos.route(
+    "/actions/{action_id}/photo",
+    methods=["PUT"],
+    authorizer=iam,
+    content_types=list(MEDIA_TYPES),  # binary types: API Gateway passes the bytes as they came
+)
+@json_errors
+def put_photo(action_id: str) -> dict[str, Any]:
+    """Attach a JPEG or PNG to an active action; answers once its two sizes are public."""
+    rt = runtime()
+    if rt.photos is None:
+        raise ServiceUnavailable(
+            "photos_unavailable", "This deployment keeps no photos (PHOTOS_BUCKET is not set)."
+        )
+    request = action_photos.current_request
+    body = request.raw_body
+    action = photos.attach_photo(
+        action_id,
+        body if isinstance(body, bytes) else body.encode(),
+        media_type(request.headers.get("content-type")),
+        rt.photos,
+    )
+    return actions.action_view(action)
+
+
+@action_photos.lambda_function(name="photo_resizer")
+def photo_resizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Make a stored upload's sizes, for the photo route (which waits for the answer)."""
+    return photos.resize(event, photo_store())

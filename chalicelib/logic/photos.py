@@ -1,0 +1,114 @@
+"""An action's photo: the upload is stored, cleaned and resized, and its URLs go on the action.
+
+The API function stores the upload and asks the resizer (its own Lambda, with Pillow in a layer)
+to make the sizes, and waits for it: dispatch learns at once whether the file was a usable image.
+Whatever happens, the upload as sent (EXIF, GPS and all) is deleted again; a refused or failed
+photo leaves no file behind, and the action gets its photo only once both sizes exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib.dal import actions as store
+from chalicelib.dal.models import Action
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late
+from chalicelib.logs import log_event
+
+
+class PhotoStore(Protocol):
+    """The private bucket of photos (S3)."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store one file."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """One file's bytes."""
+        ...
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove files; ones already gone are fine."""
+        ...
+
+
+class Resizer(Protocol):
+    """Makes a stored upload's sizes (the resizer Lambda, or this process)."""
+
+    def resize(self, action_id: str, photo_id: str) -> dict[str, Any]:
+        """{} once the sizes are stored; {"error", "message"} for a file that is no usable
+        image. ServiceUnavailable if the resizer could not be asked."""
+        ...
+
+
+@dataclass(frozen=True)
+class Photos:
+    """What the photo route needs."""
+
+    store: PhotoStore
+    resizer: Resizer
+    public_url: str  # where the bucket's public/ prefix is served
+
+
+def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -> Action:
+    """Give an active action a photo (replacing the one it had); return the action.
+
+    NotFound, Conflict (closed), InvalidInput or PayloadTooLarge leave nothing stored.
+    """
+    check_upload(body, media_type)
+    if store.get_action(action_id).status != "active":
+        raise photo_too_late(action_id)  # before any work; set_photo checks again at the end
+    keys = PhotoKeys(action_id, uuid.uuid4().hex)
+    photos.store.put(keys.upload, body, media_type)
+    done = False
+    try:
+        refused = photos.resizer.resize(action_id, keys.photo_id)
+        if refused:
+            raise InvalidInput(str(refused["error"]), str(refused["message"]))
+        action = store.set_photo(
+            action_id,
+            large=keys.public_url(photos.public_url, keys.large),
+            small=keys.public_url(photos.public_url, keys.small),
+        )
+        done = True
+    finally:
+        # The upload as sent goes whatever happened; the sizes stay only on the action.
+        gone = [keys.upload] if done else [keys.upload, keys.original, keys.large, keys.small]
+        photos.store.delete(gone)
+    log_event("photo_attached", action_id=action_id, photo_id=keys.photo_id, size=len(body))
+    return action
+
+
+def resize(request: Mapping[str, Any], photos: PhotoStore) -> dict[str, Any]:
+    """The resizer's work: the upload without metadata, upright, as the original and two sizes.
+
+    Returns {} once they are stored, or {"error", "message"} for a file that is no usable image.
+    """
+    # Pillow is in the resizer's layer only: importing it here keeps it out of every other
+    # function (they all load app.py, and with it this module).
+    from chalicelib.domain import images
+
+    keys = PhotoKeys(str(request["action_id"]), str(request["photo_id"]))
+    try:
+        renditions = images.render(photos.get(keys.upload))
+    except InvalidInput as exc:
+        return {"error": exc.code, "message": exc.message}
+    photos.put(keys.original, renditions.original, "image/jpeg")
+    photos.put(keys.large, renditions.large, "image/jpeg")
+    photos.put(keys.small, renditions.small, "image/jpeg")
+    return {}
+
+
+@dataclass(frozen=True)
+class InProcessResizer:
+    """Resizes in this process: local runs and tests, where Pillow comes from requirements-dev."""
+
+    photos: PhotoStore
+
+    def resize(self, action_id: str, photo_id: str) -> dict[str, Any]:
+        """As the resizer Lambda would."""
+        return resize({"action_id": action_id, "photo_id": photo_id}, self.photos)

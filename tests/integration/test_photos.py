@@ -1,0 +1,346 @@
+"""PUT /actions/{id}/photo: a control room's photo, cleaned and resized, at public URLs."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from chalicelib import runtime as runtime_module
+from chalicelib.adapters.photos import LambdaResizer
+from chalicelib.dal.models import Action
+from chalicelib.domain.errors import ServiceUnavailable
+from chalicelib.domain.photos import MAX_PHOTO_BYTES
+from chalicelib.handlers import workers
+from chalicelib.logic import photos as photos_logic
+from tests.conftest import REGION, UTRECHT, System, add_participant
+from tests.integration.test_devices import app as app  # the push fixture
+from tests.integration.test_devices import pushes, put_location, register
+from tests.integration.test_dispatch_api import started
+from tests.photos import assert_no_metadata, jpeg_with_gps, opened, png
+from tools.emulator import stage_environment
+
+STAGE = stage_environment("test")
+BUCKET, PHOTOS_URL = STAGE["PHOTOS_BUCKET"], STAGE["PHOTOS_URL"]
+
+
+def put_photo(
+    system: System, action_id: str, data: bytes, content_type: str | None = "image/jpeg"
+) -> Any:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return system.client.http.put(f"/actions/{action_id}/photo", body=data, headers=headers)
+
+
+def stored() -> dict[str, bytes]:
+    """Every file in the photos bucket, by key."""
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    return {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+
+
+def served(url: str) -> bytes:
+    """What the CDN serves at a photo URL: the bucket's public/ prefix."""
+    assert url.startswith(PHOTOS_URL + "/"), url
+    return stored()["public/" + url.removeprefix(PHOTOS_URL + "/")]
+
+
+def photo_of(action_id: str) -> Any:
+    return Action.get(action_id, consistent_read=True).photo
+
+
+def test_a_camera_photo_is_public_in_two_sizes_without_its_gps(system: System) -> None:
+    action = started(system)
+
+    response = put_photo(system, action["action_id"], jpeg_with_gps(4000, 3000))
+
+    assert response.status_code == 200, response.body
+    photo = response.json_body["photo"]
+    assert system.get(f"/actions/{action['action_id']}").json_body["photo"] == photo
+    assert opened(served(photo["large"])).size == (1280, 960)
+    assert opened(served(photo["small"])).size == (320, 240)
+    files = stored()
+    [original] = [k for k in files if k.startswith("originals/")]
+    assert opened(files[original]).size == (4000, 3000)
+    for data in files.values():
+        assert_no_metadata(data)
+    # The upload as sent (GPS and all) is gone; only the original and the two sizes stay.
+    assert sorted(k.split("/")[0] for k in files) == ["originals", "public", "public"]
+
+
+def test_a_png_is_taken_too_and_a_new_photo_replaces_the_old_at_new_urls(system: System) -> None:
+    action_id = started(system)["action_id"]
+    first = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+
+    response = put_photo(system, action_id, png(600, 800), "image/png")
+
+    assert response.status_code == 200, response.body
+    second = response.json_body["photo"]
+    assert set(second.values()).isdisjoint(first.values())
+    assert opened(served(second["large"])).size == (600, 800)
+    assert opened(served(first["large"])).size == (800, 600)  # posts already made still show
+
+
+# --- Refused: a 4xx that says why, and nothing stored ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data", "status", "error", "says"),
+    [
+        ("text/plain", jpeg_with_gps(80, 60), 415, "unsupported_media_type", "image/jpeg"),
+        ("image/gif", b"GIF89a" + b"\0" * 50, 415, "unsupported_media_type", "image/png"),
+        ("application/json", b'{"photo": "x"}', 415, "unsupported_media_type", "image/jpeg"),
+        (None, jpeg_with_gps(80, 60), 415, "unsupported_media_type", "image/jpeg"),
+        ("image/jpeg", b"", 400, "empty_photo", "empty"),
+        (
+            "image/jpeg",
+            b"\xff\xd8\xff" + b"\0" * (MAX_PHOTO_BYTES - 2),
+            413,
+            "photo_too_large",
+            f"{MAX_PHOTO_BYTES:,}",
+        ),
+        ("image/jpeg", png(80, 60), 400, "not_an_image", "JPEG or PNG"),  # says JPEG, is PNG
+        ("image/jpeg", b"\xff\xd8\xff" + b"\0" * 5000, 400, "not_an_image", "could not be read"),
+        ("image/jpeg", jpeg_with_gps(800, 600)[:3000], 400, "not_an_image", "could not be read"),
+    ],
+    ids=[
+        "text",
+        "gif",
+        "json",
+        "no-type",
+        "empty",
+        "too-large",
+        "png-as-jpeg",
+        "junk",
+        "truncated",
+    ],
+)
+def test_a_body_that_is_no_usable_photo_gets_a_4xx_and_leaves_nothing(
+    system: System, content_type: str | None, data: bytes, status: int, error: str, says: str
+) -> None:
+    action_id = started(system)["action_id"]
+
+    response = put_photo(system, action_id, data, content_type)
+
+    assert response.status_code == status, response.body
+    assert response.json_body["error"] == error
+    assert says in response.json_body["message"]
+    assert stored() == {}
+    assert photo_of(action_id) is None
+
+
+def test_a_photo_at_the_limit_is_taken(system: System) -> None:
+    action_id = started(system)["action_id"]
+    padded = jpeg_with_gps(800, 600)
+    padded += b"\0" * (MAX_PHOTO_BYTES - len(padded))  # bytes after a JPEG's end are ignored
+
+    assert put_photo(system, action_id, padded).status_code == 200
+
+
+def test_unknown_and_closed_actions_get_404_and_409_and_nothing_is_stored(system: System) -> None:
+    action_id = started(system)["action_id"]
+    assert system.post(f"/actions/{action_id}/close", {"outcome": "arrested"}).status_code == 200
+
+    unknown = put_photo(system, "no-such-action", jpeg_with_gps(80, 60))
+    closed = put_photo(system, action_id, jpeg_with_gps(80, 60))
+
+    assert (unknown.status_code, unknown.json_body["error"]) == (404, "action_not_found")
+    assert (closed.status_code, closed.json_body["error"]) == (409, "action_closed")
+    assert stored() == {}
+    assert photo_of(action_id) is None
+
+
+def test_an_action_closed_while_its_photo_was_resized_gets_no_photo_and_keeps_no_files(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    resize = photos_logic.resize
+
+    def close_meanwhile(request: Any, store: Any) -> dict[str, Any]:
+        answer = resize(request, store)
+        assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
+        return answer
+
+    monkeypatch.setattr(photos_logic, "resize", close_meanwhile)
+
+    response = put_photo(system, action_id, jpeg_with_gps(800, 600))
+
+    assert (response.status_code, response.json_body["error"]) == (409, "action_closed")
+    assert stored() == {}
+    assert photo_of(action_id) is None
+
+
+def test_a_resizer_that_cannot_be_reached_gets_a_503_and_nothing_is_stored(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+
+    def unreachable(self: Any, action_id: str, photo_id: str) -> dict[str, Any]:
+        raise ServiceUnavailable("photo_unavailable", "Send it again.")
+
+    monkeypatch.setattr(photos_logic.InProcessResizer, "resize", unreachable)
+
+    response = put_photo(system, action_id, jpeg_with_gps(800, 600))
+
+    assert (response.status_code, response.json_body["error"]) == (503, "photo_unavailable")
+    assert stored() == {}
+    assert photo_of(action_id) is None
+
+
+def test_without_a_photos_bucket_the_route_says_so(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    # As runtime.photos finds a stage without PHOTOS_BUCKET (chalice's test client sets the
+    # stage's environment itself).
+    monkeypatch.setattr(runtime_module, "photos", lambda settings: None)
+    runtime_module.reset()
+
+    response = put_photo(system, action_id, jpeg_with_gps(80, 60))
+
+    assert (response.status_code, response.json_body["error"]) == (503, "photos_unavailable")
+
+
+# --- The resizer function and its Lambda adapter ----------------------------------------------
+
+
+def test_the_resizer_function_makes_the_sizes_of_an_upload(system: System) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=BUCKET, Key="uploads/a-1/p-1", Body=jpeg_with_gps(2000, 1000))
+
+    answer = system.client.lambda_.invoke("photo_resizer", {"action_id": "a-1", "photo_id": "p-1"})
+
+    assert answer.payload == {}
+    files = stored()
+    assert opened(files["public/a-1/p-1/1280.jpg"]).size == (1280, 640)
+    assert opened(files["public/a-1/p-1/320.jpg"]).size == (320, 160)
+    assert_no_metadata(files["originals/a-1/p-1.jpg"])
+
+
+def _lambda_resizer() -> tuple[LambdaResizer, Stubber]:
+    client = boto3.client("lambda", region_name=REGION)
+    return LambdaResizer(client, "burgernet-PhotoResizer-1"), Stubber(client)
+
+
+@pytest.mark.parametrize(
+    ("answer", "function_error", "expected"),
+    [
+        (b"{}", None, {}),
+        (
+            b'{"error": "not_an_image", "message": "m"}',
+            None,
+            {"error": "not_an_image", "message": "m"},
+        ),
+        (b'{"errorMessage": "boom"}', "Unhandled", ServiceUnavailable),
+    ],
+    ids=["done", "refused", "crashed"],
+)
+def test_the_api_waits_for_the_resizer_lambda_and_reads_its_answer(
+    env: dict[str, str], answer: bytes, function_error: str | None, expected: Any
+) -> None:
+    resizer, stub = _lambda_resizer()
+    response: dict[str, Any] = {
+        "StatusCode": 200,
+        "Payload": StreamingBody(io.BytesIO(answer), len(answer)),
+    }
+    if function_error:
+        response["FunctionError"] = function_error
+    stub.add_response(
+        "invoke",
+        response,
+        {
+            "FunctionName": "burgernet-PhotoResizer-1",
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps({"action_id": "a-1", "photo_id": "p-1"}).encode(),
+        },
+    )
+    with stub:
+        if expected is ServiceUnavailable:
+            with pytest.raises(ServiceUnavailable):
+                resizer.resize("a-1", "p-1")
+        else:
+            assert resizer.resize("a-1", "p-1") == expected
+
+
+def test_a_throttled_resizer_lambda_is_a_503_not_a_crash(env: dict[str, str]) -> None:
+    resizer, stub = _lambda_resizer()
+    stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    with stub, pytest.raises(ServiceUnavailable):
+        resizer.resize("a-1", "p-1")
+
+
+# --- Where the photo goes: the app's alert, and its retention ---------------------------------
+
+
+def test_an_app_alert_shows_the_small_photo_and_the_sms_stays_text(app: System) -> None:
+    add_participant("+31610000001", UTRECHT)
+    device = register(app)
+    assert put_location(app, device, *UTRECHT).status_code == 200
+    action_id = started(app)["action_id"]
+    photo = put_photo(app, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+
+    app.run_queues()
+
+    [(_, message)] = pushes()
+    fcm, apns = json.loads(json.loads(message)["GCM"]), json.loads(json.loads(message)["APNS"])
+    assert fcm["notification"]["image"] == fcm["data"]["image"] == photo["small"]
+    assert apns["image"] == photo["small"] and apns["aps"]["mutable-content"] == 1
+    [text] = app.emulator.sms_to("+31610000001")
+    assert PHOTOS_URL not in text and "http" not in text
+
+
+def test_an_app_alert_of_an_action_without_a_photo_has_no_image(app: System) -> None:
+    device = register(app)
+    assert put_location(app, device, *UTRECHT).status_code == 200
+    started(app)
+
+    app.run_queues()
+
+    [(_, message)] = pushes()
+    assert "image" not in message
+
+
+def test_the_photo_leaves_the_action_with_its_description(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    assert put_photo(system, action_id, jpeg_with_gps(800, 600)).status_code == 200
+    assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
+    later = datetime.now(UTC) + timedelta(days=int(STAGE["KEEP_DESCRIPTIONS_DAYS"]), minutes=1)
+    monkeypatch.setattr(workers, "now", lambda: later)
+
+    assert system.sweep()["redacted"] == 1
+
+    after = system.get(f"/actions/{action_id}").json_body
+    assert (after["description"], after["photo"]) == (None, None)
+
+
+# --- The emulator's bucket is the template's ----------------------------------------------------
+
+
+def test_the_emulator_has_the_templates_photos_bucket_private_and_encrypted(aws: None) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+
+    encryption = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
+
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert stage_environment("local")["PHOTOS_BUCKET"] == BUCKET
+
+
+def test_a_photo_at_the_limit_fits_in_the_event_lambda_takes_from_api_gateway() -> None:
+    """API Gateway hands Lambda the body base64-encoded, with the headers twice; Lambda takes at
+    most 6 MiB of event. Over it, API Gateway would answer 502 instead of our 413."""
+    headers = {f"x-header-{i}": "v" * 90 for i in range(100)}  # API Gateway's 10 KB of headers
+    event = {
+        "body": "A" * (4 * -(-MAX_PHOTO_BYTES // 3)),  # base64 of the largest photo we take
+        "isBase64Encoded": True,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": {"identity": {"userArn": "x" * 2048}, "resourcePath": "p" * 100},
+    }
+    assert len(json.dumps(event)) < 6 * 1024 * 1024
