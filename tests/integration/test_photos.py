@@ -142,9 +142,12 @@ def test_a_photo_at_the_limit_is_taken(system: System) -> None:
     assert put_photo(system, action_id, padded).status_code == 200
 
 
-def test_unknown_and_closed_actions_get_404_and_409_and_nothing_is_stored(system: System) -> None:
+def test_unknown_and_closed_actions_get_404_and_409_before_any_work(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
     action_id = started(system)["action_id"]
     assert system.post(f"/actions/{action_id}/close", {"outcome": "arrested"}).status_code == 200
+    monkeypatch.setattr(photos_logic.InProcessResizer, "resize", lambda *_: pytest.fail("asked"))
 
     unknown = put_photo(system, "no-such-action", jpeg_with_gps(80, 60))
     closed = put_photo(system, action_id, jpeg_with_gps(80, 60))
