@@ -23,17 +23,23 @@ class EndpointGone(SendFailed):
         super().__init__(code, retryable=False)
 
 
-def push_payload(title: str, body: str, action_id: str) -> str:
-    """The MessageStructure=json message: one payload per platform, carrying the action id."""
-    fcm = {
+def push_payload(title: str, body: str, action_id: str, image: str | None = None) -> str:
+    """The MessageStructure=json message: one payload per platform, carrying the action id and
+    the URL of the action's small photo, if it has one."""
+    fcm: dict[str, Any] = {
         "notification": {"title": title, "body": body},
         "data": {"action_id": action_id},
         "android": {"priority": "high"},
     }
-    apns = {
+    apns: dict[str, Any] = {
         "aps": {"alert": {"title": title, "body": body}, "sound": "default"},
         "action_id": action_id,
     }
+    if image:
+        fcm["notification"]["image"] = image  # Android shows it in the notification itself
+        fcm["data"]["image"] = image
+        apns["image"] = image
+        apns["aps"]["mutable-content"] = 1  # lets the app's extension fetch and attach it
     return json.dumps(
         {
             "default": body,
@@ -63,13 +69,15 @@ class SnsPush:
             )
         return str(response["EndpointArn"])
 
-    def send(self, endpoint_arn: str, title: str, body: str, action_id: str) -> str:
+    def send(
+        self, endpoint_arn: str, title: str, body: str, action_id: str, image: str | None = None
+    ) -> str:
         """Publish one notification; return its message id, or raise EndpointGone / SendFailed."""
         with provider_errors(refine=_gone):
             response = (self.publisher or self.client).publish(
                 TargetArn=endpoint_arn,
                 MessageStructure="json",
-                Message=push_payload(title, body, action_id),
+                Message=push_payload(title, body, action_id, image),
             )
         return str(response["MessageId"])
 

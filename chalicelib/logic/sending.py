@@ -77,8 +77,11 @@ class Sms(Protocol):
 class Push(Protocol):
     """Publishes app notifications to SNS platform endpoints."""
 
-    def send(self, endpoint_arn: str, title: str, body: str, action_id: str) -> str:
-        """Publish one; return its message id, or raise EndpointGone / SendFailed."""
+    def send(
+        self, endpoint_arn: str, title: str, body: str, action_id: str, image: str | None = None
+    ) -> str:
+        """Publish one, showing the image at `image` if given; return its message id, or raise
+        EndpointGone / SendFailed."""
         ...
 
     def delete(self, endpoint_arn: str) -> None:
@@ -300,7 +303,7 @@ def _transmit_and_record(
 ) -> Step:
     kind, update_id = work.kind, work.update_id
     try:
-        message_id = _transmit(delivery, text, action.ref, work, sender)
+        message_id = _transmit(delivery, text, action, work, sender)
     except SendFailed as exc:
         if exc.retryable:
             ledger.release(delivery, kind, update_id)  # nothing went out: queued again, for later
@@ -388,13 +391,16 @@ def _put_back(
     )
 
 
-def _transmit(delivery: Delivery, text: str, ref: str, work: SendWork, sender: Sender) -> str:
+def _transmit(delivery: Delivery, text: str, action: Action, work: SendWork, sender: Sender) -> str:
     """Send the text by SMS or push, or read it out in a call; return the provider's id."""
+    ref = action.ref
     if delivery.channel == Channel.PUSH:
         if sender.push is None or not delivery.endpoint_arn:
             raise SendFailed("PushNotConfigured", retryable=False)
+        # An alert shows the action's photo, if it has one; SMS and calls stay text.
+        image = action.photo.small if work.kind is Kind.ALERT and action.photo else None
         return sender.push.send(
-            str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id)
+            str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id), image
         )
     if delivery.channel != Channel.VOICE:
         return sender.sms.send(_phone(delivery), text)
