@@ -7,6 +7,7 @@ chalice's CloudFormation packager merging infra/template.json, once per session.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 from app import app
 from chalicelib.queues import DEAD_LETTER_QUEUES
 from tools import policies
+from tools.emulator import ROOT
 
 # Resource "*" only where the service has no resource-level permissions.
 WILDCARD_ALLOWED = {
@@ -183,3 +185,114 @@ def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
         for action in ("sqs:GetQueueUrl", "sqs:GetQueueAttributes")
         for queue in DEAD_LETTER_QUEUES
     }
+
+
+# --- Photos: a private bucket, a CDN in front of its public sizes, a resizer with Pillow -------
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _bucket_objects(statement: dict[str, Any]) -> set[str]:
+    resources = statement["Resource"]
+    resources = resources if isinstance(resources, list) else [resources]
+    bucket = "arn:${AWS::Partition}:s3:::burgernet-photos-${AWS::AccountId}-${AWS::Region}/"
+    return {r["Fn::Sub"].removeprefix(bucket) for r in resources}
+
+
+def test_the_photo_resizer_may_read_uploads_and_write_sizes_and_nothing_else(
+    template: dict[str, Any],
+) -> None:
+    statements = [s for role, s in _statements(template) if role == "PhotoResizerRole"]
+    by_sid = {s["Sid"]: s for s in statements}
+
+    assert set().union(*map(_actions, statements)) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }  # no table, no queue, no hash key
+    assert _bucket_objects(by_sid["PhotosGetObject"]) == {"uploads/*"}
+    assert _bucket_objects(by_sid["PhotosPutObject"]) == {"originals/*", "public/*"}
+
+
+def test_only_the_api_asks_the_resizer_and_nobody_reads_the_originals(
+    template: dict[str, Any],
+) -> None:
+    invoking = [(r, s) for r, s in _statements(template) if "lambda:InvokeFunction" in _actions(s)]
+    s3 = [(r, s) for r, s in _statements(template) if any(a.startswith("s3:") for a in _actions(s))]
+
+    assert [(r, s["Resource"]) for r, s in invoking] == [
+        (
+            "ApiHandlerRole",
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                ":function:${PhotoResizer}"
+            },
+        )
+    ]
+    assert {r for r, _ in s3} == {"ApiHandlerRole", "PhotoResizerRole"}
+    api = {s["Sid"]: s for r, s in s3 if r == "ApiHandlerRole"}
+    assert _bucket_objects(api["PhotosPutObject"]) == {"uploads/*"}
+    assert _bucket_objects(api["PhotosDeleteObject"]) == {"uploads/*", "originals/*", "public/*"}
+    readers = [s for _, s in s3 if "s3:GetObject" in _actions(s)]
+    assert all(_bucket_objects(s) == {"uploads/*"} for s in readers)  # the CDN reads public/
+    api_env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api_env["PHOTO_RESIZER"] == {"Ref": "PhotoResizer"}
+
+
+def test_the_photos_bucket_is_private_encrypted_and_forgets_with_the_actions_text(
+    template: dict[str, Any],
+) -> None:
+    bucket = template["Resources"]["PhotosBucket"]["Properties"]
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    keep = json.loads((ROOT / ".chalice" / "config.json").read_text())["environment_variables"][
+        "KEEP_DESCRIPTIONS_DAYS"
+    ]
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rules["UploadsAsSentLeaveWithinADay"]["Prefix"] == "uploads/"
+    assert rules["UploadsAsSentLeaveWithinADay"]["ExpirationInDays"] == 1
+    # Uploaded during an action of at most 8 hours, kept a day past its description.
+    whole = rules["PhotosLeaveWithTheActionsText"]
+    assert "Prefix" not in whole and whole["ExpirationInDays"] == int(keep) + 1
+
+
+def test_only_the_cdn_reads_the_bucket_and_only_its_public_sizes(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    policy = resources["PhotosBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    origin = resources["PhotosDistribution"]["Properties"]["DistributionConfig"]
+    [allowed] = [s for s in policy if s["Effect"] == "Allow"]
+    [tls] = [s for s in policy if s["Effect"] == "Deny"]
+
+    assert allowed["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allowed["Action"] == "s3:GetObject"
+    assert allowed["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${PhotosBucket}/public/*"}
+    assert allowed["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"].endswith(
+        ":distribution/${PhotosDistribution}"
+    )
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    [source] = origin["Origins"]
+    assert source["OriginPath"] == "/public"
+    assert source["OriginAccessControlId"] == {"Fn::GetAtt": ["PhotosOriginAccessControl", "Id"]}
+    assert origin["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+
+
+def test_pillow_is_the_resizers_alone_and_tests_run_the_version_it_runs(
+    template: dict[str, Any],
+) -> None:
+    functions = _resources(template, "AWS::Serverless::Function")
+    layered = {name for name, f in functions.items() if f["Properties"].get("Layers")}
+    pin = re.compile(r"^pillow==([\d.]+)", re.IGNORECASE | re.MULTILINE)
+
+    assert layered == {"PhotoResizer"}
+    assert not pin.search((ROOT / "requirements.txt").read_text())  # not in the shared package
+    layer = pin.findall((ROOT / "infra" / "layers" / "pillow.txt").read_text())
+    assert layer == pin.findall((ROOT / "requirements-dev.in").read_text())
