@@ -256,3 +256,35 @@ def test_given_no_code_budget_when_read_then_it_is_sized_for_the_real_system() -
 @pytest.mark.parametrize("raw", ["0", "-5", "1.5", "lots", "", "1e3", "2000000"])
 def test_given_a_bad_code_budget_when_read_then_the_error_names_it(raw: str) -> None:
     assert "CODES_PER_HOUR" in error_for(complete(CODES_PER_HOUR=raw))
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def test_photos_are_optional_per_function_but_need_their_bucket() -> None:
+    no_photos = Settings.from_env(without("PHOTOS_BUCKET", "PHOTOS_URL", "PHOTO_RESIZER"))
+    assert (no_photos.photos_bucket, no_photos.photos_url, no_photos.photo_resizer) == (None,) * 3
+    # The resizer function gets the bucket alone.
+    assert Settings.from_env(without("PHOTOS_URL", "PHOTO_RESIZER")).photos_bucket
+    assert "PHOTOS_BUCKET" in error_for(without("PHOTOS_BUCKET"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://photos.example.nl",  # readers' phones fetch it: https
+        "https://d1.cloudfront.net?x=1",
+        "photos.example.nl",
+        "https://",
+    ],
+)
+def test_photos_url_must_be_https_but_for_the_local_emulator(url: str) -> None:
+    assert "PHOTOS_URL" in error_for(complete(PHOTOS_URL=url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://d111111abcdef8.cloudfront.net", "http://127.0.0.1:5000/burgernet-photos-1/public"],
+)
+def test_a_cdn_or_the_local_emulator_is_a_photos_url(url: str) -> None:
+    assert Settings.from_env(complete(PHOTOS_URL=url)).photos_url == url
