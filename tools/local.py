@@ -263,6 +263,8 @@ Join as a resident:  {api}/signup?municipality=GM0344   (the code arrives in `ma
                      demo addresses: 3511 LX 1, 3512 JE 12, 3521 AZ 150, 3581 KP 1)
 Follow it:           curl -s {api}/actions/<action_id>
 See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
+Add a photo:         curl -s -X PUT {api}/actions/<action_id>/photo \\
+                          -H 'Content-Type: image/jpeg' --data-binary @photo.jpg
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
                           -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
 Import participants: make import CSV=path/to/participants.csv
@@ -288,6 +290,22 @@ def app_devices(api: str) -> str:
     )
 
 
+def serve_public_photos(s3: Any, emulator_port: int) -> str:
+    """Let anyone read the photos' two sizes (public/) from the emulator, as CloudFront serves
+    them in AWS, where only CloudFront may read the bucket; return their base URL."""
+    bucket = os.environ["PHOTOS_BUCKET"]
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/public/*",
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    return f"http://127.0.0.1:{emulator_port}/{bucket}/public"
+
+
 def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
     """Start the emulator with the stage's resources, and a geocoder; aim this process at them."""
     # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
@@ -307,6 +325,7 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")
+    os.environ["PHOTOS_URL"] = serve_public_photos(boto3.client("s3"), emulator_port)
     os.environ.update(create_push_applications(boto3.client("sns")))
     return server, geocoder
 
