@@ -46,9 +46,10 @@ class PhotoKeys:
     def small(self) -> str:
         return f"{PUBLIC}{self.action_id}/{self.photo_id}/{SMALL_PX}.jpg"
 
-    def public_url(self, base_url: str, key: str) -> str:
-        """The stable public URL of a public key (the CDN serves the `public/` prefix)."""
-        return f"{base_url.rstrip('/')}/{key.removeprefix(PUBLIC)}"
+
+def public_url(base_url: str, key: str) -> str:
+    """The stable public URL of a key under public/ (the CDN serves that prefix at base_url)."""
+    return f"{base_url.rstrip('/')}/{key.removeprefix(PUBLIC)}"
 
 
 def check_upload(body: bytes, media_type: str) -> None:

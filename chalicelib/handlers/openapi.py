@@ -268,6 +268,12 @@ def _schemas() -> dict[str, Schema]:
                 "public": {"type": "boolean"},
                 "exercise": {"type": "boolean"},
                 "place": NULLABLE_TEXT,
+                "photo": {
+                    "type": ["object", "null"],
+                    "description": "Public URLs of the photo at 1280 px and 320 px, or null.",
+                    "properties": {"large": {"type": "string"}, "small": {"type": "string"}},
+                    "required": ["large", "small"],
+                },
                 "updates": {
                     "type": "array",
                     "items": _obj(
@@ -826,7 +832,10 @@ def _photo_op(action_id: Schema) -> Schema:
             "409": _error("`action_closed`."),
             "413": _error(f"`photo_too_large`: over {photo_rules.MAX_PHOTO_BYTES:,} bytes."),
             "415": _error("`unsupported_media_type`: not image/jpeg or image/png."),
-            "503": _error("`photo_unavailable`: nothing was stored; send it again."),
+            "503": _error(
+                "`photo_unavailable`: nothing was stored, send it again; `photos_unavailable`: "
+                "this stage keeps no photos."
+            ),
         },
         security=IAM,
         parameters=[action_id],

@@ -28,7 +28,9 @@ def put_photo(action_id: str) -> dict[str, Any]:
     rt = runtime()
     if rt.photos is None:
         raise ServiceUnavailable(
-            "photos_unavailable", "This deployment keeps no photos (PHOTOS_BUCKET is not set)."
+            "photos_unavailable",
+            "This deployment keeps no photos: PHOTOS_BUCKET, PHOTOS_URL and PHOTO_RESIZER are "
+            "not all set.",
         )
     request = action_photos.current_request
     body = request.raw_body

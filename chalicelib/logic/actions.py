@@ -146,9 +146,7 @@ def action_view(action: Action) -> dict[str, Any]:
         "public": bool(action.public),
         "exercise": bool(action.exercise),
         "place": action.place,
-        "photo": {"large": action.photo.large, "small": action.photo.small}
-        if action.photo
-        else None,  # public URLs of its two sizes
+        "photo": _photo(action),
         "created_by": action.created_by,
         "created_at": action.created_at,
         "expires_at": action.expires_at,
@@ -186,3 +184,8 @@ def _update_view(update: ActionUpdate) -> dict[str, Any]:
             "unknown": int(update.unknown),
         },
     }
+
+
+def _photo(action: Action) -> dict[str, str] | None:
+    """The public URLs of the action's photo at its two sizes, if it has one."""
+    return {"large": action.photo.large, "small": action.photo.small} if action.photo else None

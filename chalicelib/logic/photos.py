@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late
+from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late, public_url
 from chalicelib.logs import log_event
 
 
@@ -71,8 +71,8 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
             raise InvalidInput(str(refused["error"]), str(refused["message"]))
         action = store.set_photo(
             action_id,
-            large=keys.public_url(photos.public_url, keys.large),
-            small=keys.public_url(photos.public_url, keys.small),
+            large=public_url(photos.public_url, keys.large),
+            small=public_url(photos.public_url, keys.small),
         )
         done = True
     finally:
