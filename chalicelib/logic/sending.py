@@ -163,7 +163,7 @@ class Lease:
 
 
 def send(work: SendWork, sender: Sender, now: datetime) -> int:
-    """Send one chunk of alerts or results on its channel; return how many went out.
+    """Send one chunk of alerts, updates or results on its channel; return how many went out.
 
     Whatever cannot go out yet is put back on the channel's queue as a new, delayed message.
     """
