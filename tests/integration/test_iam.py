@@ -160,3 +160,18 @@ def test_the_resource_policy_opens_the_public_routes_and_guards_the_rest(
     assert set(by_sid["SignedCallers"]["Resource"]) == signed
     assert set(by_sid["NobodyElseSigned"]["Resource"]) == signed
     assert by_sid["NobodyElseSigned"]["Effect"] == "Deny"
+
+
+def test_the_public_routes_may_find_an_action_by_its_reference_and_nothing_more(
+    template: dict[str, Any],
+) -> None:
+    """The feeds and the page read actions by status (as dispatch does) and by reference."""
+    actions = [
+        s
+        for role, s in _statements(template)
+        if role == "ApiHandlerRole" and s["Sid"] == "TableActions"
+    ]
+    indexes = {
+        r["Fn::Sub"].rsplit("/", 1)[1] for r in actions[0]["Resource"] if "/index/" in str(r)
+    }
+    assert indexes == {"status-index", "ref-index"}
