@@ -814,6 +814,8 @@ def _public_paths() -> dict[str, Schema]:
     text = {"type": "string"}
     html = {"description": "", "content": {"text/html": {"schema": text}}}
     nullable_url = {"type": ["string", "null"], "format": "uri"}
+    entity_tag = r'(W/)?"[^"]*"'
+    etags = rf"^(\*|{entity_tag}( *, *{entity_tag})*)$"  # RFC 9110: *, or a list of tags
     alert = _obj(
         {
             "AlertId": {"type": "string", "description": "The action's reference."},
@@ -883,7 +885,14 @@ def _public_paths() -> dict[str, Schema]:
                     },
                     "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
-                parameters=[_header("If-None-Match", "The ETag last read.", required=False)],
+                parameters=[
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "description": "The ETag last read (or a list of them, or *).",
+                        "schema": {"type": "string", "pattern": etags, "maxLength": 1000},
+                    }
+                ],
             )
         },
         "/a/{ref}": {
