@@ -385,6 +385,7 @@ def test_a_non_public_action_answers_as_if_it_did_not_exist(system: System) -> N
         ("k7p2qx.cap", "action_not_found"),
         ("%3Cscript%3E.cap", "action_not_found"),
         (f"{'A' * 60}.cap", "action_not_found"),
+        (f"{'A' * 3000}.cap", "action_not_found"),  # longer than any DynamoDB key
     ],
 )
 def test_a_wrong_cap_address_says_what_the_address_looks_like(
