@@ -32,7 +32,6 @@ def _site() -> Site:
 
 
 @feeds.route("/public/alerts", methods=["GET"])
-@json_errors
 def alert_list() -> Response:
     """Active public actions in Burgernet's alert-list shape (JSON)."""
     return Response(
@@ -59,7 +58,6 @@ def cap_message(name: str) -> Response:
 
 
 @feeds.route("/public/feed.atom", methods=["GET"])
-@json_errors
 def atom_feed() -> Response:
     """The Atom index of the public actions' CAP messages, with an ETag for polling readers."""
     body = public.feed(_site(), now())

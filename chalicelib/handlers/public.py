@@ -26,7 +26,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("/devices/{device_id}/location", "PUT"): "the device's secret (X-Device-Secret)",
     ("/devices/{device_id}", "DELETE"): "the device's secret (X-Device-Secret)",
     ("/actions/{action_id}/sightings", "POST"): "device secret, and only for alerted devices",
-    # The public face of public actions: what police wants everyone to see (non-public: 404).
+    # What the police publish about public actions, for anyone to read (non-public: 404).
     ("/public/alerts", "GET"): "active public actions, as Burgernet's public alert list",
     ("/public/actions/{name}", "GET"): "a public action's latest CAP 1.2 message",
     ("/public/feed.atom", "GET"): "the Atom index of the CAP messages",
