@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import struct
 import threading
-import uuid
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ TYPED = 'Man, ± 30 jaar, rode jas <script>alert("x")</script> & "Jansen"'
 SCREENSHOTS = Path("/tmp")
 CAP_SCHEMA = ROOT / "tests" / "fixtures" / "cap" / "CAP-v1.2.xsd"
 ATOM = {"atom": "http://www.w3.org/2005/Atom"}
+CAP = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
 
 def png(width: int, height: int) -> bytes:
@@ -85,55 +84,27 @@ def start(system: LocalSystem, **body: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-def add_photo_and_update(system: LocalSystem, action_id: str, photos: str, message: str) -> None:
-    """What the photo upload and POST /actions/{id}/updates store (both built elsewhere)."""
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    update_id = uuid.uuid4().hex[:12]
-    dynamodb = boto3.client(
+def add_photo(system: LocalSystem, action_id: str, photos: str) -> None:
+    """What the photo upload stores (built elsewhere): its two sizes' URLs on the action."""
+    boto3.client(
         "dynamodb",
         endpoint_url=system.emulator,
         region_name="eu-west-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
-    )
-    dynamodb.update_item(
+    ).update_item(
         TableName="burgernet-actions",
         Key={"action_id": {"S": action_id}},
-        UpdateExpression="SET photo = :photo, updates = list_append(updates, :update), "
-        "bulletins = list_append(bulletins, :bulletin)",
+        UpdateExpression="SET photo = :photo",
         ExpressionAttributeValues={
             ":photo": {
                 "M": {"large": {"S": f"{photos}/large.png"}, "small": {"S": f"{photos}/small.png"}}
-            },
-            ":update": {
-                "L": [
-                    {
-                        "M": {
-                            "update_id": {"S": update_id},
-                            "at": {"S": now},
-                            "message": {"S": message},
-                            "queued": {"BOOL": True},
-                        }
-                    }
-                ]
-            },
-            ":bulletin": {
-                "L": [
-                    {
-                        "M": {
-                            "identifier": {"S": f"{action_id}.{update_id}"},
-                            "sent": {"S": now},
-                            "kind": {"S": "update"},
-                            "update_id": {"S": update_id},
-                        }
-                    }
-                ]
-            },
+            }
         },
     )
 
 
-def test_an_action_started_over_http_is_in_the_alert_list_and_its_cap_message_in_the_feed(
+def test_an_action_started_over_http_is_in_the_alert_list_and_its_cap_messages_in_the_feed(
     local_system: LocalSystem,
 ) -> None:
     action = start(local_system)
@@ -150,9 +121,27 @@ def test_an_action_started_over_http_is_in_the_alert_list_and_its_cap_message_in
         for link in feed.findall("atom:entry/atom:link[@type='application/cap+xml']", ATOM)
     ]
     assert f"{api}/public/actions/{ref}.cap" in links
+    schema = xmlschema.XMLSchema(CAP_SCHEMA)
     message = requests.get(f"{api}/public/actions/{ref}.cap", timeout=10)
     assert message.headers["Content-Type"] == "application/cap+xml"
-    xmlschema.XMLSchema(CAP_SCHEMA).validate(message.text)
+    schema.validate(message.text)
+    first = ET.fromstring(message.content)
+
+    # After an update, the CAP message is an Update that references the first
+    update = requests.post(
+        f"{api}/actions/{action['action_id']}/updates",
+        json={"message": "Nu te voet richting Centraal Station."},
+        timeout=10,
+    )
+    assert update.status_code == 202, update.text
+    message = requests.get(f"{api}/public/actions/{ref}.cap", timeout=10)
+    schema.validate(message.text)
+    updated = ET.fromstring(message.content)
+    assert updated.findtext("cap:msgType", namespaces=CAP) == "Update"
+    assert updated.findtext("cap:references", namespaces=CAP) == ",".join(
+        first.findtext(f"cap:{name}", namespaces=CAP) or ""
+        for name in ("sender", "identifier", "sent")
+    )
 
 
 @pytest.fixture
@@ -182,9 +171,13 @@ def test_a_reader_sees_the_search_the_photo_the_update_and_whom_to_call(
     tab: Page, local_system: LocalSystem, photos: str
 ) -> None:
     action = start(local_system)
-    add_photo_and_update(
-        local_system, action["action_id"], photos, "Nu te voet richting Centraal Station."
+    add_photo(local_system, action["action_id"], photos)
+    update = requests.post(
+        f"{local_system.api}/actions/{action['action_id']}/updates",
+        json={"message": "Nu te voet richting Centraal Station."},
+        timeout=10,
     )
+    assert update.status_code == 202, update.text
 
     response = tab.goto(f"{local_system.api}/a/{action['ref']}")
     assert response is not None and response.status == 200

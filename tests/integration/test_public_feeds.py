@@ -4,7 +4,6 @@ against the OASIS schema), the Atom index, and the page; non-public actions nowh
 from __future__ import annotations
 
 import math
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,9 +14,9 @@ import pytest
 import xmlschema
 
 from chalicelib.dal import actions as store
-from chalicelib.dal.models import Action, ActionUpdate, Photo
+from chalicelib.dal.models import Action, Photo
 from chalicelib.domain.geo import EARTH_RADIUS_M, haversine_m
-from chalicelib.domain.model import Incident, iso
+from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds
 from chalicelib.handlers.signup_page import CONTENT_SECURITY_POLICY
@@ -54,23 +53,14 @@ def close(system: System, action_id: str, **body: Any) -> None:
     assert response.status_code == 200, response.body
 
 
-def post_update(action_id: str, message: str, description: str | None = None) -> str:
-    """What POST /actions/{id}/updates stores (that route is built elsewhere): the update and
-    its bulletin, appended to the action."""
-    update_id = uuid.uuid4().hex[:12]
-    now = datetime.now(UTC)
-    update = ActionUpdate(
-        update_id=update_id, at=iso(now), message=message, description=description
-    )
-    Action(action_id).update(
-        actions=[
-            Action.updates.set(Action.updates.append([update])),
-            Action.bulletins.set(
-                Action.bulletins.append([store.bulletin(action_id, "update", now, update_id)])
-            ),
-        ]
-    )
-    return update_id
+def post_update(
+    system: System, action_id: str, message: str, description: str | None = None
+) -> str:
+    """A dispatcher's update over HTTP; its id."""
+    body = {"message": message, **({"description": description} if description else {})}
+    response = system.post(f"/actions/{action_id}/updates", body)
+    assert response.status_code == 202, response.body
+    return str(response.json_body["update_id"])
 
 
 def add_photo(action_id: str, photo: Photo = PHOTO) -> None:
@@ -161,7 +151,7 @@ def test_a_public_action_is_in_the_alert_list_as_its_consumers_read_it(system: S
 def test_the_alert_list_carries_the_photo_and_the_latest_description(system: System) -> None:
     action = start(system)
     add_photo(action["action_id"])
-    post_update(action["action_id"], "Nu te voet richting station.", "Man in blauwe jas")
+    post_update(system, action["action_id"], "Nu te voet richting station.", "Man in blauwe jas")
 
     (alert,) = alerts(system)
 
@@ -299,7 +289,9 @@ def test_an_update_and_the_result_are_updates_referencing_every_earlier_message(
     first = cap(system, action["ref"])
     first_ref = f"{SENDER},{field(first, 'cap:identifier')},{field(first, 'cap:sent')}"
 
-    update_id = post_update(action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
+    update_id = post_update(
+        system, action["action_id"], "Nu te voet richting station.", "Man, blauwe jas"
+    )
     updated = cap(system, action["ref"])
 
     assert field(updated, "cap:msgType") == "Update"
@@ -404,7 +396,7 @@ def test_a_redacted_action_still_gives_a_valid_message_without_its_text(
     system: System,
 ) -> None:
     action = start(system)
-    post_update(action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
+    post_update(system, action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
     close(system, action["action_id"], message="Dank voor het uitkijken.")
     assert store.redact(action["action_id"], datetime.now(UTC))
 
@@ -424,7 +416,7 @@ def test_a_redacted_action_still_gives_a_valid_message_without_its_text(
 
 def test_the_feed_links_each_public_action_to_its_latest_cap_message(system: System) -> None:
     active = start(system)
-    post_update(active["action_id"], "Nu te voet richting station.")
+    post_update(system, active["action_id"], "Nu te voet richting station.")
     ended = start(system)
     close(system, ended["action_id"])
     start(system, public=False)
@@ -463,7 +455,7 @@ def test_the_feed_has_an_etag_and_answers_304_while_nothing_changed(system: Syst
     assert again.body == b""
     assert again.headers["ETag"] == etag
 
-    post_update(action["action_id"], "Nu te voet richting station.")
+    post_update(system, action["action_id"], "Nu te voet richting station.")
     changed = feed(system, **{"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
@@ -506,7 +498,7 @@ def page(system: System, ref: str, status: int = 200) -> tuple[Page, Any]:
 
 def test_the_page_shows_the_search_and_ends_with_the_callback_line(system: System) -> None:
     action = start(system)
-    post_update(action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
+    post_update(system, action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
 
     shown, response = page(system, action["ref"])
 
