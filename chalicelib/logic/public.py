@@ -96,15 +96,9 @@ def _on_show(action: Action, now: datetime) -> bool:
 
 
 def public_view(action: Action) -> PublicAction:
-    """What the public may see of an action: no free text at all once it has been redacted."""
-    redacted = action.redacted_at is not None
+    """What the public may see of an action (its free text is gone once redacted)."""
     updates = tuple(
-        Update(
-            update_id=u.update_id,
-            at=_time(u.at),
-            message=None if redacted else u.message,
-            description=None if redacted else u.description,
-        )
+        Update(u.update_id, _time(u.at), message=u.message, description=u.description)
         for u in action.updates
     )
     latest_description = next((u.description for u in reversed(updates) if u.description), None)
@@ -112,7 +106,7 @@ def public_view(action: Action) -> PublicAction:
         action_id=action.action_id,
         ref=action.ref,
         incident=Incident(action.incident),
-        description=None if redacted else latest_description or action.description,
+        description=latest_description or action.description,
         place=action.place,
         lat=float(action.lat),
         lon=float(action.lon),
@@ -122,7 +116,7 @@ def public_view(action: Action) -> PublicAction:
         expires=_time(action.expires_at),
         closed=_time(action.closed_at) if action.closed_at else None,
         outcome=Outcome(action.outcome) if action.outcome else None,
-        result_message=None if redacted else action.result_message,
+        result_message=action.result_message,
         photo=Photo(large=action.photo.large, small=action.photo.small) if action.photo else None,
         updates=updates,
         bulletins=tuple(
