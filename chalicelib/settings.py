@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 from chalicelib.domain.model import Channel
 
@@ -17,6 +18,8 @@ VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in t
 ATTESTATION_MODES = ("off", "standin", "platform")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
+# CAP 1.2's <sender>: no spaces, commas or restricted characters (< and &).
+CAP_SENDER = re.compile(r"[^\s,<&]{1,255}")
 
 
 class SettingsError(RuntimeError):
@@ -54,6 +57,8 @@ class Settings:
     sms_per_second: float
     push_per_second: float
     tracing: bool
+    public_url: str  # where the public page and feeds are served, without a trailing /
+    cap_sender: str  # CAP's <sender> of every public message
     keep_descriptions_days: int = 30  # then a closed action's free text is removed
     codes_per_hour: int = 5000  # codes (SMS or call) all routes together may send in one hour
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
@@ -152,6 +157,25 @@ class Settings:
                 f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
+        public_url = required("PUBLIC_URL").rstrip("/")
+        parts = urlsplit(public_url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise SettingsError(
+                "PUBLIC_URL must be the http(s) base URL of the public page and feeds, such as "
+                f"https://www.burgernet.nl or http://127.0.0.1:8000, got {public_url!r}"
+            )
+        cap_sender = required("CAP_SENDER")
+        if not CAP_SENDER.fullmatch(cap_sender):
+            raise SettingsError(
+                "CAP_SENDER must be CAP's sender id, such as burgernet@politie.nl "
+                f"(no spaces, commas, < or &), got {cap_sender!r}"
+            )
+
         return cls(
             stage=required("STAGE"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or required("AWS_REGION"),
@@ -180,6 +204,8 @@ class Settings:
             sms_per_second=number("SMS_PER_SECOND", "10"),
             push_per_second=number("PUSH_PER_SECOND", "500"),
             tracing=tracing == "on",
+            public_url=public_url,
+            cap_sender=cap_sender,
             keep_descriptions_days=int(raw_keep),
             codes_per_hour=int(raw_codes),
             push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,

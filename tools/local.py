@@ -265,6 +265,9 @@ Follow it:           curl -s {api}/actions/<action_id>
 See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
                           -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
+Public feeds:        {api}/public/alerts   (Burgernet's alert list, JSON)
+                     {api}/public/feed.atom   (Atom index of the CAP 1.2 messages)
+                     {api}/public/actions/<ref>.cap   {api}/a/<ref>   (the page)
 Import participants: make import CSV=path/to/participants.csv
 Stop:                Ctrl-C
 {app_devices(api)}"""
@@ -337,6 +340,7 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     server, geocoder = start_emulator(emulator_port)
+    os.environ["PUBLIC_URL"] = f"http://127.0.0.1:{api_port}"  # the feeds link to this server
     factory, config = load_app()
     app = config.chalice_app
     if not args.no_seed:

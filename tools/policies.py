@@ -148,10 +148,11 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "tables": _merge(
             LEAVE_TABLES,
             {
-                # dispatch: start (with its idempotency record), list, close, reach
+                # dispatch: start (with its idempotency record), list, close, reach;
+                # the public feeds and page (an action by its reference)
                 "burgernet-actions": (
                     READ + WRITE + UPDATE + QUERY + BATCH_GET,
-                    ["status-index"],
+                    ["status-index", "ref-index"],
                 ),
                 "burgernet-idempotency": (READ + WRITE, []),
                 # signup, login, preferences (transactions put and delete places)

@@ -179,6 +179,11 @@ def active_actions() -> list[Action]:
     return list(Action.status_index.query("active"))
 
 
+def closed_actions_created_since(since: datetime) -> list[Action]:
+    """Closed actions started at or after `since`, oldest first (the public feed's recent past)."""
+    return list(Action.status_index.query("closed", Action.created_at >= iso(since)))
+
+
 def pending_action_ids() -> list[tuple[str, str]]:
     """(action id, pending work) for every action whose fan-out is outstanding."""
     found: list[tuple[str, str]] = []

@@ -356,3 +356,14 @@ def speakable(text: str, ref: str, language: Language) -> str:
     """An SMS text made fit to be read out in a call: the reference spelled letter by letter."""
     spelled = f"{_REFERENCE_WORD[language]} {', '.join(ref)}"
     return text.replace(f"ref. {ref}", spelled)
+
+
+def incident_name(incident: Incident, language: Language) -> str:
+    """What happened, in words ("inbraak", "missing person"): the public feeds' wording too."""
+    return _HEADLINES[language][incident]
+
+
+def outcome_sentence(outcome: Outcome, language: Language) -> str:
+    """How an action ended, as a sentence of its own (with its accents: not for SMS)."""
+    text = _OUTCOMES[language][outcome]
+    return text[:1].upper() + text[1:]

@@ -14,8 +14,22 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 from tools.emulator import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless and quiet: this machine's network is closed, so no background calls to Google.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -116,3 +130,31 @@ def _wait_until_serving(system: LocalSystem, log: Path) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"the API did not come up:\n{log.read_text()}")
+
+
+# --- Chromium, for the pages' browser tests ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium, or a skip (a failure in CI) saying why there is none."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
+    pytest.skip(
+        f"browser tests need Debian's Chromium at {CHROMIUM} "
+        "(apt-get install chromium); set CI=1 to make its absence a failure"
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

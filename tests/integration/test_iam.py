@@ -183,3 +183,18 @@ def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
         for action in ("sqs:GetQueueUrl", "sqs:GetQueueAttributes")
         for queue in DEAD_LETTER_QUEUES
     }
+
+
+def test_the_public_routes_may_find_an_action_by_its_reference_and_nothing_more(
+    template: dict[str, Any],
+) -> None:
+    """The feeds and the page read actions by status (as dispatch does) and by reference."""
+    actions = [
+        s
+        for role, s in _statements(template)
+        if role == "ApiHandlerRole" and s["Sid"] == "TableActions"
+    ]
+    indexes = {
+        r["Fn::Sub"].rsplit("/", 1)[1] for r in actions[0]["Resource"] if "/index/" in str(r)
+    }
+    assert indexes == {"status-index", "ref-index"}

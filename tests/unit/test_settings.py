@@ -17,6 +17,8 @@ REQUIRED = (
     "IDEMPOTENCY_TABLE",
     "CALLBACK_NUMBER",
     "HASH_KEY_PARAMETER",
+    "PUBLIC_URL",
+    "CAP_SENDER",
 )
 
 
@@ -256,3 +258,24 @@ def test_given_no_code_budget_when_read_then_it_is_sized_for_the_real_system() -
 @pytest.mark.parametrize("raw", ["0", "-5", "1.5", "lots", "", "1e3", "2000000"])
 def test_given_a_bad_code_budget_when_read_then_the_error_names_it(raw: str) -> None:
     assert "CODES_PER_HOUR" in error_for(complete(CODES_PER_HOUR=raw))
+
+
+# --- the public face: where it is served, who signs its CAP messages ---------------------------
+
+
+def test_given_a_public_url_with_a_trailing_slash_when_read_then_links_do_not_double_it() -> None:
+    settings = Settings.from_env(complete(PUBLIC_URL="https://www.burgernet.nl/publiek/"))
+    assert settings.public_url == "https://www.burgernet.nl/publiek"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["www.burgernet.nl", "ftp://burgernet.nl", "https://", "https://x.nl/?a=1", "https://x#y"],
+)
+def test_given_a_public_url_that_is_no_base_url_when_read_then_the_error_names_it(raw: str) -> None:
+    assert "PUBLIC_URL" in error_for(complete(PUBLIC_URL=raw))
+
+
+@pytest.mark.parametrize("raw", ["burgernet politie", "a,b", "<burgernet>", "a&b"])
+def test_given_a_cap_sender_cap_forbids_when_read_then_the_error_names_it(raw: str) -> None:
+    assert "CAP_SENDER" in error_for(complete(CAP_SENDER=raw))
