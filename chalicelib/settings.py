@@ -15,6 +15,8 @@ from chalicelib.domain.model import Channel
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
 ATTESTATION_MODES = ("off", "standin", "platform")
+# What records traces (chalicelib/tracing.py): the X-Ray SDK, the OpenTelemetry API, or nothing.
+TRACING_BACKENDS = ("xray", "otel", "off")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 
@@ -53,7 +55,7 @@ class Settings:
     channels: tuple[Channel, ...]
     sms_per_second: float
     push_per_second: float
-    tracing: bool
+    tracing: str  # one of TRACING_BACKENDS
     keep_descriptions_days: int = 30  # then a closed action's free text is removed
     codes_per_hour: int = 5000  # codes (SMS or call) all routes together may send in one hour
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
@@ -104,9 +106,11 @@ class Settings:
                 f"(letters, digits, _ . - /), got {hash_key_parameter!r}"
             )
 
-        tracing = env.get("TRACING", "off").lower()
-        if tracing not in ("on", "off"):
-            raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
+        tracing = env.get("TRACING", "off").strip().lower()
+        if tracing not in TRACING_BACKENDS:
+            raise SettingsError(
+                f"TRACING must be one of {', '.join(TRACING_BACKENDS)}, got {tracing!r}"
+            )
 
         attestation = env.get("ATTESTATION", "off").strip().lower()
         if attestation not in ATTESTATION_MODES:
@@ -179,7 +183,7 @@ class Settings:
             channels=channels,
             sms_per_second=number("SMS_PER_SECOND", "10"),
             push_per_second=number("PUSH_PER_SECOND", "500"),
-            tracing=tracing == "on",
+            tracing=tracing,
             keep_descriptions_days=int(raw_keep),
             codes_per_hour=int(raw_codes),
             push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,

@@ -17,6 +17,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
@@ -49,6 +53,19 @@ def _shared_botocore_data() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", create_loader)
         yield
+
+
+@pytest.fixture(scope="session")
+def otel_exporter() -> InMemorySpanExporter:
+    """The OpenTelemetry SDK as the ADOT layer installs it, exporting to memory, not to X-Ray.
+
+    Once per process: the API takes one tracer provider. Tests clear it before use.
+    """
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
 
 
 @pytest.fixture(autouse=True)

@@ -66,7 +66,7 @@ def start_action(
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
     with traced("start_action", incident=action.incident):
         stored = store.insert_action(action, key, fingerprint, now)
-        annotate(action_id=stored.action_id)
+        annotate(action_id=stored.action_id, ref=stored.ref)
     if stored is action:
         log_event(
             "action_started",
@@ -84,6 +84,7 @@ def close_action(
     """Close an active action and enqueue its result messages."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
         action = store.close_action(action_id, request.outcome.value, request.message, now)
+        annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, "results", action_id)
     return action

@@ -24,7 +24,7 @@ from chalicelib.logic.sending import cut_off
 from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import SQS_BATCH, WorkQueue
-from chalicelib.tracing import traced
+from chalicelib.tracing import count, traced
 
 # People claimed (or their results queued) at a time: ten send messages, one SQS request.
 CLAIM_BATCH = SEND_CHUNK * SQS_BATCH
@@ -85,7 +85,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
         return 0
     circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
     incident = Incident(action.incident)
-    with traced("target", action_id=action_id):
+    with traced("target", action_id=action_id, ref=action.ref, incident=action.incident):
         found = places_in(circle, now)
         endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
         available = list(map(str, action.channels))
@@ -125,6 +125,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
+        count(inside=inside, recipients=len(recipients), claimed=claimed)
     store.finish_pending(action_id, "target")
     log_event(
         "action_targeted",
@@ -148,7 +149,7 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
         return 0
     queued = 0
     exact: Counter[str] = Counter()
-    with traced("results", action_id=action_id):
+    with traced("results", action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             for d in chunk:
                 if cut_off(d, now):  # the update refreshes `d`: it counts as unknown below
@@ -161,6 +162,7 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
             action_id,
             {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
         )
+        count(queued=queued)
     store.finish_pending(action_id, "results")
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
