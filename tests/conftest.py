@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
 from chalicelib.queues import CODES_QUEUE, PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
+from tools import moto_trace_header
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.local import lambda_sqs_event
 from tools.pdok_standin import PdokStandIn
@@ -105,6 +106,7 @@ def env(monkeypatch: pytest.MonkeyPatch, pdok: PdokStandIn) -> dict[str, str]:
 @pytest.fixture
 def aws(env: dict[str, str]) -> Iterator[None]:
     """An emulated account with the production tables and queues."""
+    moto_trace_header.install()  # batched messages keep their AWSTraceHeader, as in SQS
     with mock_aws():
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.runtime()  # bind the models to the emulated tables
