@@ -22,6 +22,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 HEADER = "X-Amzn-Trace-Id"  # X-Ray's trace header, as SQS's AWSTraceHeader carries it
 COUNTS = "counts"  # the X-Ray metadata namespace of counts
+XRAY_ANNOTATIONS = "aws.xray.annotations"  # the OpenTelemetry attributes X-Ray indexes
 
 
 class _Backend(Protocol):
@@ -221,17 +222,25 @@ class _OTel:
 
         with self.tracer.start_as_current_span(
             name,
-            attributes=dict(ids),
             record_exception=False,  # an exception's message may quote personal data
             set_status_on_exception=False,
             **options,
         ) as span:
+            self._annotate(span, ids)
             try:
                 yield
             except BaseException as exc:
                 span.set_status(Status(StatusCode.ERROR))
-                span.set_attribute("error", type(exc).__name__)
+                self._annotate(span, {"error": type(exc).__name__})
                 raise
+
+    @staticmethod
+    def _annotate(span: Any, ids: Mapping[str, str]) -> None:
+        # X-Ray indexes only the attributes this list names (the rest become metadata): ids are
+        # searched as the X-Ray SDK's annotations are, counts are not indexed.
+        recorded = getattr(span, "attributes", None) or {}  # the SDK's spans show theirs
+        keys = dict.fromkeys([*recorded.get(XRAY_ANNOTATIONS, ()), *ids])
+        span.set_attributes({**ids, XRAY_ANNOTATIONS: list(keys)})
 
     def span(self, name: str, ids: Mapping[str, str]) -> AbstractContextManager[None]:
         return self._span(name, ids)
@@ -251,7 +260,7 @@ class _OTel:
         return self._span(name, ids, kind=SpanKind.CONSUMER, context=message, links=links)
 
     def annotate(self, ids: Mapping[str, str]) -> None:
-        self.trace.get_current_span().set_attributes(dict(ids))
+        self._annotate(self.trace.get_current_span(), ids)
 
     def count(self, counts: Mapping[str, int]) -> None:
         self.trace.get_current_span().set_attributes(dict(counts))

@@ -98,6 +98,7 @@ APP_AT = (52.0934, 5.1230)  # an app's current location, about 300 m north
 PUSH_TOKEN = "push-token-of-the-app"
 DESCRIPTION = "man in rode jas op een zwarte fiets"
 RADIUS_M = 1000
+COUNTS = {"inside", "recipients", "claimed", "queued", "size", "sent", "put_back"}
 WORKERS = (
     (TARGETING_QUEUE, "targeting_worker"),
     (SMS_QUEUE, "sms_sender"),
@@ -114,6 +115,7 @@ class Span:
     trace: str  # X-Ray's form, 1-xxxxxxxx-yyyy…, whichever backend recorded it
     fields: dict[str, Any]  # annotations and counts, or attributes
     ours: bool  # made by chalicelib/tracing.py (not an AWS call, not the test's API invocation)
+    indexed: frozenset[str]  # the fields X-Ray indexes: annotations, searchable
     parent: str | None  # the name of the span it is part of
     operation: str | None  # an AWS call's, e.g. Query
 
@@ -139,7 +141,8 @@ def xray_spans(documents: list[dict[str, Any]]) -> list[Span]:
         fields = {**entity.get("annotations", {}), **entity.get("metadata", {}).get("counts", {})}
         ours = entity.get("namespace") != "aws" and entity["name"] != "api_handler"
         operation = entity.get("aws", {}).get("operation")
-        yield Span(entity["name"], trace, fields, ours, parent, operation)
+        indexed = frozenset(entity.get("annotations", {}))
+        yield Span(entity["name"], trace, fields, ours, indexed, parent, operation)
         for sub in entity.get("subsegments", []):
             yield from walk(sub, trace, entity["name"])
 
@@ -185,12 +188,14 @@ def otel(
             hexed = f"{span.context.trace_id:032x}"
             scope = span.instrumentation_scope
             attributes = dict(span.attributes or {})
+            indexed = frozenset(attributes.pop("aws.xray.annotations", ()))
             found.append(
                 Span(
                     span.name,
                     f"1-{hexed[:8]}-{hexed[8:]}",
                     attributes,
                     scope is not None and scope.name == "burgernet",
+                    indexed,
                     names.get(span.parent.span_id) if span.parent else None,
                     str(attributes["rpc.method"]) if "rpc.method" in attributes else None,
                 )
@@ -362,8 +367,10 @@ def test_one_action_is_one_trace_with_its_id_everywhere_and_no_personal_data(
     spans = neighbourhood.spans()
     ours = [s for s in spans if s.ours]
 
-    # Then every span of ours is the action's, annotated with its id, exactly as agreed
+    # Then every span of ours is the action's, annotated with its id, exactly as agreed: ids
+    # indexed (X-Ray filter expressions find them), counts not
     assert sorted(((s.name, s.fields) for s in ours), key=repr) == expected_spans(action)
+    assert all(s.indexed == set(s.fields) - COUNTS for s in ours)
     # ... all in the trace the API started, but the close: that is dispatch's own request, which
     # hands the results to the action's trace
     [trace_id] = {s.trace for s in ours if s.name != "close_action"}

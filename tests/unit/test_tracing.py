@@ -246,7 +246,10 @@ def test_otel_work_carries_ids_and_counts_as_attributes(spans: InMemorySpanExpor
         tracing.count(size=25)
     [span] = spans.get_finished_spans()
     assert span.name == "send"
-    assert dict(span.attributes or {}) == {
+    attributes = dict(span.attributes or {})
+    # X-Ray indexes the ids (as the X-Ray SDK's annotations), not the counts
+    assert set(attributes.pop("aws.xray.annotations")) == {"action_id", "kind", "ref", "stage"}
+    assert attributes == {
         "action_id": "a-1",
         "kind": "alert",
         "ref": "ABC234",
@@ -263,6 +266,7 @@ def test_otel_failure_is_marked_with_its_type_but_not_its_message(
     [span] = spans.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
     assert (span.attributes or {})["error"] == "ValueError"
+    assert "error" in (span.attributes or {})["aws.xray.annotations"]
     assert "612345678" not in span.to_json()
 
 
@@ -290,7 +294,11 @@ def test_otel_continues_the_trace_an_xray_header_names_and_links_the_invocation(
     assert f"{handled.context.trace_id:032x}" == ROOT_ID[2:].replace("-", "")
     assert handled.parent is not None and f"{handled.parent.span_id:016x}" == "53995c3f42cd8ad8"
     assert [link.context for link in handled.links] == [invocation.get_span_context()]
-    assert dict(handled.attributes or {}) == {"action_id": "a-1", "stage": "test"}
+    assert dict(handled.attributes or {}) == {
+        "action_id": "a-1",
+        "stage": "test",
+        "aws.xray.annotations": ("stage", "action_id"),
+    }
 
 
 def test_otel_without_a_header_a_message_is_handled_inside_the_invocation(
