@@ -37,7 +37,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-# What of a message body may name its span: ids only (a code message's body holds none else).
+# The fields of a message body its span is annotated with: ids, never the rest of a body.
 TRACED_FIELDS = ("action_id", "kind", "channel")
 
 

@@ -307,10 +307,10 @@ def test_otel_without_a_header_a_message_is_handled_inside_the_invocation(
     tracer = trace.get_tracer("lambda")
     with (
         tracer.start_as_current_span("invocation") as invocation,
-        tracing.continued("sweeper_redrive", None),
+        tracing.continued("code_sender", None),
     ):
         pass
-    handled = next(s for s in spans.get_finished_spans() if s.name == "sweeper_redrive")
+    handled = next(s for s in spans.get_finished_spans() if s.name == "code_sender")
     assert handled.parent == invocation.get_span_context()
     assert not handled.links
 
