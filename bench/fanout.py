@@ -391,9 +391,7 @@ class SimQueue(WorkQueue):
         self._backoff = 0
         self._numbers = iter(range(1, 1 << 62))
 
-    def send(
-        self, items: Iterable[dict[str, Any]], delay_s: int = 0, trace: str | None = None
-    ) -> int:
+    def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
         """Enqueue items (SendMessageBatch, ten a request), visible after `delay_s` (<= 900)."""
         sched = self.sim.sched
         delay = max(0, min(900, delay_s))

@@ -165,9 +165,7 @@ def _sink_queues() -> tuple[dict[Any, Any], Callable[[], int]]:
             super().__init__(client=None, name=name)
             self.items = 0
 
-        def send(
-            self, items: Iterable[dict[str, Any]], delay_s: int = 0, trace: str | None = None
-        ) -> int:
+        def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
             count = sum(len(item.get("participant_ids", ())) for item in items)
             self.items += count
             return count

@@ -49,16 +49,13 @@ class WorkQueue:
             self._url = self.client.get_queue_url(QueueName=self.name)["QueueUrl"]
         return self._url
 
-    def send(
-        self, items: Iterable[dict[str, Any]], delay_s: int = 0, trace: str | None = None
-    ) -> int:
+    def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
         """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900).
 
-        Each message carries a trace for its worker to continue: `trace` (an action's own, when
-        sent from outside it) or else the current one.
+        Each message carries the current trace, for its worker to continue.
         """
         delay_s = max(0, min(MAX_DELAY_S, delay_s))
-        header = trace or trace_header()
+        header = trace_header()
         sent = 0
         iterator = iter(items)
         while batch := list(islice(iterator, SQS_BATCH)):

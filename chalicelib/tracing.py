@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 P = ParamSpec("P")
@@ -43,6 +44,7 @@ class _Backend(Protocol):
 
 _backend: _Backend | None = None
 _stage = ""  # the deployment stage, on every span
+_within: ContextVar[str | None] = ContextVar("within", default=None)  # see within()
 
 
 def init(backend: str, stage: str) -> None:
@@ -93,7 +95,20 @@ def count(**counts: int) -> None:
 
 def trace_header() -> str | None:
     """The current trace context as an AWSTraceHeader value (Root=…;Parent=…;Sampled=…)."""
-    return _backend.header() if _backend is not None else None
+    if _backend is None:
+        return None
+    return _within.get() or _backend.header()
+
+
+@contextmanager
+def within(header: str | None) -> Iterator[None]:
+    """Work sent in the block continues `header`'s trace (an action's own, kept since its start)
+    rather than the current one; with no header, the current one."""
+    token = _within.set(header)
+    try:
+        yield
+    finally:
+        _within.reset(token)
 
 
 def carried(work: Callable[P, T]) -> Callable[P, T]:

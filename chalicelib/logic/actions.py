@@ -19,7 +19,7 @@ from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
-from chalicelib.tracing import annotate, trace_header, traced
+from chalicelib.tracing import annotate, trace_header, traced, within
 
 # Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
 REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -75,7 +75,7 @@ def start_action(
             incident=action.incident,
             radius_m=area.radius_m,
         )
-        enqueue(targeting, "target", action)
+        enqueue(targeting, "target", action.action_id, trace=action.trace_header)
     return stored
 
 
@@ -87,22 +87,21 @@ def close_action(
         action = store.close_action(action_id, request.outcome.value, request.message, now)
         annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
-    enqueue(targeting, "results", action)
+    enqueue(targeting, "results", action_id, trace=action.trace_header)
     return action
 
 
-def enqueue(targeting: WorkQueue, kind: str, action: Action) -> None:
-    """Hand an action's fan-out work to the targeting queue, in the action's trace.
+def enqueue(targeting: WorkQueue, kind: str, action_id: str, trace: str | None = None) -> None:
+    """Hand fan-out work to the targeting queue, in the action's `trace` (Action.trace_header).
 
     The action is already stored with `pending` set, so if SQS is unreachable now the scheduled
     sweep enqueues it a little later: the caller still gets its answer, and nothing is lost.
     """
     try:
-        targeting.send([{"kind": kind, "action_id": action.action_id}], trace=action.trace_header)
+        with within(trace):
+            targeting.send([{"kind": kind, "action_id": action_id}])
     except (QueueError, ClientError, BotoCoreError) as exc:
-        log_event(
-            "enqueue_deferred", action_id=action.action_id, kind=kind, error=type(exc).__name__
-        )
+        log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 
 
 def reach(area: Circle) -> int:

@@ -31,14 +31,14 @@ def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> 
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
-            enqueue(targeting, "results", action)
+            enqueue(targeting, "results", action.action_id, trace=action.trace_header)
             expired += 1
     redriven = 0
     for action_id, kind in store.pending_action_ids():
         action = store.get_action(action_id)
         if _stalled(action, kind, now):
             log_event("fanout_redriven", action_id=action_id, kind=kind)
-            enqueue(targeting, kind, action)
+            enqueue(targeting, kind, action_id, trace=action.trace_header)
             redriven += 1
     return {"expired": expired, "redriven": redriven, "redacted": redact(now, keep_descriptions)}
 
