@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check bench import sms clean package lock
+.PHONY: run test lint typecheck check bench import ops sms clean package lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 	@test -n "$(CSV)" || (echo "usage: make import CSV=path/to/participants.csv [STAGE=local]"; exit 2)
 	$(BIN)/python -m tools.import_participants "$(CSV)" --stage $(STAGE)
+
+ops: $(STAMP)  ## make ops ACTION=<id>: an action's timeline (BURGERNET_API_URL=<stage URL> for AWS)
+	@test -n "$(ACTION)" || (echo "usage: make ops ACTION=<action id>"; exit 2)
+	$(BIN)/python -m tools.dispatch timeline "$(ACTION)"
 
 sms: $(STAMP)  ## the SMS the local emulator has sent
 	$(BIN)/python -m tools.sms

@@ -963,6 +963,7 @@ class Simulation:
         actions.close_action(
             self.action_id,
             CloseRequest(Outcome.FOUND, None),
+            "bench",
             self.targeting,
             self.moment(),
         )

@@ -12,7 +12,7 @@ from chalicelib.adapters.parameters import read_hash_key
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
-from chalicelib.dal import pseudonyms
+from chalicelib.dal import municipalities, pseudonyms
 from chalicelib.dal.models import bind_models
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
@@ -146,3 +146,4 @@ def reset() -> None:
     runtime.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()
+    municipalities.forget_areas()

@@ -6,6 +6,7 @@
     python -m tools.dispatch close <action_id> --outcome arrested [--message "Dank!"]
     python -m tools.dispatch reach --lat 52.0907 --lon 5.1214 --radius 1500
     python -m tools.dispatch sightings <action_id> [--limit 25] [--next TOKEN]
+    python -m tools.dispatch timeline <action_id> [--json]     (also: make ops ACTION=<id>)
 
 A deployed stage (https://…execute-api.<region>.amazonaws.com/api) is called with SigV4 for
 `execute-api`, credentials from the standard AWS chain (env, profile, SSO, instance role). The
@@ -131,6 +132,25 @@ class DispatchClient:
         params = {k: str(v) for k, v in (("limit", limit), ("next", page)) if v is not None}
         return self.call("GET", f"/actions/{action_id}/sightings", params=params)
 
+    def timeline(self, action_id: str) -> Any:
+        return self.call("GET", f"/actions/{action_id}/timeline")
+
+
+def timeline_table(answer: dict[str, Any]) -> str:
+    """A timeline as a table for people: one event a line, oldest first."""
+    rows = [("at", "event", "channel", "count", "detail")]
+    for e in answer["events"]:
+        detail = " ".join(f"{k}={v}" for k, v in (e.get("detail") or {}).items())
+        count = e.get("count")
+        rows.append(
+            (e["at"], e["event"], e.get("channel", ""), "" if count is None else str(count), detail)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    )
+
 
 def _area(lat: float, lon: float, radius_m: float) -> dict[str, float]:
     return {"lat": lat, "lon": lon, "radius_m": radius_m}
@@ -168,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     sightings.add_argument("action_id")
     sightings.add_argument("--limit", type=int)
     sightings.add_argument("--next", dest="page")
+    timeline = commands.add_parser("timeline", help="what happened to an action, as a table")
+    timeline.add_argument("action_id")
+    timeline.add_argument("--json", action="store_true", help="the API's JSON instead")
     return parser
 
 
@@ -189,6 +212,8 @@ def _run(client: DispatchClient, args: argparse.Namespace) -> Any:
         return client.close(args.action_id, args.outcome, args.message)
     if args.command == "reach":
         return client.reach(args.lat, args.lon, args.radius)
+    if args.command == "timeline":
+        return client.timeline(args.action_id)
     return client.sightings(args.action_id, args.limit, args.page)
 
 
@@ -205,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except requests.RequestException as exc:
         print(f"error: cannot reach {client.url}: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if args.command == "timeline" and not args.json:
+        print(timeline_table(answer))
+    else:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
     return 0
 
 

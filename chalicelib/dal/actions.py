@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Action, Idempotency
+from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.model import iso
@@ -79,7 +80,9 @@ def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action
     return actions, (encode_page(last, PAGE_KEY) if last else None)
 
 
-def close_action(action_id: str, outcome: str, message: str | None, now: datetime) -> Action:
+def close_action(
+    action_id: str, outcome: str, message: str | None, now: datetime, by: str
+) -> Action:
     """Close an active action and mark its result messages as outstanding; Conflict if closed."""
     action = get_action(action_id)
     try:
@@ -89,6 +92,8 @@ def close_action(action_id: str, outcome: str, message: str | None, now: datetim
                 Action.outcome.set(outcome),
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
+                Action.closed_by.set(by),
+                Action.bulletins.set(Action.bulletins.append([bulletin(action_id, "result", now)])),
                 Action.pending.set("results"),
                 Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
@@ -101,6 +106,72 @@ def close_action(action_id: str, outcome: str, message: str | None, now: datetim
             "action_closed", f"Action {action_id!r} is already closed; it cannot be closed again."
         ) from None
     return action
+
+
+def add_update(
+    action_id: str, update_id: str, message: str, description: str | None, now: datetime
+) -> None:
+    """Append an update (and its public state) to an active action; a new description replaces
+    the old one for the alerts still to go. Conflict if the action has closed."""
+    update = ActionUpdate(
+        update_id=update_id,
+        at=iso(now),
+        message=message,
+        description=description,
+        queued=False,
+        sent=0,
+        failed=0,
+        unknown=0,
+    )
+    changes: list[UpdateAction] = [
+        Action.updates.set(Action.updates.append([update])),
+        Action.bulletins.set(
+            Action.bulletins.append([bulletin(action_id, "update", now, update.update_id)])
+        ),
+    ]
+    if description:
+        changes.append(Action.description.set(description))
+    try:
+        Action(action_id).update(actions=changes, condition=Action.status == "active")
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        get_action(action_id)  # NotFound if there is no such action
+        raise Conflict(
+            "action_closed", f"Action {action_id!r} is closed; it takes no more updates."
+        ) from None
+
+
+def update_queued(action_id: str, index: int) -> None:
+    """Note that an update's messages are all queued (the sweep re-drives it until then)."""
+    Action(action_id).update(actions=[Action.updates[index]["queued"].set(True)])
+
+
+def count_update(action_id: str, index: int, counts: dict[str, int]) -> None:
+    """Add a chunk's outcomes (sent, failed, unknown) to an update's counters."""
+    entry = Action.updates[index]
+    changes: list[UpdateAction] = [
+        entry[name].set(entry[name] + n) for name, n in counts.items() if n
+    ]
+    if changes:
+        Action(action_id).update(actions=changes)
+
+
+def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
+    """A new public state of an action: its start, an update or its result."""
+    return Bulletin(
+        identifier=f"{action_id}.{update_id or kind}",  # one start and one result per action
+        sent=iso(now),
+        kind=kind,
+        update_id=update_id,
+    )
+
+
+def action_by_ref(ref: str) -> Action:
+    """The action with this public reference, or NotFound."""
+    for key in Action.ref_index.query(ref):
+        return get_action(key.action_id)
+    raise NotFound("action_not_found", f"There is no action with reference {ref!r}.")
 
 
 def active_actions() -> list[Action]:
@@ -116,12 +187,14 @@ def pending_action_ids() -> list[tuple[str, str]]:
     return found
 
 
-def finish_pending(action_id: str, kind: str) -> None:
-    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on)."""
+def finish_pending(action_id: str, kind: str, now: datetime) -> None:
+    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on), noting
+    when targeting finished."""
+    done: list[UpdateAction] = [Action.pending.remove()]
+    if kind == "target":
+        done.append(Action.targeted_at.set(iso(now)))
     try:
-        Action(action_id).update(
-            actions=[Action.pending.remove()], condition=Action.pending == kind
-        )
+        Action(action_id).update(actions=done, condition=Action.pending == kind)
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -136,15 +209,23 @@ def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
 
 
 def redact(action_id: str, now: datetime) -> bool:
-    """Remove the action's description and result message; False if it was done already.
+    """Remove the action's free text (description, result message, updates' texts); False if
+    it was done already.
 
     Removing `redaction` takes it out of the sparse index, so it is never read again.
     """
+    updates = get_action(action_id).updates  # closed: no update is added any more
+    texts: list[UpdateAction] = [
+        Action.updates[i][name].remove()
+        for i in range(len(updates))
+        for name in ("message", "description")
+    ]
     try:
         Action(action_id).update(
             actions=[
                 Action.description.remove(),
                 Action.result_message.remove(),
+                *texts,
                 Action.redaction.remove(),
                 Action.redacted_at.set(iso(now)),
             ],

@@ -117,6 +117,45 @@ class RedactionIndex(GlobalSecondaryIndex["Action"]):
     closed_at = UnicodeAttribute(range_key=True)
 
 
+class RefIndex(GlobalSecondaryIndex["Action"]):
+    """Finds an action by its public reference (the page, the CAP message)."""
+
+    class Meta:
+        index_name = "ref-index"
+        projection = KeysOnlyProjection()
+
+    ref = UnicodeAttribute(hash_key=True)
+
+
+class Bulletin(MapAttribute[str, Any]):
+    """One public state of an action (its start, an update, its result): one CAP message each."""
+
+    identifier = UnicodeAttribute()  # unique per message, as CAP's <identifier>
+    sent = UnicodeAttribute()  # ISO 8601 UTC
+    kind = UnicodeAttribute()  # start | update | result
+    update_id = UnicodeAttribute(null=True)  # for kind update
+
+
+class ActionUpdate(MapAttribute[str, Any]):
+    """A dispatcher's update during an action, with how its messages went."""
+
+    update_id = UnicodeAttribute()
+    at = UnicodeAttribute()  # ISO 8601 UTC
+    message = UnicodeAttribute(null=True)  # None once redacted
+    description = UnicodeAttribute(null=True)  # the new description, if it changed
+    queued = BooleanAttribute(default=False)  # its fan-out ran (the sweep re-drives it if not)
+    sent = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    unknown = NumberAttribute(default=0)
+
+
+class Photo(MapAttribute[str, Any]):
+    """An action's photo, metadata stripped, at two sizes, each at a stable public URL."""
+
+    large = UnicodeAttribute()  # 1280 px
+    small = UnicodeAttribute()  # 320 px
+
+
 class Action(Model):
     """A police request to look out for someone, with its live delivery counters."""
 
@@ -131,11 +170,19 @@ class Action(Model):
     lon = NumberAttribute()
     radius_m = NumberAttribute()
     channels = ListAttribute(of=UnicodeAttribute)
+    public = BooleanAttribute(default=True)  # shown in the feeds, on its page and posted
+    exercise = BooleanAttribute(default=False)  # an exercise: CAP status Test
+    place = UnicodeAttribute(null=True)  # the area's name, for people (e.g. "Utrecht")
+    photo = Photo(null=True)
+    bulletins = ListAttribute(of=Bulletin, default=list)  # oldest first
+    updates = ListAttribute(of=ActionUpdate, default=list)  # oldest first
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
     expires_at = UnicodeAttribute()
     closed_at = UnicodeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)  # the caller's identity, or "sweeper" when it expired
+    targeted_at = UnicodeAttribute(null=True)  # when targeting finished
     outcome = UnicodeAttribute(null=True)
     result_message = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
@@ -152,9 +199,14 @@ class Action(Model):
     results_sent = NumberAttribute(default=0)
     results_failed = NumberAttribute(default=0)
     results_unknown = NumberAttribute(default=0)
+    # Provider refusals while sending (each tried again): how hard an action pushed the quotas.
+    throttled_sms = NumberAttribute(default=0)
+    throttled_voice = NumberAttribute(default=0)
+    throttled_push = NumberAttribute(default=0)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()
+    ref_index = RefIndex()
 
 
 class Idempotency(Model):
@@ -220,6 +272,9 @@ class Delivery(Model):
     alert_at = UTCDateTimeAttribute(null=True)
     result_status = UnicodeAttribute(null=True)
     result_message_id = UnicodeAttribute(null=True)
+    # One status per update of the action sent to this person: queued, sending, sent, failed,
+    # unknown or skipped. Made empty at the claim, so an update's status can be set on its own.
+    update_status = MapAttribute[str, Any](default=dict)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
     contact_id = UnicodeAttribute(null=True)  # the latest call's Connect contact id

@@ -16,6 +16,7 @@ from chalicelib.domain.model import Channel, Incident, Outcome
 MAX_BODY_BYTES = 16 * 1024  # far above any valid request; refuses junk before parsing it
 MIN_RADIUS_M, MAX_RADIUS_M = 100, 20_000
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 5, 480, 60
+MAX_PLACE = 80  # characters of an area's name
 MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT = 100, 25
 
 # The service area: a box around the European Netherlands, Wadden islands and Zuid-Limburg included.
@@ -35,6 +36,9 @@ class ActionRequest:
     area: Circle
     duration_minutes: int
     channels: tuple[Channel, ...]
+    public: bool = True  # shown in the public feeds, on its page and on social networks
+    exercise: bool = False  # a drill: its public messages say so (CAP status Test)
+    place: str | None = None  # the area's name for people; else the municipality's
 
     def fingerprint(self) -> str:
         """A stable text of the request, to tell a retry from a different request."""
@@ -45,9 +49,20 @@ class ActionRequest:
                 "area": [self.area.lat, self.area.lon, self.area.radius_m],
                 "duration_minutes": self.duration_minutes,
                 "channels": sorted(c.value for c in self.channels),
+                "public": self.public,
+                "exercise": self.exercise,
+                "place": self.place,
             },
             sort_keys=True,
         )
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """A validated update during an action: a message, and perhaps a new description."""
+
+    message: str
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,9 +193,59 @@ def parse_action_request(
     body: Mapping[str, Any], available: Sequence[Channel], callback_number: str
 ) -> ActionRequest:
     """Validate a POST /actions body against the channels this deployment has."""
-    check_fields(body, ("incident", "description", "area", "duration_minutes", "channels"))
+    check_fields(
+        body,
+        (
+            "incident",
+            "description",
+            "area",
+            "duration_minutes",
+            "channels",
+            "public",
+            "exercise",
+            "place",
+        ),
+    )
     incident = _choice(required(body, "incident"), "incident", Incident, list(Incident))
-    description = _text(required(body, "description"), "description")
+    description = _description(required(body, "description"), incident, callback_number)
+    area = parse_area(required(body, "area"))
+    duration = body.get("duration_minutes", DEFAULT_DURATION)
+    duration_minutes = _integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
+    raw_channels = body.get("channels", [c.value for c in available])
+    if not isinstance(raw_channels, list) or not raw_channels:
+        raise InvalidInput(
+            "wrong_type",
+            f"channels must be a non-empty list; available: {', '.join(available)}.",
+            "channels",
+        )
+    channels = tuple(
+        dict.fromkeys(_choice(c, "channels", Channel, available, "channel") for c in raw_channels)
+    )
+    place = body.get("place")
+    if place is not None:
+        place = _text(place, "place")
+        if not 1 <= len(place) <= MAX_PLACE:
+            raise InvalidInput(
+                "invalid_place",
+                f"place must be the area's name in 1–{MAX_PLACE} characters, e.g. "
+                '"Utrecht, Binnenstad".',
+                "place",
+            )
+    return ActionRequest(
+        incident,
+        description,
+        area,
+        duration_minutes,
+        channels,
+        public=_flag(body, "public", default=True),
+        exercise=_flag(body, "exercise", default=False),
+        place=place,
+    )
+
+
+def _description(value: Any, incident: Incident, callback_number: str) -> str:
+    """The description of whom to look out for: it must fit the alert it goes into."""
+    description = _text(value, "description")
     if not messages.to_gsm7(description).strip(" ?"):  # nothing a reader would see
         raise InvalidInput(
             "empty_description",
@@ -195,20 +260,38 @@ def parse_action_request(
             f"{messages.MAX_SEGMENTS} SMS segments in every language.",
             "description",
         )
-    area = parse_area(required(body, "area"))
-    duration = body.get("duration_minutes", DEFAULT_DURATION)
-    duration_minutes = _integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
-    raw_channels = body.get("channels", [c.value for c in available])
-    if not isinstance(raw_channels, list) or not raw_channels:
+    return description
+
+
+def _flag(body: Mapping[str, Any], field: str, default: bool) -> bool:
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise InvalidInput("wrong_type", f"{field} must be true or false.", field)
+    return value
+
+
+def parse_update_request(
+    body: Mapping[str, Any], incident: Incident, callback_number: str
+) -> UpdateRequest:
+    """Validate a POST /actions/{id}/updates body for an action of this incident."""
+    check_fields(body, ("message", "description"))
+    message = _text(required(body, "message"), "message")
+    if not messages.to_gsm7(message).strip(" ?"):
         raise InvalidInput(
-            "wrong_type",
-            f"channels must be a non-empty list; available: {', '.join(available)}.",
-            "channels",
+            "empty_message", "message is empty; say what changed or what to look for.", "message"
         )
-    channels = tuple(
-        dict.fromkeys(_choice(c, "channels", Channel, available, "channel") for c in raw_channels)
-    )
-    return ActionRequest(incident, description, area, duration_minutes, channels)
+    overflow = messages.update_message_overflow(incident, message, callback_number)
+    if overflow:
+        raise InvalidInput(
+            "message_too_long",
+            f"message is {overflow} characters too long: the update must fit in "
+            f"{messages.MAX_SEGMENTS} SMS segments in every language.",
+            "message",
+        )
+    description = body.get("description")
+    if description is not None:
+        description = _description(description, incident, callback_number)
+    return UpdateRequest(message, description)
 
 
 def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:

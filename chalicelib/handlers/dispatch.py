@@ -16,7 +16,7 @@ from chalicelib.domain.requests import (
     parse_reach_request,
 )
 from chalicelib.handlers.http import json_errors
-from chalicelib.logic import actions
+from chalicelib.logic import actions, timeline, updates
 from chalicelib.runtime import runtime
 
 dispatch = Blueprint(__name__)
@@ -81,13 +81,32 @@ def get_action(action_id: str) -> dict[str, Any]:
     return actions.get_action(action_id)
 
 
+@dispatch.route("/actions/{action_id}/updates", methods=["POST"], authorizer=iam)
+@json_errors
+def post_update(action_id: str) -> Response:
+    """Correct or sharpen an action: everyone alerted gets the update once."""
+    rt = runtime()
+    update_id = updates.post_update(
+        action_id, _body(), rt.settings.callback_number, rt.targeting, datetime.now(UTC)
+    )
+    return Response(body={"update_id": update_id}, status_code=202)
+
+
+@dispatch.route("/actions/{action_id}/timeline", methods=["GET"], authorizer=iam)
+@json_errors
+def action_timeline(action_id: str) -> dict[str, Any]:
+    """What happened to an action and when, oldest first (for cloud ops)."""
+    runtime()
+    return timeline.timeline(action_id)
+
+
 @dispatch.route("/actions/{action_id}/close", methods=["POST"], authorizer=iam)
 @json_errors
 def close_action(action_id: str) -> dict[str, Any]:
     """Close an action; everyone it alerted gets the result."""
     rt = runtime()
     request = parse_close_request(_body())
-    action = actions.close_action(action_id, request, rt.targeting, datetime.now(UTC))
+    action = actions.close_action(action_id, request, _caller(), rt.targeting, datetime.now(UTC))
     return actions.action_view(action)
 
 

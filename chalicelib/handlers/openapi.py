@@ -15,8 +15,9 @@ from chalice import Blueprint, Response
 from chalicelib.domain import devices as device_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain import signup as signup_rules
-from chalicelib.domain.model import Incident, Language
+from chalicelib.domain.model import Channel, Incident, Language
 from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
+from chalicelib.logic import timeline
 
 openapi = Blueprint(__name__)
 
@@ -208,8 +209,42 @@ def _schemas() -> dict[str, Schema]:
                     "minItems": 1,
                     "items": {"type": "string", "enum": ["sms", "voice"]},
                 },
+                "public": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Shown in the public feeds, on its page and on social "
+                    "networks; false keeps it out of all of them.",
+                },
+                "exercise": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "A drill: its public messages say so (CAP status Test).",
+                },
+                "place": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": rules.MAX_PLACE,
+                    "description": "The area's name for people; by default the municipality's.",
+                },
             },
             ("incident", "description", "area"),
+        ),
+        "UpdateRequest": _obj(
+            {
+                "message": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "What changed, as sent to everyone alerted; it must fit the "
+                    "update SMS (three segments) in every language.",
+                },
+                "description": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A new description of whom to look out for, for the alerts "
+                    "still to go and the public page; the alert's length rules apply.",
+                },
+            },
+            ("message",),
         ),
         "CloseRequest": _obj(
             {
@@ -229,6 +264,29 @@ def _schemas() -> dict[str, Schema]:
                 "description": NULLABLE_TEXT,
                 "area": _ref("Area"),
                 "channels": {"type": "array", "items": {"type": "string"}},
+                "public": {"type": "boolean"},
+                "exercise": {"type": "boolean"},
+                "place": NULLABLE_TEXT,
+                "updates": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "update_id": {"type": "string"},
+                            "at": TIME,
+                            "message": NULLABLE_TEXT,
+                            "description": NULLABLE_TEXT,
+                            "queued": {"type": "boolean"},
+                            "counts": _obj(
+                                {
+                                    c: {"type": "integer", "minimum": 0}
+                                    for c in ("sent", "failed", "unknown")
+                                },
+                                ("sent", "failed", "unknown"),
+                            ),
+                        },
+                        ("update_id", "at", "message", "queued", "counts"),
+                    ),
+                },
                 "created_by": {"type": "string"},
                 "created_at": TIME,
                 "expires_at": TIME,
@@ -242,6 +300,23 @@ def _schemas() -> dict[str, Schema]:
                 ),
             },
         },
+        "TimelineEvent": _obj(
+            {
+                "at": TIME,
+                "event": {
+                    "type": "string",
+                    "enum": list(timeline.ORDER),
+                },
+                "channel": {"type": "string", "enum": [c.value for c in Channel]},
+                "count": {"type": "integer", "minimum": 0},
+                "detail": {
+                    "type": "object",
+                    "description": "targeted: `seconds` targeting took; closed and expired: "
+                    "`outcome` and `by` (the caller, or `sweeper`); started: `incident`.",
+                },
+            },
+            ("at", "event"),
+        ),
         "Sighting": {
             "type": "object",
             "required": ["seen_at", "received_at", "lat", "lon", "text"],
@@ -427,6 +502,39 @@ def _paths() -> dict[str, Schema]:
             "get": _op(
                 "Follow an action",
                 {"200": action, "404": _error("`action_not_found`.")},
+                security=IAM,
+                parameters=[action_id],
+            )
+        },
+        "/actions/{action_id}/updates": {
+            "post": _op(
+                "Update an action; everyone alerted gets the update once",
+                {
+                    "202": _json(
+                        _obj({"update_id": {"type": "string"}}, ("update_id",)),
+                        "Stored; its messages go out from the queues.",
+                    ),
+                    "404": _error("`action_not_found`."),
+                    "409": _error("`action_closed`."),
+                },
+                security=IAM,
+                body=_ref("UpdateRequest"),
+                parameters=[action_id],
+            )
+        },
+        "/actions/{action_id}/timeline": {
+            "get": _op(
+                "What happened to an action and when, oldest first (cloud ops)",
+                {
+                    "200": _json(
+                        _obj(
+                            {"events": {"type": "array", "items": _ref("TimelineEvent")}},
+                            ("events",),
+                        ),
+                        "The action's events; counts agree with `GET /actions/{action_id}`.",
+                    ),
+                    "404": _error("`action_not_found`."),
+                },
                 security=IAM,
                 parameters=[action_id],
             )

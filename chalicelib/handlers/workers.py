@@ -69,12 +69,14 @@ def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]
 
 @workers.on_sqs_message(queue=TARGETING_QUEUE, batch_size=1)
 def targeting_worker(event: Any) -> dict[str, Any]:
-    """Target new actions and fan out result messages of closed ones."""
+    """Target new actions, and fan out their updates and, once closed, their results."""
     rt = runtime()
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
             targeting.target(item["action_id"], rt.queues, now())
+        elif item["kind"] == "update":
+            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues, now())
         else:
             targeting.fan_out_results(item["action_id"], rt.queues, now())
 

@@ -11,7 +11,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.dal import actions as store
-from chalicelib.dal.models import Action
+from chalicelib.dal import municipalities
+from chalicelib.dal.models import Action, ActionUpdate
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
@@ -39,8 +40,9 @@ def start_action(
 ) -> Action:
     """Store a new action and enqueue its targeting; a retried request returns the first action."""
     area = request.area
+    action_id = str(uuid.uuid4())
     action = Action(
-        str(uuid.uuid4()),
+        action_id,
         ref=new_ref(),
         incident=request.incident.value,
         description=request.description,
@@ -48,6 +50,10 @@ def start_action(
         lon=area.lon,
         radius_m=area.radius_m,
         channels=[c.value for c in request.channels],
+        public=request.public,
+        exercise=request.exercise,
+        place=request.place or municipalities.name_at(area.lat, area.lon),
+        bulletins=[store.bulletin(action_id, "start", now)],
         status="active",
         created_by=caller,
         created_at=iso(now),
@@ -80,26 +86,36 @@ def start_action(
 
 
 def close_action(
-    action_id: str, request: CloseRequest, targeting: WorkQueue, now: datetime
+    action_id: str, request: CloseRequest, caller: str, targeting: WorkQueue, now: datetime
 ) -> Action:
     """Close an active action and enqueue its result messages."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
-        action = store.close_action(action_id, request.outcome.value, request.message, now)
+        action = store.close_action(action_id, request.outcome.value, request.message, now, caller)
         annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, "results", action_id, trace=action.trace_header)
     return action
 
 
-def enqueue(targeting: WorkQueue, kind: str, action_id: str, trace: str | None = None) -> None:
+def enqueue(
+    targeting: WorkQueue,
+    kind: str,
+    action_id: str,
+    update_id: str | None = None,
+    trace: str | None = None,
+) -> None:
     """Hand fan-out work to the targeting queue, in the action's `trace` (Action.trace_header).
 
-    The action is already stored with `pending` set, so if SQS is unreachable now the scheduled
-    sweep enqueues it a little later: the caller still gets its answer, and nothing is lost.
+    The action is already stored with its work outstanding (`pending`, or an update not yet
+    queued), so if SQS is unreachable now the scheduled sweep enqueues it a little later: the
+    caller still gets its answer, and nothing is lost.
     """
+    work = {"kind": kind, "action_id": action_id}
+    if update_id is not None:
+        work["update_id"] = update_id
     try:
         with within(trace):
-            targeting.send([{"kind": kind, "action_id": action_id}])
+            targeting.send([work])
     except (QueueError, ClientError, BotoCoreError) as exc:
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 
@@ -136,6 +152,9 @@ def action_view(action: Action) -> dict[str, Any]:
             "radius_m": float(action.radius_m),
         },
         "channels": list(action.channels),
+        "public": bool(action.public),
+        "exercise": bool(action.exercise),
+        "place": action.place,
         "created_by": action.created_by,
         "created_at": action.created_at,
         "expires_at": action.expires_at,
@@ -154,5 +173,22 @@ def action_view(action: Action) -> dict[str, Any]:
             "results_sent": int(action.results_sent),
             "results_failed": int(action.results_failed),
             "results_unknown": int(action.results_unknown),
+        },
+        "updates": [_update_view(u) for u in action.updates],
+    }
+
+
+def _update_view(update: ActionUpdate) -> dict[str, Any]:
+    """An update as the dispatch API shows it, with how its messages went."""
+    return {
+        "update_id": update.update_id,
+        "at": update.at,
+        "message": update.message,
+        "description": update.description,
+        "queued": bool(update.queued),  # all its messages handed to the senders
+        "counts": {
+            "sent": int(update.sent),
+            "failed": int(update.failed),
+            "unknown": int(update.unknown),
         },
     }

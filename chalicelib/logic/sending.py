@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -41,9 +42,11 @@ ALERT_IN_FLIGHT = timedelta(minutes=6)
 # Lambda waiting costs little, and it takes a line within a poll of the call that frees it.
 LINE_WAIT_S = 180.0
 LINE_POLL_S = 0.5
-# A throttled send is tried again at once, this many times in a row, before the rest of its chunk
-# goes back on the queue: a refusal now and then is the provider's noise, not a reason to wait.
-THROTTLED_RETRIES = 1
+# A throttled send is tried again in the same invocation, up to this many times in a row, before
+# the rest of its chunk goes back on the queue: a refusal now and then is the provider's noise,
+# not a reason to wait seconds. The first retry goes at once, its pacing slot given back (the
+# provider did not count the refusal); the next ones wait their slot.
+THROTTLED_RETRIES = 2
 # When put-back work comes round again, by why it waits.
 # Throttling with every instance paced to its share is momentary; a longer back-off only leaves
 # the queue empty at the end of a run (the fan-out bench showed 60 s tails at 5 % throttling).
@@ -102,7 +105,9 @@ class Step(Enum):
     """What became of one delivery of a chunk."""
 
     SENT = "sent"
-    SETTLED = "settled"  # nothing (more) to send: done earlier, cancelled, skipped or failed
+    FAILED = "failed"  # refused for good: it did not go out
+    UNKNOWN = "unknown"  # it may have gone out: never sent again
+    SETTLED = "settled"  # nothing (more) to send: done earlier, cancelled or skipped
     THROTTLED = "throttled"  # the provider refused for now: the rest of the chunk waits
     LINES_BUSY = "lines_busy"  # no call line came free in time: the rest of the chunk waits
     WAIT_ALERT = "wait_alert"  # a result whose alert is still being sent
@@ -136,11 +141,11 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
         return now + timedelta(seconds=sender.clock() - started)
 
     deadline = started + sender.line_wait_s
-    texts: dict[tuple[Kind, Language], str] = {}
+    texts: dict[Language, str] = {}  # this chunk's message, by language
     alerted: list[Delivery] = []
     later: list[str] = []
     waits: set[Step] = set()
-    sent = 0
+    outcomes: Counter[Step] = Counter()
     try:
         with traced(
             "send",
@@ -156,14 +161,16 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             i = 0
             while i < len(deliveries):
                 delivery = deliveries[i]
-                step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline)
+                step = _deliver(delivery, work, action, texts, sender, moment, deadline)
+                outcomes[step] += 1
                 if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
+                    if not refused:
+                        sender.pacers[work.channel].refund()
                     refused += 1
-                    continue  # the same delivery again, now: the ledger has it queued again
+                    continue  # the same delivery again: the ledger has it queued again
                 refused = 0
                 i += 1
                 if step is Step.SENT:
-                    sent += 1
                     if work.kind is Kind.ALERT:
                         alerted.append(delivery)
                 elif step is Step.WAIT_ALERT:
@@ -173,26 +180,39 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     later.extend(d.participant_id for d in deliveries[i - 1 :])
                     waits.add(step)
                     break
-            count(sent=sent, put_back=len(later))
+            count(sent=outcomes[Step.SENT], put_back=len(later))
     finally:
+        _count(work, action, outcomes)
         if alerted:
-            _results_for_late_alerts(work.action_id, alerted, sender.queues)
+            _messages_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:
         _put_back(work, later, waits, sender.queues)
-    return sent
+    return outcomes[Step.SENT]
+
+
+def _count(work: SendWork, action: Action, outcomes: Counter[Step]) -> None:
+    """Counters kept a chunk at a time: provider refusals (for the timeline), and an update's
+    outcomes (alerts and results are counted one by one, by the ledger)."""
+    throttled = outcomes[Step.THROTTLED]
+    if throttled:
+        ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
+    if work.kind is Kind.UPDATE:
+        index = update_index(action, str(work.update_id))
+        counts = {step.value: outcomes[step] for step in (Step.SENT, Step.FAILED, Step.UNKNOWN)}
+        store.count_update(work.action_id, index, counts)
 
 
 def _deliver(
     delivery: Delivery,
-    kind: Kind,
+    work: SendWork,
     action: Action,
-    texts: dict[tuple[Kind, Language], str],
+    texts: dict[Language, str],
     sender: Sender,
     moment: Callable[[], datetime],
     deadline: float,
 ) -> Step:
     """Send one message of a chunk, as the ledger allows, and record how it ended."""
-    if kind is Kind.RESULT and delivery.alert_status == "sending":
+    if work.kind is Kind.RESULT and delivery.alert_status == "sending":
         if not cut_off(delivery, moment()):
             return Step.WAIT_ALERT  # first know whether they were alerted
         # Its worker died mid-publish: the alert is unknown, and not knowably alerted, no result
@@ -206,42 +226,40 @@ def _deliver(
     try:
         with line as lease:
             # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
-            pacer = sender.pacers[channel]
-            pacer.wait()
-            if not _start(delivery, kind, action, moment()):
+            sender.pacers[channel].wait()
+            if not _start(delivery, work, action, moment()):
                 return Step.SETTLED
             language = Language(delivery.language)
-            if (kind, language) not in texts:
-                texts[kind, language] = _render(kind, action, language, sender.callback_number)
-            text = texts[kind, language]
-            step = _transmit_and_record(delivery, kind, text, action, sender, moment, lease)
-            if step is Step.THROTTLED:
-                pacer.refund()  # a refused send used none of the provider's rate
-            return step
+            if language not in texts:
+                texts[language] = _render(work, action, language, sender.callback_number)
+            return _transmit_and_record(
+                delivery, work, texts[language], action, sender, moment, lease
+            )
     except LinesBusy:
         return Step.LINES_BUSY
 
 
 def _transmit_and_record(
     delivery: Delivery,
-    kind: Kind,
+    work: SendWork,
     text: str,
     action: Action,
     sender: Sender,
     moment: Callable[[], datetime],
     lease: Lease | None,
 ) -> Step:
+    kind, update_id = work.kind, work.update_id
     try:
-        message_id = _transmit(delivery, text, action.ref, kind, sender)
+        message_id = _transmit(delivery, text, action.ref, work, sender)
     except SendFailed as exc:
         if exc.retryable:
-            ledger.release(delivery, kind)  # nothing went out: queued again, for later
+            ledger.release(delivery, kind, update_id)  # nothing went out: queued again, for later
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
         if exc.ambiguous and lease is not None:
             lease.taken = True  # the call may be running: its line stays taken until the lease ends
-        ledger.finish_sending(delivery, kind, outcome, moment())
+        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id)
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
         log_event(
@@ -252,11 +270,11 @@ def _transmit_and_record(
             outcome=outcome.value,
             participant_id=delivery.participant_id,
         )
-        return Step.SETTLED
+        return Step.UNKNOWN if exc.ambiguous else Step.FAILED
     except Exception as exc:
         # Unforeseen: it may have gone out, so it is unknown and never resent. Made visible, and
         # the message goes back to SQS for the rest of the chunk.
-        ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment())
+        ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment(), update_id=update_id)
         log_event(
             "send_crashed",
             logging.ERROR,
@@ -267,10 +285,12 @@ def _transmit_and_record(
         )
         raise
     if lease is not None:
-        ledger.finish_call(delivery, kind, message_id, lease.number, moment())
+        ledger.finish_call(delivery, kind, message_id, lease.number, moment(), update_id)
         lease.taken = True  # the call holds its line until Connect says it ended
     else:
-        ledger.finish_sending(delivery, kind, Settled.SENT, moment(), message_id)
+        ledger.finish_sending(
+            delivery, kind, Settled.SENT, moment(), message_id, update_id=update_id
+        )
     return Step.SENT
 
 
@@ -317,7 +337,7 @@ def _put_back(
     )
 
 
-def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sender) -> str:
+def _transmit(delivery: Delivery, text: str, ref: str, work: SendWork, sender: Sender) -> str:
     """Send the text by SMS or push, or read it out in a call; return the provider's id."""
     if delivery.channel == Channel.PUSH:
         if sender.push is None or not delivery.endpoint_arn:
@@ -332,7 +352,8 @@ def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sende
     language = Language(delivery.language)
     attempt = int(delivery.voice_attempts or 0) + 1
     # The reference makes Connect's ClientToken: a retried start never places a second call.
-    reference = f"{delivery.action_id}:{delivery.participant_id}:{kind.value}:{attempt}"
+    message = work.update_id if work.kind is Kind.UPDATE else work.kind.value
+    reference = f"{delivery.action_id}:{delivery.participant_id}:{message}:{attempt}"
     return sender.voice.call(_phone(delivery), speakable(text, ref, language), language, reference)
 
 
@@ -360,32 +381,53 @@ def cut_off(delivery: Delivery, now: datetime) -> bool:
     )
 
 
-def _start(delivery: Delivery, kind: Kind, action: Action, now: datetime) -> bool:
+def _start(delivery: Delivery, work: SendWork, action: Action, now: datetime) -> bool:
     """Take a delivery for sending, settling the ones that must not be sent."""
-    if kind is Kind.ALERT and action.status != "active":
-        ledger.cancel_unsent_alert(delivery)  # the action closed before this alert went out
+    kind = work.kind
+    if kind is not Kind.RESULT and action.status != "active":
+        # The action closed first: an alert not yet sent is cancelled, an update skipped (the
+        # result says what matters now).
+        if kind is Kind.ALERT:
+            ledger.cancel_unsent_alert(delivery)
+        else:
+            ledger.skip_update(delivery, str(work.update_id))
         return False
     if kind is Kind.RESULT and delivery.alert_status in ("failed", "cancelled", "unknown"):
         ledger.skip_result(delivery)
         return False
-    return ledger.start_sending(delivery, kind, now)
+    return ledger.start_sending(delivery, kind, now, work.update_id)
 
 
-def _results_for_late_alerts(
+def _messages_for_late_alerts(
     action_id: str, alerted: Sequence[Delivery], queues: Mapping[Channel, WorkQueue]
 ) -> None:
-    """Queue results for alerts that went out while the action was being closed.
+    """Queue the updates and the result that these alerts, just sent, went out too late for.
 
-    The results pass may have read these people's deliveries before they were sent; queueing
-    is conditional per delivery, so whoever comes second does nothing.
+    An update's or the results' pass may have read these people's deliveries before their
+    alerts were sent; queueing is conditional per delivery, so whoever comes second does nothing.
     """
-    if store.get_action(action_id).status != "closed":
-        return
-    late = [d for d in alerted if ledger.queue_result(d)]
-    enqueue_by_channel(queues, Kind.RESULT, action_id, late)
+    action = store.get_action(action_id)
+    for update in action.updates:
+        uid = update.update_id
+        late = [d for d in alerted if ledger.queue_update(d, uid)]
+        enqueue_by_channel(queues, Kind.UPDATE, action_id, late, update_id=uid)
+    if action.status == "closed":
+        late = [d for d in alerted if ledger.queue_result(d)]
+        enqueue_by_channel(queues, Kind.RESULT, action_id, late)
 
 
-def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:
+def update_index(action: Action, update_id: str) -> int:
+    """Where an update sits in the action's list of updates."""
+    return next(i for i, u in enumerate(action.updates) if u.update_id == update_id)
+
+
+def _render(work: SendWork, action: Action, language: Language, callback_number: str) -> str:
+    kind = work.kind
+    if kind is Kind.UPDATE:
+        update = action.updates[update_index(action, str(work.update_id))]
+        return messages.render_update(
+            Incident(action.incident), update.message or "", action.ref, language, callback_number
+        )
     if kind is Kind.ALERT:
         return messages.render_alert(
             Incident(action.incident),

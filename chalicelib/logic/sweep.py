@@ -17,6 +17,7 @@ from chalicelib.queues import WorkQueue
 # and any fan-out still pending after the targeting queue's visibility timeout (a crashed run).
 REDRIVE_IDLE = timedelta(minutes=2)
 REDRIVE_STUCK = timedelta(minutes=16)
+SWEEPER = "sweeper"  # who closed an action that ran out of time
 # Actions redacted per run: a day's closes at most, so one run stays well inside its minute.
 REDACT_PER_RUN = 50
 
@@ -24,16 +25,18 @@ REDACT_PER_RUN = 50
 def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> dict[str, int]:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions."""
     expired = 0
+    redriven = 0
     for action in store.active_actions():
         if action.expires_at <= iso(now):
             try:
-                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now)
+                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now, SWEEPER)
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
             enqueue(targeting, "results", action.action_id, trace=action.trace_header)
             expired += 1
-    redriven = 0
+            continue
+        redriven += _redrive_updates(action, targeting, now)
     for action_id, kind in store.pending_action_ids():
         action = store.get_action(action_id)
         if _stalled(action, kind, now):
@@ -56,6 +59,20 @@ def redact(now: datetime, keep: timedelta) -> int:
             log_event("action_redacted", action_id=action_id)
             redacted += 1
     return redacted
+
+
+def _redrive_updates(action: Action, targeting: WorkQueue, now: datetime) -> int:
+    """Re-enqueue the fan-out of updates not yet queued a while after they were posted (a lost
+    enqueue, or a crashed run); a second fan-out of one update sends nobody anything twice."""
+    redriven = 0
+    for update in action.updates:
+        if not update.queued and now - datetime.fromisoformat(update.at) >= REDRIVE_IDLE:
+            log_event("fanout_redriven", action_id=action.action_id, kind="update")
+            enqueue(
+                targeting, "update", action.action_id, update.update_id, trace=action.trace_header
+            )
+            redriven += 1
+    return redriven
 
 
 def _stalled(action: Action, kind: str, now: datetime) -> bool:

@@ -81,7 +81,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
     """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
     if action.status != "active":
-        store.finish_pending(action_id, "target")
+        store.finish_pending(action_id, "target", now)
         return 0
     circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
     incident = Incident(action.incident)
@@ -126,7 +126,7 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
         count(inside=inside, recipients=len(recipients), claimed=claimed)
-    store.finish_pending(action_id, "target")
+    store.finish_pending(action_id, "target", now)
     log_event(
         "action_targeted",
         action_id=action_id,
@@ -163,6 +163,27 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
             {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
         )
         count(queued=queued)
-    store.finish_pending(action_id, "results")
+    store.finish_pending(action_id, "results", now)
     log_event("results_queued", action_id=action_id, queued=queued)
+    return queued
+
+
+def fan_out_update(
+    action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue], now: datetime
+) -> int:
+    """Queue one message of this update for every person the action has alerted; return how
+    many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
+    action = store.get_action(action_id)
+    index = next((i for i, u in enumerate(action.updates) if u.update_id == update_id), None)
+    if index is None or action.status != "active":
+        return 0  # gone, or closed first: the result says what matters now
+    queued = 0
+    with traced("update", action_id=action_id, ref=action.ref, incident=action.incident):
+        for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
+            todo = [d for d in chunk if ledger.queue_update(d, update_id)]
+            enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
+            queued += len(todo)
+        count(queued=queued)
+    store.update_queued(action_id, index)
+    log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued

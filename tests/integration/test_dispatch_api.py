@@ -21,12 +21,13 @@ from chalicelib.domain.model import Incident, Outcome
 from chalicelib.handlers import dispatch as dispatch_module
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
 from tests.conftest import UTRECHT, System, add_participant
-from tools.emulator import stage_environment
+from tools.emulator import ROOT, stage_environment
 
 CALLBACK_NUMBER = stage_environment("test")["CALLBACK_NUMBER"]
 METRES_PER_DEGREE_LAT = 111_195
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 MISSING = object()  # a field left out of a request body
+UTRECHT_AREA = json.loads((ROOT / "tools" / "fixtures" / "gm0344_utrecht.json").read_text())
 
 INSIDE = ("+31610000001", "+31610000002")  # within 1 km of the Dom
 OUTSIDE = "+31610000009"  # 5.5 km north
@@ -835,3 +836,48 @@ def test_reach_body_that_is_not_one_json_object_is_refused(
     system: System, raw: str, code: str
 ) -> None:
     assert_error(system.post("/reach", raw), 400, code)
+
+
+# --- Public or not, exercise, place name ------------------------------------------------------
+
+
+def test_an_action_is_public_and_real_unless_dispatch_says_otherwise(system: System) -> None:
+    default = system.post("/actions", action_body()).json_body
+    quiet = system.post("/actions", action_body(public=False, exercise=True)).json_body
+
+    assert (default["public"], default["exercise"]) == (True, False)
+    assert (quiet["public"], quiet["exercise"]) == (False, True)
+    again = system.get(f"/actions/{quiet['action_id']}").json_body
+    assert (again["public"], again["exercise"]) == (False, True)
+
+
+def test_the_place_is_the_dispatchers_name_or_else_the_municipalitys(system: System) -> None:
+    system.post("/municipalities", UTRECHT_AREA)
+
+    named = system.post("/actions", action_body(place="Utrecht, Binnenstad")).json_body
+    unnamed = system.post("/actions", action_body()).json_body
+    nowhere = system.post("/actions", action_body(area=area(lat=52.37, lon=4.89))).json_body
+
+    assert named["place"] == "Utrecht, Binnenstad"
+    assert unnamed["place"] == "Utrecht"
+    assert nowhere["place"] is None  # no municipality known there
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "field"),
+    [
+        ({"public": "yes"}, "wrong_type", "public"),
+        ({"exercise": 1}, "wrong_type", "exercise"),
+        ({"place": ""}, "invalid_place", "place"),
+        ({"place": "x" * 81}, "invalid_place", "place"),
+        ({"place": 7}, "wrong_type", "place"),
+    ],
+)
+def test_a_bad_public_exercise_or_place_gets_a_400_and_stores_nothing(
+    system: System, changes: dict[str, Any], error: str, field: str
+) -> None:
+    response = system.post("/actions", action_body(**changes))
+
+    assert response.status_code == 400
+    assert (response.json_body["error"], response.json_body["field"]) == (error, field)
+    assert system.get("/actions?status=active").json_body["actions"] == []

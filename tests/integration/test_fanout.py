@@ -24,7 +24,7 @@ from chalicelib.domain.messages import render_alert, render_result
 from chalicelib.domain.model import Channel, Incident, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
-from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S
+from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S, THROTTLED_RETRIES
 from chalicelib.logic.sweep import REDRIVE_IDLE
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
 from chalicelib.runtime import runtime
@@ -407,39 +407,42 @@ def test_given_a_crashed_send_when_the_action_closes_then_everyone_alerted_gets_
 
 
 @pytest.mark.usefixtures("neighbourhood")
-def test_given_sns_throttles_one_send_then_it_is_tried_again_at_once_and_everyone_gets_one(
-    system: System, faults: PublishFaults, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("refusals", range(1, THROTTLED_RETRIES + 1))
+def test_given_sns_throttles_a_send_then_it_is_tried_again_in_the_invocation_and_all_get_one(
+    system: System, faults: PublishFaults, monkeypatch: pytest.MonkeyPatch, refusals: int
 ) -> None:
-    faults.at_call[3] = client_error("Throttling", "Rate exceeded")
+    for n in range(refusals):
+        faults.at_call[3 + n] = client_error("Throttling", "Rate exceeded")
     action = start(system)
     run(system, "targeting_worker", TARGETING_QUEUE)
     [send] = system.emulator.drain(SMS_QUEUE)
     paced = paced_at(monkeypatch, per_second=2)
 
-    # When: one refusal in the middle of the chunk
+    # When: refused in the middle of the chunk, once or more in a row
     assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
 
     # Then: the refused person is tried again in the same invocation; nothing waits
     assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
-    assert faults.calls == len(INSIDE) + 1
+    assert faults.calls == len(INSIDE) + refusals
     assert system.emulator.delayed(SMS_QUEUE) == []
-    # and the refusal used no pacing slot: five sends at 2/s take 2 s of pacing, as unrefused
-    assert sum(paced) == pytest.approx((len(INSIDE) - 1) / 2)
+    # and pacing: five sends at 2/s take 2 s; the first retry goes at once (the refusal used no
+    # slot), each further one waits its slot
+    assert sum(paced) == pytest.approx((len(INSIDE) - 1) / 2 + (refusals - 1) / 2)
     got = counts(system, action["action_id"])
     assert got["sent"] == len(INSIDE) and got["queued"] == 0
 
 
 @pytest.mark.usefixtures("neighbourhood")
-def test_given_sns_throttles_twice_in_a_row_when_redelivered_then_everyone_gets_exactly_one(
+def test_given_sns_keeps_throttling_when_redelivered_then_everyone_gets_exactly_one(
     system: System, faults: PublishFaults
 ) -> None:
-    faults.at_call[3] = client_error("Throttling", "Rate exceeded")
-    faults.at_call[4] = client_error("Throttling", "Rate exceeded")
+    for n in range(THROTTLED_RETRIES + 1):
+        faults.at_call[3 + n] = client_error("Throttling", "Rate exceeded")
     action = start(system)
     run(system, "targeting_worker", TARGETING_QUEUE)
     [send] = system.emulator.drain(SMS_QUEUE)
 
-    # When: throttled part-way, and again when tried at once
+    # When: throttled part-way, and again each time it is tried in the invocation
     payload = system.invoke("sms_sender", SMS_QUEUE, [send])
 
     # Then: what went out stays out; the rest is put back as a new message, a second later,
@@ -466,8 +469,8 @@ def test_given_sns_throttles_a_result_when_redelivered_then_each_alerted_gets_on
 ) -> None:
     action = start(system)
     system.run_queues()
-    faults.at_call[faults.calls + 2] = client_error("Throttling", "Rate exceeded")
-    faults.at_call[faults.calls + 3] = client_error("Throttling", "Rate exceeded")
+    for n in range(THROTTLED_RETRIES + 1):
+        faults.at_call[faults.calls + 2 + n] = client_error("Throttling", "Rate exceeded")
 
     close(system, action["action_id"], "found")
     run(system, "targeting_worker", TARGETING_QUEUE)

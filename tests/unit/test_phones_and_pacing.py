@@ -243,4 +243,3 @@ def test_given_a_refused_call_is_refunded_then_its_retry_goes_at_once_and_the_pa
     limiter.refund()  # the provider refused it without counting it
     times = call_times(limiter, fake, 3)
     assert [t - started for t in times] == pytest.approx([0, 0.5, 1.0])
-
