@@ -8,12 +8,14 @@ from functools import cache
 from chalicelib import aws, tracing
 from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
+from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.parameters import read_hash_key
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import municipalities, pseudonyms
 from chalicelib.dal.models import bind_models
+from chalicelib.domain.metrics import Metrics
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
@@ -22,6 +24,7 @@ from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
 from chalicelib.queues import (
     CODES_QUEUE,
+    DEAD_LETTER_QUEUES,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
@@ -43,6 +46,8 @@ class Runtime:
     services: Services
     push: SnsPush | None  # registers app installs (the sender publishes through it too)
     devices: DeviceServices  # the app's routes: push registration and attestation
+    metrics: Metrics
+    dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
 
 
 @cache
@@ -62,6 +67,7 @@ def runtime() -> Runtime:
     sms = SnsSms(aws.client("sns", retries=False), settings.sms_sender_id)
     calls = voice(settings)
     app_push = push(settings)
+    metrics = EmfMetrics()
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
@@ -71,6 +77,7 @@ def runtime() -> Runtime:
             callback_number=settings.callback_number,
             queues=queues,
             pacers=pacers(settings),
+            metrics=metrics,
             voice=calls,
             voice_lines=settings.voice_max_concurrent,
             push=app_push,
@@ -84,6 +91,8 @@ def runtime() -> Runtime:
         ),
         push=app_push,
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
+        metrics=metrics,
+        dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
     )
 
 

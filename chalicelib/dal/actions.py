@@ -12,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.model import iso
+from chalicelib.domain.model import Channel, iso
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
@@ -187,9 +187,9 @@ def pending_action_ids() -> list[tuple[str, str]]:
     return found
 
 
-def finish_pending(action_id: str, kind: str, now: datetime) -> None:
-    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on), noting
-    when targeting finished."""
+def finish_pending(action_id: str, kind: str, now: datetime) -> bool:
+    """Mark an action's outstanding fan-out of `kind` as done, noting when targeting finished;
+    False if it moved on already."""
     done: list[UpdateAction] = [Action.pending.remove()]
     if kind == "target":
         done.append(Action.targeted_at.set(iso(now)))
@@ -198,6 +198,31 @@ def finish_pending(action_id: str, kind: str, now: datetime) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
+
+
+def late_targeting(started_before: datetime) -> int:
+    """How many actions started before this moment are still waiting for their targeting."""
+    late = Action.pending_index.query("target", Action.created_at <= iso(started_before))
+    return sum(1 for _ in late)
+
+
+def record_first_alert(action: Action, channel: Channel, at: datetime) -> bool:
+    """Record when the action's first alert on `channel` went out; False if one was recorded."""
+    name = f"first_alert_{channel.value}"
+    if getattr(action, name) is not None:
+        return False  # already known when the action was read: no write
+    attribute = getattr(Action, name)
+    try:
+        Action(action.action_id).update(
+            actions=[attribute.set(iso(at))], condition=attribute.does_not_exist()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:

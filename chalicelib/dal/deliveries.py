@@ -187,10 +187,12 @@ def finish_sending(
         add_counts(delivery.action_id, **{prefix + outcome.value: 1})
 
 
-def settle_cut_off_alert(delivery: Delivery, now: datetime) -> None:
-    """An alert left `sending` by a worker that died mid-publish: unknown (no-op if it moved on)."""
-    if _transition(delivery, Kind.ALERT, "sending", Settled.UNKNOWN.value, now):
-        add_counts(delivery.action_id, unknown=1)
+def settle_cut_off_alert(delivery: Delivery, now: datetime) -> bool:
+    """An alert left `sending` by a worker that died mid-publish: unknown; False if it moved on."""
+    if not _transition(delivery, Kind.ALERT, "sending", Settled.UNKNOWN.value, now):
+        return False
+    add_counts(delivery.action_id, unknown=1)
+    return True
 
 
 def cancel_unsent_alert(delivery: Delivery) -> None:

@@ -203,6 +203,10 @@ class Action(Model):
     throttled_sms = NumberAttribute(default=0)
     throttled_voice = NumberAttribute(default=0)
     throttled_push = NumberAttribute(default=0)
+    # When each channel's first alert went out (ISO 8601 UTC), written once by a conditional write.
+    first_alert_sms = UnicodeAttribute(null=True)
+    first_alert_voice = UnicodeAttribute(null=True)
+    first_alert_push = UnicodeAttribute(null=True)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()

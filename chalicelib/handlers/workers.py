@@ -15,7 +15,7 @@ from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
 from chalicelib.logic import participants, sending, sweep, targeting
 from chalicelib.logic.work import SendWork
-from chalicelib.logs import log_event
+from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
     CODE_SENDERS,
     CODES_QUEUE,
@@ -52,7 +52,10 @@ def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]
         try:
             item = json.loads(record.body)
             ids = {key: str(item[key]) for key in TRACED_FIELDS if key in item}
-            with continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids):
+            with (
+                log_context(action_id=item.get("action_id")),
+                continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids),
+            ):
                 handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
@@ -74,11 +77,11 @@ def targeting_worker(event: Any) -> dict[str, Any]:
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
-            targeting.target(item["action_id"], rt.queues, now())
+            targeting.target(item["action_id"], rt.queues, now(), rt.metrics)
         elif item["kind"] == "update":
             targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues, now())
         else:
-            targeting.fan_out_results(item["action_id"], rt.queues, now())
+            targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 
     return _each("targeting_worker", event, handle)
 
@@ -141,7 +144,8 @@ def inbound_sms(event: Any) -> None:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> dict[str, int]:
-    """Close expired actions, re-drive stalled fan-out, redact old actions' free text."""
+    """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
+    and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep)
+    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics)

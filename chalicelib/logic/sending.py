@@ -28,6 +28,7 @@ from chalicelib.dal.deliveries import Kind, Settled
 from chalicelib.dal.models import Action, Delivery
 from chalicelib.domain import calls, messages
 from chalicelib.domain.messages import speakable
+from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.work import SendWork, enqueue_by_channel
@@ -93,6 +94,7 @@ class Sender:
     callback_number: str
     queues: Mapping[Channel, WorkQueue]  # where each channel's work (put back, late results) goes
     pacers: Mapping[Channel, RateLimiter]  # this instance's share of each channel's rate
+    metrics: Metrics  # one record per chunk: what it sent, failed and was refused
     voice: Voice | None = None
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
     push: Push | None = None
@@ -107,6 +109,7 @@ class Step(Enum):
     SENT = "sent"
     FAILED = "failed"  # refused for good: it did not go out
     UNKNOWN = "unknown"  # it may have gone out: never sent again
+    CUT_OFF = "cut_off"  # a result whose alert's sender died mid-send: that alert is unknown
     SETTLED = "settled"  # nothing (more) to send: done earlier, cancelled or skipped
     THROTTLED = "throttled"  # the provider refused for now: the rest of the chunk waits
     LINES_BUSY = "lines_busy"  # no call line came free in time: the rest of the chunk waits
@@ -115,6 +118,40 @@ class Step(Enum):
 
 class LinesBusy(Exception):
     """Every call line stayed in use for as long as this sender may wait."""
+
+
+@dataclass
+class Tally:
+    """What one chunk did, as the ledger records it: counted and published once when it ends."""
+
+    steps: Counter[Step] = field(default_factory=Counter)
+    last_sent: datetime | None = None
+    first_alert: datetime | None = None  # the action's first alert on this channel, if this chunk's
+
+    def note(self, step: Step, at: datetime) -> None:
+        """Count one delivery's step (a throttled one once per refusal)."""
+        self.steps[step] += 1
+        if step is Step.SENT:
+            self.last_sent = at
+
+    def values(self, kind: Kind, created_at: datetime) -> dict[Metric, float]:
+        """The chunk's metrics; times in milliseconds from the action's start."""
+        values: dict[Metric, float] = {Metric.THROTTLED: self.steps[Step.THROTTLED]}
+        if kind is Kind.ALERT:
+            values[Metric.ALERTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.FAILED] + self.steps[Step.UNKNOWN]
+            if self.last_sent is not None:
+                values[Metric.TIME_TO_LAST_ALERT] = _ms(self.last_sent - created_at)
+        elif kind is Kind.RESULT:
+            values[Metric.RESULTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.CUT_OFF]  # found unknown only now
+        if self.first_alert is not None:
+            values[Metric.TIME_TO_FIRST_ALERT] = _ms(self.first_alert - created_at)
+        return values
+
+
+def _ms(elapsed: timedelta) -> float:
+    return round(elapsed.total_seconds() * 1000, 1)
 
 
 @dataclass
@@ -145,7 +182,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     alerted: list[Delivery] = []
     later: list[str] = []
     waits: set[Step] = set()
-    outcomes: Counter[Step] = Counter()
+    tally = Tally()
     try:
         with traced(
             "send",
@@ -161,8 +198,8 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             i = 0
             while i < len(deliveries):
                 delivery = deliveries[i]
-                step = _deliver(delivery, work, action, texts, sender, moment, deadline)
-                outcomes[step] += 1
+                step = _deliver(delivery, work, action, texts, sender, moment, deadline, tally)
+                tally.note(step, moment())
                 if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
                     if not refused:
                         sender.pacers[work.channel].refund()
@@ -170,9 +207,10 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     continue  # the same delivery again: the ledger has it queued again
                 refused = 0
                 i += 1
-                if step is Step.SENT:
-                    if work.kind is Kind.ALERT:
-                        alerted.append(delivery)
+                if step is Step.SENT and work.kind is Kind.ALERT:
+                    alerted.append(delivery)
+                    if len(alerted) == 1:
+                        _note_first_alert(action, work.channel, tally)
                 elif step is Step.WAIT_ALERT:
                     later.append(delivery.participant_id)
                     waits.add(step)
@@ -180,26 +218,43 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     later.extend(d.participant_id for d in deliveries[i - 1 :])
                     waits.add(step)
                     break
-            count(sent=outcomes[Step.SENT], put_back=len(later))
+            count(sent=tally.steps[Step.SENT], put_back=len(later))
     finally:
-        _count(work, action, outcomes)
+        # Counted and published however the chunk ends (put back, or a crash): what it did has
+        # happened.
+        _count(work, action, tally)
+        sender.metrics.publish(
+            tally.values(work.kind, datetime.fromisoformat(action.created_at)),
+            dimension=("Channel", work.channel.value),
+            action_id=work.action_id,
+        )
         if alerted:
             _messages_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:
         _put_back(work, later, waits, sender.queues)
-    return outcomes[Step.SENT]
+    return tally.steps[Step.SENT]
 
 
-def _count(work: SendWork, action: Action, outcomes: Counter[Step]) -> None:
+def _count(work: SendWork, action: Action, tally: Tally) -> None:
     """Counters kept a chunk at a time: provider refusals (for the timeline), and an update's
     outcomes (alerts and results are counted one by one, by the ledger)."""
-    throttled = outcomes[Step.THROTTLED]
+    throttled = tally.steps[Step.THROTTLED]
     if throttled:
         ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
     if work.kind is Kind.UPDATE:
         index = update_index(action, str(work.update_id))
-        counts = {step.value: outcomes[step] for step in (Step.SENT, Step.FAILED, Step.UNKNOWN)}
-        store.count_update(work.action_id, index, counts)
+        steps = (Step.SENT, Step.FAILED, Step.UNKNOWN)
+        store.count_update(work.action_id, index, {s.value: tally.steps[s] for s in steps})
+
+
+def _note_first_alert(action: Action, channel: Channel, tally: Tally) -> None:
+    """Record the chunk's first alert as the action's first on the channel, unless one is.
+
+    Checked on the first alert a chunk sends, not when it ends: of chunks running at once, the
+    earliest alert wins the conditional write.
+    """
+    if tally.last_sent is not None and store.record_first_alert(action, channel, tally.last_sent):
+        tally.first_alert = tally.last_sent
 
 
 def _deliver(
@@ -210,15 +265,16 @@ def _deliver(
     sender: Sender,
     moment: Callable[[], datetime],
     deadline: float,
+    tally: Tally,
 ) -> Step:
     """Send one message of a chunk, as the ledger allows, and record how it ended."""
     if work.kind is Kind.RESULT and delivery.alert_status == "sending":
         if not cut_off(delivery, moment()):
             return Step.WAIT_ALERT  # first know whether they were alerted
         # Its worker died mid-publish: the alert is unknown, and not knowably alerted, no result
-        ledger.settle_cut_off_alert(delivery, moment())
+        settled = ledger.settle_cut_off_alert(delivery, moment())
         ledger.skip_result(delivery)
-        return Step.SETTLED
+        return Step.CUT_OFF if settled else Step.SETTLED
     channel = Channel(delivery.channel)
     line: AbstractContextManager[Lease | None] = (
         call_line(sender, moment, deadline) if channel == Channel.VOICE else nullcontext()
@@ -233,7 +289,7 @@ def _deliver(
             if language not in texts:
                 texts[language] = _render(work, action, language, sender.callback_number)
             return _transmit_and_record(
-                delivery, work, texts[language], action, sender, moment, lease
+                delivery, work, texts[language], action, sender, moment, lease, tally
             )
     except LinesBusy:
         return Step.LINES_BUSY
@@ -247,6 +303,7 @@ def _transmit_and_record(
     sender: Sender,
     moment: Callable[[], datetime],
     lease: Lease | None,
+    tally: Tally,
 ) -> Step:
     kind, update_id = work.kind, work.update_id
     try:
@@ -275,6 +332,7 @@ def _transmit_and_record(
         # Unforeseen: it may have gone out, so it is unknown and never resent. Made visible, and
         # the message goes back to SQS for the rest of the chunk.
         ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment(), update_id=update_id)
+        tally.note(Step.UNKNOWN, moment())  # the chunk's count, before the invocation fails
         log_event(
             "send_crashed",
             logging.ERROR,

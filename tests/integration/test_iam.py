@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app import app
+from chalicelib.queues import DEAD_LETTER_QUEUES
 from tools import policies
 
 # Resource "*" only where the service has no resource-level permissions.
@@ -160,3 +161,25 @@ def test_the_resource_policy_opens_the_public_routes_and_guards_the_rest(
     assert set(by_sid["SignedCallers"]["Resource"]) == signed
     assert set(by_sid["NobodyElseSigned"]["Resource"]) == signed
     assert by_sid["NobodyElseSigned"]["Effect"] == "Deny"
+
+
+def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
+    template: dict[str, Any],
+) -> None:
+    """The DeadLettered metric needs each DLQ's message count; nobody needs their messages."""
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    seeing = {
+        (role, action, resource["Fn::Sub"].rsplit(":", 1)[1])
+        for role, s in _statements(template)
+        for action in listed(s["Action"])
+        for resource in listed(s.get("Resource", []))
+        if isinstance(resource, dict) and resource.get("Fn::Sub", "").endswith("-dlq")
+    }
+    assert seeing == {
+        ("SweeperRole", action, queue)
+        for action in ("sqs:GetQueueUrl", "sqs:GetQueueAttributes")
+        for queue in DEAD_LETTER_QUEUES
+    }
