@@ -54,7 +54,7 @@ class Runtime:
 def runtime() -> Runtime:
     """This process's runtime; validates the settings on first use."""
     settings = get_settings()
-    tracing.init(settings.tracing)
+    tracing.init(settings.tracing, settings.stage)
     bind_models(settings)
     # Once per container: every look-up hash (ledger's caller index, rate-limit keys) uses it.
     pseudonyms.bind(Pseudonymiser(read_hash_key(aws.client("ssm"), settings.hash_key_parameter)))

@@ -16,6 +16,8 @@ from chalicelib.domain.model import Channel
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
 ATTESTATION_MODES = ("off", "standin", "platform")
+# What records traces (chalicelib/tracing.py): the X-Ray SDK, the OpenTelemetry API, or nothing.
+TRACING_BACKENDS = ("xray", "otel", "off")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 # CAP 1.2's <sender>: no spaces, commas or restricted characters (< and &).
@@ -56,7 +58,7 @@ class Settings:
     channels: tuple[Channel, ...]
     sms_per_second: float
     push_per_second: float
-    tracing: bool
+    tracing: str  # one of TRACING_BACKENDS
     public_url: str  # where the public page and feeds are served, without a trailing /
     cap_sender: str  # CAP's <sender> of every public message
     keep_descriptions_days: int = 30  # then a closed action's free text is removed
@@ -109,9 +111,11 @@ class Settings:
                 f"(letters, digits, _ . - /), got {hash_key_parameter!r}"
             )
 
-        tracing = env.get("TRACING", "off").lower()
-        if tracing not in ("on", "off"):
-            raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
+        tracing = env.get("TRACING", "off").strip().lower()
+        if tracing not in TRACING_BACKENDS:
+            raise SettingsError(
+                f"TRACING must be one of {', '.join(TRACING_BACKENDS)}, got {tracing!r}"
+            )
 
         attestation = env.get("ATTESTATION", "off").strip().lower()
         if attestation not in ATTESTATION_MODES:
@@ -203,7 +207,7 @@ class Settings:
             channels=channels,
             sms_per_second=number("SMS_PER_SECOND", "10"),
             push_per_second=number("PUSH_PER_SECOND", "500"),
-            tracing=tracing == "on",
+            tracing=tracing,
             public_url=public_url,
             cap_sender=cap_sender,
             keep_descriptions_days=int(raw_keep),

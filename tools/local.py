@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tools import moto_atomic, moto_index
+from tools import moto_atomic, moto_index, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.pdok_standin import PdokStandIn
 
@@ -299,6 +299,8 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     # Each write is atomic, conditions included, as in DynamoDB: racing guesses at a code meet
     # the same limits as in AWS (tools/moto_atomic.py says why).
     moto_atomic.install()
+    # Batched messages keep their AWSTraceHeader, as in SQS (tools/moto_trace_header.py).
+    moto_trace_header.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()

@@ -30,6 +30,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
+from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
@@ -99,7 +100,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             return False  # claimed before: by an earlier, interrupted run
         return True
 
-    new = sum(_claimers.map(claim_one, recipients))
+    new = sum(_claimers.map(carried(claim_one), recipients))
     add_counts(action_id, targeted=new)
     return new
 

@@ -188,6 +188,9 @@ class Action(Model):
     pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
     redaction = UnicodeAttribute(null=True)  # "due" from the close until the free text is removed
     redacted_at = UnicodeAttribute(null=True)
+    # The trace it started in (an AWSTraceHeader value): its later work (results, re-drives)
+    # continues it, so an action is one trace. None when tracing is off.
+    trace_header = UnicodeAttribute(null=True)
     targeted = NumberAttribute(default=0)
     sent = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)

@@ -27,6 +27,7 @@ from chalicelib.queues import (
     VOICE_QUEUE,
 )
 from chalicelib.runtime import runtime
+from chalicelib.tracing import continued
 
 workers = Blueprint(__name__)
 
@@ -36,15 +37,25 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
-    """Handle each SQS record; report only the failed ones so SQS retries just those."""
+# The fields of a message body its span is annotated with: ids, never the rest of a body.
+TRACED_FIELDS = ("action_id", "kind", "channel")
+
+
+def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
+    """Handle each SQS record in the trace that sent it; report only the failed ones so SQS
+    retries just those."""
     failures = []
     for record in event:
-        message_id = record.to_dict()["messageId"]
+        raw = record.to_dict()
+        message_id = raw["messageId"]
         item: dict[str, Any] = {}
         try:
             item = json.loads(record.body)
-            with log_context(action_id=item.get("action_id")):
+            ids = {key: str(item[key]) for key in TRACED_FIELDS if key in item}
+            with (
+                log_context(action_id=item.get("action_id")),
+                continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids),
+            ):
                 handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
@@ -72,7 +83,7 @@ def targeting_worker(event: Any) -> dict[str, Any]:
         else:
             targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 
-    return _each(event, handle)
+    return _each("targeting_worker", event, handle)
 
 
 def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
@@ -87,26 +98,28 @@ def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
 @workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.SMS])
 def sms_sender(event: Any) -> dict[str, Any]:
     """Send chunks of alerts and results by SMS, within the account's SMS rate."""
-    return _each(event, _sender(Channel.SMS))
+    return _each("sms_sender", event, _sender(Channel.SMS))
 
 
 @workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.VOICE])
 def voice_sender(event: Any) -> dict[str, Any]:
     """Place alert and result calls within Connect's call-start rate and concurrent calls."""
-    return _each(event, _sender(Channel.VOICE))
+    return _each("voice_sender", event, _sender(Channel.VOICE))
 
 
 @workers.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.PUSH])
 def push_sender(event: Any) -> dict[str, Any]:
     """Publish app notifications, paced only by the push rate: never behind SMS."""
-    return _each(event, _sender(Channel.PUSH))
+    return _each("push_sender", event, _sender(Channel.PUSH))
 
 
 @workers.on_sqs_message(queue=CODES_QUEUE, batch_size=1, maximum_concurrency=CODE_SENDERS)
 def code_sender(event: Any) -> dict[str, Any]:
     """Send queued login and unsubscribe codes, to participants only (the route never tells)."""
     rt = runtime()
-    return _each(event, lambda item: participants.send_member_code(item, rt.services, now()))
+    return _each(
+        "code_sender", event, lambda item: participants.send_member_code(item, rt.services, now())
+    )
 
 
 @workers.on_cw_event(CONTACT_EVENTS)

@@ -34,7 +34,7 @@ from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.work import SendWork, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
-from chalicelib.tracing import traced
+from chalicelib.tracing import count, traced
 
 # An alert `sending` for longer than the sender Lambda's timeout was cut off mid-publish: whether
 # it reached the phone is unknown, so its result is skipped rather than waited for forever.
@@ -185,8 +185,14 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     tally = Tally()
     try:
         with traced(
-            "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
+            "send",
+            action_id=work.action_id,
+            ref=action.ref,
+            incident=action.incident,
+            kind=work.kind.value,
+            channel=work.channel.value,
         ):
+            count(size=len(work.participant_ids))
             deliveries = ledger.load(work.action_id, work.participant_ids)
             refused = 0  # refusals in a row
             i = 0
@@ -212,6 +218,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     later.extend(d.participant_id for d in deliveries[i - 1 :])
                     waits.add(step)
                     break
+            count(sent=tally.steps[Step.SENT], put_back=len(later))
     finally:
         # Counted and published however the chunk ends (put back, or a crash): what it did has
         # happened.

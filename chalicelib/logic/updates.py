@@ -28,8 +28,8 @@ def post_update(
     action = store.get_action(action_id)  # NotFound before anything is judged
     request = parse_update_request(body, Incident(action.incident), callback_number)
     update_id = str(uuid.uuid4())
-    with traced("post_update", action_id=action_id):
+    with traced("post_update", action_id=action_id, ref=action.ref, incident=action.incident):
         store.add_update(action_id, update_id, request.message, request.description, now)
     log_event("update_posted", action_id=action_id, update_id=update_id)
-    enqueue(targeting, "update", action_id, update_id)
+    enqueue(targeting, "update", action_id, update_id, trace=action.trace_header)
     return update_id

@@ -57,7 +57,7 @@ def test_given_the_test_stage_environment_when_read_then_settings_reflect_it() -
     assert settings.sms_sender_id == env["SMS_SENDER_ID"]
     assert settings.channels == (Channel.SMS,)
     assert settings.sms_per_second == float(env["SMS_PER_SECOND"])
-    assert settings.tracing is False
+    assert settings.tracing == "off"
     assert settings.endpoint_url is None
 
 
@@ -65,7 +65,8 @@ def test_given_the_test_stage_environment_when_read_then_settings_reflect_it() -
 def test_given_any_configured_stage_when_read_then_it_builds(stage: str) -> None:
     settings = Settings.from_env({**stage_environment(stage), "AWS_REGION": "eu-west-1"})
     assert settings.stage == stage
-    assert settings.tracing is (stage == "prod")
+    # Deployed, X-Ray records traces; locally and in tests nothing does unless a test asks.
+    assert settings.tracing == ("xray" if stage == "prod" else "off")
 
 
 def test_given_only_the_default_region_when_read_then_it_is_used() -> None:
@@ -79,7 +80,7 @@ def test_given_optional_variables_left_out_when_read_then_defaults_apply() -> No
     assert settings.sms_sender_id == "Burgernet"
     assert settings.channels == (Channel.SMS,)
     assert settings.sms_per_second == 10
-    assert settings.tracing is False
+    assert settings.tracing == "off"
 
 
 def test_given_an_emulator_endpoint_when_read_then_it_is_used() -> None:
@@ -101,9 +102,11 @@ def test_given_valid_channels_when_read_then_they_are_parsed(
     assert Settings.from_env(complete(CHANNELS=raw)).channels == expected
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("on", True), ("ON", True), ("off", False)])
-def test_given_tracing_on_or_off_when_read_then_it_is_parsed(raw: str, expected: bool) -> None:
-    assert Settings.from_env(complete(TRACING=raw)).tracing is expected
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("xray", "xray"), ("OTel", "otel"), (" off ", "off"), ("off", "off")]
+)
+def test_given_a_tracing_backend_when_read_then_it_is_chosen(raw: str, expected: str) -> None:
+    assert Settings.from_env(complete(TRACING=raw)).tracing == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("2", 2.0), ("0.5", 0.5), (" 20 ", 20.0)])
@@ -182,11 +185,11 @@ def test_given_no_channels_when_read_then_the_error_says_one_is_needed(raw: str)
     assert "CHANNELS" in error_for(complete(CHANNELS=raw))
 
 
-@pytest.mark.parametrize("raw", ["yes", "true", "1", "", "enabled"])
+@pytest.mark.parametrize("raw", ["on", "yes", "true", "1", "", "enabled", "x-ray"])
 def test_given_a_bad_tracing_value_when_read_then_the_error_names_tracing(raw: str) -> None:
     message = error_for(complete(TRACING=raw))
     assert "TRACING" in message
-    assert "on" in message and "off" in message
+    assert "xray" in message and "otel" in message and "off" in message
 
 
 @pytest.mark.parametrize("raw", ["fast", "", "10/s", "1,5", "ten"])
