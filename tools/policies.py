@@ -110,6 +110,14 @@ CALLS: dict[str, Any] = {
     "Action": "connect:StartOutboundVoiceContact",
     "Resource": _sub("${ConnectInstanceArn}/contact/*"),
 }
+# A call whose start's answer was lost is known only by its contact id when it ends: its
+# attributes name the delivery whose line it holds.
+CALL_ATTRIBUTES: dict[str, Any] = {
+    "Sid": "ReadOurCallsAttributes",
+    "Effect": "Allow",
+    "Action": "connect:GetContactAttributes",
+    "Resource": _sub("${ConnectInstanceArn}/contact/*"),
+}
 PUSH_ARNS = [
     _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:app/*/burgernet-*"),
     _sub("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*/burgernet-*/*"),
@@ -224,6 +232,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             "burgernet-ratelimits": (DELETE, []),
         },
         "send_to": ["burgernet-sms", "burgernet-voice"],
+        "call_attributes": True,
     },
     "inbound_sms": {"tables": LEAVE_TABLES},
     "sweeper": {
@@ -293,6 +302,8 @@ def policy(function: str) -> dict[str, Any]:
         statements.append(SMS)
     if spec.get("calls"):
         statements.append(CALLS)
+    if spec.get("call_attributes"):
+        statements.append(CALL_ATTRIBUTES)
     if spec.get("push"):
         statements.append(
             {"Sid": "AppPush", "Effect": "Allow", "Action": spec["push"], "Resource": PUSH_ARNS}

@@ -128,7 +128,8 @@ def contact_events(event: Any) -> None:
     rt = runtime()
     detail = event.detail
     if detail.get("eventType") == "DISCONNECTED":
-        sending.call_ended(str(detail.get("contactId")), call_outcome(detail), rt.queues)
+        contact_id = str(detail.get("contactId"))
+        sending.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)

@@ -65,6 +65,10 @@ class Voice(Protocol):
         """Start the call; return its contact id or raise SendFailed."""
         ...
 
+    def reference_of(self, contact_id: str) -> str | None:
+        """The reference a call was placed with (None if the contact is not ours)."""
+        ...
+
 
 class Sms(Protocol):
     """Sends one SMS (SNS Publish)."""
@@ -314,9 +318,13 @@ def _transmit_and_record(
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
+        line = None
         if exc.ambiguous and lease is not None:
-            lease.taken = True  # the call may be running: its line stays taken until the lease ends
-        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id)
+            # The call may be running: its line stays taken until its contact event (found by
+            # the call's reference) or the lease's end frees it.
+            lease.taken = True
+            line = lease.number
+        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id, line=line)
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
         log_event(
@@ -430,6 +438,19 @@ def _forget_device(delivery: Delivery, sender: Sender) -> None:
     log_event("push_endpoint_gone", device_id=delivery.device_id)
 
 
+def _unknown_call_ended(contact_id: str, voice: Voice | None) -> None:
+    """A call we never learnt the id of ended: its start's answer was lost (an unknown alert).
+    Its reference names the delivery that holds its line: free that line now."""
+    reference = voice.reference_of(contact_id) if voice is not None else None
+    delivery = ledger.by_reference(reference) if reference else None
+    if delivery is None or delivery.voice_line is None:
+        log_event("unknown_contact", contact_id=contact_id)
+        return
+    lines.release(int(delivery.voice_line))
+    ledger.forget_line(delivery)
+    log_event("unknown_call_ended", action_id=delivery.action_id, contact_id=contact_id)
+
+
 def cut_off(delivery: Delivery, now: datetime) -> bool:
     """An alert `sending` for longer than the sender may run: its worker died mid-publish."""
     return (
@@ -499,11 +520,13 @@ def _render(work: SendWork, action: Action, language: Language, callback_number:
     )
 
 
-def call_ended(contact_id: str, outcome: str, queues: Mapping[Channel, WorkQueue]) -> None:
+def call_ended(
+    contact_id: str, outcome: str, queues: Mapping[Channel, WorkQueue], voice: Voice | None
+) -> None:
     """Record how a call went, free its line, and queue a second try for an unanswered alert."""
     delivery = ledger.by_contact(contact_id)
     if delivery is None:
-        log_event("unknown_contact", contact_id=contact_id)
+        _unknown_call_ended(contact_id, voice)
         return
     if delivery.voice_line is not None:
         lines.release(int(delivery.voice_line))
