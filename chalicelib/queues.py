@@ -17,6 +17,9 @@ PUSH_QUEUE = "burgernet-push"
 # Login and unsubscribe codes, sent after the answer so it cannot tell who takes part.
 CODES_QUEUE = "burgernet-codes"
 CODE_SENDERS = 2  # the least MaximumConcurrency; codes are few (CODES_PER_HOUR caps them)
+# Posts on social networks: their own queue, so a network's outage never holds up an alert.
+SOCIAL_QUEUE = "burgernet-social"
+SOCIAL_POSTERS = 2  # the least MaximumConcurrency; a few posts an action
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries

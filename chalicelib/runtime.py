@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
+from chalicelib.adapters import social
 from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
-from chalicelib.adapters.parameters import read_hash_key
+from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
@@ -20,11 +21,13 @@ from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.devices import Attestation, DeviceServices
 from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
+from chalicelib.logic.social import Network
 from chalicelib.queues import (
     CODES_QUEUE,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
     WorkQueue,
@@ -43,6 +46,7 @@ class Runtime:
     services: Services
     push: SnsPush | None  # registers app installs (the sender publishes through it too)
     devices: DeviceServices  # the app's routes: push registration and attestation
+    posts: WorkQueue | None  # the social poster's queue; None where no network is configured
 
 
 @cache
@@ -84,7 +88,27 @@ def runtime() -> Runtime:
         ),
         push=app_push,
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
+        posts=WorkQueue(sqs, SOCIAL_QUEUE) if settings.social_networks else None,
     )
+
+
+@cache
+def social_networks() -> dict[str, Network]:
+    """The configured networks' accounts, for the social poster only: no other function reads
+    their credentials (nor may it, in IAM)."""
+    settings = runtime().settings
+    if not settings.social_networks:
+        return {}
+    credentials = read_social_credentials(
+        aws.client("ssm"),
+        str(settings.social_credentials_parameter),
+        {name: social.CREDENTIAL_KEYS[name] for name in settings.social_networks},
+    )
+    urls = {"mastodon": str(settings.mastodon_url), "x": settings.x_api_url}
+    return {
+        name: social.BUILDERS[name](urls[name], credentials[name])
+        for name in settings.social_networks
+    }
 
 
 def attestation(settings: Settings) -> Attestation | None:
@@ -144,5 +168,6 @@ def local_voice() -> RecordingVoice:
 def reset() -> None:
     """Forget the cached wiring (tests and the local runner change the environment)."""
     runtime.cache_clear()
+    social_networks.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()

@@ -17,6 +17,9 @@ VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in t
 ATTESTATION_MODES = ("off", "standin", "platform")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
+# An http(s) URL with no trailing slash, so "{url}/a/{ref}" is a well-formed link.
+BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
+SOCIAL_NETWORKS = ("mastodon", "x")  # where public actions can be posted
 
 
 class SettingsError(RuntimeError):
@@ -42,6 +45,7 @@ class Settings:
     sightings_table: str
     hash_key_parameter: str  # SSM SecureString with the key of every look-up hash
     geocoder_url: str
+    public_url: str  # where the public pages are: {public_url}/a/{ref}
     voice_backend: str
     connect_instance_id: str | None
     connect_contact_flow_id: str | None
@@ -61,6 +65,10 @@ class Settings:
     endpoint_url: str | None = None  # set only when running against the local emulator
     attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
     attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
+    social_networks: tuple[str, ...] = ()  # where public actions are posted (none: nowhere)
+    social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
+    mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
+    x_api_url: str = "https://api.x.com"
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -152,6 +160,36 @@ class Settings:
                 f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
+        public_url = required("PUBLIC_URL")
+        if not BASE_URL.fullmatch(public_url):
+            raise SettingsError(
+                "PUBLIC_URL must be an http(s) URL without a trailing slash, such as "
+                f"https://www.burgernet.nl, got {public_url!r}"
+            )
+
+        raw_networks = env.get("SOCIAL_NETWORKS", "")
+        networks = tuple(dict.fromkeys(n.strip() for n in raw_networks.split(",") if n.strip()))
+        if any(n not in SOCIAL_NETWORKS for n in networks):
+            raise SettingsError(
+                f"SOCIAL_NETWORKS must be a comma-separated list of {', '.join(SOCIAL_NETWORKS)} "
+                f"(or empty for none), got {raw_networks!r}"
+            )
+        credentials = required("SOCIAL_CREDENTIALS_PARAMETER") if networks else None
+        if credentials is not None and not PARAMETER_NAME.fullmatch(credentials):
+            raise SettingsError(
+                "SOCIAL_CREDENTIALS_PARAMETER must be an SSM parameter path such as "
+                f"/burgernet/social-credentials, got {credentials!r}"
+            )
+        social_urls = {
+            "MASTODON_URL": required("MASTODON_URL") if "mastodon" in networks else None,
+            "X_API_URL": env.get("X_API_URL") or "https://api.x.com",
+        }
+        for name, url in social_urls.items():
+            if url is not None and not BASE_URL.fullmatch(url):
+                raise SettingsError(
+                    f"{name} must be an http(s) URL without a trailing slash, got {url!r}"
+                )
+
         return cls(
             stage=required("STAGE"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or required("AWS_REGION"),
@@ -168,6 +206,7 @@ class Settings:
             sightings_table=required("SIGHTINGS_TABLE"),
             hash_key_parameter=hash_key_parameter,
             geocoder_url=required("GEOCODER_URL"),
+            public_url=public_url,
             voice_backend=voice_backend,
             connect_instance_id=for_calls("CONNECT_INSTANCE_ID"),
             connect_contact_flow_id=for_calls("CONNECT_CONTACT_FLOW_ID"),
@@ -187,6 +226,10 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             attestation=attestation,
             attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
+            social_networks=networks,
+            social_credentials_parameter=credentials,
+            mastodon_url=social_urls["MASTODON_URL"],
+            x_api_url=str(social_urls["X_API_URL"]),
         )
 
 

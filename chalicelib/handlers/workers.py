@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import participants, sending, sweep, targeting
+from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_event
 from chalicelib.queues import (
@@ -23,10 +23,12 @@ from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_POSTERS,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
 )
-from chalicelib.runtime import runtime
+from chalicelib.runtime import runtime, social_networks
 
 workers = Blueprint(__name__)
 
@@ -106,6 +108,18 @@ def code_sender(event: Any) -> dict[str, Any]:
     return _each(event, lambda item: participants.send_member_code(item, rt.services, now()))
 
 
+@workers.on_sqs_message(queue=SOCIAL_QUEUE, batch_size=1, maximum_concurrency=SOCIAL_POSTERS)
+def social_poster(event: Any) -> dict[str, Any]:
+    """Post public actions' starts, updates and results; a failed post comes back through SQS."""
+    rt = runtime()
+    networks = social_networks()
+    settings = rt.settings
+    return _each(
+        event,
+        lambda item: social.post(item, networks, settings.public_url, settings.callback_number),
+    )
+
+
 @workers.on_cw_event(CONTACT_EVENTS)
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
@@ -131,4 +145,4 @@ def sweeper(event: Any) -> dict[str, int]:
     """Close expired actions, re-drive stalled fan-out, redact old actions' free text."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep)
+    return sweep.sweep(rt.targeting, now(), keep, rt.posts)

@@ -9,6 +9,7 @@ from chalicelib.dal import devices
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.model import Outcome, iso
+from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -22,7 +23,12 @@ SWEEPER = "sweeper"  # who closed an action that ran out of time
 REDACT_PER_RUN = 50
 
 
-def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> dict[str, int]:
+def sweep(
+    targeting: WorkQueue,
+    now: datetime,
+    keep_descriptions: timedelta,
+    posts: WorkQueue | None = None,
+) -> dict[str, int]:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions."""
     expired = 0
     for action in store.active_actions():
@@ -33,6 +39,8 @@ def sweep(targeting: WorkQueue, now: datetime, keep_descriptions: timedelta) -> 
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
             enqueue(targeting, "results", action.action_id)
+            if action.public:
+                social.enqueue(posts, action.action_id, "result")
             expired += 1
     redriven = 0
     for action_id, kind in store.pending_action_ids():
