@@ -180,6 +180,26 @@ class _Server(ThreadingHTTPServer):
     state: State
 
 
+# What the stand-in accepts (any token will do), stored where the poster reads credentials.
+CREDENTIALS = {
+    "mastodon": {"access_token": "stand-in-token"},
+    "x": {
+        "api_key": "stand-in-key",
+        "api_secret": "stand-in-secret",
+        "access_token": "stand-in-token",
+        "access_token_secret": "stand-in-token-secret",
+    },
+}
+
+
+def put_credentials(
+    ssm: Any, name: str, value: str | None = None, kind: str = "SecureString"
+) -> None:
+    """Store the networks' credentials (the stand-in's unless given) as SSM parameter `name`."""
+    value = json.dumps(CREDENTIALS) if value is None else value
+    ssm.put_parameter(Name=name, Type=kind, Value=value, Overwrite=True)
+
+
 class SocialStandIn:
     """The stand-in on a loopback port, in a background thread."""
 

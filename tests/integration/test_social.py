@@ -26,18 +26,9 @@ from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
 from chalicelib.runtime import runtime
 from tests.conftest import REGION, UTRECHT, System, add_participant
-from tools.social_standin import ReceivedPost, SocialStandIn, State
+from tools.social_standin import CREDENTIALS, ReceivedPost, SocialStandIn, State, put_credentials
 
 CREDENTIALS_PARAMETER = "/burgernet/social-credentials"
-CREDENTIALS = {
-    "mastodon": {"access_token": "stand-in-token"},
-    "x": {
-        "api_key": "stand-in-key",
-        "api_secret": "stand-in-secret",
-        "access_token": "stand-in-token",
-        "access_token_secret": "stand-in-token-secret",
-    },
-}
 NETWORKS = ("mastodon", "x")
 PUBLIC_URL = "https://www.burgernet.nl"
 
@@ -68,14 +59,12 @@ def env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, standin: SocialSta
 @pytest.fixture
 def posting(system: System) -> System:
     """The system, with the networks' credentials where the poster reads them."""
-    put_credentials(json.dumps(CREDENTIALS))
+    store_credentials()
     return system
 
 
-def put_credentials(value: str, kind: str = "SecureString") -> None:
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name=CREDENTIALS_PARAMETER, Type=kind, Value=value, Overwrite=True
-    )
+def store_credentials(value: str | None = None, kind: str = "SecureString") -> None:
+    put_credentials(boto3.client("ssm", region_name=REGION), CREDENTIALS_PARAMETER, value, kind)
 
 
 def action_body(**changes: Any) -> dict[str, Any]:
@@ -326,15 +315,15 @@ def test_when_the_social_queue_refuses_the_action_still_starts_and_alerts(
 def test_credentials_come_from_a_secure_string_and_a_missing_key_is_named(system: System) -> None:
     ssm = boto3.client("ssm", region_name=REGION)
     needed = {n: CREDENTIAL_KEYS[n] for n in NETWORKS}
-    put_credentials(json.dumps(CREDENTIALS))
+    store_credentials()
     assert read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed) == CREDENTIALS
 
-    put_credentials(json.dumps({"mastodon": CREDENTIALS["mastodon"], "x": {"api_key": "k"}}))
+    store_credentials(json.dumps({"mastodon": CREDENTIALS["mastodon"], "x": {"api_key": "k"}}))
     with pytest.raises(CredentialsUnavailable) as missing:
         read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed)
     assert str(missing.value).endswith("lacks x: api_secret, access_token, access_token_secret")
     assert "stand-in" not in str(missing.value)  # never a value
 
-    put_credentials(json.dumps(CREDENTIALS), kind="String")
+    store_credentials(kind="String")
     with pytest.raises(CredentialsUnavailable, match="must be a SecureString"):
         read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed)
