@@ -80,9 +80,7 @@ COMMON: list[dict[str, Any]] = [
         "Sid": "HashKey",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": _sub(
-            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/burgernet/hash-key"
-        ),
+        "Resource": _parameter("/burgernet/hash-key"),
     },
     {
         "Sid": "HashKeyDecrypt",
@@ -92,10 +90,7 @@ COMMON: list[dict[str, Any]] = [
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
-                "kms:EncryptionContext:PARAMETER_ARN": _sub(
-                    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                    ":parameter/burgernet/hash-key"
-                ),
+                "kms:EncryptionContext:PARAMETER_ARN": _parameter("/burgernet/hash-key"),
             }
         },
     },

@@ -39,8 +39,8 @@ def enqueue(
 ) -> None:
     """Hand a public state of an action (start, an update, result) to the social poster.
 
-    `queue` is None where no network is configured. It never fails its caller: the action and
-    its messages to people matter more than a post, so a lost enqueue is logged, not raised.
+    `queue` is None where no network is configured. SQS refusing never fails the caller: the
+    action and its messages to people matter more than a post, so a lost enqueue is logged.
     """
     if queue is None:
         return
