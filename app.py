@@ -6,6 +6,7 @@ from chalicelib.handlers.callbacks import callbacks
 from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.http import uniform_errors
+from chalicelib.handlers.invocations import invocation_ids
 from chalicelib.handlers.municipalities import admin
 from chalicelib.handlers.openapi import openapi
 from chalicelib.handlers.participants import residents
@@ -13,6 +14,7 @@ from chalicelib.handlers.signup_page import signup_page
 from chalicelib.handlers.workers import workers
 
 app = Chalice(app_name="burgernet")
+app.register_middleware(invocation_ids, "all")
 app.register_middleware(uniform_errors, "http")
 app.register_blueprint(dispatch)
 app.register_blueprint(workers)

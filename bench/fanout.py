@@ -86,6 +86,7 @@ from moto import mock_aws
 
 from bench import moto_gsi
 from bench.simclock import Process, Scheduler
+from bench.unmeasured import Unmeasured
 from chalicelib import runtime as runtime_module
 from chalicelib.adapters.connect import ConnectVoice
 from chalicelib.adapters.push import SnsPush
@@ -815,6 +816,7 @@ class Simulation:
             callback_number=settings.callback_number,
             queues=self.queues,
             pacers={},
+            metrics=Unmeasured(),
             voice=ConnectVoice(self.connect, "bench-instance", "bench-flow", "+31302000000"),
             voice_lines=settings.voice_max_concurrent,
             push=SnsPush(self.push, {"fcm": PUSH_APP}, publisher=self.push),
@@ -941,9 +943,9 @@ class Simulation:
         """The targeting worker's body (workers.targeting_worker)."""
         started = self.sched.now
         if item["kind"] == "target":
-            targeting.target(item["action_id"], self.queues, self.moment())
+            targeting.target(item["action_id"], self.queues, self.moment(), Unmeasured())
         else:
-            targeting.fan_out_results(item["action_id"], self.queues, self.moment())
+            targeting.fan_out_results(item["action_id"], self.queues, self.moment(), Unmeasured())
         self.phases[f"{item['kind']}_s"] = round(self.sched.now - started, 1)
 
     def _start(self) -> None:

@@ -22,6 +22,13 @@ SOCIAL_QUEUE = "burgernet-social"
 SOCIAL_POSTERS = 2  # the least MaximumConcurrency; a few posts an action
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
+# Where each queue's messages go after too many receives (infra/template.json's RedrivePolicy).
+# A message here is someone not alerted, or a code not sent: the sweep counts them every minute.
+DEAD_LETTER_QUEUES = tuple(
+    f"{queue}-dlq"
+    for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE, SOCIAL_QUEUE)
+)
+
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
 MAX_DELAY_S = 900  # SQS's longest DelaySeconds
 
@@ -38,7 +45,7 @@ class QueueError(RuntimeError):
 
 @dataclass
 class WorkQueue:
-    """Sends JSON work items to one SQS queue."""
+    """Sends JSON work items to one SQS queue (and counts what waits in one)."""
 
     client: Any
     name: str
@@ -50,6 +57,13 @@ class WorkQueue:
         if self._url is None:
             self._url = self.client.get_queue_url(QueueName=self.name)["QueueUrl"]
         return self._url
+
+    def waiting(self) -> int:
+        """How many messages wait in the queue (SQS's approximate count)."""
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
 
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
         """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900)."""

@@ -9,12 +9,14 @@ from chalicelib import aws, tracing
 from chalicelib.adapters import social
 from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
+from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
-from chalicelib.dal import pseudonyms
+from chalicelib.dal import municipalities, pseudonyms
 from chalicelib.dal.models import bind_models
+from chalicelib.domain.metrics import Metrics
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
@@ -24,6 +26,7 @@ from chalicelib.logic.sending import Sender, Voice
 from chalicelib.logic.social import Network
 from chalicelib.queues import (
     CODES_QUEUE,
+    DEAD_LETTER_QUEUES,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
@@ -46,6 +49,8 @@ class Runtime:
     services: Services
     push: SnsPush | None  # registers app installs (the sender publishes through it too)
     devices: DeviceServices  # the app's routes: push registration and attestation
+    metrics: Metrics
+    dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
     posts: WorkQueue | None  # the social poster's queue; None where no network is configured
 
 
@@ -66,6 +71,7 @@ def runtime() -> Runtime:
     sms = SnsSms(aws.client("sns", retries=False), settings.sms_sender_id)
     calls = voice(settings)
     app_push = push(settings)
+    metrics = EmfMetrics()
     return Runtime(
         settings=settings,
         targeting=WorkQueue(sqs, TARGETING_QUEUE),
@@ -75,6 +81,7 @@ def runtime() -> Runtime:
             callback_number=settings.callback_number,
             queues=queues,
             pacers=pacers(settings),
+            metrics=metrics,
             voice=calls,
             voice_lines=settings.voice_max_concurrent,
             push=app_push,
@@ -88,6 +95,8 @@ def runtime() -> Runtime:
         ),
         push=app_push,
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
+        metrics=metrics,
+        dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
         posts=WorkQueue(sqs, SOCIAL_QUEUE) if settings.social_networks else None,
     )
 
@@ -171,3 +180,4 @@ def reset() -> None:
     social_networks.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()
+    municipalities.forget_areas()

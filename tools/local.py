@@ -86,10 +86,12 @@ def lambda_sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str
 
 
 class LambdaContext:
-    """Just enough of Lambda's context object for chalice's handlers."""
+    """Just enough of Lambda's context object for chalice's handlers: like Lambda's, a new
+    request id each invocation, so the log lines of one can be found together."""
 
-    function_name = "local"
-    aws_request_id = "local"
+    def __init__(self, function_name: str = "local") -> None:
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
 
     @staticmethod
     def get_remaining_time_in_millis() -> int:
@@ -105,6 +107,7 @@ class QueueFeeder:
     handler: Callable[[dict[str, Any], Any], Any]
     batch_size: int
     stop: threading.Event
+    function_name: str
     handled: int = field(default=0)
 
     def run(self) -> None:
@@ -126,7 +129,8 @@ class QueueFeeder:
     def _invoke(self, url: str, arn: str, messages: list[dict[str, Any]]) -> None:
         try:
             with ONE_AT_A_TIME:
-                result = self.handler(lambda_sqs_event(arn, messages), LambdaContext())
+                context = LambdaContext(self.function_name)
+                result = self.handler(lambda_sqs_event(arn, messages), context)
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception as exc:  # a crashed invocation: every message comes back
             print(f"[{self.queue}] handler crashed: {type(exc).__name__}; messages will be retried")
@@ -173,7 +177,7 @@ def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -
         try:
             with ONE_AT_A_TIME:
                 result = handler(
-                    cloudwatch_event("aws.events", "Scheduled Event", {}), LambdaContext()
+                    cloudwatch_event("aws.events", "Scheduled Event", {}), LambdaContext(name)
                 )
             if result and any(result.values()):
                 print(f"[{name}] {json.dumps(result)}")
@@ -232,7 +236,7 @@ def run_call_center(handler: Any, stop: threading.Event, call_seconds: float = 3
             event = cloudwatch_event("aws.connect", "Amazon Connect Contact Event", detail)
             try:
                 with ONE_AT_A_TIME:
-                    handler(event, LambdaContext())
+                    handler(event, LambdaContext("contact_events"))
             except Exception as exc:
                 print(f"[contact_events] failed: {type(exc).__name__}: {exc}")
 
@@ -370,7 +374,9 @@ def main(argv: list[str] | None = None) -> None:
     for source in app.event_sources:
         handler = app.handler_map[source.name]
         if isinstance(source, SQSEventConfig) and source.queue:
-            feeder = QueueFeeder(sqs, source.queue, handler, source.batch_size, stop)
+            feeder = QueueFeeder(
+                sqs, source.queue, handler, source.batch_size, stop, function_name=source.name
+            )
             threads.append(threading.Thread(target=feeder.run, name=source.name, daemon=True))
         elif isinstance(source, ScheduledEventConfig):
             every = schedule_seconds(source.schedule_expression)

@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.queues import DEAD_LETTER_QUEUES
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / ".chalice" / "policies"
 
@@ -32,6 +34,8 @@ Tables = dict[str, tuple[list[str], list[str]]]
 
 RECEIVE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+# Counting what waits in a queue (its URL, then ApproximateNumberOfMessages): no message is read.
+COUNT = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
 
 
 def _sub(arn: str) -> dict[str, str]:
@@ -252,6 +256,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             "burgernet-sightings": (QUERY + UPDATE, []),
         },
         "send_to": ["burgernet-targeting", "burgernet-social"],
+        "count": list(DEAD_LETTER_QUEUES),  # the DeadLettered metric
     },
     "social_poster": {
         # reads the action, records each post's id in its ledger
@@ -300,6 +305,15 @@ def policy(function: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": SEND,
                 "Resource": [_queue(q) for q in spec["send_to"]],
+            }
+        )
+    if spec.get("count"):
+        statements.append(
+            {
+                "Sid": "CountDeadLetters",
+                "Effect": "Allow",
+                "Action": COUNT,
+                "Resource": [_queue(q) for q in spec["count"]],
             }
         )
     if spec.get("sms"):

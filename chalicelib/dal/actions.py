@@ -9,10 +9,10 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Action, Bulletin, Idempotency
+from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.model import iso
+from chalicelib.domain.model import Channel, iso
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
@@ -108,6 +108,55 @@ def close_action(
     return action
 
 
+def add_update(
+    action_id: str, update_id: str, message: str, description: str | None, now: datetime
+) -> None:
+    """Append an update (and its public state) to an active action; a new description replaces
+    the old one for the alerts still to go. Conflict if the action has closed."""
+    update = ActionUpdate(
+        update_id=update_id,
+        at=iso(now),
+        message=message,
+        description=description,
+        queued=False,
+        sent=0,
+        failed=0,
+        unknown=0,
+    )
+    changes: list[UpdateAction] = [
+        Action.updates.set(Action.updates.append([update])),
+        Action.bulletins.set(
+            Action.bulletins.append([bulletin(action_id, "update", now, update.update_id)])
+        ),
+    ]
+    if description:
+        changes.append(Action.description.set(description))
+    try:
+        Action(action_id).update(actions=changes, condition=Action.status == "active")
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        get_action(action_id)  # NotFound if there is no such action
+        raise Conflict(
+            "action_closed", f"Action {action_id!r} is closed; it takes no more updates."
+        ) from None
+
+
+def update_queued(action_id: str, index: int) -> None:
+    """Note that an update's messages are all queued (the sweep re-drives it until then)."""
+    Action(action_id).update(actions=[Action.updates[index]["queued"].set(True)])
+
+
+def count_update(action_id: str, index: int, counts: dict[str, int]) -> None:
+    """Add a chunk's outcomes (sent, failed, unknown) to an update's counters."""
+    entry = Action.updates[index]
+    changes: list[UpdateAction] = [
+        entry[name].set(entry[name] + n) for name, n in counts.items() if n
+    ]
+    if changes:
+        Action(action_id).update(actions=changes)
+
+
 def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
     """A new public state of an action: its start, an update or its result."""
     return Bulletin(
@@ -158,9 +207,9 @@ def pending_action_ids() -> list[tuple[str, str]]:
     return found
 
 
-def finish_pending(action_id: str, kind: str, now: datetime) -> None:
-    """Mark an action's outstanding fan-out of `kind` as done (no-op if it moved on), noting
-    when targeting finished."""
+def finish_pending(action_id: str, kind: str, now: datetime) -> bool:
+    """Mark an action's outstanding fan-out of `kind` as done, noting when targeting finished;
+    False if it moved on already."""
     done: list[UpdateAction] = [Action.pending.remove()]
     if kind == "target":
         done.append(Action.targeted_at.set(iso(now)))
@@ -169,6 +218,31 @@ def finish_pending(action_id: str, kind: str, now: datetime) -> None:
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
+        return False
+    return True
+
+
+def late_targeting(started_before: datetime) -> int:
+    """How many actions started before this moment are still waiting for their targeting."""
+    late = Action.pending_index.query("target", Action.created_at <= iso(started_before))
+    return sum(1 for _ in late)
+
+
+def record_first_alert(action: Action, channel: Channel, at: datetime) -> bool:
+    """Record when the action's first alert on `channel` went out; False if one was recorded."""
+    name = f"first_alert_{channel.value}"
+    if getattr(action, name) is not None:
+        return False  # already known when the action was read: no write
+    attribute = getattr(Action, name)
+    try:
+        Action(action.action_id).update(
+            actions=[attribute.set(iso(at))], condition=attribute.does_not_exist()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
@@ -180,15 +254,23 @@ def due_for_redaction(closed_before: datetime, limit: int) -> list[str]:
 
 
 def redact(action_id: str, now: datetime) -> bool:
-    """Remove the action's description and result message; False if it was done already.
+    """Remove the action's free text (description, result message, updates' texts); False if
+    it was done already.
 
     Removing `redaction` takes it out of the sparse index, so it is never read again.
     """
+    updates = get_action(action_id).updates  # closed: no update is added any more
+    texts: list[UpdateAction] = [
+        Action.updates[i][name].remove()
+        for i in range(len(updates))
+        for name in ("message", "description")
+    ]
     try:
         Action(action_id).update(
             actions=[
                 Action.description.remove(),
                 Action.result_message.remove(),
+                *texts,
                 Action.redaction.remove(),
                 Action.redacted_at.set(iso(now)),
             ],

@@ -20,9 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
 from chalicelib.dal import models
@@ -41,6 +43,7 @@ class Kind(StrEnum):
 
     ALERT = "alert"
     RESULT = "result"
+    UPDATE = "update"  # one of the action's updates; which one travels with the work
 
 
 class Settled(StrEnum):
@@ -85,6 +88,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             endpoint_arn=r.endpoint_arn,
             claimed_at=now,
             alert_status="queued",
+            update_status={},
             expires=now + LEDGER_TTL,
         )
         try:
@@ -107,21 +111,33 @@ def load(action_id: str, participant_ids: Sequence[str]) -> list[Delivery]:
     return [found[pid] for pid in participant_ids if pid in found]
 
 
-def _fields(kind: Kind) -> tuple[UnicodeAttribute, UTCDateTimeAttribute, UnicodeAttribute]:
+def _fields(
+    kind: Kind, update_id: str | None
+) -> tuple[UnicodeAttribute | Path, UTCDateTimeAttribute | None, UnicodeAttribute | None]:
+    """Where the ledger keeps a message's status, when it was sent, and the provider's id."""
     if kind is Kind.ALERT:
         return Delivery.alert_status, Delivery.alert_at, Delivery.alert_message_id
-    return Delivery.result_status, Delivery.result_at, Delivery.result_message_id
+    if kind is Kind.RESULT:
+        return Delivery.result_status, Delivery.result_at, Delivery.result_message_id
+    if update_id is None:
+        raise ValueError("an update's ledger step needs its update id")
+    return Delivery.update_status[update_id], None, None  # the alert's time and id suffice
 
 
 def _transition(
-    delivery: Delivery, kind: Kind, before: str, after: str, now: datetime | None = None
+    delivery: Delivery,
+    kind: Kind,
+    before: str,
+    after: str,
+    now: datetime | None = None,
+    update_id: str | None = None,
 ) -> bool:
-    status, at, _ = _fields(kind)
+    status, at, _ = _fields(kind, update_id)
     condition = status == before
-    if kind is Kind.RESULT and after == "sending":
-        condition &= Delivery.alert_status == "sent"  # results go only to people alerted
+    if kind is not Kind.ALERT and after == "sending":
+        condition &= Delivery.alert_status == "sent"  # results and updates: only to the alerted
     updates: list[Action] = [status.set(after)]
-    if now is not None:
+    if now is not None and at is not None:
         updates.append(at.set(now))
     try:
         delivery.update(actions=updates, condition=condition)
@@ -132,14 +148,16 @@ def _transition(
     return True
 
 
-def start_sending(delivery: Delivery, kind: Kind, now: datetime) -> bool:
+def start_sending(
+    delivery: Delivery, kind: Kind, now: datetime, update_id: str | None = None
+) -> bool:
     """Take a queued message for sending (noting since when); False if another run has it."""
-    return _transition(delivery, kind, "queued", "sending", now)
+    return _transition(delivery, kind, "queued", "sending", now, update_id)
 
 
-def release(delivery: Delivery, kind: Kind) -> None:
+def release(delivery: Delivery, kind: Kind, update_id: str | None = None) -> None:
     """Put a message whose send was refused for now (throttled) back to queued."""
-    _transition(delivery, kind, "sending", "queued")
+    _transition(delivery, kind, "sending", "queued", update_id=update_id)
 
 
 def finish_sending(
@@ -149,24 +167,31 @@ def finish_sending(
     now: datetime,
     message_id: str | None = None,
     also: Sequence[Action] = (),
+    update_id: str | None = None,
 ) -> None:
     """Record how a message's send ended (with the provider's id when sent), and count it.
 
-    `also` adds channel-specific fields to the same write.
+    `also` adds channel-specific fields to the same write. An update is counted on the action
+    by its sender, a chunk at a time.
     """
-    status, at, msg = _fields(kind)
-    updates: list[Action] = [status.set(outcome.value), at.set(now), *also]
-    if message_id:
+    status, at, msg = _fields(kind, update_id)
+    updates: list[Action] = [status.set(outcome.value), *also]
+    if at is not None:
+        updates.append(at.set(now))
+    if message_id and msg is not None:
         updates.append(msg.set(message_id))
     delivery.update(actions=updates, condition=status == "sending")
-    prefix = "" if kind is Kind.ALERT else "results_"
-    add_counts(delivery.action_id, **{prefix + outcome.value: 1})
+    if kind is not Kind.UPDATE:
+        prefix = "" if kind is Kind.ALERT else "results_"
+        add_counts(delivery.action_id, **{prefix + outcome.value: 1})
 
 
-def settle_cut_off_alert(delivery: Delivery, now: datetime) -> None:
-    """An alert left `sending` by a worker that died mid-publish: unknown (no-op if it moved on)."""
-    if _transition(delivery, Kind.ALERT, "sending", Settled.UNKNOWN.value, now):
-        add_counts(delivery.action_id, unknown=1)
+def settle_cut_off_alert(delivery: Delivery, now: datetime) -> bool:
+    """An alert left `sending` by a worker that died mid-publish: unknown; False if it moved on."""
+    if not _transition(delivery, Kind.ALERT, "sending", Settled.UNKNOWN.value, now):
+        return False
+    add_counts(delivery.action_id, unknown=1)
+    return True
 
 
 def cancel_unsent_alert(delivery: Delivery) -> None:
@@ -178,6 +203,37 @@ def cancel_unsent_alert(delivery: Delivery) -> None:
 def skip_result(delivery: Delivery) -> None:
     """Drop a queued result for someone whose alert did not (knowably) go out."""
     _transition(delivery, Kind.RESULT, "queued", "skipped")
+
+
+def skip_update(delivery: Delivery, update_id: str) -> None:
+    """Drop a queued update whose action closed first: the result says what matters now."""
+    _transition(delivery, Kind.UPDATE, "queued", "skipped", update_id=update_id)
+
+
+def update_statuses(delivery: Delivery) -> dict[str, str]:
+    """Update id -> how its message to this person stands."""
+    raw: Any = delivery.update_status
+    return dict(raw.as_dict() if isinstance(raw, MapAttribute) else raw or {})
+
+
+def queue_update(delivery: Delivery, update_id: str) -> bool:
+    """Queue an update for a person alerted; True if it is (now, or still) queued to be sent."""
+    status = update_statuses(delivery).get(update_id)
+    if status == "queued":
+        return True  # queued by an earlier run that may have crashed before enqueueing
+    if status is not None or delivery.alert_status != "sent":
+        return False
+    path = Delivery.update_status[update_id]
+    try:
+        delivery.update(
+            actions=[path.set("queued")],
+            condition=path.does_not_exist() & (Delivery.alert_status == "sent"),
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
+    return True
 
 
 def queue_result(delivery: Delivery) -> bool:
@@ -266,7 +322,14 @@ def set_counts(action_id: str, counts: dict[str, int]) -> None:
     )
 
 
-def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now: datetime) -> None:
+def finish_call(
+    delivery: Delivery,
+    kind: Kind,
+    contact_id: str,
+    line: int,
+    now: datetime,
+    update_id: str | None = None,
+) -> None:
     """Record a placed call (sent, for now: its outcome follows from Connect's contact events)."""
     call: list[Action] = [
         Delivery.contact_id.set(contact_id),
@@ -275,7 +338,7 @@ def finish_call(delivery: Delivery, kind: Kind, contact_id: str, line: int, now:
     ]
     if kind is Kind.ALERT:
         call.append(Delivery.voice_attempts.add(1))
-    finish_sending(delivery, kind, Settled.SENT, now, contact_id, also=call)
+    finish_sending(delivery, kind, Settled.SENT, now, contact_id, also=call, update_id=update_id)
 
 
 def alerted_actions(phone: str, since: datetime) -> list[str]:

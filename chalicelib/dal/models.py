@@ -203,6 +203,10 @@ class Action(Model):
     throttled_sms = NumberAttribute(default=0)
     throttled_voice = NumberAttribute(default=0)
     throttled_push = NumberAttribute(default=0)
+    # When each channel's first alert went out (ISO 8601 UTC), written once by a conditional write.
+    first_alert_sms = UnicodeAttribute(null=True)
+    first_alert_voice = UnicodeAttribute(null=True)
+    first_alert_push = UnicodeAttribute(null=True)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()
@@ -272,6 +276,9 @@ class Delivery(Model):
     alert_at = UTCDateTimeAttribute(null=True)
     result_status = UnicodeAttribute(null=True)
     result_message_id = UnicodeAttribute(null=True)
+    # One status per update of the action sent to this person: queued, sending, sent, failed,
+    # unknown or skipped. Made empty at the claim, so an update's status can be set on its own.
+    update_status = MapAttribute[str, Any](default=dict)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
     contact_id = UnicodeAttribute(null=True)  # the latest call's Connect contact id

@@ -7,17 +7,17 @@ import time
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dal.models import Municipality
-from chalicelib.domain.areas import Area, from_bytes, to_bytes
+from chalicelib.domain.areas import Area, from_bytes, locate, to_bytes
 from chalicelib.domain.errors import NotFound
 
 AREAS_FRESH_S = 300  # an admin change reaches every warm Lambda within five minutes
 
-_areas: tuple[float, list[tuple[str, Area]]] | None = None
+# (when read, code and area of each, name of each)
+_areas: tuple[float, list[tuple[str, Area]], dict[str, str]] | None = None
 
 
 def put_municipality(code: str, name: str, area: Area) -> Municipality:
     """Create or replace a municipality."""
-    global _areas
     min_lon, min_lat, max_lon, max_lat = area.bbox
     record = Municipality(
         code,
@@ -29,7 +29,7 @@ def put_municipality(code: str, name: str, area: Area) -> Municipality:
         max_lat=max_lat,
     )
     record.save()
-    _areas = None
+    forget_areas()
     return record
 
 
@@ -50,13 +50,32 @@ def list_municipalities() -> list[Municipality]:
 
 def areas() -> list[tuple[str, Area]]:
     """Every municipality's area (about 340; cached for a few minutes per process)."""
+    return _cached()[1]
+
+
+def name_at(lat: float, lon: float) -> str | None:
+    """The name of the municipality around a point, if one is known."""
+    _, known, names = _cached()
+    code = locate(known, lat, lon)
+    return names[code] if code else None
+
+
+def forget_areas() -> None:
+    """Read the areas afresh on next use (tests and the local runner change the tables)."""
+    global _areas
+    _areas = None
+
+
+def _cached() -> tuple[float, list[tuple[str, Area]], dict[str, str]]:
     global _areas
     if _areas is None or time.monotonic() - _areas[0] > AREAS_FRESH_S:
+        found = list_municipalities()
         _areas = (
             time.monotonic(),
-            [(m.code, from_bytes(m.area)) for m in list_municipalities()],
+            [(m.code, from_bytes(m.area)) for m in found],
+            {m.code: m.name for m in found},
         )
-    return _areas[1]
+    return _areas
 
 
 def bbox(m: Municipality) -> list[float]:

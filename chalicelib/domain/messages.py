@@ -209,6 +209,17 @@ _ALERTS: dict[Language, str] = {
     ),
 }
 
+_UPDATES: dict[Language, str] = {
+    Language.NL: (
+        "Burgernet update, {headline}: {message} {question} "
+        "Bel dan direct gratis {callback} en noem ref. {ref}."
+    ),
+    Language.EN: (
+        "Burgernet update, {headline}: {message} {question} "
+        "Call the free number {callback} right away and quote ref. {ref}."
+    ),
+}
+
 # Neutral on purpose: render_result is not told the incident, and FOUND may end a search for a
 # missing person or for a suspect. Written with their accents; to_gsm7 folds them (beëindigd).
 _OUTCOMES: dict[Language, dict[Outcome, str]] = {
@@ -255,6 +266,21 @@ def render_alert(
     return to_gsm7(text)
 
 
+def render_update(
+    incident: Incident, message: str, ref: str, language: Language, callback_number: str
+) -> str:
+    """Render the GSM-7 update SMS sent during an action to everyone it alerted."""
+    just_a_person, person_or_vehicle = _QUESTIONS[language]
+    text = _UPDATES[language].format(
+        headline=_HEADLINES[language][incident],
+        message=_sentence(message),
+        question=just_a_person if incident is Incident.MISSING_PERSON else person_or_vehicle,
+        callback=to_gsm7(callback_number),
+        ref=to_gsm7(ref),
+    )
+    return to_gsm7(text)
+
+
 def render_result(
     outcome: Outcome, ref: str, language: Language, message: str | None = None
 ) -> str:
@@ -274,6 +300,15 @@ def description_overflow(incident: Incident, description: str, callback_number: 
     # Both languages are sent for one action, so the longer rendering decides.
     longest = max(
         septets(render_alert(incident, description, _WORST_CASE_REF, language, callback_number))
+        for language in Language
+    )
+    return max(0, longest - _septet_budget(MAX_SEGMENTS))
+
+
+def update_message_overflow(incident: Incident, message: str, callback_number: str) -> int:
+    """Return by how many septets an update overruns MAX_SEGMENTS in the worst language."""
+    longest = max(
+        septets(render_update(incident, message, _WORST_CASE_REF, language, callback_number))
         for language in Language
     )
     return max(0, longest - _septet_budget(MAX_SEGMENTS))

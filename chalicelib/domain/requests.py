@@ -58,6 +58,14 @@ class ActionRequest:
 
 
 @dataclass(frozen=True)
+class UpdateRequest:
+    """A validated update during an action: a message, and perhaps a new description."""
+
+    message: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class CloseRequest:
     """A validated request to close an action."""
 
@@ -199,21 +207,7 @@ def parse_action_request(
         ),
     )
     incident = _choice(required(body, "incident"), "incident", Incident, list(Incident))
-    description = _text(required(body, "description"), "description")
-    if not messages.to_gsm7(description).strip(" ?"):  # nothing a reader would see
-        raise InvalidInput(
-            "empty_description",
-            "description is empty; describe the person or vehicle to look out for.",
-            "description",
-        )
-    overflow = messages.description_overflow(incident, description, callback_number)
-    if overflow:
-        raise InvalidInput(
-            "description_too_long",
-            f"description is {overflow} characters too long: the alert must fit in "
-            f"{messages.MAX_SEGMENTS} SMS segments in every language.",
-            "description",
-        )
+    description = _description(required(body, "description"), incident, callback_number)
     area = parse_area(required(body, "area"))
     duration = body.get("duration_minutes", DEFAULT_DURATION)
     duration_minutes = _integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
@@ -249,11 +243,55 @@ def parse_action_request(
     )
 
 
+def _description(value: Any, incident: Incident, callback_number: str) -> str:
+    """The description of whom to look out for: it must fit the alert it goes into."""
+    description = _text(value, "description")
+    if not messages.to_gsm7(description).strip(" ?"):  # nothing a reader would see
+        raise InvalidInput(
+            "empty_description",
+            "description is empty; describe the person or vehicle to look out for.",
+            "description",
+        )
+    overflow = messages.description_overflow(incident, description, callback_number)
+    if overflow:
+        raise InvalidInput(
+            "description_too_long",
+            f"description is {overflow} characters too long: the alert must fit in "
+            f"{messages.MAX_SEGMENTS} SMS segments in every language.",
+            "description",
+        )
+    return description
+
+
 def _flag(body: Mapping[str, Any], field: str, default: bool) -> bool:
     value = body.get(field, default)
     if not isinstance(value, bool):
         raise InvalidInput("wrong_type", f"{field} must be true or false.", field)
     return value
+
+
+def parse_update_request(
+    body: Mapping[str, Any], incident: Incident, callback_number: str
+) -> UpdateRequest:
+    """Validate a POST /actions/{id}/updates body for an action of this incident."""
+    check_fields(body, ("message", "description"))
+    message = _text(required(body, "message"), "message")
+    if not messages.to_gsm7(message).strip(" ?"):
+        raise InvalidInput(
+            "empty_message", "message is empty; say what changed or what to look for.", "message"
+        )
+    overflow = messages.update_message_overflow(incident, message, callback_number)
+    if overflow:
+        raise InvalidInput(
+            "message_too_long",
+            f"message is {overflow} characters too long: the update must fit in "
+            f"{messages.MAX_SEGMENTS} SMS segments in every language.",
+            "message",
+        )
+    description = body.get("description")
+    if description is not None:
+        description = _description(description, incident, callback_number)
+    return UpdateRequest(message, description)
 
 
 def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:

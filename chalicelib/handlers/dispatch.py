@@ -16,7 +16,7 @@ from chalicelib.domain.requests import (
     parse_reach_request,
 )
 from chalicelib.handlers.http import json_errors
-from chalicelib.logic import actions, timeline
+from chalicelib.logic import actions, timeline, updates
 from chalicelib.runtime import runtime
 
 dispatch = Blueprint(__name__)
@@ -79,6 +79,17 @@ def get_action(action_id: str) -> dict[str, Any]:
     """One action with its live counts."""
     runtime()
     return actions.get_action(action_id)
+
+
+@dispatch.route("/actions/{action_id}/updates", methods=["POST"], authorizer=iam)
+@json_errors
+def post_update(action_id: str) -> Response:
+    """Correct or sharpen an action: everyone alerted gets the update once."""
+    rt = runtime()
+    update_id = updates.post_update(
+        action_id, _body(), rt.settings.callback_number, rt.targeting, datetime.now(UTC), rt.posts
+    )
+    return Response(body={"update_id": update_id}, status_code=202)
 
 
 @dispatch.route("/actions/{action_id}/timeline", methods=["GET"], authorizer=iam)

@@ -229,6 +229,23 @@ def _schemas() -> dict[str, Schema]:
             },
             ("incident", "description", "area"),
         ),
+        "UpdateRequest": _obj(
+            {
+                "message": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "What changed, as sent to everyone alerted; it must fit the "
+                    "update SMS (three segments) in every language.",
+                },
+                "description": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A new description of whom to look out for, for the alerts "
+                    "still to go and the public page; the alert's length rules apply.",
+                },
+            },
+            ("message",),
+        ),
         "CloseRequest": _obj(
             {
                 "outcome": {"type": "string", "enum": [o.value for o in rules.CLOSE_OUTCOMES]},
@@ -250,6 +267,26 @@ def _schemas() -> dict[str, Schema]:
                 "public": {"type": "boolean"},
                 "exercise": {"type": "boolean"},
                 "place": NULLABLE_TEXT,
+                "updates": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "update_id": {"type": "string"},
+                            "at": TIME,
+                            "message": NULLABLE_TEXT,
+                            "description": NULLABLE_TEXT,
+                            "queued": {"type": "boolean"},
+                            "counts": _obj(
+                                {
+                                    c: {"type": "integer", "minimum": 0}
+                                    for c in ("sent", "failed", "unknown")
+                                },
+                                ("sent", "failed", "unknown"),
+                            ),
+                        },
+                        ("update_id", "at", "message", "queued", "counts"),
+                    ),
+                },
                 "created_by": {"type": "string"},
                 "created_at": TIME,
                 "expires_at": TIME,
@@ -466,6 +503,22 @@ def _paths() -> dict[str, Schema]:
                 "Follow an action",
                 {"200": action, "404": _error("`action_not_found`.")},
                 security=IAM,
+                parameters=[action_id],
+            )
+        },
+        "/actions/{action_id}/updates": {
+            "post": _op(
+                "Update an action; everyone alerted gets the update once",
+                {
+                    "202": _json(
+                        _obj({"update_id": {"type": "string"}}, ("update_id",)),
+                        "Stored; its messages go out from the queues.",
+                    ),
+                    "404": _error("`action_not_found`."),
+                    "409": _error("`action_closed`."),
+                },
+                security=IAM,
+                body=_ref("UpdateRequest"),
                 parameters=[action_id],
             )
         },

@@ -15,7 +15,7 @@ from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
 from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
-from chalicelib.logs import log_event
+from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
     CODE_SENDERS,
     CODES_QUEUE,
@@ -46,7 +46,8 @@ def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
         item: dict[str, Any] = {}
         try:
             item = json.loads(record.body)
-            handle(item)
+            with log_context(action_id=item.get("action_id")):
+                handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
                 "message_failed",
@@ -62,14 +63,16 @@ def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
 
 @workers.on_sqs_message(queue=TARGETING_QUEUE, batch_size=1)
 def targeting_worker(event: Any) -> dict[str, Any]:
-    """Target new actions and fan out result messages of closed ones."""
+    """Target new actions, and fan out their updates and, once closed, their results."""
     rt = runtime()
 
     def handle(item: dict[str, Any]) -> None:
         if item["kind"] == "target":
-            targeting.target(item["action_id"], rt.queues, now())
+            targeting.target(item["action_id"], rt.queues, now(), rt.metrics)
+        elif item["kind"] == "update":
+            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues, now())
         else:
-            targeting.fan_out_results(item["action_id"], rt.queues, now())
+            targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 
     return _each(event, handle)
 
@@ -142,7 +145,8 @@ def inbound_sms(event: Any) -> None:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> dict[str, int]:
-    """Close expired actions, re-drive stalled fan-out, redact old actions' free text."""
+    """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
+    and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep, rt.posts)
+    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts)

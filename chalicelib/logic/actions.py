@@ -12,10 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import municipalities
-from chalicelib.dal.models import Action
+from chalicelib.dal.models import Action, ActionUpdate
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
-from chalicelib.domain.areas import locate
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
@@ -56,7 +55,7 @@ def start_action(
         channels=[c.value for c in request.channels],
         public=request.public,
         exercise=request.exercise,
-        place=request.place or _municipality(area.lat, area.lon),
+        place=request.place or municipalities.name_at(area.lat, area.lon),
         bulletins=[store.bulletin(action_id, "start", now)],
         status="active",
         created_by=caller,
@@ -90,12 +89,6 @@ def start_action(
     return stored
 
 
-def _municipality(lat: float, lon: float) -> str | None:
-    """The name of the municipality around a point, if one is known."""
-    code = locate(municipalities.areas(), lat, lon)
-    return municipalities.get_municipality(code).name if code else None
-
-
 def close_action(
     action_id: str,
     request: CloseRequest,
@@ -114,14 +107,18 @@ def close_action(
     return action
 
 
-def enqueue(targeting: WorkQueue, kind: str, action_id: str) -> None:
+def enqueue(targeting: WorkQueue, kind: str, action_id: str, update_id: str | None = None) -> None:
     """Hand fan-out work to the targeting queue.
 
-    The action is already stored with `pending` set, so if SQS is unreachable now the scheduled
-    sweep enqueues it a little later: the caller still gets its answer, and nothing is lost.
+    The action is already stored with its work outstanding (`pending`, or an update not yet
+    queued), so if SQS is unreachable now the scheduled sweep enqueues it a little later: the
+    caller still gets its answer, and nothing is lost.
     """
+    work = {"kind": kind, "action_id": action_id}
+    if update_id is not None:
+        work["update_id"] = update_id
     try:
-        targeting.send([{"kind": kind, "action_id": action_id}])
+        targeting.send([work])
     except (QueueError, ClientError, BotoCoreError) as exc:
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 
@@ -179,5 +176,22 @@ def action_view(action: Action) -> dict[str, Any]:
             "results_sent": int(action.results_sent),
             "results_failed": int(action.results_failed),
             "results_unknown": int(action.results_unknown),
+        },
+        "updates": [_update_view(u) for u in action.updates],
+    }
+
+
+def _update_view(update: ActionUpdate) -> dict[str, Any]:
+    """An update as the dispatch API shows it, with how its messages went."""
+    return {
+        "update_id": update.update_id,
+        "at": update.at,
+        "message": update.message,
+        "description": update.description,
+        "queued": bool(update.queued),  # all its messages handed to the senders
+        "counts": {
+            "sent": int(update.sent),
+            "failed": int(update.failed),
+            "unknown": int(update.unknown),
         },
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from chalicelib.dal.deliveries import Kind, Settled
 from chalicelib.dal.models import Action, Delivery
 from chalicelib.domain import calls, messages
 from chalicelib.domain.messages import speakable
+from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.work import SendWork, enqueue_by_channel
@@ -92,6 +94,7 @@ class Sender:
     callback_number: str
     queues: Mapping[Channel, WorkQueue]  # where each channel's work (put back, late results) goes
     pacers: Mapping[Channel, RateLimiter]  # this instance's share of each channel's rate
+    metrics: Metrics  # one record per chunk: what it sent, failed and was refused
     voice: Voice | None = None
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
     push: Push | None = None
@@ -104,7 +107,10 @@ class Step(Enum):
     """What became of one delivery of a chunk."""
 
     SENT = "sent"
-    SETTLED = "settled"  # nothing (more) to send: done earlier, cancelled, skipped or failed
+    FAILED = "failed"  # refused for good: it did not go out
+    UNKNOWN = "unknown"  # it may have gone out: never sent again
+    CUT_OFF = "cut_off"  # a result whose alert's sender died mid-send: that alert is unknown
+    SETTLED = "settled"  # nothing (more) to send: done earlier, cancelled or skipped
     THROTTLED = "throttled"  # the provider refused for now: the rest of the chunk waits
     LINES_BUSY = "lines_busy"  # no call line came free in time: the rest of the chunk waits
     WAIT_ALERT = "wait_alert"  # a result whose alert is still being sent
@@ -112,6 +118,40 @@ class Step(Enum):
 
 class LinesBusy(Exception):
     """Every call line stayed in use for as long as this sender may wait."""
+
+
+@dataclass
+class Tally:
+    """What one chunk did, as the ledger records it: counted and published once when it ends."""
+
+    steps: Counter[Step] = field(default_factory=Counter)
+    last_sent: datetime | None = None
+    first_alert: datetime | None = None  # the action's first alert on this channel, if this chunk's
+
+    def note(self, step: Step, at: datetime) -> None:
+        """Count one delivery's step (a throttled one once per refusal)."""
+        self.steps[step] += 1
+        if step is Step.SENT:
+            self.last_sent = at
+
+    def values(self, kind: Kind, created_at: datetime) -> dict[Metric, float]:
+        """The chunk's metrics; times in milliseconds from the action's start."""
+        values: dict[Metric, float] = {Metric.THROTTLED: self.steps[Step.THROTTLED]}
+        if kind is Kind.ALERT:
+            values[Metric.ALERTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.FAILED] + self.steps[Step.UNKNOWN]
+            if self.last_sent is not None:
+                values[Metric.TIME_TO_LAST_ALERT] = _ms(self.last_sent - created_at)
+        elif kind is Kind.RESULT:
+            values[Metric.RESULTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.CUT_OFF]  # found unknown only now
+        if self.first_alert is not None:
+            values[Metric.TIME_TO_FIRST_ALERT] = _ms(self.first_alert - created_at)
+        return values
+
+
+def _ms(elapsed: timedelta) -> float:
+    return round(elapsed.total_seconds() * 1000, 1)
 
 
 @dataclass
@@ -138,12 +178,11 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
         return now + timedelta(seconds=sender.clock() - started)
 
     deadline = started + sender.line_wait_s
-    texts: dict[tuple[Kind, Language], str] = {}
+    texts: dict[Language, str] = {}  # this chunk's message, by language
     alerted: list[Delivery] = []
     later: list[str] = []
     waits: set[Step] = set()
-    sent = 0
-    throttled = 0
+    tally = Tally()
     try:
         with traced(
             "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
@@ -153,8 +192,8 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             i = 0
             while i < len(deliveries):
                 delivery = deliveries[i]
-                step = _deliver(delivery, work.kind, action, texts, sender, moment, deadline)
-                throttled += step is Step.THROTTLED
+                step = _deliver(delivery, work, action, texts, sender, moment, deadline, tally)
+                tally.note(step, moment())
                 if step is Step.THROTTLED and refused < THROTTLED_RETRIES:
                     if not refused:
                         sender.pacers[work.channel].refund()
@@ -162,10 +201,10 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     continue  # the same delivery again: the ledger has it queued again
                 refused = 0
                 i += 1
-                if step is Step.SENT:
-                    sent += 1
-                    if work.kind is Kind.ALERT:
-                        alerted.append(delivery)
+                if step is Step.SENT and work.kind is Kind.ALERT:
+                    alerted.append(delivery)
+                    if len(alerted) == 1:
+                        _note_first_alert(action, work.channel, tally)
                 elif step is Step.WAIT_ALERT:
                     later.append(delivery.participant_id)
                     waits.add(step)
@@ -174,32 +213,61 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     waits.add(step)
                     break
     finally:
-        if throttled:  # counted once a chunk, for the action's timeline
-            ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
+        # Counted and published however the chunk ends (put back, or a crash): what it did has
+        # happened.
+        _count(work, action, tally)
+        sender.metrics.publish(
+            tally.values(work.kind, datetime.fromisoformat(action.created_at)),
+            dimension=("Channel", work.channel.value),
+            action_id=work.action_id,
+        )
         if alerted:
-            _results_for_late_alerts(work.action_id, alerted, sender.queues)
+            _messages_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:
         _put_back(work, later, waits, sender.queues)
-    return sent
+    return tally.steps[Step.SENT]
+
+
+def _count(work: SendWork, action: Action, tally: Tally) -> None:
+    """Counters kept a chunk at a time: provider refusals (for the timeline), and an update's
+    outcomes (alerts and results are counted one by one, by the ledger)."""
+    throttled = tally.steps[Step.THROTTLED]
+    if throttled:
+        ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
+    if work.kind is Kind.UPDATE:
+        index = update_index(action, str(work.update_id))
+        steps = (Step.SENT, Step.FAILED, Step.UNKNOWN)
+        store.count_update(work.action_id, index, {s.value: tally.steps[s] for s in steps})
+
+
+def _note_first_alert(action: Action, channel: Channel, tally: Tally) -> None:
+    """Record the chunk's first alert as the action's first on the channel, unless one is.
+
+    Checked on the first alert a chunk sends, not when it ends: of chunks running at once, the
+    earliest alert wins the conditional write.
+    """
+    if tally.last_sent is not None and store.record_first_alert(action, channel, tally.last_sent):
+        tally.first_alert = tally.last_sent
 
 
 def _deliver(
     delivery: Delivery,
-    kind: Kind,
+    work: SendWork,
     action: Action,
-    texts: dict[tuple[Kind, Language], str],
+    texts: dict[Language, str],
     sender: Sender,
     moment: Callable[[], datetime],
     deadline: float,
+    tally: Tally,
 ) -> Step:
     """Send one message of a chunk, as the ledger allows, and record how it ended."""
-    if kind is Kind.RESULT and delivery.alert_status == "sending":
+    if work.kind is Kind.RESULT and delivery.alert_status == "sending":
         if not cut_off(delivery, moment()):
             return Step.WAIT_ALERT  # first know whether they were alerted
         # Its worker died mid-publish: the alert is unknown, and not knowably alerted, no result
-        ledger.settle_cut_off_alert(delivery, moment())
+        settled = ledger.settle_cut_off_alert(delivery, moment())
         ledger.skip_result(delivery)
-        return Step.SETTLED
+        return Step.CUT_OFF if settled else Step.SETTLED
     channel = Channel(delivery.channel)
     line: AbstractContextManager[Lease | None] = (
         call_line(sender, moment, deadline) if channel == Channel.VOICE else nullcontext()
@@ -208,37 +276,40 @@ def _deliver(
         with line as lease:
             # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
             sender.pacers[channel].wait()
-            if not _start(delivery, kind, action, moment()):
+            if not _start(delivery, work, action, moment()):
                 return Step.SETTLED
             language = Language(delivery.language)
-            if (kind, language) not in texts:
-                texts[kind, language] = _render(kind, action, language, sender.callback_number)
-            text = texts[kind, language]
-            return _transmit_and_record(delivery, kind, text, action, sender, moment, lease)
+            if language not in texts:
+                texts[language] = _render(work, action, language, sender.callback_number)
+            return _transmit_and_record(
+                delivery, work, texts[language], action, sender, moment, lease, tally
+            )
     except LinesBusy:
         return Step.LINES_BUSY
 
 
 def _transmit_and_record(
     delivery: Delivery,
-    kind: Kind,
+    work: SendWork,
     text: str,
     action: Action,
     sender: Sender,
     moment: Callable[[], datetime],
     lease: Lease | None,
+    tally: Tally,
 ) -> Step:
+    kind, update_id = work.kind, work.update_id
     try:
-        message_id = _transmit(delivery, text, action.ref, kind, sender)
+        message_id = _transmit(delivery, text, action.ref, work, sender)
     except SendFailed as exc:
         if exc.retryable:
-            ledger.release(delivery, kind)  # nothing went out: queued again, for later
+            ledger.release(delivery, kind, update_id)  # nothing went out: queued again, for later
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
         if exc.ambiguous and lease is not None:
             lease.taken = True  # the call may be running: its line stays taken until the lease ends
-        ledger.finish_sending(delivery, kind, outcome, moment())
+        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id)
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
         log_event(
@@ -249,11 +320,12 @@ def _transmit_and_record(
             outcome=outcome.value,
             participant_id=delivery.participant_id,
         )
-        return Step.SETTLED
+        return Step.UNKNOWN if exc.ambiguous else Step.FAILED
     except Exception as exc:
         # Unforeseen: it may have gone out, so it is unknown and never resent. Made visible, and
         # the message goes back to SQS for the rest of the chunk.
-        ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment())
+        ledger.finish_sending(delivery, kind, Settled.UNKNOWN, moment(), update_id=update_id)
+        tally.note(Step.UNKNOWN, moment())  # the chunk's count, before the invocation fails
         log_event(
             "send_crashed",
             logging.ERROR,
@@ -264,10 +336,12 @@ def _transmit_and_record(
         )
         raise
     if lease is not None:
-        ledger.finish_call(delivery, kind, message_id, lease.number, moment())
+        ledger.finish_call(delivery, kind, message_id, lease.number, moment(), update_id)
         lease.taken = True  # the call holds its line until Connect says it ended
     else:
-        ledger.finish_sending(delivery, kind, Settled.SENT, moment(), message_id)
+        ledger.finish_sending(
+            delivery, kind, Settled.SENT, moment(), message_id, update_id=update_id
+        )
     return Step.SENT
 
 
@@ -314,7 +388,7 @@ def _put_back(
     )
 
 
-def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sender) -> str:
+def _transmit(delivery: Delivery, text: str, ref: str, work: SendWork, sender: Sender) -> str:
     """Send the text by SMS or push, or read it out in a call; return the provider's id."""
     if delivery.channel == Channel.PUSH:
         if sender.push is None or not delivery.endpoint_arn:
@@ -329,7 +403,8 @@ def _transmit(delivery: Delivery, text: str, ref: str, kind: Kind, sender: Sende
     language = Language(delivery.language)
     attempt = int(delivery.voice_attempts or 0) + 1
     # The reference makes Connect's ClientToken: a retried start never places a second call.
-    reference = f"{delivery.action_id}:{delivery.participant_id}:{kind.value}:{attempt}"
+    message = work.update_id if work.kind is Kind.UPDATE else work.kind.value
+    reference = f"{delivery.action_id}:{delivery.participant_id}:{message}:{attempt}"
     return sender.voice.call(_phone(delivery), speakable(text, ref, language), language, reference)
 
 
@@ -357,32 +432,53 @@ def cut_off(delivery: Delivery, now: datetime) -> bool:
     )
 
 
-def _start(delivery: Delivery, kind: Kind, action: Action, now: datetime) -> bool:
+def _start(delivery: Delivery, work: SendWork, action: Action, now: datetime) -> bool:
     """Take a delivery for sending, settling the ones that must not be sent."""
-    if kind is Kind.ALERT and action.status != "active":
-        ledger.cancel_unsent_alert(delivery)  # the action closed before this alert went out
+    kind = work.kind
+    if kind is not Kind.RESULT and action.status != "active":
+        # The action closed first: an alert not yet sent is cancelled, an update skipped (the
+        # result says what matters now).
+        if kind is Kind.ALERT:
+            ledger.cancel_unsent_alert(delivery)
+        else:
+            ledger.skip_update(delivery, str(work.update_id))
         return False
     if kind is Kind.RESULT and delivery.alert_status in ("failed", "cancelled", "unknown"):
         ledger.skip_result(delivery)
         return False
-    return ledger.start_sending(delivery, kind, now)
+    return ledger.start_sending(delivery, kind, now, work.update_id)
 
 
-def _results_for_late_alerts(
+def _messages_for_late_alerts(
     action_id: str, alerted: Sequence[Delivery], queues: Mapping[Channel, WorkQueue]
 ) -> None:
-    """Queue results for alerts that went out while the action was being closed.
+    """Queue the updates and the result that these alerts, just sent, went out too late for.
 
-    The results pass may have read these people's deliveries before they were sent; queueing
-    is conditional per delivery, so whoever comes second does nothing.
+    An update's or the results' pass may have read these people's deliveries before their
+    alerts were sent; queueing is conditional per delivery, so whoever comes second does nothing.
     """
-    if store.get_action(action_id).status != "closed":
-        return
-    late = [d for d in alerted if ledger.queue_result(d)]
-    enqueue_by_channel(queues, Kind.RESULT, action_id, late)
+    action = store.get_action(action_id)
+    for update in action.updates:
+        uid = update.update_id
+        late = [d for d in alerted if ledger.queue_update(d, uid)]
+        enqueue_by_channel(queues, Kind.UPDATE, action_id, late, update_id=uid)
+    if action.status == "closed":
+        late = [d for d in alerted if ledger.queue_result(d)]
+        enqueue_by_channel(queues, Kind.RESULT, action_id, late)
 
 
-def _render(kind: Kind, action: Action, language: Language, callback_number: str) -> str:
+def update_index(action: Action, update_id: str) -> int:
+    """Where an update sits in the action's list of updates."""
+    return next(i for i, u in enumerate(action.updates) if u.update_id == update_id)
+
+
+def _render(work: SendWork, action: Action, language: Language, callback_number: str) -> str:
+    kind = work.kind
+    if kind is Kind.UPDATE:
+        update = action.updates[update_index(action, str(work.update_id))]
+        return messages.render_update(
+            Incident(action.incident), update.message or "", action.ref, language, callback_number
+        )
     if kind is Kind.ALERT:
         return messages.render_alert(
             Incident(action.incident),

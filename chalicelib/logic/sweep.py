@@ -1,13 +1,16 @@
-"""The every-minute sweep: expire actions, re-drive stalled fan-out, redact old free text."""
+"""The every-minute sweep: expire actions, re-drive stalled fan-out, redact old free text, and
+count what operations alarm on (late targeting, dead-lettered messages)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import devices
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Outcome, iso
 from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
@@ -19,6 +22,8 @@ from chalicelib.queues import WorkQueue
 REDRIVE_IDLE = timedelta(minutes=2)
 REDRIVE_STUCK = timedelta(minutes=16)
 SWEEPER = "sweeper"  # who closed an action that ran out of time
+# An action still waiting for its targeting this long after its start is late (an alarm).
+TARGETING_LATE_AFTER = timedelta(minutes=2)
 # Actions redacted per run: a day's closes at most, so one run stays well inside its minute.
 REDACT_PER_RUN = 50
 
@@ -27,10 +32,14 @@ def sweep(
     targeting: WorkQueue,
     now: datetime,
     keep_descriptions: timedelta,
+    dead_letters: Sequence[WorkQueue],
+    metrics: Metrics,
     posts: WorkQueue | None = None,
 ) -> dict[str, int]:
-    """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions."""
+    """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
+    and publish what operations alarm on: late targeting and dead-lettered messages."""
     expired = 0
+    redriven = 0
     for action in store.active_actions():
         if action.expires_at <= iso(now):
             try:
@@ -42,14 +51,28 @@ def sweep(
             if action.public:
                 social.enqueue(posts, action.action_id, "result")
             expired += 1
-    redriven = 0
+            continue
+        redriven += _redrive_updates(action, targeting, now)
     for action_id, kind in store.pending_action_ids():
         action = store.get_action(action_id)
         if _stalled(action, kind, now):
             log_event("fanout_redriven", action_id=action_id, kind=kind)
             enqueue(targeting, kind, action_id)
             redriven += 1
-    return {"expired": expired, "redriven": redriven, "redacted": redact(now, keep_descriptions)}
+    redacted = redact(now, keep_descriptions)
+    measure(now, dead_letters, metrics)  # last: the sweep's own work never waits on it
+    return {"expired": expired, "redriven": redriven, "redacted": redacted}
+
+
+def measure(now: datetime, dead_letters: Sequence[WorkQueue], metrics: Metrics) -> None:
+    """Publish, every run, how many actions are late in targeting and what each DLQ holds.
+
+    Zeros too: an alarm then sees a steady series, and missing data means the sweep stopped.
+    """
+    late = store.late_targeting(now - TARGETING_LATE_AFTER)
+    metrics.publish({Metric.TARGETING_LATE: late})
+    for queue in dead_letters:
+        metrics.publish({Metric.DEAD_LETTERED: queue.waiting()}, dimension=("Queue", queue.name))
 
 
 def redact(now: datetime, keep: timedelta) -> int:
@@ -65,6 +88,18 @@ def redact(now: datetime, keep: timedelta) -> int:
             log_event("action_redacted", action_id=action_id)
             redacted += 1
     return redacted
+
+
+def _redrive_updates(action: Action, targeting: WorkQueue, now: datetime) -> int:
+    """Re-enqueue the fan-out of updates not yet queued a while after they were posted (a lost
+    enqueue, or a crashed run); a second fan-out of one update sends nobody anything twice."""
+    redriven = 0
+    for update in action.updates:
+        if not update.queued and now - datetime.fromisoformat(update.at) >= REDRIVE_IDLE:
+            log_event("fanout_redriven", action_id=action.action_id, kind="update")
+            enqueue(targeting, "update", action.action_id, update.update_id)
+            redriven += 1
+    return redriven
 
 
 def _stalled(action: Action, kind: str, now: datetime) -> bool:

@@ -17,6 +17,7 @@ from chalicelib.dal.deliveries import Kind, Recipient
 from chalicelib.dal.models import Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.geo import Circle
+from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import QuietHours
@@ -77,7 +78,9 @@ def _mobile(phone: str | None) -> bool:
     return bool(phone) and is_mobile(str(phone))
 
 
-def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
+def target(
+    action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
+) -> int:
     """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
     if action.status != "active":
@@ -125,7 +128,8 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
-    store.finish_pending(action_id, "target", now)
+    if store.finish_pending(action_id, "target", now):  # once per action, whoever runs it again
+        metrics.publish({Metric.RECIPIENTS: len(recipients)}, action_id=action_id)
     log_event(
         "action_targeted",
         action_id=action_id,
@@ -136,23 +140,27 @@ def target(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -
     return claimed
 
 
-def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime) -> int:
+def fan_out_results(
+    action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
+) -> int:
     """Queue one result message for every person the action alerted; return how many.
 
     The same pass settles alerts whose sender died mid-publish (unknown: they may have arrived,
-    so they are neither resent nor followed by a result) and sets the alert counters to the
-    ledger's exact figures.
+    so they are neither resent nor followed by a result; counted as AlertsFailed) and sets the
+    alert counters to the ledger's exact figures.
     """
     action = store.get_action(action_id)
     if action.status != "closed":
         return 0
     queued = 0
     exact: Counter[str] = Counter()
+    cut_offs: Counter[str] = Counter()
     with traced("results", action_id=action_id):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             for d in chunk:
-                if cut_off(d, now):  # the update refreshes `d`: it counts as unknown below
-                    ledger.settle_cut_off_alert(d, now)
+                # The update refreshes `d`: it counts as unknown below.
+                if cut_off(d, now) and ledger.settle_cut_off_alert(d, now):
+                    cut_offs[str(d.channel)] += 1
             exact.update(ledger.tally(chunk))
             todo = [d for d in chunk if ledger.queue_result(d)]
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
@@ -161,6 +169,30 @@ def fan_out_results(action_id: str, queues: Mapping[Channel, WorkQueue], now: da
             action_id,
             {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
         )
+    for channel, count in cut_offs.items():
+        metrics.publish(
+            {Metric.ALERTS_FAILED: count}, dimension=("Channel", channel), action_id=action_id
+        )
     store.finish_pending(action_id, "results", now)
     log_event("results_queued", action_id=action_id, queued=queued)
+    return queued
+
+
+def fan_out_update(
+    action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue], now: datetime
+) -> int:
+    """Queue one message of this update for every person the action has alerted; return how
+    many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
+    action = store.get_action(action_id)
+    index = next((i for i, u in enumerate(action.updates) if u.update_id == update_id), None)
+    if index is None or action.status != "active":
+        return 0  # gone, or closed first: the result says what matters now
+    queued = 0
+    with traced("update", action_id=action_id):
+        for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
+            todo = [d for d in chunk if ledger.queue_update(d, update_id)]
+            enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
+            queued += len(todo)
+    store.update_queued(action_id, index)
+    log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued

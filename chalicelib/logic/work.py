@@ -41,6 +41,7 @@ class SendWork:
     participant_ids: tuple[str, ...]
     attempt: int = 0
     not_before: datetime | None = None
+    update_id: str | None = None  # which update, for kind update
 
     def to_item(self) -> dict[str, Any]:
         """The JSON body of its SQS message."""
@@ -54,6 +55,8 @@ class SendWork:
             item["attempt"] = self.attempt
         if self.not_before is not None:
             item["not_before"] = self.not_before.isoformat()
+        if self.update_id is not None:
+            item["update_id"] = self.update_id
         return item
 
     @classmethod
@@ -71,6 +74,7 @@ class SendWork:
             tuple(map(str, item["participant_ids"])),
             int(item.get("attempt", 0)),
             datetime.fromisoformat(not_before) if not_before else None,
+            item.get("update_id"),
         )
 
     def later(self, participant_ids: Sequence[str]) -> SendWork:
@@ -85,6 +89,7 @@ def enqueue_by_channel(
     people: Sequence[Addressed],
     not_before: datetime | None = None,
     delay_s: int = 0,
+    update_id: str | None = None,
 ) -> None:
     """Each channel's people to its own queue, in their order and SEND_CHUNK to a message, so no
     channel waits for another."""
@@ -94,7 +99,14 @@ def enqueue_by_channel(
     for channel, ids in by_channel.items():
         queues[channel].send(
             (
-                SendWork(kind, channel, action_id, tuple(chunk), not_before=not_before).to_item()
+                SendWork(
+                    kind,
+                    channel,
+                    action_id,
+                    tuple(chunk),
+                    not_before=not_before,
+                    update_id=update_id,
+                ).to_item()
                 for chunk in chunks(ids, SEND_CHUNK)
             ),
             delay_s=delay_s,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -80,6 +83,35 @@ def test_imported_participants_inside_get_one_alert_and_one_result(
     counts = requests.get(f"{local_system.api}/actions/{action['action_id']}", timeout=5).json()
     assert counts["status"] == "closed"
     assert counts["counts"]["sent"] == counts["counts"]["results_sent"] == len(inside)
+
+    # And the run's output holds the action's metrics, as CloudWatch would extract them
+    metrics = wait_for_metrics(local_system, action["action_id"], "ResultsSent", len(inside))
+    assert {"Recipients", "AlertsSent", "TimeToFirstAlert", "TimeToLastAlert"} <= set(metrics)
+    assert metrics["Recipients"] == [len(inside)]
+    assert sum(metrics["AlertsSent"]) == len(inside)
+    assert len(metrics["TimeToFirstAlert"]) == 1  # once for the action's one channel
+
+
+def wait_for_metrics(
+    local_system: LocalSystem, action_id: str, name: str, total: float, deadline_s: float = 10
+) -> dict[str, list[float]]:
+    """Every value of the action's EMF metrics in the run's log, by name, once `name` adds up to
+    `total` (a sender writes its chunk's line just after the chunk's last message)."""
+    assert local_system.log is not None
+    end = time.monotonic() + deadline_s
+    while True:
+        values: dict[str, list[float]] = {}
+        for line in local_system.log.read_text().splitlines():
+            if line.startswith('{"_aws"'):
+                emf: dict[str, Any] = json.loads(line)
+                if emf.get("action_id") == action_id:
+                    [directive] = emf["_aws"]["CloudWatchMetrics"]
+                    assert directive["Namespace"] == "Burgernet"
+                    for metric in directive["Metrics"]:
+                        values.setdefault(metric["Name"], []).extend(emf[metric["Name"]])
+        if sum(values.get(name, [])) >= total or time.monotonic() > end:
+            return values
+        time.sleep(0.2)
 
 
 def test_bad_input_over_http_is_a_json_4xx(local_system: LocalSystem) -> None:

@@ -1,4 +1,5 @@
-"""End to end: `make posts` shows a public action's thread, and nothing of a private one."""
+"""End to end: `make posts` shows a public action's thread (start, update, result), and nothing of
+a private one."""
 
 from __future__ import annotations
 
@@ -55,25 +56,33 @@ def start(system: LocalSystem, **changes: Any) -> dict[str, Any]:
     return action
 
 
-def test_a_public_action_is_posted_and_its_result_replies_in_its_thread_and_a_private_one_is_not(
+def test_a_public_actions_update_and_result_reply_in_its_thread_and_a_private_one_is_not_posted(
     local_system: LocalSystem,
 ) -> None:
     start(local_system, public=False, description="Niet openbaar: man met pet")
     action = start(local_system)
     starts = wait_for_posts(local_system, 2)
     requests.post(
+        f"{local_system.api}/actions/{action['action_id']}/updates",
+        json={"message": "Gezien bij het station, in een roze jas."},
+        timeout=10,
+    ).raise_for_status()
+    wait_for_posts(local_system, 4)
+    requests.post(
         f"{local_system.api}/actions/{action['action_id']}/close",
         json={"outcome": "found"},
         timeout=10,
     ).raise_for_status()
-    posts = wait_for_posts(local_system, 4)
+    posts = wait_for_posts(local_system, 6)
 
     assert all(set(post) == {"network", "id", "text", "in_reply_to"} for post in posts)
     assert not any("Niet openbaar" in post["text"] for post in posts)
     assert [(p["network"], p["in_reply_to"]) for p in starts] == [("mastodon", None), ("x", None)]
     for network in ("mastodon", "x"):
-        first, result = (p for p in posts if p["network"] == network)
+        first, update, result = (p for p in posts if p["network"] == network)
         assert first["text"].startswith("Burgernet: vermiste persoon in Utrecht.")
-        assert result["in_reply_to"] == first["id"]
+        assert "Gezien bij het station, in een roze jas." in update["text"]
+        assert "De gezochte persoon is gevonden." in result["text"]
+        assert update["in_reply_to"] == result["in_reply_to"] == first["id"]
         assert f"ref. {action['ref']}." in result["text"]
         assert result["text"].endswith(f"{local_system.api}/a/{action['ref']}")

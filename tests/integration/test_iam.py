@@ -1,8 +1,7 @@
 """What a security review reads: the packaged prod template's roles and the API's callers.
 
-The template is built as `make package` builds it (chalice's CloudFormation packager merging
-infra/template.json), once per session, minus the zip: building the zip downloads wheels and
-changes nothing in the template.
+The `template` fixture (tests/integration/conftest.py) is built as `make package` builds it:
+chalice's CloudFormation packager merging infra/template.json, once per session.
 """
 
 from __future__ import annotations
@@ -14,46 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from chalice.awsclient import TypedAWSClient
-from chalice.cli.factory import CLIFactory
-from chalice.deploy.deployer import DeploymentPackager
-from chalice.package import PackageOptions, create_app_packager
-
 from app import app
+from chalicelib.queues import DEAD_LETTER_QUEUES
 from tools import policies
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Resource "*" only where the service has no resource-level permissions.
 WILDCARD_ALLOWED = {
     "xray:PutTelemetryRecords",  # X-Ray has no resource types
     "xray:PutTraceSegments",
 }
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The merged prod template, as `make package` writes it."""
-    out = tmp_path_factory.mktemp("package")
-    empty_zip = out / "empty.zip"
-    empty_zip.write_bytes(b"PK\x05\x06" + b"\0" * 18)
-
-    def no_zip(self: Any, config: Any, resource: Any) -> None:
-        resource.filename = str(empty_zip)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DeploymentPackager, "handle_deploymentpackage", no_zip)
-        patch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-        factory = CLIFactory(project_dir=str(ROOT))
-        config = factory.create_config_obj("prod")
-        packager = create_app_packager(
-            config,
-            PackageOptions(TypedAWSClient(session=factory.create_botocore_session())),
-            merge_template=str(ROOT / "infra" / "template.json"),
-        )
-        packager.package_app(config, str(out / "dist"), "prod")
-    yield json.loads((out / "dist" / "sam.json").read_text())
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -225,3 +193,25 @@ def test_the_resource_policy_opens_the_public_routes_and_guards_the_rest(
     assert set(by_sid["SignedCallers"]["Resource"]) == signed
     assert set(by_sid["NobodyElseSigned"]["Resource"]) == signed
     assert by_sid["NobodyElseSigned"]["Effect"] == "Deny"
+
+
+def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
+    template: dict[str, Any],
+) -> None:
+    """The DeadLettered metric needs each DLQ's message count; nobody needs their messages."""
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    seeing = {
+        (role, action, resource["Fn::Sub"].rsplit(":", 1)[1])
+        for role, s in _statements(template)
+        for action in listed(s["Action"])
+        for resource in listed(s.get("Resource", []))
+        if isinstance(resource, dict) and resource.get("Fn::Sub", "").endswith("-dlq")
+    }
+    assert seeing == {
+        ("SweeperRole", action, queue)
+        for action in ("sqs:GetQueueUrl", "sqs:GetQueueAttributes")
+        for queue in DEAD_LETTER_QUEUES
+    }

@@ -8,7 +8,6 @@ networks' readers would see: which posts exist, their text, and which post each 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,8 +18,7 @@ import pytest
 from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
 from chalicelib.adapters.social import CREDENTIAL_KEYS
 from chalicelib.dal import actions as store
-from chalicelib.dal.models import Action, ActionUpdate, Photo
-from chalicelib.domain.model import iso
+from chalicelib.dal.models import Action, Photo
 from chalicelib.handlers import workers
 from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
@@ -104,24 +102,12 @@ def requeue(system: System, messages: list[dict[str, Any]]) -> None:
         system.emulator.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
 
 
-def add_update(action_id: str, message: str, description: str | None = None) -> str:
-    """An update as POST /actions/{id}/updates stores it (with its bulletin), and its post
-    enqueued through the one function that code calls."""
-    update_id = uuid.uuid4().hex[:12]
-    now = datetime.now(UTC)
-    update = ActionUpdate(
-        update_id=update_id, at=iso(now), message=message, description=description
-    )
-    Action(action_id).update(
-        actions=[
-            Action.updates.set(Action.updates.append([update])),
-            Action.bulletins.set(
-                Action.bulletins.append([store.bulletin(action_id, "update", now, update_id)])
-            ),
-        ]
-    )
-    social.enqueue(runtime().posts, action_id, "update", update_id)
-    return update_id
+def add_update(system: System, action_id: str, message: str, description: str | None = None) -> str:
+    """POST /actions/{id}/updates, as dispatch sends it."""
+    body = {"message": message, **({"description": description} if description else {})}
+    response = system.post(f"/actions/{action_id}/updates", body)
+    assert response.status_code == 202, response.body
+    return str(response.json_body["update_id"])
 
 
 def thread(standin: SocialStandIn, network: str) -> list[ReceivedPost]:
@@ -136,7 +122,9 @@ def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread
 ) -> None:
     action = start(posting)
     run_posts(posting)
-    add_update(action["action_id"], "Nu te voet richting het station.", "Man, rode jas, te voet")
+    add_update(
+        posting, action["action_id"], "Nu te voet richting het station.", "Man, rode jas, te voet"
+    )
     run_posts(posting)
     posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
     run_posts(posting)
@@ -202,14 +190,14 @@ def test_a_non_public_action_is_never_posted_not_even_when_asked_to(
     posting: System, standin: SocialStandIn
 ) -> None:
     action = start(posting, public=False)
-    assert posting.emulator.drain(SOCIAL_QUEUE) == []  # nothing asked for
+    add_update(posting, action["action_id"], "Nu te voet.")
     posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
-    assert posting.emulator.drain(SOCIAL_QUEUE) == []
+    assert posting.emulator.drain(SOCIAL_QUEUE) == []  # nothing asked for
 
-    # A message for it anyway (an update's caller that forgot to check): still nothing posted.
+    # Messages for it anyway (a caller that forgot to check): still nothing posted.
     for kind in ("start", "result"):
         social.enqueue(runtime().posts, action["action_id"], kind)
-    add_update(action["action_id"], "Nu te voet.")
+    social.enqueue(runtime().posts, action["action_id"], "update", "an-update")
     assert run_posts(posting) == []
     assert standin.posts() == []
 
