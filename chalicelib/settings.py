@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib.domain.model import Channel
+from chalicelib.domain.social import NETWORKS as SOCIAL_NETWORKS
 
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
@@ -19,7 +20,6 @@ ATTESTATION_MODES = ("off", "standin", "platform")
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 # An http(s) URL with no trailing slash, so "{url}/a/{ref}" is a well-formed link.
 BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
-SOCIAL_NETWORKS = ("mastodon", "x")  # where public actions can be posted
 
 
 class SettingsError(RuntimeError):

@@ -24,7 +24,7 @@ from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
 from chalicelib.runtime import runtime
 from tests.conftest import REGION, UTRECHT, System, add_participant
-from tools.social_standin import CREDENTIALS, ReceivedPost, SocialStandIn, State, put_credentials
+from tools.social_standin import CREDENTIALS, SocialStandIn, State, put_credentials
 
 CREDENTIALS_PARAMETER = "/burgernet/social-credentials"
 NETWORKS = ("mastodon", "x")
@@ -110,10 +110,6 @@ def add_update(system: System, action_id: str, message: str, description: str | 
     return str(response.json_body["update_id"])
 
 
-def thread(standin: SocialStandIn, network: str) -> list[ReceivedPost]:
-    return standin.posts(network)
-
-
 # --- the thread -----------------------------------------------------------------------------
 
 
@@ -131,7 +127,7 @@ def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread
 
     ref = action["ref"]
     for network in NETWORKS:
-        first, update, result = thread(standin, network)
+        first, update, result = standin.posts(network)
         assert first.in_reply_to is None
         assert first.text.startswith("Burgernet: inbraak in Utrecht, Binnenstad. De politie zoekt:")
         assert "Nu te voet richting het station." in update.text
@@ -155,7 +151,7 @@ def test_an_expired_action_gets_its_result_reply_too(
     run_posts(posting)
 
     for network in NETWORKS:
-        first, result = thread(standin, network)
+        first, result = standin.posts(network)
         assert result.in_reply_to == first.id
         assert "de actie is beëindigd." in result.text
 
@@ -166,7 +162,7 @@ def test_the_photo_goes_with_the_post_on_mastodon(posting: System, standin: Soci
     Action(action["action_id"]).update(actions=[Action.photo.set(photo)])
     run_posts(posting)
 
-    (post,) = thread(standin, "mastodon")
+    (post,) = standin.posts("mastodon")
     assert len(post.media) == 1
     assert standin.state.media[post.media[0]] > 0
 
@@ -179,7 +175,7 @@ def test_a_photo_that_cannot_be_fetched_does_not_hold_the_post_back(
     Action(action["action_id"]).update(actions=[Action.photo.set(gone)])
 
     assert run_posts(posting) == []
-    (post,) = thread(standin, "mastodon")
+    (post,) = standin.posts("mastodon")
     assert post.media == []
 
 
@@ -271,11 +267,11 @@ def test_a_reply_waits_until_its_threads_start_post_exists(
     # The result comes round before the start: on Mastodon it must wait for its thread.
     requeue(posting, pending[::-1])
     assert len(run_posts(posting)) == 1
-    assert [p.in_reply_to for p in thread(standin, "mastodon")] == [None]  # the start only
+    assert [p.in_reply_to for p in standin.posts("mastodon")] == [None]  # the start only
     run_posts(posting)
 
     for network in NETWORKS:
-        first, result = thread(standin, network)
+        first, result = standin.posts(network)
         assert "Burgernet: inbraak" in first.text
         assert result.in_reply_to == first.id
 
