@@ -20,6 +20,7 @@ ATTESTATION_MODES = ("off", "standin", "platform")
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 # An http(s) URL with no trailing slash, so "{url}/a/{ref}" is a well-formed link.
 BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
+X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
 
 
 class SettingsError(RuntimeError):
@@ -68,7 +69,7 @@ class Settings:
     social_networks: tuple[str, ...] = ()  # where public actions are posted (none: nowhere)
     social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
     mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
-    x_api_url: str = "https://api.x.com"
+    x_api_url: str = X_API
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -182,7 +183,7 @@ class Settings:
             )
         social_urls = {
             "MASTODON_URL": required("MASTODON_URL") if "mastodon" in networks else None,
-            "X_API_URL": env.get("X_API_URL") or "https://api.x.com",
+            "X_API_URL": env.get("X_API_URL") or X_API,
         }
         for name, url in social_urls.items():
             if url is not None and not BASE_URL.fullmatch(url):
