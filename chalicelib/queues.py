@@ -18,12 +18,16 @@ PUSH_QUEUE = "burgernet-push"
 # Login and unsubscribe codes, sent after the answer so it cannot tell who takes part.
 CODES_QUEUE = "burgernet-codes"
 CODE_SENDERS = 2  # the least MaximumConcurrency; codes are few (CODES_PER_HOUR caps them)
+# Posts on social networks: their own queue, so a network's outage never holds up an alert.
+SOCIAL_QUEUE = "burgernet-social"
+SOCIAL_POSTERS = 2  # the least MaximumConcurrency; a few posts an action
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 # Where each queue's messages go after too many receives (infra/template.json's RedrivePolicy).
 # A message here is someone not alerted, or a code not sent: the sweep counts them every minute.
 DEAD_LETTER_QUEUES = tuple(
-    f"{queue}-dlq" for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE)
+    f"{queue}-dlq"
+    for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE, SOCIAL_QUEUE)
 )
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
+from chalicelib.adapters import social
 from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.metrics import EmfMetrics
-from chalicelib.adapters.parameters import read_hash_key
+from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
@@ -22,12 +23,14 @@ from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.devices import Attestation, DeviceServices
 from chalicelib.logic.participants import Services
 from chalicelib.logic.sending import Sender, Voice
+from chalicelib.logic.social import Network
 from chalicelib.queues import (
     CODES_QUEUE,
     DEAD_LETTER_QUEUES,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
     WorkQueue,
@@ -48,6 +51,7 @@ class Runtime:
     devices: DeviceServices  # the app's routes: push registration and attestation
     metrics: Metrics
     dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
+    posts: WorkQueue | None  # the social poster's queue; None where no network is configured
 
 
 @cache
@@ -93,7 +97,27 @@ def runtime() -> Runtime:
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
         metrics=metrics,
         dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
+        posts=WorkQueue(sqs, SOCIAL_QUEUE) if settings.social_networks else None,
     )
+
+
+@cache
+def social_networks() -> dict[str, Network]:
+    """The configured networks' accounts, for the social poster only: no other function reads
+    their credentials (nor may it, in IAM)."""
+    settings = runtime().settings
+    if not settings.social_networks:
+        return {}
+    credentials = read_social_credentials(
+        aws.client("ssm"),
+        str(settings.social_credentials_parameter),
+        {name: social.CREDENTIAL_KEYS[name] for name in settings.social_networks},
+    )
+    urls = {"mastodon": str(settings.mastodon_url), "x": settings.x_api_url}
+    return {
+        name: social.BUILDERS[name](urls[name], credentials[name])
+        for name in settings.social_networks
+    }
 
 
 def attestation(settings: Settings) -> Attestation | None:
@@ -153,6 +177,7 @@ def local_voice() -> RecordingVoice:
 def reset() -> None:
     """Forget the cached wiring (tests and the local runner change the environment)."""
     runtime.cache_clear()
+    social_networks.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()
     municipalities.forget_areas()

@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
 
 from chalicelib.domain.model import Channel
+from chalicelib.domain.social import NETWORKS as SOCIAL_NETWORKS
 
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
@@ -22,6 +22,9 @@ TRACING_BACKENDS = ("xray", "otel", "off")
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
 # CAP 1.2's <sender>: no spaces, commas or restricted characters (< and &).
 CAP_SENDER = re.compile(r"[^\s,<&]{1,255}")
+# An http(s) URL with no trailing slash, so "{url}/a/{ref}" is a well-formed link.
+BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
+X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
 
 
 class SettingsError(RuntimeError):
@@ -59,7 +62,7 @@ class Settings:
     sms_per_second: float
     push_per_second: float
     tracing: str  # one of TRACING_BACKENDS
-    public_url: str  # where the public page and feeds are served, without a trailing /
+    public_url: str  # the public page, feeds and posts' links: {public_url}/a/{ref}; no trailing /
     cap_sender: str  # CAP's <sender> of every public message
     keep_descriptions_days: int = 30  # then a closed action's free text is removed
     codes_per_hour: int = 5000  # codes (SMS or call) all routes together may send in one hour
@@ -68,6 +71,10 @@ class Settings:
     endpoint_url: str | None = None  # set only when running against the local emulator
     attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
     attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
+    social_networks: tuple[str, ...] = ()  # where public actions are posted (none: nowhere)
+    social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
+    mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
+    x_api_url: str = X_API
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -161,18 +168,35 @@ class Settings:
                 f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
-        public_url = required("PUBLIC_URL").rstrip("/")
-        parts = urlsplit(public_url)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.netloc
-            or parts.query
-            or parts.fragment
-        ):
+        public_url = required("PUBLIC_URL")
+        if not BASE_URL.fullmatch(public_url):
             raise SettingsError(
-                "PUBLIC_URL must be the http(s) base URL of the public page and feeds, such as "
-                f"https://www.burgernet.nl or http://127.0.0.1:8000, got {public_url!r}"
+                "PUBLIC_URL must be an http(s) URL without a trailing slash, such as "
+                f"https://www.burgernet.nl, got {public_url!r}"
             )
+
+        raw_networks = env.get("SOCIAL_NETWORKS", "")
+        networks = tuple(dict.fromkeys(n.strip() for n in raw_networks.split(",") if n.strip()))
+        if any(n not in SOCIAL_NETWORKS for n in networks):
+            raise SettingsError(
+                f"SOCIAL_NETWORKS must be a comma-separated list of {', '.join(SOCIAL_NETWORKS)} "
+                f"(or empty for none), got {raw_networks!r}"
+            )
+        credentials = required("SOCIAL_CREDENTIALS_PARAMETER") if networks else None
+        if credentials is not None and not PARAMETER_NAME.fullmatch(credentials):
+            raise SettingsError(
+                "SOCIAL_CREDENTIALS_PARAMETER must be an SSM parameter path such as "
+                f"/burgernet/social-credentials, got {credentials!r}"
+            )
+        social_urls = {
+            "MASTODON_URL": required("MASTODON_URL") if "mastodon" in networks else None,
+            "X_API_URL": env.get("X_API_URL") or X_API,
+        }
+        for name, url in social_urls.items():
+            if url is not None and not BASE_URL.fullmatch(url):
+                raise SettingsError(
+                    f"{name} must be an http(s) URL without a trailing slash, got {url!r}"
+                )
         cap_sender = required("CAP_SENDER")
         if not CAP_SENDER.fullmatch(cap_sender):
             raise SettingsError(
@@ -217,6 +241,10 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             attestation=attestation,
             attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
+            social_networks=networks,
+            social_credentials_parameter=credentials,
+            mastodon_url=social_urls["MASTODON_URL"],
+            x_api_url=str(social_urls["X_API_URL"]),
         )
 
 

@@ -51,15 +51,40 @@ def _queue(name: str) -> dict[str, str]:
     return _sub(f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}")
 
 
+def _parameter(path: str) -> dict[str, str]:
+    return _sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{path}")
+
+
+# Only the social poster reads the networks' credentials (SOCIAL_CREDENTIALS_PARAMETER).
+SOCIAL_CREDENTIALS = "/burgernet/social-credentials"
+SOCIAL: list[dict[str, Any]] = [
+    {
+        "Sid": "SocialCredentials",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": _parameter(SOCIAL_CREDENTIALS),
+    },
+    {
+        "Sid": "SocialCredentialsDecrypt",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": _sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"),
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
+                "kms:EncryptionContext:PARAMETER_ARN": _parameter(SOCIAL_CREDENTIALS),
+            }
+        },
+    },
+]
+
 # Every function: the pseudonym key at cold start (runtime()), its logs, and traces.
 COMMON: list[dict[str, Any]] = [
     {
         "Sid": "HashKey",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": _sub(
-            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/burgernet/hash-key"
-        ),
+        "Resource": _parameter("/burgernet/hash-key"),
     },
     {
         "Sid": "HashKeyDecrypt",
@@ -69,10 +94,7 @@ COMMON: list[dict[str, Any]] = [
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
-                "kms:EncryptionContext:PARAMETER_ARN": _sub(
-                    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                    ":parameter/burgernet/hash-key"
-                ),
+                "kms:EncryptionContext:PARAMETER_ARN": _parameter("/burgernet/hash-key"),
             }
         },
     },
@@ -176,7 +198,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
                 "burgernet-deliveries": (BATCH_GET, []),
             },
         ),
-        "send_to": ["burgernet-targeting", "burgernet-codes"],
+        "send_to": ["burgernet-targeting", "burgernet-codes", "burgernet-social"],
         "sms": True,  # signup codes and the goodbye SMS
         "calls": True,  # signup codes to landlines
         "push": ["sns:CreatePlatformEndpoint", "sns:DeleteEndpoint"],
@@ -243,8 +265,14 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             ),
             "burgernet-sightings": (QUERY + UPDATE, []),
         },
-        "send_to": ["burgernet-targeting"],
+        "send_to": ["burgernet-targeting", "burgernet-social"],
         "count": list(DEAD_LETTER_QUEUES),  # the DeadLettered metric
+    },
+    "social_poster": {
+        # reads the action, records each post's id in its ledger
+        "tables": {"burgernet-actions": (READ + UPDATE, [])},
+        "receive": "burgernet-social",
+        "social": True,
     },
     "callback_router": {
         "tables": {
@@ -308,6 +336,8 @@ def policy(function: str) -> dict[str, Any]:
         statements.append(
             {"Sid": "AppPush", "Effect": "Allow", "Action": spec["push"], "Resource": PUSH_ARNS}
         )
+    if spec.get("social"):
+        statements.extend(SOCIAL)
     return {"Version": "2012-10-17", "Statement": statements + COMMON}
 
 

@@ -167,6 +167,26 @@ def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = N
     )
 
 
+def posted(action: Action, network: str, slot: str) -> str | None:
+    """The id of the action's post for `slot` (start, an update id, result) on a network."""
+    post_id = action.posts.as_dict().get(f"{network}:{slot}")
+    return str(post_id) if post_id else None
+
+
+def record_post(action_id: str, network: str, slot: str, post_id: str) -> str:
+    """Store a post's id unless one is stored already, and return the id that stands."""
+    key = f"{network}:{slot}"
+    try:
+        Action(action_id).update(
+            actions=[Action.posts[key].set(post_id)], condition=Action.posts[key].does_not_exist()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return posted(get_action(action_id), network, slot) or post_id
+    return post_id
+
+
 def action_by_ref(ref: str) -> Action:
     """The action with this public reference, or NotFound."""
     for key in Action.ref_index.query(ref):

@@ -176,6 +176,9 @@ class Action(Model):
     photo = Photo(null=True)
     bulletins = ListAttribute(of=Bulletin, default=list)  # oldest first
     updates = ListAttribute(of=ActionUpdate, default=list)  # oldest first
+    # The social posts made, "<network>:<start|update id|result>" -> the network's post id: a
+    # retried message finds its post here and makes no second one (dal/actions.record_post).
+    posts = MapAttribute[str, Any](default=dict)
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key

@@ -185,6 +185,12 @@ _HEADLINES: dict[Language, dict[Incident, str]] = {
     },
 }
 
+
+def headline(incident: Incident, language: Language) -> str:
+    """What happened, in a few words (e.g. "inbraak"): alerts and public posts say it alike."""
+    return _HEADLINES[language][incident]
+
+
 # A missing person has no vehicle to look out for; every other incident may have one.
 _QUESTIONS: dict[Language, tuple[str, str]] = {
     Language.NL: ("Ziet u deze persoon?", "Ziet u deze persoon of dit voertuig?"),
@@ -232,6 +238,12 @@ _OUTCOMES: dict[Language, dict[Outcome, str]] = {
         Outcome.EXPIRED: "the search has ended.",
     },
 }
+
+
+def outcome_text(outcome: Outcome, language: Language) -> str:
+    """How an action ended, as the result SMS and public posts say it (no leading capital)."""
+    return _OUTCOMES[language][outcome]
+
 
 _THANKS: dict[Language, str] = {
     Language.NL: "Bedankt voor uw hulp!",

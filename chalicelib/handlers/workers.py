@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import participants, sending, sweep, targeting
+from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -23,10 +23,12 @@ from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_POSTERS,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
 )
-from chalicelib.runtime import runtime
+from chalicelib.runtime import runtime, social_networks
 from chalicelib.tracing import continued
 
 workers = Blueprint(__name__)
@@ -122,6 +124,19 @@ def code_sender(event: Any) -> dict[str, Any]:
     )
 
 
+@workers.on_sqs_message(queue=SOCIAL_QUEUE, batch_size=1, maximum_concurrency=SOCIAL_POSTERS)
+def social_poster(event: Any) -> dict[str, Any]:
+    """Post public actions' starts, updates and results; a failed post comes back through SQS."""
+    rt = runtime()
+    networks = social_networks()
+    settings = rt.settings
+    return _each(
+        "social_poster",
+        event,
+        lambda item: social.post(item, networks, settings.public_url, settings.callback_number),
+    )
+
+
 @workers.on_cw_event(CONTACT_EVENTS)
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
@@ -149,4 +164,4 @@ def sweeper(event: Any) -> dict[str, int]:
     and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics)
+    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts)

@@ -18,6 +18,7 @@ from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
+from chalicelib.logic import social
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
 from chalicelib.tracing import annotate, trace_header, traced, within
@@ -37,8 +38,10 @@ def start_action(
     idempotency_key: str | None,
     targeting: WorkQueue,
     now: datetime,
+    posts: WorkQueue | None = None,
 ) -> Action:
-    """Store a new action and enqueue its targeting; a retried request returns the first action."""
+    """Store a new action and enqueue its targeting (and its post, if public); a retried request
+    returns the first action."""
     area = request.area
     action_id = str(uuid.uuid4())
     action = Action(
@@ -82,18 +85,27 @@ def start_action(
             radius_m=area.radius_m,
         )
         enqueue(targeting, "target", action.action_id, trace=action.trace_header)
+        if action.public:
+            social.enqueue(posts, action.action_id, "start")
     return stored
 
 
 def close_action(
-    action_id: str, request: CloseRequest, caller: str, targeting: WorkQueue, now: datetime
+    action_id: str,
+    request: CloseRequest,
+    caller: str,
+    targeting: WorkQueue,
+    now: datetime,
+    posts: WorkQueue | None = None,
 ) -> Action:
-    """Close an active action and enqueue its result messages."""
+    """Close an active action and enqueue its result messages (and its result post, if public)."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
         action = store.close_action(action_id, request.outcome.value, request.message, now, caller)
         annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, "results", action_id, trace=action.trace_header)
+    if action.public:
+        social.enqueue(posts, action_id, "result")
     return action
 
 

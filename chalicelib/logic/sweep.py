@@ -12,6 +12,7 @@ from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Outcome, iso
+from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -33,6 +34,7 @@ def sweep(
     keep_descriptions: timedelta,
     dead_letters: Sequence[WorkQueue],
     metrics: Metrics,
+    posts: WorkQueue | None = None,
 ) -> dict[str, int]:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
     and publish what operations alarm on: late targeting and dead-lettered messages."""
@@ -46,6 +48,8 @@ def sweep(
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
             enqueue(targeting, "results", action.action_id, trace=action.trace_header)
+            if action.public:
+                social.enqueue(posts, action.action_id, "result")
             expired += 1
             continue
         redriven += _redrive_updates(action, targeting, now)

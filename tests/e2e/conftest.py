@@ -43,12 +43,18 @@ class LocalSystem:
     """The running `make run` process, its two ports and its log."""
 
     def __init__(
-        self, process: subprocess.Popen[str], api: str, emulator: str, log: Path | None = None
+        self,
+        process: subprocess.Popen[str],
+        api: str,
+        emulator: str,
+        log: Path | None = None,
+        social_port: int | None = None,
     ) -> None:
         self.process = process
         self.api = api
         self.emulator = emulator
         self.log = log
+        self.social_port = social_port  # the Mastodon and X stand-in (`make posts`)
 
     def sms(self) -> list[dict[str, Any]]:
         """Every SMS the emulator has sent."""
@@ -87,11 +93,12 @@ class LocalSystem:
 @pytest.fixture(scope="module")
 def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
-    api_port, emulator_port = free_port(), free_port()
+    api_port, emulator_port, social_port = free_port(), free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "BURGERNET_API_PORT": str(api_port),
         "BURGERNET_EMULATOR_PORT": str(emulator_port),
+        "BURGERNET_SOCIAL_PORT": str(social_port),
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("run") / "run.log"
@@ -105,7 +112,11 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
             text=True,
         )
     system = LocalSystem(
-        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}", log
+        process,
+        f"http://127.0.0.1:{api_port}",
+        f"http://127.0.0.1:{emulator_port}",
+        log,
+        social_port,
     )
     try:
         _wait_until_serving(system, log)

@@ -83,6 +83,38 @@ def test_only_the_senders_and_code_paths_may_text(template: dict[str, Any]) -> N
     assert texting == {"ApiHandlerRole", "SmsSenderRole", "CodeSenderRole"}
 
 
+def test_only_the_social_poster_reads_the_networks_credentials(template: dict[str, Any]) -> None:
+    readers = {
+        role
+        for role, s in _statements(template)
+        if "social-credentials" in json.dumps(s.get("Resource"))
+        or "social-credentials" in json.dumps(s.get("Condition"))
+    }
+    assert readers == {"SocialPosterRole"}
+
+
+def test_the_social_poster_touches_nothing_but_its_queue_actions_and_credentials(
+    template: dict[str, Any],
+) -> None:
+    own = [s for role, s in _statements(template) if role == "SocialPosterRole"]
+    resources = json.dumps([s["Resource"] for s in own])
+    assert "sqs" in resources and "burgernet-social" in resources
+    assert not {"sqs:SendMessage", "sns:Publish", "connect:StartOutboundVoiceContact"} & {
+        a for s in own for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    tables = {
+        r["Fn::Sub"].rsplit("table/", 1)[1]
+        for s in own
+        for r in _list(s["Resource"])
+        if "table/" in str(r)
+    }
+    assert tables == {"burgernet-actions"}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_the_public_api_and_callback_router_cannot_scan_people(template: dict[str, Any]) -> None:
     for role in ("ApiHandlerRole", "CallbackRouterRole", "InboundSmsRole"):
         for _, s in (x for x in _statements(template) if x[0] == role):
