@@ -266,11 +266,6 @@ def test_given_a_bad_code_budget_when_read_then_the_error_names_it(raw: str) -> 
 # --- the public face: where it is served, who signs its CAP messages ---------------------------
 
 
-def test_given_a_public_url_with_a_trailing_slash_when_read_then_links_do_not_double_it() -> None:
-    settings = Settings.from_env(complete(PUBLIC_URL="https://www.burgernet.nl/publiek/"))
-    assert settings.public_url == "https://www.burgernet.nl/publiek"
-
-
 @pytest.mark.parametrize(
     "raw",
     ["www.burgernet.nl", "ftp://burgernet.nl", "https://", "https://x.nl/?a=1", "https://x#y"],
