@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check bench import ops sms clean package lock pillow-layer
+.PHONY: run test lint typecheck check bench import ops sms posts clean package lock pillow-layer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ ops: $(STAMP)  ## make ops ACTION=<id>: an action's timeline (BURGERNET_API_URL=
 
 sms: $(STAMP)  ## the SMS the local emulator has sent
 	$(BIN)/python -m tools.sms
+
+posts: $(STAMP)  ## the posts the local Mastodon and X stand-in received, one JSON object a line
+	@$(BIN)/python -m tools.posts
 
 # chalice needs a region only to name service principals; the template itself is region-free
 # (ARNs use ${AWS::Region}), so a default lets a machine with no AWS configuration package.

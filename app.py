@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib.handlers.callbacks import callbacks
 from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
+from chalicelib.handlers.feeds import feeds
 from chalicelib.handlers.http import uniform_errors
 from chalicelib.handlers.invocations import invocation_ids
 from chalicelib.handlers.municipalities import admin
@@ -25,4 +26,5 @@ app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)
 app.register_blueprint(app_devices)
 app.register_blueprint(openapi)
+app.register_blueprint(feeds)
 app.register_blueprint(action_photos)

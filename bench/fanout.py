@@ -654,6 +654,7 @@ class Call:
     seconds: float
     answered: bool
     token: str
+    reference: str  # the contact attribute that names the delivery
 
 
 class ConnectModel:
@@ -705,6 +706,7 @@ class ConnectModel:
             seconds=self.calls_rng.uniform(*params.call_s),
             answered=self.calls_rng.random() >= params.unanswered,
             token=token,
+            reference=str(request["Attributes"]["reference"]),
         )
         self.calls[call.contact_id] = call
         self.active[call.contact_id] = call
@@ -720,6 +722,14 @@ class ConnectModel:
             raise ReadTimeoutError(endpoint_url=f"https://connect.{REGION}.amazonaws.com/")
         return {"ContactId": call.contact_id}
 
+    def get_contact_attributes(self, **request: Any) -> dict[str, Any]:
+        """GetContactAttributes: what a call was started with."""
+        self.sim.spend("provider", self.sim.params.connect_ms / 1000)
+        call = self.calls.get(str(request["InitialContactId"]))
+        if call is None:
+            raise _client_error("ResourceNotFoundException", "GetContactAttributes", 404)
+        return {"Attributes": {"reference": call.reference}}
+
     def _ended(self, call: Call) -> None:
         sim = self.sim
         del self.active[call.contact_id]
@@ -732,7 +742,7 @@ class ConnectModel:
         def contact_event() -> None:
             sim.spend("invoke", sim.params.invoke_ms / 1000)
             try:
-                sending.call_ended(call.contact_id, outcome, sim.queues)
+                sending.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
             except Exception as exc:  # EventBridge would retry; here it is counted
                 self.event_failures[type(exc).__name__] += 1
 

@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any
 
 from chalicelib.domain.model import Channel
+from chalicelib.tracing import trace_header
 
 TARGETING_QUEUE = "burgernet-targeting"
 SMS_QUEUE = "burgernet-sms"
@@ -17,12 +18,16 @@ PUSH_QUEUE = "burgernet-push"
 # Login and unsubscribe codes, sent after the answer so it cannot tell who takes part.
 CODES_QUEUE = "burgernet-codes"
 CODE_SENDERS = 2  # the least MaximumConcurrency; codes are few (CODES_PER_HOUR caps them)
+# Posts on social networks: their own queue, so a network's outage never holds up an alert.
+SOCIAL_QUEUE = "burgernet-social"
+SOCIAL_POSTERS = 2  # the least MaximumConcurrency; a few posts an action
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
 
 # Where each queue's messages go after too many receives (infra/template.json's RedrivePolicy).
 # A message here is someone not alerted, or a code not sent: the sweep counts them every minute.
 DEAD_LETTER_QUEUES = tuple(
-    f"{queue}-dlq" for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE)
+    f"{queue}-dlq"
+    for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE, SOCIAL_QUEUE)
 )
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries
@@ -62,20 +67,31 @@ class WorkQueue:
         return int(attributes["ApproximateNumberOfMessages"])
 
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
-        """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900)."""
+        """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900).
+
+        Each message carries the current trace, for its worker to continue.
+        """
         delay_s = max(0, min(MAX_DELAY_S, delay_s))
+        header = trace_header()
         sent = 0
         iterator = iter(items)
         while batch := list(islice(iterator, SQS_BATCH)):
-            self._send_batch(batch, delay_s)
+            self._send_batch(batch, delay_s, header)
             sent += len(batch)
         return sent
 
-    def _send_batch(self, batch: Sequence[dict[str, Any]], delay_s: int) -> None:
-        entries = [
+    def _send_batch(
+        self, batch: Sequence[dict[str, Any]], delay_s: int, header: str | None
+    ) -> None:
+        entries: list[dict[str, Any]] = [
             {"Id": str(i), "MessageBody": json.dumps(item), "DelaySeconds": delay_s}
             for i, item in enumerate(batch)
         ]
+        if header:
+            for entry in entries:
+                entry["MessageSystemAttributes"] = {
+                    "AWSTraceHeader": {"DataType": "String", "StringValue": header}
+                }
         response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
         failed = response.get("Failed", [])
         if failed:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib import aws, tracing
+from chalicelib.adapters import social
 from chalicelib.adapters.attestation import StandInAttestation
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.metrics import EmfMetrics
-from chalicelib.adapters.parameters import read_hash_key
+from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
 from chalicelib.adapters.pdok import PdokGeocoder
 from chalicelib.adapters.photos import LambdaResizer, S3Photos
 from chalicelib.adapters.push import SnsPush
@@ -24,12 +25,14 @@ from chalicelib.logic.devices import Attestation, DeviceServices
 from chalicelib.logic.participants import Services
 from chalicelib.logic.photos import InProcessResizer, Photos
 from chalicelib.logic.sending import Sender, Voice
+from chalicelib.logic.social import Network
 from chalicelib.queues import (
     CODES_QUEUE,
     DEAD_LETTER_QUEUES,
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
     WorkQueue,
@@ -50,6 +53,7 @@ class Runtime:
     devices: DeviceServices  # the app's routes: push registration and attestation
     metrics: Metrics
     dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
+    posts: WorkQueue | None  # the social poster's queue; None where no network is configured
     photos: Photos | None  # the photo route's bucket and resizer, where this stage keeps photos
 
 
@@ -57,7 +61,7 @@ class Runtime:
 def runtime() -> Runtime:
     """This process's runtime; validates the settings on first use."""
     settings = get_settings()
-    tracing.init(settings.tracing)
+    tracing.init(settings.tracing, settings.stage)
     bind_models(settings)
     # Once per container: every look-up hash (ledger's caller index, rate-limit keys) uses it.
     pseudonyms.bind(Pseudonymiser(read_hash_key(aws.client("ssm"), settings.hash_key_parameter)))
@@ -96,8 +100,28 @@ def runtime() -> Runtime:
         devices=DeviceServices(push=app_push, attestation=attestation(settings)),
         metrics=metrics,
         dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
+        posts=WorkQueue(sqs, SOCIAL_QUEUE) if settings.social_networks else None,
         photos=photos(settings),
     )
+
+
+@cache
+def social_networks() -> dict[str, Network]:
+    """The configured networks' accounts, for the social poster only: no other function reads
+    their credentials (nor may it, in IAM)."""
+    settings = runtime().settings
+    if not settings.social_networks:
+        return {}
+    credentials = read_social_credentials(
+        aws.client("ssm"),
+        str(settings.social_credentials_parameter),
+        {name: social.CREDENTIAL_KEYS[name] for name in settings.social_networks},
+    )
+    urls = {"mastodon": str(settings.mastodon_url), "x": settings.x_api_url}
+    return {
+        name: social.BUILDERS[name](urls[name], credentials[name])
+        for name in settings.social_networks
+    }
 
 
 def photos(settings: Settings) -> Photos | None:
@@ -178,6 +202,7 @@ def local_voice() -> RecordingVoice:
 def reset() -> None:
     """Forget the cached wiring (tests and the local runner change the environment)."""
     runtime.cache_clear()
+    social_networks.cache_clear()
     photo_store.cache_clear()
     get_settings.cache_clear()
     aws.client.cache_clear()

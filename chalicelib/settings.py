@@ -10,15 +10,21 @@ from dataclasses import dataclass
 from functools import cache
 
 from chalicelib.domain.model import Channel
+from chalicelib.domain.social import NETWORKS as SOCIAL_NETWORKS
 
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
 ATTESTATION_MODES = ("off", "standin", "platform")
+# What records traces (chalicelib/tracing.py): the X-Ray SDK, the OpenTelemetry API, or nothing.
+TRACING_BACKENDS = ("xray", "otel", "off")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
 PARAMETER_NAME = re.compile(r"/[A-Za-z0-9_.\-/]{1,1010}")
-# Where photos are served: readers fetch them, so https, except from this machine's emulator.
-PHOTOS_URL = re.compile(r"(https://[^/?#\s]+|http://(127\.0\.0\.1|localhost)(:\d+)?)(/[^?#\s]*)?")
+# CAP 1.2's <sender>: no spaces, commas or restricted characters (< and &).
+CAP_SENDER = re.compile(r"[^\s,<&]{1,255}")
+# An http(s) URL with no trailing slash, so "{url}/a/{ref}" is a well-formed link.
+BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
+X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
 
 
 class SettingsError(RuntimeError):
@@ -55,7 +61,9 @@ class Settings:
     channels: tuple[Channel, ...]
     sms_per_second: float
     push_per_second: float
-    tracing: bool
+    tracing: str  # one of TRACING_BACKENDS
+    public_url: str  # the public page, feeds and posts' links: {public_url}/a/{ref}; no trailing /
+    cap_sender: str  # CAP's <sender> of every public message
     keep_descriptions_days: int = 30  # then a closed action's free text is removed
     codes_per_hour: int = 5000  # codes (SMS or call) all routes together may send in one hour
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
@@ -63,6 +71,10 @@ class Settings:
     endpoint_url: str | None = None  # set only when running against the local emulator
     attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
     attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
+    social_networks: tuple[str, ...] = ()  # where public actions are posted (none: nowhere)
+    social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
+    mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
+    x_api_url: str = X_API
     # Action photos: the private bucket, where its public/ prefix is served (the CDN), and the
     # resizer Lambda's name, or "local" to resize in this process. Unset: no photo route.
     photos_bucket: str | None = None
@@ -111,9 +123,11 @@ class Settings:
                 f"(letters, digits, _ . - /), got {hash_key_parameter!r}"
             )
 
-        tracing = env.get("TRACING", "off").lower()
-        if tracing not in ("on", "off"):
-            raise SettingsError(f"TRACING must be 'on' or 'off', got {tracing!r}")
+        tracing = env.get("TRACING", "off").strip().lower()
+        if tracing not in TRACING_BACKENDS:
+            raise SettingsError(
+                f"TRACING must be one of {', '.join(TRACING_BACKENDS)}, got {tracing!r}"
+            )
 
         attestation = env.get("ATTESTATION", "off").strip().lower()
         if attestation not in ATTESTATION_MODES:
@@ -159,15 +173,51 @@ class Settings:
                 f"CODES_PER_HOUR must be a whole number of codes, 1-1000000, got {raw_codes!r}"
             )
 
+        public_url = required("PUBLIC_URL")
+        if not BASE_URL.fullmatch(public_url):
+            raise SettingsError(
+                "PUBLIC_URL must be an http(s) URL without a trailing slash, such as "
+                f"https://www.burgernet.nl, got {public_url!r}"
+            )
+
+        raw_networks = env.get("SOCIAL_NETWORKS", "")
+        networks = tuple(dict.fromkeys(n.strip() for n in raw_networks.split(",") if n.strip()))
+        if any(n not in SOCIAL_NETWORKS for n in networks):
+            raise SettingsError(
+                f"SOCIAL_NETWORKS must be a comma-separated list of {', '.join(SOCIAL_NETWORKS)} "
+                f"(or empty for none), got {raw_networks!r}"
+            )
+        credentials = required("SOCIAL_CREDENTIALS_PARAMETER") if networks else None
+        if credentials is not None and not PARAMETER_NAME.fullmatch(credentials):
+            raise SettingsError(
+                "SOCIAL_CREDENTIALS_PARAMETER must be an SSM parameter path such as "
+                f"/burgernet/social-credentials, got {credentials!r}"
+            )
+        social_urls = {
+            "MASTODON_URL": required("MASTODON_URL") if "mastodon" in networks else None,
+            "X_API_URL": env.get("X_API_URL") or X_API,
+        }
+        for name, url in social_urls.items():
+            if url is not None and not BASE_URL.fullmatch(url):
+                raise SettingsError(
+                    f"{name} must be an http(s) URL without a trailing slash, got {url!r}"
+                )
+        cap_sender = required("CAP_SENDER")
+        if not CAP_SENDER.fullmatch(cap_sender):
+            raise SettingsError(
+                "CAP_SENDER must be CAP's sender id, such as burgernet@politie.nl "
+                f"(no spaces, commas, < or &), got {cap_sender!r}"
+            )
+
         photos_bucket = env.get("PHOTOS_BUCKET") or None
         photos_url = env.get("PHOTOS_URL") or None
         photo_resizer = env.get("PHOTO_RESIZER") or None
         if (photos_url or photo_resizer) and not photos_bucket:
             raise SettingsError("PHOTOS_URL and PHOTO_RESIZER need PHOTOS_BUCKET, the bucket")
-        if photos_url and not PHOTOS_URL.fullmatch(photos_url):
+        if photos_url and not BASE_URL.fullmatch(photos_url):
             raise SettingsError(
-                "PHOTOS_URL must be an https URL without query (http only on 127.0.0.1 or "
-                f"localhost), e.g. https://d111111abcdef8.cloudfront.net, got {photos_url!r}"
+                "PHOTOS_URL must be an http(s) URL without a trailing slash, such as "
+                f"https://d111111abcdef8.cloudfront.net, got {photos_url!r}"
             )
 
         return cls(
@@ -197,7 +247,9 @@ class Settings:
             channels=channels,
             sms_per_second=number("SMS_PER_SECOND", "10"),
             push_per_second=number("PUSH_PER_SECOND", "500"),
-            tracing=tracing == "on",
+            tracing=tracing,
+            public_url=public_url,
+            cap_sender=cap_sender,
             keep_descriptions_days=int(raw_keep),
             codes_per_hour=int(raw_codes),
             push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,
@@ -205,6 +257,10 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             attestation=attestation,
             attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
+            social_networks=networks,
+            social_credentials_parameter=credentials,
+            mastodon_url=social_urls["MASTODON_URL"],
+            x_api_url=str(social_urls["X_API_URL"]),
             photos_bucket=photos_bucket,
             photos_url=photos_url,
             photo_resizer=photo_resizer,

@@ -17,10 +17,15 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.participants import NewPlace, upsert_participant
 from chalicelib.queues import CODES_QUEUE, PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
+from tools import moto_trace_header
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.local import lambda_sqs_event
 from tools.pdok_standin import PdokStandIn
@@ -49,6 +54,19 @@ def _shared_botocore_data() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", create_loader)
         yield
+
+
+@pytest.fixture(scope="session")
+def otel_exporter() -> InMemorySpanExporter:
+    """The OpenTelemetry SDK as the ADOT layer installs it, exporting to memory, not to X-Ray.
+
+    Once per process: the API takes one tracer provider. Tests clear it before use.
+    """
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
 
 
 @pytest.fixture(autouse=True)
@@ -88,6 +106,7 @@ def env(monkeypatch: pytest.MonkeyPatch, pdok: PdokStandIn) -> dict[str, str]:
 @pytest.fixture
 def aws(env: dict[str, str]) -> Iterator[None]:
     """An emulated account with the production tables and queues."""
+    moto_trace_header.install()  # batched messages keep their AWSTraceHeader, as in SQS
     with mock_aws():
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.runtime()  # bind the models to the emulated tables

@@ -27,9 +27,10 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from tools import moto_atomic, moto_index
+from tools import moto_atomic, moto_index, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.pdok_standin import PdokStandIn
+from tools.social_standin import SocialStandIn, put_credentials
 
 REGION = "eu-west-1"
 STAGE = "local"
@@ -263,10 +264,14 @@ Join as a resident:  {api}/signup?municipality=GM0344   (the code arrives in `ma
                      demo addresses: 3511 LX 1, 3512 JE 12, 3521 AZ 150, 3581 KP 1)
 Follow it:           curl -s {api}/actions/<action_id>
 See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
+See the posts:       make posts        (Mastodon and X, a stand-in: nothing leaves this machine)
 Add a photo:         curl -s -X PUT {api}/actions/<action_id>/photo \\
                           -H 'Content-Type: image/jpeg' --data-binary @photo.jpg
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
                           -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
+Public feeds:        {api}/public/alerts   (Burgernet's alert list, JSON)
+                     {api}/public/feed.atom   (Atom index of the CAP 1.2 messages)
+                     {api}/public/actions/<ref>.cap   {api}/a/<ref>   (the page)
 Import participants: make import CSV=path/to/participants.csv
 Stop:                Ctrl-C
 {app_devices(api)}"""
@@ -284,9 +289,8 @@ def app_devices(api: str) -> str:
             register % ""
         )
     token = "$(ATTESTATION_STANDIN_KEY=" + key + " .venv/bin/python -m tools.attest fcm demo-1)"
-    return (
-        "\nApp devices (stand-in attestation: a token is good for 10 minutes):\n"
-        + register % (', "attestation": "\'"' + token + '"\'"')
+    return "\nApp devices (stand-in attestation: a token is good for 10 minutes):\n" + register % (
+        ', "attestation": "\'"' + token + '"\'"'
     )
 
 
@@ -314,6 +318,8 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     # Each write is atomic, conditions included, as in DynamoDB: racing guesses at a code meet
     # the same limits as in AWS (tools/moto_atomic.py says why).
     moto_atomic.install()
+    # Batched messages keep their AWSTraceHeader, as in SQS (tools/moto_trace_header.py).
+    moto_trace_header.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()
@@ -328,6 +334,14 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     os.environ["PHOTOS_URL"] = serve_public_photos(boto3.client("s3"), emulator_port)
     os.environ.update(create_push_applications(boto3.client("sns")))
     return server, geocoder
+
+
+def start_social_standin(port: int) -> SocialStandIn:
+    """Mastodon and X on a loopback port (`make posts` reads it), with the poster aimed at it."""
+    standin = SocialStandIn(port).start()
+    os.environ["MASTODON_URL"] = os.environ["X_API_URL"] = standin.url
+    put_credentials(boto3.client("ssm"), os.environ["SOCIAL_CREDENTIALS_PARAMETER"])
+    return standin
 
 
 def freeze_heap() -> None:
@@ -346,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     api_port = int(os.environ.get("BURGERNET_API_PORT", "8000"))
     emulator_port = int(os.environ.get("BURGERNET_EMULATOR_PORT", "5000"))
+    social_port = int(os.environ.get("BURGERNET_SOCIAL_PORT", "5001"))
 
     # The functions' structured events on the console, as CloudWatch would show them; no line
     # per emulated AWS call.
@@ -356,6 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     server, geocoder = start_emulator(emulator_port)
+    social = start_social_standin(social_port)
+    os.environ["PUBLIC_URL"] = f"http://127.0.0.1:{api_port}"  # feeds and posts link here
     factory, config = load_app()
     app = config.chalice_app
     if not args.no_seed:
@@ -415,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
         thread.join(timeout=5)
     server.stop()
     geocoder.stop()
+    social.stop()
     print("stopped.", flush=True)
 
 

@@ -52,15 +52,40 @@ def _queue(name: str) -> dict[str, str]:
     return _sub(f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}")
 
 
+def _parameter(path: str) -> dict[str, str]:
+    return _sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{path}")
+
+
+# Only the social poster reads the networks' credentials (SOCIAL_CREDENTIALS_PARAMETER).
+SOCIAL_CREDENTIALS = "/burgernet/social-credentials"
+SOCIAL: list[dict[str, Any]] = [
+    {
+        "Sid": "SocialCredentials",
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": _parameter(SOCIAL_CREDENTIALS),
+    },
+    {
+        "Sid": "SocialCredentialsDecrypt",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": _sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"),
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
+                "kms:EncryptionContext:PARAMETER_ARN": _parameter(SOCIAL_CREDENTIALS),
+            }
+        },
+    },
+]
+
 # Every function that builds runtime(): the pseudonym key at cold start.
 HASH_KEY: list[dict[str, Any]] = [
     {
         "Sid": "HashKey",
         "Effect": "Allow",
         "Action": "ssm:GetParameter",
-        "Resource": _sub(
-            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/burgernet/hash-key"
-        ),
+        "Resource": _parameter("/burgernet/hash-key"),
     },
     {
         "Sid": "HashKeyDecrypt",
@@ -70,10 +95,7 @@ HASH_KEY: list[dict[str, Any]] = [
         "Condition": {
             "StringEquals": {
                 "kms:ViaService": _sub("ssm.${AWS::Region}.amazonaws.com"),
-                "kms:EncryptionContext:PARAMETER_ARN": _sub(
-                    "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                    ":parameter/burgernet/hash-key"
-                ),
+                "kms:EncryptionContext:PARAMETER_ARN": _parameter("/burgernet/hash-key"),
             }
         },
     },
@@ -112,6 +134,14 @@ CALLS: dict[str, Any] = {
     "Sid": "OutboundCallsThroughOurInstance",
     "Effect": "Allow",
     "Action": "connect:StartOutboundVoiceContact",
+    "Resource": _sub("${ConnectInstanceArn}/contact/*"),
+}
+# A call whose start's answer was lost is known only by its contact id when it ends: its
+# attributes name the delivery whose line it holds.
+CALL_ATTRIBUTES: dict[str, Any] = {
+    "Sid": "ReadOurCallsAttributes",
+    "Effect": "Allow",
+    "Action": "connect:GetContactAttributes",
     "Resource": _sub("${ConnectInstanceArn}/contact/*"),
 }
 PUSH_ARNS = [
@@ -159,10 +189,11 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "tables": _merge(
             LEAVE_TABLES,
             {
-                # dispatch: start (with its idempotency record), list, close, reach
+                # dispatch: start (with its idempotency record), list, close, reach;
+                # the public feeds and page (an action by its reference)
                 "burgernet-actions": (
                     READ + WRITE + UPDATE + QUERY + BATCH_GET,
-                    ["status-index"],
+                    ["status-index", "ref-index"],
                 ),
                 "burgernet-idempotency": (READ + WRITE, []),
                 # signup, login, preferences (transactions put and delete places)
@@ -178,7 +209,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
                 "burgernet-deliveries": (BATCH_GET, []),
             },
         ),
-        "send_to": ["burgernet-targeting", "burgernet-codes"],
+        "send_to": ["burgernet-targeting", "burgernet-codes", "burgernet-social"],
         "sms": True,  # signup codes and the goodbye SMS
         "calls": True,  # signup codes to landlines
         "push": ["sns:CreatePlatformEndpoint", "sns:DeleteEndpoint"],
@@ -237,6 +268,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             "burgernet-ratelimits": (DELETE, []),
         },
         "send_to": ["burgernet-sms", "burgernet-voice"],
+        "call_attributes": True,
     },
     "inbound_sms": {"tables": LEAVE_TABLES},
     "sweeper": {
@@ -247,8 +279,14 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             ),
             "burgernet-sightings": (QUERY + UPDATE, []),
         },
-        "send_to": ["burgernet-targeting"],
+        "send_to": ["burgernet-targeting", "burgernet-social"],
         "count": list(DEAD_LETTER_QUEUES),  # the DeadLettered metric
+    },
+    "social_poster": {
+        # reads the action, records each post's id in its ledger
+        "tables": {"burgernet-actions": (READ + UPDATE, [])},
+        "receive": "burgernet-social",
+        "social": True,
     },
     "callback_router": {
         "tables": {
@@ -312,10 +350,14 @@ def policy(function: str) -> dict[str, Any]:
         statements.append(SMS)
     if spec.get("calls"):
         statements.append(CALLS)
+    if spec.get("call_attributes"):
+        statements.append(CALL_ATTRIBUTES)
     if spec.get("push"):
         statements.append(
             {"Sid": "AppPush", "Effect": "Allow", "Action": spec["push"], "Resource": PUSH_ARNS}
         )
+    if spec.get("social"):
+        statements.extend(SOCIAL)
     for action, prefixes in spec.get("photos", {}).items():
         statements.append(
             {

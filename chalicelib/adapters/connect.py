@@ -7,7 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from chalicelib.adapters.errors import RETRYABLE_CODES, provider_errors
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.errors import RETRYABLE_CODES, error_code, provider_errors
 from chalicelib.domain.model import Language
 from chalicelib.logs import log_event
 
@@ -118,6 +120,19 @@ class ConnectVoice:
             )
         return str(response["ContactId"])
 
+    def reference_of(self, contact_id: str) -> str | None:
+        """The reference a call was placed with, read from its contact attributes."""
+        try:
+            response = self.client.get_contact_attributes(
+                InstanceId=self.instance_id, InitialContactId=contact_id
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None  # not a contact of this instance
+            raise
+        reference = response.get("Attributes", {}).get("reference")
+        return str(reference) if reference else None
+
 
 class RecordedCall(NamedTuple):
     """A call the local stand-in would have placed; the phone number is masked."""
@@ -137,6 +152,7 @@ class RecordingVoice:
 
     calls: list[RecordedCall] = field(default_factory=list)
     _contacts: dict[str, str] = field(default_factory=dict, repr=False)
+    _references: dict[str, str] = field(default_factory=dict, repr=False)  # contact -> reference
 
     def call(self, phone: str, text: str, language: Language, reference: str) -> str:
         """Record the call that would have read `text`; return its (uuid4) contact id."""
@@ -147,6 +163,7 @@ class RecordingVoice:
             return self._contacts[token]
         contact_id = str(uuid.uuid4())
         self._contacts[token] = contact_id
+        self._references[contact_id] = reference
         self.calls.append(RecordedCall(mask_phone(phone), language, text, contact_id))
         log_event(
             "voice_call_placed",
@@ -156,3 +173,7 @@ class RecordingVoice:
             chars=len(text),
         )
         return contact_id
+
+    def reference_of(self, contact_id: str) -> str | None:
+        """The reference a recorded call was placed with."""
+        return self._references.get(contact_id)

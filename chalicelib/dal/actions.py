@@ -183,6 +183,26 @@ def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = N
     )
 
 
+def posted(action: Action, network: str, slot: str) -> str | None:
+    """The id of the action's post for `slot` (start, an update id, result) on a network."""
+    post_id = action.posts.as_dict().get(f"{network}:{slot}")
+    return str(post_id) if post_id else None
+
+
+def record_post(action_id: str, network: str, slot: str, post_id: str) -> str:
+    """Store a post's id unless one is stored already, and return the id that stands."""
+    key = f"{network}:{slot}"
+    try:
+        Action(action_id).update(
+            actions=[Action.posts[key].set(post_id)], condition=Action.posts[key].does_not_exist()
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return posted(get_action(action_id), network, slot) or post_id
+    return post_id
+
+
 def action_by_ref(ref: str) -> Action:
     """The action with this public reference, or NotFound."""
     for key in Action.ref_index.query(ref):
@@ -193,6 +213,11 @@ def action_by_ref(ref: str) -> Action:
 def active_actions() -> list[Action]:
     """Every active action (a few dozen at most: actions last at most eight hours)."""
     return list(Action.status_index.query("active"))
+
+
+def closed_actions_created_since(since: datetime) -> list[Action]:
+    """Closed actions started at or after `since`, oldest first (the public feed's recent past)."""
+    return list(Action.status_index.query("closed", Action.created_at >= iso(since)))
 
 
 def pending_action_ids() -> list[tuple[str, str]]:

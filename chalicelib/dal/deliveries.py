@@ -30,6 +30,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
+from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
@@ -99,7 +100,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             return False  # claimed before: by an earlier, interrupted run
         return True
 
-    new = sum(_claimers.map(claim_one, recipients))
+    new = sum(_claimers.map(carried(claim_one), recipients))
     add_counts(action_id, targeted=new)
     return new
 
@@ -168,14 +169,18 @@ def finish_sending(
     message_id: str | None = None,
     also: Sequence[Action] = (),
     update_id: str | None = None,
+    line: int | None = None,
 ) -> None:
     """Record how a message's send ended (with the provider's id when sent), and count it.
 
-    `also` adds channel-specific fields to the same write. An update is counted on the action
-    by its sender, a chunk at a time.
+    `also` adds channel-specific fields to the same write; `line` notes the call line an
+    unknown call may still hold. An update is counted on the action by its sender, a chunk at
+    a time.
     """
     status, at, msg = _fields(kind, update_id)
     updates: list[Action] = [status.set(outcome.value), *also]
+    if line is not None:
+        updates.append(Delivery.voice_line.set(line))
     if at is not None:
         updates.append(at.set(now))
     if message_id and msg is not None:
@@ -380,6 +385,22 @@ def by_contact(contact_id: str) -> Delivery | None:
     if hit is None:
         return None
     return Delivery.get(hit.action_id, hit.participant_id, consistent_read=True)
+
+
+def forget_line(delivery: Delivery) -> None:
+    """The delivery's call has ended: it holds no line any more."""
+    delivery.update(actions=[Delivery.voice_line.remove()])
+
+
+def by_reference(reference: str) -> Delivery | None:
+    """The delivery a call's reference names (`action:participant:message:attempt`)."""
+    parts = reference.split(":")
+    if len(parts) < 2 or not all(parts[:2]):
+        return None
+    try:
+        return Delivery.get(parts[0], parts[1], consistent_read=True)
+    except Delivery.DoesNotExist:
+        return None
 
 
 def record_call_outcome(delivery: Delivery, outcome: str) -> None:

@@ -176,6 +176,9 @@ class Action(Model):
     photo = Photo(null=True)
     bulletins = ListAttribute(of=Bulletin, default=list)  # oldest first
     updates = ListAttribute(of=ActionUpdate, default=list)  # oldest first
+    # The social posts made, "<network>:<start|update id|result>" -> the network's post id: a
+    # retried message finds its post here and makes no second one (dal/actions.record_post).
+    posts = MapAttribute[str, Any](default=dict)
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
@@ -188,6 +191,9 @@ class Action(Model):
     pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
     redaction = UnicodeAttribute(null=True)  # "due" from the close until the free text is removed
     redacted_at = UnicodeAttribute(null=True)
+    # The trace it started in (an AWSTraceHeader value): its later work (results, re-drives)
+    # continues it, so an action is one trace. None when tracing is off.
+    trace_header = UnicodeAttribute(null=True)
     targeted = NumberAttribute(default=0)
     sent = NumberAttribute(default=0)
     failed = NumberAttribute(default=0)

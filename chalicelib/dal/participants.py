@@ -22,6 +22,7 @@ from chalicelib.domain.geo import (
     plan_queries,
     select_recipients,
 )
+from chalicelib.tracing import carried
 
 QUERY_THREADS = 8  # covering partitions are read in parallel; botocore clients are thread-safe
 
@@ -50,7 +51,7 @@ def places_in(circle: Circle, now: datetime | None = None) -> list[tuple[float, 
     """
     ranges = plan_queries(circle)
     with ThreadPoolExecutor(max_workers=max(1, min(QUERY_THREADS, len(ranges)))) as pool:
-        pages = list(pool.map(_query, ranges))
+        pages = list(pool.map(carried(_query), ranges))
     moment = now or datetime.now(UTC)
     fresh = (p for p in chain.from_iterable(pages) if p.expires is None or p.expires > moment)
     return select_recipients(circle, fresh)

@@ -45,7 +45,7 @@ class Forbidden(DomainError):
 
 
 class Expired(DomainError):
-    """The code's time is up (HTTP 410)."""
+    """Its time is up: a code, or a closed action's public messages (HTTP 410)."""
 
 
 class TooManyRequests(DomainError):

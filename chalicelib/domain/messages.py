@@ -185,6 +185,12 @@ _HEADLINES: dict[Language, dict[Incident, str]] = {
     },
 }
 
+
+def headline(incident: Incident, language: Language) -> str:
+    """What happened, in a few words (e.g. "inbraak"): alerts and public posts say it alike."""
+    return _HEADLINES[language][incident]
+
+
 # A missing person has no vehicle to look out for; every other incident may have one.
 _QUESTIONS: dict[Language, tuple[str, str]] = {
     Language.NL: ("Ziet u deze persoon?", "Ziet u deze persoon of dit voertuig?"),
@@ -232,6 +238,12 @@ _OUTCOMES: dict[Language, dict[Outcome, str]] = {
         Outcome.EXPIRED: "the search has ended.",
     },
 }
+
+
+def outcome_text(outcome: Outcome, language: Language) -> str:
+    """How an action ended, as the result SMS and public posts say it (no leading capital)."""
+    return _OUTCOMES[language][outcome]
+
 
 _THANKS: dict[Language, str] = {
     Language.NL: "Bedankt voor uw hulp!",
@@ -356,3 +368,14 @@ def speakable(text: str, ref: str, language: Language) -> str:
     """An SMS text made fit to be read out in a call: the reference spelled letter by letter."""
     spelled = f"{_REFERENCE_WORD[language]} {', '.join(ref)}"
     return text.replace(f"ref. {ref}", spelled)
+
+
+def incident_name(incident: Incident, language: Language) -> str:
+    """What happened, in words ("inbraak", "missing person"): the public feeds' wording too."""
+    return _HEADLINES[language][incident]
+
+
+def outcome_sentence(outcome: Outcome, language: Language) -> str:
+    """How an action ended, as a sentence of its own (with its accents: not for SMS)."""
+    text = _OUTCOMES[language][outcome]
+    return text[:1].upper() + text[1:]

@@ -55,7 +55,7 @@ def start_action() -> Response:
     rt = runtime()
     request = parse_action_request(_body(), rt.settings.channels, rt.settings.callback_number)
     action = actions.start_action(
-        request, _caller(), _idempotency_key(), rt.targeting, datetime.now(UTC)
+        request, _caller(), _idempotency_key(), rt.targeting, datetime.now(UTC), rt.posts
     )
     return Response(
         body=actions.action_view(action),
@@ -87,7 +87,7 @@ def post_update(action_id: str) -> Response:
     """Correct or sharpen an action: everyone alerted gets the update once."""
     rt = runtime()
     update_id = updates.post_update(
-        action_id, _body(), rt.settings.callback_number, rt.targeting, datetime.now(UTC)
+        action_id, _body(), rt.settings.callback_number, rt.targeting, datetime.now(UTC), rt.posts
     )
     return Response(body={"update_id": update_id}, status_code=202)
 
@@ -106,7 +106,9 @@ def close_action(action_id: str) -> dict[str, Any]:
     """Close an action; everyone it alerted gets the result."""
     rt = runtime()
     request = parse_close_request(_body())
-    action = actions.close_action(action_id, request, _caller(), rt.targeting, datetime.now(UTC))
+    action = actions.close_action(
+        action_id, request, _caller(), rt.targeting, datetime.now(UTC), rt.posts
+    )
     return actions.action_view(action)
 
 

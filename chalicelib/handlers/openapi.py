@@ -851,6 +851,106 @@ def _photo_op(action_id: Schema) -> Schema:
     return op
 
 
+def _public_paths() -> dict[str, Schema]:
+    """The public face of public actions (issue 10): feeds, CAP messages and the page."""
+    text = {"type": "string"}
+    html = {"description": "", "content": {"text/html": {"schema": text}}}
+    nullable_url = {"type": ["string", "null"], "format": "uri"}
+    entity_tag = r'(W/)?"[^"]*"'
+    etags = rf"^(\*|{entity_tag}( *, *{entity_tag})*)$"  # RFC 9110: *, or a list of tags
+    alert = _obj(
+        {
+            "AlertId": {"type": "string", "description": "The action's reference."},
+            "AlertLevel": {"type": "integer", "enum": [5, 10]},
+            "Sent": TIME,
+            "Message": _obj(
+                {
+                    "Title": text,
+                    "Description": NULLABLE_TEXT,
+                    "DescriptionExt": text,
+                    "Readmore_URL": {"type": "string", "format": "uri"},
+                    "Media": _obj(
+                        {"Image": nullable_url, "SmallImage": nullable_url},
+                        ("Image", "SmallImage"),
+                    ),
+                },
+                ("Title", "Description", "DescriptionExt", "Readmore_URL", "Media"),
+            ),
+            "Area": _obj(
+                {
+                    "Description": NULLABLE_TEXT,
+                    "Circle": {"type": "string", "description": '"lat,lon radius_m"'},
+                },
+                ("Description", "Circle"),
+            ),
+        },
+        ("AlertId", "AlertLevel", "Sent", "Message", "Area"),
+    )
+    return {
+        "/public/alerts": {
+            "get": _op(
+                "Active public actions, as Burgernet's public alert list",
+                {
+                    "200": _json(
+                        {"type": "array", "items": alert},
+                        "Newest first; a closed action leaves at once; exercises never appear.",
+                    )
+                },
+            )
+        },
+        "/public/actions/{name}": {
+            "get": _op(
+                "A public action's latest CAP 1.2 message",
+                {
+                    "200": {
+                        "description": "The message (OASIS CAP 1.2).",
+                        "content": {"application/cap+xml": {"schema": text}},
+                    },
+                    "404": _error("`action_not_found` (or not public), `not_found`."),
+                    "410": _error("`action_gone`: closed more than 48 hours ago."),
+                },
+                parameters=[_path("name", "The action's reference and `.cap`: K7P2QX.cap.")],
+            )
+        },
+        "/public/feed.atom": {
+            "get": _op(
+                "The Atom 1.0 index of the public actions' CAP messages",
+                {
+                    "200": {
+                        "description": "Active public actions and those closed in the last "
+                        "48 hours, newest message first.",
+                        "headers": {
+                            "ETag": {"schema": text},
+                            "Cache-Control": {"schema": text},
+                        },
+                        "content": {"application/atom+xml": {"schema": text}},
+                    },
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
+                },
+                parameters=[
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "description": "The ETag last read (or a list of them, or *).",
+                        "schema": {"type": "string", "pattern": etags, "maxLength": 1000},
+                    }
+                ],
+            )
+        },
+        "/a/{ref}": {
+            "get": _op(
+                "A public action's page (HTML, Dutch with English)",
+                {
+                    "200": {**html, "description": "The page."},
+                    "404": {**html, "description": "No public action with this reference."},
+                    "410": {**html, "description": "Closed more than 48 hours ago."},
+                },
+                parameters=[_path("ref", "The action's reference, e.g. K7P2QX.")],
+            )
+        },
+    }
+
+
 @functools.cache
 def document() -> dict[str, Any]:
     """The whole OpenAPI document (built once per Lambda)."""
@@ -863,7 +963,7 @@ def document() -> dict[str, Any]:
             "and the public routes for residents and the app. Prose: docs/api.md, docs/signup.md.",
         },
         "servers": [{"url": "/"}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_public_paths()},
         "components": {
             "schemas": _schemas(),
             "responses": {

@@ -26,6 +26,11 @@ PUBLIC_ROUTES: dict[tuple[str, str], str] = {
     ("/devices/{device_id}/location", "PUT"): "the device's secret (X-Device-Secret)",
     ("/devices/{device_id}", "DELETE"): "the device's secret (X-Device-Secret)",
     ("/actions/{action_id}/sightings", "POST"): "device secret, and only for alerted devices",
+    # What the police publish about public actions, for anyone to read (non-public: 404).
+    ("/public/alerts", "GET"): "active public actions, as Burgernet's public alert list",
+    ("/public/actions/{name}", "GET"): "a public action's latest CAP 1.2 message",
+    ("/public/feed.atom", "GET"): "the Atom index of the CAP messages",
+    ("/a/{ref}", "GET"): "a public action's page, linked from its posts and messages",
     # Integrators' code generators and the CI fuzzer read the contract; it holds no data.
     ("/openapi.json", "GET"): "the OpenAPI document: the same for everyone, no data",
 }

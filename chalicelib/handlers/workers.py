@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import participants, sending, sweep, targeting
+from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -23,10 +23,13 @@ from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_POSTERS,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
 )
-from chalicelib.runtime import runtime
+from chalicelib.runtime import runtime, social_networks
+from chalicelib.tracing import continued
 
 workers = Blueprint(__name__)
 
@@ -36,15 +39,25 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _each(event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
-    """Handle each SQS record; report only the failed ones so SQS retries just those."""
+# The fields of a message body its span is annotated with: ids, never the rest of a body.
+TRACED_FIELDS = ("action_id", "kind", "channel")
+
+
+def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
+    """Handle each SQS record in the trace that sent it; report only the failed ones so SQS
+    retries just those."""
     failures = []
     for record in event:
-        message_id = record.to_dict()["messageId"]
+        raw = record.to_dict()
+        message_id = raw["messageId"]
         item: dict[str, Any] = {}
         try:
             item = json.loads(record.body)
-            with log_context(action_id=item.get("action_id")):
+            ids = {key: str(item[key]) for key in TRACED_FIELDS if key in item}
+            with (
+                log_context(action_id=item.get("action_id")),
+                continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids),
+            ):
                 handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
@@ -72,7 +85,7 @@ def targeting_worker(event: Any) -> dict[str, Any]:
         else:
             targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 
-    return _each(event, handle)
+    return _each("targeting_worker", event, handle)
 
 
 def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
@@ -87,26 +100,41 @@ def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
 @workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.SMS])
 def sms_sender(event: Any) -> dict[str, Any]:
     """Send chunks of alerts and results by SMS, within the account's SMS rate."""
-    return _each(event, _sender(Channel.SMS))
+    return _each("sms_sender", event, _sender(Channel.SMS))
 
 
 @workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.VOICE])
 def voice_sender(event: Any) -> dict[str, Any]:
     """Place alert and result calls within Connect's call-start rate and concurrent calls."""
-    return _each(event, _sender(Channel.VOICE))
+    return _each("voice_sender", event, _sender(Channel.VOICE))
 
 
 @workers.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.PUSH])
 def push_sender(event: Any) -> dict[str, Any]:
     """Publish app notifications, paced only by the push rate: never behind SMS."""
-    return _each(event, _sender(Channel.PUSH))
+    return _each("push_sender", event, _sender(Channel.PUSH))
 
 
 @workers.on_sqs_message(queue=CODES_QUEUE, batch_size=1, maximum_concurrency=CODE_SENDERS)
 def code_sender(event: Any) -> dict[str, Any]:
     """Send queued login and unsubscribe codes, to participants only (the route never tells)."""
     rt = runtime()
-    return _each(event, lambda item: participants.send_member_code(item, rt.services, now()))
+    return _each(
+        "code_sender", event, lambda item: participants.send_member_code(item, rt.services, now())
+    )
+
+
+@workers.on_sqs_message(queue=SOCIAL_QUEUE, batch_size=1, maximum_concurrency=SOCIAL_POSTERS)
+def social_poster(event: Any) -> dict[str, Any]:
+    """Post public actions' starts, updates and results; a failed post comes back through SQS."""
+    rt = runtime()
+    networks = social_networks()
+    settings = rt.settings
+    return _each(
+        "social_poster",
+        event,
+        lambda item: social.post(item, networks, settings.public_url, settings.callback_number),
+    )
 
 
 @workers.on_cw_event(CONTACT_EVENTS)
@@ -115,7 +143,8 @@ def contact_events(event: Any) -> None:
     rt = runtime()
     detail = event.detail
     if detail.get("eventType") == "DISCONNECTED":
-        sending.call_ended(str(detail.get("contactId")), call_outcome(detail), rt.queues)
+        contact_id = str(detail.get("contactId"))
+        sending.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
@@ -135,4 +164,4 @@ def sweeper(event: Any) -> dict[str, int]:
     and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics)
+    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts)

@@ -18,9 +18,10 @@ from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
+from chalicelib.logic import social
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
-from chalicelib.tracing import annotate, traced
+from chalicelib.tracing import annotate, trace_header, traced, within
 
 # Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
 REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -37,8 +38,10 @@ def start_action(
     idempotency_key: str | None,
     targeting: WorkQueue,
     now: datetime,
+    posts: WorkQueue | None = None,
 ) -> Action:
-    """Store a new action and enqueue its targeting; a retried request returns the first action."""
+    """Store a new action and enqueue its targeting (and its post, if public); a retried request
+    returns the first action."""
     area = request.area
     action_id = str(uuid.uuid4())
     action = Action(
@@ -71,8 +74,9 @@ def start_action(
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
     with traced("start_action", incident=action.incident):
+        action.trace_header = trace_header()  # the trace the action's work will all be part of
         stored = store.insert_action(action, key, fingerprint, now)
-        annotate(action_id=stored.action_id)
+        annotate(action_id=stored.action_id, ref=stored.ref)
     if stored is action:
         log_event(
             "action_started",
@@ -80,23 +84,39 @@ def start_action(
             incident=action.incident,
             radius_m=area.radius_m,
         )
-        enqueue(targeting, "target", action.action_id)
+        enqueue(targeting, "target", action.action_id, trace=action.trace_header)
+        if action.public:
+            social.enqueue(posts, action.action_id, "start")
     return stored
 
 
 def close_action(
-    action_id: str, request: CloseRequest, caller: str, targeting: WorkQueue, now: datetime
+    action_id: str,
+    request: CloseRequest,
+    caller: str,
+    targeting: WorkQueue,
+    now: datetime,
+    posts: WorkQueue | None = None,
 ) -> Action:
-    """Close an active action and enqueue its result messages."""
+    """Close an active action and enqueue its result messages (and its result post, if public)."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
         action = store.close_action(action_id, request.outcome.value, request.message, now, caller)
+        annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
-    enqueue(targeting, "results", action_id)
+    enqueue(targeting, "results", action_id, trace=action.trace_header)
+    if action.public:
+        social.enqueue(posts, action_id, "result")
     return action
 
 
-def enqueue(targeting: WorkQueue, kind: str, action_id: str, update_id: str | None = None) -> None:
-    """Hand fan-out work to the targeting queue.
+def enqueue(
+    targeting: WorkQueue,
+    kind: str,
+    action_id: str,
+    update_id: str | None = None,
+    trace: str | None = None,
+) -> None:
+    """Hand fan-out work to the targeting queue, in the action's `trace` (Action.trace_header).
 
     The action is already stored with its work outstanding (`pending`, or an update not yet
     queued), so if SQS is unreachable now the scheduled sweep enqueues it a little later: the
@@ -106,7 +126,8 @@ def enqueue(targeting: WorkQueue, kind: str, action_id: str, update_id: str | No
     if update_id is not None:
         work["update_id"] = update_id
     try:
-        targeting.send([work])
+        with within(trace):
+            targeting.send([work])
     except (QueueError, ClientError, BotoCoreError) as exc:
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 

@@ -34,7 +34,7 @@ from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.work import SendWork, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
-from chalicelib.tracing import traced
+from chalicelib.tracing import count, traced
 
 # An alert `sending` for longer than the sender Lambda's timeout was cut off mid-publish: whether
 # it reached the phone is unknown, so its result is skipped rather than waited for forever.
@@ -63,6 +63,10 @@ class Voice(Protocol):
 
     def call(self, phone: str, text: str, language: Language, reference: str) -> str:
         """Start the call; return its contact id or raise SendFailed."""
+        ...
+
+    def reference_of(self, contact_id: str) -> str | None:
+        """The reference a call was placed with (None if the contact is not ours)."""
         ...
 
 
@@ -166,7 +170,7 @@ class Lease:
 
 
 def send(work: SendWork, sender: Sender, now: datetime) -> int:
-    """Send one chunk of alerts or results on its channel; return how many went out.
+    """Send one chunk of alerts, updates or results on its channel; return how many went out.
 
     Whatever cannot go out yet is put back on the channel's queue as a new, delayed message.
     """
@@ -188,8 +192,14 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     tally = Tally()
     try:
         with traced(
-            "send", action_id=work.action_id, kind=work.kind.value, size=len(work.participant_ids)
+            "send",
+            action_id=work.action_id,
+            ref=action.ref,
+            incident=action.incident,
+            kind=work.kind.value,
+            channel=work.channel.value,
         ):
+            count(size=len(work.participant_ids))
             deliveries = ledger.load(work.action_id, work.participant_ids)
             refused = 0  # refusals in a row
             i = 0
@@ -215,6 +225,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
                     later.extend(d.participant_id for d in deliveries[i - 1 :])
                     waits.add(step)
                     break
+            count(sent=tally.steps[Step.SENT], put_back=len(later))
     finally:
         # Counted and published however the chunk ends (put back, or a crash): what it did has
         # happened.
@@ -310,9 +321,13 @@ def _transmit_and_record(
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
         outcome = Settled.UNKNOWN if exc.ambiguous else Settled.FAILED
+        line = None
         if exc.ambiguous and lease is not None:
-            lease.taken = True  # the call may be running: its line stays taken until the lease ends
-        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id)
+            # The call may be running: its line stays taken until its contact event (found by
+            # the call's reference) or the lease's end frees it.
+            lease.taken = True
+            line = lease.number
+        ledger.finish_sending(delivery, kind, outcome, moment(), update_id=update_id, line=line)
         if isinstance(exc, EndpointGone):
             _forget_device(delivery, sender)
         log_event(
@@ -429,6 +444,19 @@ def _forget_device(delivery: Delivery, sender: Sender) -> None:
     log_event("push_endpoint_gone", device_id=delivery.device_id)
 
 
+def _unknown_call_ended(contact_id: str, voice: Voice | None) -> None:
+    """A call we never learnt the id of ended: its start's answer was lost (an unknown alert).
+    Its reference names the delivery that holds its line: free that line now."""
+    reference = voice.reference_of(contact_id) if voice is not None else None
+    delivery = ledger.by_reference(reference) if reference else None
+    if delivery is None or delivery.voice_line is None:
+        log_event("unknown_contact", contact_id=contact_id)
+        return
+    lines.release(int(delivery.voice_line))
+    ledger.forget_line(delivery)
+    log_event("unknown_call_ended", action_id=delivery.action_id, contact_id=contact_id)
+
+
 def cut_off(delivery: Delivery, now: datetime) -> bool:
     """An alert `sending` for longer than the sender may run: its worker died mid-publish."""
     return (
@@ -498,11 +526,13 @@ def _render(work: SendWork, action: Action, language: Language, callback_number:
     )
 
 
-def call_ended(contact_id: str, outcome: str, queues: Mapping[Channel, WorkQueue]) -> None:
+def call_ended(
+    contact_id: str, outcome: str, queues: Mapping[Channel, WorkQueue], voice: Voice | None
+) -> None:
     """Record how a call went, free its line, and queue a second try for an unanswered alert."""
     delivery = ledger.by_contact(contact_id)
     if delivery is None:
-        log_event("unknown_contact", contact_id=contact_id)
+        _unknown_call_ended(contact_id, voice)
         return
     if delivery.voice_line is not None:
         lines.release(int(delivery.voice_line))

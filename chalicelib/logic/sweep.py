@@ -12,6 +12,7 @@ from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Outcome, iso
+from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -33,6 +34,7 @@ def sweep(
     keep_descriptions: timedelta,
     dead_letters: Sequence[WorkQueue],
     metrics: Metrics,
+    posts: WorkQueue | None = None,
 ) -> dict[str, int]:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
     and publish what operations alarm on: late targeting and dead-lettered messages."""
@@ -45,7 +47,9 @@ def sweep(
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
-            enqueue(targeting, "results", action.action_id)
+            enqueue(targeting, "results", action.action_id, trace=action.trace_header)
+            if action.public:
+                social.enqueue(posts, action.action_id, "result")
             expired += 1
             continue
         redriven += _redrive_updates(action, targeting, now)
@@ -53,7 +57,7 @@ def sweep(
         action = store.get_action(action_id)
         if _stalled(action, kind, now):
             log_event("fanout_redriven", action_id=action_id, kind=kind)
-            enqueue(targeting, kind, action_id)
+            enqueue(targeting, kind, action_id, trace=action.trace_header)
             redriven += 1
     redacted = redact(now, keep_descriptions)
     measure(now, dead_letters, metrics)  # last: the sweep's own work never waits on it
@@ -93,7 +97,9 @@ def _redrive_updates(action: Action, targeting: WorkQueue, now: datetime) -> int
     for update in action.updates:
         if not update.queued and now - datetime.fromisoformat(update.at) >= REDRIVE_IDLE:
             log_event("fanout_redriven", action_id=action.action_id, kind="update")
-            enqueue(targeting, "update", action.action_id, update.update_id)
+            enqueue(
+                targeting, "update", action.action_id, update.update_id, trace=action.trace_header
+            )
             redriven += 1
     return redriven
 

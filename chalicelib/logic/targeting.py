@@ -25,7 +25,7 @@ from chalicelib.logic.sending import cut_off
 from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import SQS_BATCH, WorkQueue
-from chalicelib.tracing import traced
+from chalicelib.tracing import count, traced
 
 # People claimed (or their results queued) at a time: ten send messages, one SQS request.
 CLAIM_BATCH = SEND_CHUNK * SQS_BATCH
@@ -88,7 +88,7 @@ def target(
         return 0
     circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
     incident = Incident(action.incident)
-    with traced("target", action_id=action_id):
+    with traced("target", action_id=action_id, ref=action.ref, incident=action.incident):
         found = places_in(circle, now)
         endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
         available = list(map(str, action.channels))
@@ -128,6 +128,7 @@ def target(
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger.set_counts(action_id, {"targeted": len(recipients)})
+        count(inside=inside, recipients=len(recipients), claimed=claimed)
     if store.finish_pending(action_id, "target", now):  # once per action, whoever runs it again
         metrics.publish({Metric.RECIPIENTS: len(recipients)}, action_id=action_id)
     log_event(
@@ -155,7 +156,7 @@ def fan_out_results(
     queued = 0
     exact: Counter[str] = Counter()
     cut_offs: Counter[str] = Counter()
-    with traced("results", action_id=action_id):
+    with traced("results", action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             for d in chunk:
                 # The update refreshes `d`: it counts as unknown below.
@@ -169,9 +170,10 @@ def fan_out_results(
             action_id,
             {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
         )
-    for channel, count in cut_offs.items():
+        count(queued=queued)
+    for channel, failed in cut_offs.items():
         metrics.publish(
-            {Metric.ALERTS_FAILED: count}, dimension=("Channel", channel), action_id=action_id
+            {Metric.ALERTS_FAILED: failed}, dimension=("Channel", channel), action_id=action_id
         )
     store.finish_pending(action_id, "results", now)
     log_event("results_queued", action_id=action_id, queued=queued)
@@ -188,11 +190,12 @@ def fan_out_update(
     if index is None or action.status != "active":
         return 0  # gone, or closed first: the result says what matters now
     queued = 0
-    with traced("update", action_id=action_id):
+    with traced("update", action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             todo = [d for d in chunk if ledger.queue_update(d, update_id)]
             enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
             queued += len(todo)
+        count(queued=queued)
     store.update_queued(action_id, index)
     log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued

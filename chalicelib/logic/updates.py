@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.dal import actions as store
 from chalicelib.domain.model import Incident
 from chalicelib.domain.requests import parse_update_request
+from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -23,13 +24,17 @@ def post_update(
     callback_number: str,
     targeting: WorkQueue,
     now: datetime,
+    posts: WorkQueue | None = None,
 ) -> str:
-    """Validate and store an update of an active action, and queue its fan-out; its id."""
+    """Validate and store an update of an active action, and queue its fan-out (and its post,
+    if public); its id."""
     action = store.get_action(action_id)  # NotFound before anything is judged
     request = parse_update_request(body, Incident(action.incident), callback_number)
     update_id = str(uuid.uuid4())
-    with traced("post_update", action_id=action_id):
+    with traced("post_update", action_id=action_id, ref=action.ref, incident=action.incident):
         store.add_update(action_id, update_id, request.message, request.description, now)
     log_event("update_posted", action_id=action_id, update_id=update_id)
-    enqueue(targeting, "update", action_id, update_id)
+    enqueue(targeting, "update", action_id, update_id, trace=action.trace_header)
+    if action.public:
+        social.enqueue(posts, action_id, "update", update_id)
     return update_id

@@ -14,8 +14,22 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 from tools.emulator import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless and quiet: this machine's network is closed, so no background calls to Google.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -29,12 +43,18 @@ class LocalSystem:
     """The running `make run` process, its two ports and its log."""
 
     def __init__(
-        self, process: subprocess.Popen[str], api: str, emulator: str, log: Path | None = None
+        self,
+        process: subprocess.Popen[str],
+        api: str,
+        emulator: str,
+        log: Path | None = None,
+        social_port: int | None = None,
     ) -> None:
         self.process = process
         self.api = api
         self.emulator = emulator
         self.log = log
+        self.social_port = social_port  # the Mastodon and X stand-in (`make posts`)
 
     def sms(self) -> list[dict[str, Any]]:
         """Every SMS the emulator has sent."""
@@ -73,11 +93,12 @@ class LocalSystem:
 @pytest.fixture(scope="module")
 def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
-    api_port, emulator_port = free_port(), free_port()
+    api_port, emulator_port, social_port = free_port(), free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "BURGERNET_API_PORT": str(api_port),
         "BURGERNET_EMULATOR_PORT": str(emulator_port),
+        "BURGERNET_SOCIAL_PORT": str(social_port),
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("run") / "run.log"
@@ -91,7 +112,11 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
             text=True,
         )
     system = LocalSystem(
-        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{emulator_port}", log
+        process,
+        f"http://127.0.0.1:{api_port}",
+        f"http://127.0.0.1:{emulator_port}",
+        log,
+        social_port,
     )
     try:
         _wait_until_serving(system, log)
@@ -116,3 +141,31 @@ def _wait_until_serving(system: LocalSystem, log: Path) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"the API did not come up:\n{log.read_text()}")
+
+
+# --- Chromium, for the pages' browser tests ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium, or a skip (a failure in CI) saying why there is none."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
+    pytest.skip(
+        f"browser tests need Debian's Chromium at {CHROMIUM} "
+        "(apt-get install chromium); set CI=1 to make its absence a failure"
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

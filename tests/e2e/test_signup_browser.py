@@ -7,7 +7,6 @@ so there a missing browser is a failure.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -16,24 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.conftest import LocalSystem
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless and quiet: this machine's network is closed, so no background calls to Google.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MUNICIPALITY = "GM0344"  # Utrecht, which the runner seeds
 DOMPLEIN = (52.0907, 5.1214)  # 3511 LX 1 in the geocoder stand-in
 SCREENSHOTS = Path("/tmp")
@@ -47,31 +34,6 @@ def thirty_years_ago() -> date:
         return today.replace(year=today.year - 30)
     except ValueError:  # 29 February
         return today.replace(year=today.year - 30, day=28)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's Chromium, or a skip (a failure in CI) saying why there is none."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)")
-    pytest.skip(
-        f"browser tests need Debian's Chromium at {CHROMIUM} "
-        "(apt-get install chromium); set CI=1 to make its absence a failure"
-    )
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture(scope="module")

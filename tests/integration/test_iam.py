@@ -85,6 +85,38 @@ def test_only_the_senders_and_code_paths_may_text(template: dict[str, Any]) -> N
     assert texting == {"ApiHandlerRole", "SmsSenderRole", "CodeSenderRole"}
 
 
+def test_only_the_social_poster_reads_the_networks_credentials(template: dict[str, Any]) -> None:
+    readers = {
+        role
+        for role, s in _statements(template)
+        if "social-credentials" in json.dumps(s.get("Resource"))
+        or "social-credentials" in json.dumps(s.get("Condition"))
+    }
+    assert readers == {"SocialPosterRole"}
+
+
+def test_the_social_poster_touches_nothing_but_its_queue_actions_and_credentials(
+    template: dict[str, Any],
+) -> None:
+    own = [s for role, s in _statements(template) if role == "SocialPosterRole"]
+    resources = json.dumps([s["Resource"] for s in own])
+    assert "sqs" in resources and "burgernet-social" in resources
+    assert not {"sqs:SendMessage", "sns:Publish", "connect:StartOutboundVoiceContact"} & {
+        a for s in own for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    tables = {
+        r["Fn::Sub"].rsplit("table/", 1)[1]
+        for s in own
+        for r in _list(s["Resource"])
+        if "table/" in str(r)
+    }
+    assert tables == {"burgernet-actions"}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_the_public_api_and_callback_router_cannot_scan_people(template: dict[str, Any]) -> None:
     for role in ("ApiHandlerRole", "CallbackRouterRole", "InboundSmsRole"):
         for _, s in (x for x in _statements(template) if x[0] == role):
@@ -185,6 +217,21 @@ def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
         for action in ("sqs:GetQueueUrl", "sqs:GetQueueAttributes")
         for queue in DEAD_LETTER_QUEUES
     }
+
+
+def test_the_public_routes_may_find_an_action_by_its_reference_and_nothing_more(
+    template: dict[str, Any],
+) -> None:
+    """The feeds and the page read actions by status (as dispatch does) and by reference."""
+    actions = [
+        s
+        for role, s in _statements(template)
+        if role == "ApiHandlerRole" and s["Sid"] == "TableActions"
+    ]
+    indexes = {
+        r["Fn::Sub"].rsplit("/", 1)[1] for r in actions[0]["Resource"] if "/index/" in str(r)
+    }
+    assert indexes == {"status-index", "ref-index"}
 
 
 # --- Photos: a private bucket, a CDN in front of its public sizes, a resizer with Pillow -------

@@ -23,6 +23,7 @@ from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
     SMS_QUEUE,
+    SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
 )
@@ -37,6 +38,7 @@ QUEUE_HANDLERS = {
     VOICE_QUEUE: "voice_sender",
     PUSH_QUEUE: "push_sender",
     CODES_QUEUE: "code_sender",
+    SOCIAL_QUEUE: "social_poster",
 }
 SENDER_QUEUES = {Channel.SMS: SMS_QUEUE, Channel.VOICE: VOICE_QUEUE, Channel.PUSH: PUSH_QUEUE}
 

@@ -53,14 +53,19 @@ class FakeCallCenter:
     running: dict[str, float] = dataclasses.field(default_factory=dict)  # contact -> ends at
     max_running: int = 0
     texts: list[str] = dataclasses.field(default_factory=list)
+    references: dict[str, str] = dataclasses.field(default_factory=dict)  # contact -> reference
 
     def call(self, phone: str, text: str, language: Language, reference: str) -> str:
         contact = str(uuid.uuid4())
+        self.references[contact] = reference
         self.starts.append((self.clock.t, phone))
         self.running[contact] = self.clock.t + CALL_SECONDS
         self.max_running = max(self.max_running, len(self.running))
         self.texts.append(text)
         return contact
+
+    def reference_of(self, contact_id: str) -> str | None:
+        return self.references.get(contact_id)
 
     def ended(self) -> list[str]:
         """Calls whose time is up (they leave `running`)."""
@@ -392,7 +397,7 @@ def test_a_sender_waits_for_a_line_to_come_free_instead_of_giving_the_chunk_back
     assert center.max_running == 10
 
 
-def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_its_lease_ends(
+def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_the_call_ends(
     system: System, clock: FakeClock, center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given: eleven voice participants and ten lines; Connect places the first call but its
@@ -424,3 +429,17 @@ def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_its_lease_ends(
     assert system.emulator.delayed(VOICE_QUEUE) == [LINES_BUSY_DELAY_S]
     [unknown] = [d for d in Delivery.query(action["action_id"]) if d.alert_status == "unknown"]
     assert unknown.phone == phones[0]
+
+    # When: that unknown call ends (its contact id was never learnt; its reference names it)
+    # while the nine others still run, and the chunk put back comes round
+    first = next(iter(center.references))  # the first call placed: the unknown one
+    del center.running[first]
+    system.client.lambda_.invoke("contact_events", contact_event(first, answered=True))
+    clock.sleep(LINES_BUSY_DELAY_S)
+    system.emulator.time_passes(VOICE_QUEUE)
+    [later] = system.emulator.drain(VOICE_QUEUE)
+    assert system.invoke("voice_sender", VOICE_QUEUE, [later])["batchItemFailures"] == []
+
+    # Then: its line was freed, and the eleventh person is called on it
+    assert [p for _, p in center.starts][-1] == phones[10]
+    assert center.max_running == 10

@@ -274,3 +274,29 @@ def test_recording_voice_refuses_what_connect_would_refuse() -> None:
         voice.call(PHONE, "x" * (MAX_SPEECH_CHARS + 1), Language.NL, REFERENCE)
 
     assert voice.calls == []
+
+
+def test_a_calls_reference_is_read_from_its_contact_attributes(
+    stubbed: tuple[ConnectVoice, Stubber],
+) -> None:
+    voice, stubber = stubbed
+    stubber.add_response(
+        "get_contact_attributes",
+        {"Attributes": {"message": TEXT_NL, "reference": REFERENCE}},
+        {"InstanceId": INSTANCE_ID, "InitialContactId": CONTACT_ID},
+    )
+    stubber.add_client_error(
+        "get_contact_attributes", "ResourceNotFoundException", http_status_code=404
+    )
+
+    assert voice.reference_of(CONTACT_ID) == REFERENCE
+    assert voice.reference_of(CONTACT_ID) is None  # not a contact of this instance
+    stubber.assert_no_pending_responses()
+
+
+def test_recording_voice_knows_the_reference_of_each_call_it_placed() -> None:
+    voice = RecordingVoice()
+    contact = voice.call(PHONE, TEXT_NL, Language.NL, REFERENCE)
+
+    assert voice.reference_of(contact) == REFERENCE
+    assert voice.reference_of(CONTACT_ID) is None

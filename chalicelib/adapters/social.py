@@ -1,0 +1,177 @@
+"""Posting on social networks: Mastodon (through Mastodon.py) and X (API v2 over requests).
+
+Each network's `post` makes one post and returns its id, or raises PostFailed; the caller keeps
+the ledger and decides what to try again. Neither network gets personal data: posts are public
+texts about an action.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+from mastodon import Mastodon, MastodonAPIError, MastodonError, MastodonRatelimitError
+from requests_oauthlib import OAuth1
+
+TIMEOUT_S = 10.0  # per request; the poster has 60 s, and a post is at most three requests
+MASTODON_VERSION = "4.0.0"  # the least we use (POST /api/v2/media); saves asking the server
+PHOTO_TYPES = ("image/jpeg", "image/png")
+
+
+class PostFailed(Exception):
+    """A network did not take a post, or its answer was lost: the message is tried again later.
+
+    `code` is safe to log: an HTTP status or an error class, never the post's text.
+    """
+
+    def __init__(self, network: str, code: str) -> None:
+        super().__init__(f"{network}: {code}")
+        self.network = network
+        self.code = code
+
+
+class MastodonClient(Protocol):
+    """The part of Mastodon.py's client this adapter uses."""
+
+    def status_post(
+        self,
+        status: str,
+        *,
+        in_reply_to_id: str | None,
+        media_ids: list[Any] | None,
+        visibility: str,
+        language: str,
+        idempotency_key: str,
+    ) -> Any: ...
+
+    def media_post(
+        self, media_file: Any, *, mime_type: str, description: str, file_name: str
+    ) -> Any: ...
+
+
+class HttpClient(Protocol):
+    """The part of a requests.Session the adapters use."""
+
+    def get(self, url: str, *, timeout: float) -> requests.Response: ...
+
+    def post(self, url: str, *, json: Any, timeout: float) -> requests.Response: ...
+
+
+@dataclass(frozen=True)
+class MastodonNetwork:
+    """Posts as Burgernet's Mastodon account, with the action's photo when it has one."""
+
+    client: MastodonClient
+    photos: HttpClient  # fetches the photo from its public URL
+    name: str = "mastodon"
+
+    def post(self, text: str, *, reply_to: str | None, photo_url: str | None, key: str) -> str:
+        """Post `text` (a reply when `reply_to`); `key` makes a repeated post return the first."""
+        try:
+            media = self._upload(photo_url) if photo_url else None
+            # Mastodon keeps the Idempotency-Key for an hour: a post whose answer was lost and
+            # that is tried again returns the status first made, not a second one.
+            status = self.client.status_post(
+                text,
+                in_reply_to_id=reply_to,
+                media_ids=[media] if media else None,
+                visibility="public",
+                language="nl",
+                idempotency_key=key,
+            )
+        except MastodonRatelimitError:
+            raise PostFailed(self.name, "rate_limited") from None
+        except MastodonAPIError as exc:
+            status_code = exc.args[1] if len(exc.args) > 1 else "?"
+            raise PostFailed(self.name, f"http_{status_code}") from None
+        except MastodonError as exc:  # unreachable, timed out, ...
+            raise PostFailed(self.name, type(exc).__name__) from None
+        return str(status["id"])
+
+    def _upload(self, url: str) -> Any:
+        """The photo as a Mastodon media attachment, or None if it cannot be fetched now.
+
+        A post without its photo beats a post held back: the photo is on the public page too.
+        """
+        try:
+            response = self.photos.get(url, timeout=TIMEOUT_S)
+            response.raise_for_status()
+        except requests.RequestException:
+            return None
+        mime_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if mime_type not in PHOTO_TYPES:
+            return None
+        return self.client.media_post(
+            io.BytesIO(response.content),
+            mime_type=mime_type,
+            description="Foto bij deze Burgernet-actie",
+            file_name="burgernet" + (".png" if mime_type == "image/png" else ".jpg"),
+        )
+
+
+@dataclass(frozen=True)
+class XNetwork:
+    """Posts as Burgernet's X account through API v2 `POST /2/tweets` (no photo: see README)."""
+
+    http: HttpClient  # a session that signs each request (OAuth 1.0a user context)
+    api_url: str  # https://api.x.com
+    name: str = "x"
+
+    def post(self, text: str, *, reply_to: str | None, photo_url: str | None, key: str) -> str:
+        """Post `text` (a reply when `reply_to`). X has no idempotency key; it refuses a repeat
+        of a recent post of ours as duplicate content, which we report as such."""
+        body: dict[str, Any] = {"text": text}
+        if reply_to:
+            body["reply"] = {"in_reply_to_tweet_id": reply_to}
+        try:
+            response = self.http.post(f"{self.api_url}/2/tweets", json=body, timeout=TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise PostFailed(self.name, type(exc).__name__) from None
+        if response.status_code != 201:
+            duplicate = response.status_code == 403 and "duplicate" in response.text.lower()
+            raise PostFailed(
+                self.name, "duplicate" if duplicate else f"http_{response.status_code}"
+            )
+        try:
+            return str(response.json()["data"]["id"])
+        except (ValueError, KeyError, TypeError):
+            raise PostFailed(self.name, "unreadable_answer") from None
+
+
+def mastodon_network(url: str, credentials: dict[str, str]) -> MastodonNetwork:
+    """The Mastodon account at server `url`, with its access token."""
+    client = Mastodon(
+        access_token=credentials["access_token"],
+        api_base_url=url,
+        request_timeout=TIMEOUT_S,
+        ratelimit_method="throw",  # never sleep in a Lambda: SQS tries again later
+        # "created" with a version given: methods are checked against it, the server is not asked.
+        version_check_mode="created",
+        mastodon_version=MASTODON_VERSION,
+    )
+    return MastodonNetwork(client, requests.Session())
+
+
+def x_network(url: str, credentials: dict[str, str]) -> XNetwork:
+    """The X account whose OAuth 1.0a user tokens these are (they do not expire)."""
+    session = requests.Session()
+    session.auth = OAuth1(
+        credentials["api_key"],
+        credentials["api_secret"],
+        credentials["access_token"],
+        credentials["access_token_secret"],
+    )
+    return XNetwork(session, url)
+
+
+CREDENTIAL_KEYS = {
+    "mastodon": ("access_token",),
+    "x": ("api_key", "api_secret", "access_token", "access_token_secret"),
+}
+BUILDERS: dict[str, Callable[[str, dict[str, str]], MastodonNetwork | XNetwork]] = {
+    "mastodon": mastodon_network,
+    "x": x_network,
+}

@@ -1,0 +1,40 @@
+"""The Atom 1.0 index (RFC 4287) of the public actions' CAP messages, as CAP consumers poll it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from xml.etree.ElementTree import Element, tostring
+
+from chalicelib.domain.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
+from chalicelib.domain.cap import child, description
+from chalicelib.domain.model import Language, iso
+from chalicelib.domain.public import PublicAction, Site, title
+
+NAMESPACE = "http://www.w3.org/2005/Atom"
+MEDIA_TYPE = "application/atom+xml"
+# An empty feed's <updated>: fixed, so an unchanged empty feed keeps its ETag.
+NEVER = "1970-01-01T00:00:00Z"
+
+
+def feed(actions: Sequence[PublicAction], site: Site) -> str:
+    """The index, newest message first; each entry links to the action's latest CAP message."""
+    newest_first = sorted(actions, key=lambda a: a.latest.sent, reverse=True)
+    root = Element("feed", {"xmlns": NAMESPACE, "xml:lang": "nl"})
+    child(root, "id", site.feed)
+    child(root, "title", "Burgernet")
+    child(root, "subtitle", "Acties van Burgernet als CAP 1.2-berichten")
+    child(root, "updated", iso(newest_first[0].latest.sent) if newest_first else NEVER)
+    child(root, "link", rel="self", type=MEDIA_TYPE, href=site.feed)
+    child(child(root, "author"), "name", "Burgernet")
+    for action in newest_first:
+        entry = child(root, "entry")
+        child(entry, "id", f"urn:uuid:{action.action_id}")
+        child(entry, "title", title(action, Language.NL))
+        child(entry, "published", iso(action.started))
+        child(entry, "updated", iso(action.latest.sent))  # the time of the message linked to
+        child(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=site.cap(action.ref))
+        child(entry, "link", rel="related", type="text/html", href=site.page(action.ref))
+        # What the linked message says, so a new message changes the feed within its second too.
+        child(entry, "summary", description(action, Language.NL))
+    xml: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml.decode("utf-8")

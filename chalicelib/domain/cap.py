@@ -1,0 +1,140 @@
+"""An action's public state as an OASIS CAP 1.2 message (docs.oasis-open.org/emergency/cap/v1.2).
+
+Built as an element tree, so whatever a dispatcher typed is escaped by the serializer.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import datetime
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from chalicelib.domain.messages import outcome_sentence
+from chalicelib.domain.model import Incident, Language
+from chalicelib.domain.public import (
+    SHOWN_AFTER_CLOSE,
+    PublicAction,
+    Site,
+    callback_line,
+    event,
+    kilometres,
+    looking_for,
+    number,
+    title,
+)
+from chalicelib.domain.signup import AMSTERDAM
+
+NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
+MEDIA_TYPE = "application/cap+xml"
+LANGUAGES = {Language.NL: "nl-NL", Language.EN: "en-GB"}
+
+# (severity, certainty) per incident; README "CAP 1.2" gives the reasons. Every incident was
+# reported to the police before an action starts, hence Observed; "other" is whatever dispatch
+# asks, so only Likely.
+ASSESSMENT: dict[Incident, tuple[str, str]] = {
+    Incident.BURGLARY: ("Moderate", "Observed"),
+    Incident.ROBBERY: ("Severe", "Observed"),
+    Incident.HIT_AND_RUN: ("Moderate", "Observed"),
+    Incident.MISSING_PERSON: ("Severe", "Observed"),
+    Incident.SHOPLIFTING: ("Minor", "Observed"),
+    Incident.OTHER: ("Moderate", "Likely"),
+}
+
+_NEW_DESCRIPTION = {Language.NL: "Nieuwe beschrijving.", Language.EN: "New description."}
+_AFTER_RESULT = {
+    Language.NL: "Heeft u nog informatie? Bel gratis {callback} en noem ref. {ref}. "
+    "Bedankt voor uw hulp!",
+    Language.EN: "Any more information? Call the free number {callback} and quote ref. {ref}. "
+    "Thank you for your help!",
+}
+_SEARCH_AREA = {Language.NL: "Zoekgebied van de politie", Language.EN: "Police search area"}
+_PHOTO = {Language.NL: "Foto", Language.EN: "Photo"}
+
+
+def cap_time(moment: datetime) -> str:
+    """CAP's time: to the second with a numeric offset (CAP forbids "Z"); Dutch local time."""
+    return moment.astimezone(AMSTERDAM).isoformat(timespec="seconds")
+
+
+def message(action: PublicAction, site: Site) -> str:
+    """The CAP message of the action's latest public state, as UTF-8 XML text."""
+    latest = action.latest
+    alert = Element("alert", xmlns=NAMESPACE)
+    child(alert, "identifier", latest.identifier)
+    child(alert, "sender", site.cap_sender)
+    child(alert, "sent", cap_time(latest.sent))
+    child(alert, "status", "Test" if action.exercise else "Actual")
+    child(alert, "msgType", "Alert" if latest.kind == "start" else "Update")
+    child(alert, "scope", "Public")
+    earlier = action.bulletins[:-1]
+    if earlier:
+        child(
+            alert,
+            "references",
+            " ".join(f"{site.cap_sender},{b.identifier},{cap_time(b.sent)}" for b in earlier),
+        )
+    for language in LANGUAGES:
+        _info(alert, action, site, language)
+    xml: bytes = tostring(alert, encoding="utf-8", xml_declaration=True)
+    return xml.decode("utf-8")  # with its declaration: <?xml version='1.0' encoding='utf-8'?>
+
+
+def _info(alert: Element, action: PublicAction, site: Site, language: Language) -> None:
+    ended = action.latest.kind == "result"
+    severity, certainty = ASSESSMENT[action.incident]
+    info = child(alert, "info")
+    child(info, "language", LANGUAGES[language])
+    child(info, "category", "Rescue" if action.incident is Incident.MISSING_PERSON else "Security")
+    child(info, "event", event(action.incident, language))
+    # Look out while it runs; once it has ended nothing is asked of anyone any more.
+    child(info, "responseType", "AllClear" if ended else "Monitor")
+    child(info, "urgency", "Past" if ended else "Immediate")
+    child(info, "severity", severity)
+    child(info, "certainty", certainty)
+    closed = action.closed
+    child(info, "expires", cap_time(closed + SHOWN_AFTER_CLOSE if closed else action.expires))
+    child(info, "senderName", "Burgernet")
+    child(info, "headline", title(action, language))
+    child(info, "description", description(action, language))
+    if ended:
+        instruction = _AFTER_RESULT[language].format(callback=site.callback_number, ref=action.ref)
+    else:
+        instruction = callback_line(action.ref, site.callback_number, language)
+    child(info, "instruction", instruction)
+    child(info, "web", site.page(action.ref))
+    child(info, "contact", site.callback_number)
+    if action.photo:
+        resource = child(info, "resource")
+        child(resource, "resourceDesc", _PHOTO[language])
+        media_type = mimetypes.guess_type(urlsplit(action.photo.large).path)[0]
+        child(resource, "mimeType", media_type or "image/jpeg")
+        child(resource, "uri", action.photo.large)
+    area = child(info, "area")
+    child(area, "areaDesc", action.place or _SEARCH_AREA[language])
+    circle = f"{number(action.lat)},{number(action.lon)} {kilometres(action.radius_m)}"
+    child(area, "circle", circle)
+
+
+def description(action: PublicAction, language: Language) -> str:
+    """What the latest message says: the search, an update to it, or how it ended."""
+    latest = action.latest
+    if latest.kind == "result" and action.outcome:
+        ended = [outcome_sentence(action.outcome, language), action.result_message]
+        return " ".join(part for part in ended if part)
+    parts = []
+    update = action.update_of(latest) if latest.kind == "update" else None
+    if update:
+        if update.message:
+            parts += ["Update:", update.message]  # the same word in Dutch and English
+        if update.description:
+            parts.append(_NEW_DESCRIPTION[language])
+    parts.append(looking_for(action, language))
+    return " ".join(parts)
+
+
+def child(parent: Element, tag: str, text: str | None = None, **attributes: str) -> Element:
+    """A new element in its parent's namespace, with text (escaped when written)."""
+    element = SubElement(parent, tag, attributes)
+    element.text = text
+    return element

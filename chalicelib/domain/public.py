@@ -1,0 +1,199 @@
+"""An action as the public sees it (the feeds, its CAP messages, its page), and their words.
+
+Public texts keep the dispatcher's own characters (ë, é, emoji): unlike SMS, they are never
+folded to GSM-7.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from chalicelib.domain.messages import incident_name
+from chalicelib.domain.model import Incident, Language, Outcome, iso
+
+# A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
+SHOWN_AFTER_CLOSE = timedelta(hours=48)
+ACTION_LEVEL = 5  # Burgernet's alert list: 5 is an action, 10 a national AMBER Alert
+HOST = re.compile(r"[a-z0-9.-]{1,253}")  # a host name as urlsplit gives it (lower case)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the public side is served, and who signs its CAP messages."""
+
+    url: str  # PUBLIC_URL, without a trailing /
+    cap_sender: str
+    callback_number: str
+
+    def page(self, ref: str) -> str:
+        """The action's public page."""
+        return f"{self.url}/a/{ref}"
+
+    def cap(self, ref: str) -> str:
+        """The action's latest CAP message."""
+        return f"{self.url}/public/actions/{ref}.cap"
+
+    @property
+    def feed(self) -> str:
+        """The Atom index of the CAP messages."""
+        return f"{self.url}/public/feed.atom"
+
+
+@dataclass(frozen=True)
+class Photo:
+    """The action's photo at its two sizes (stable public URLs)."""
+
+    large: str  # 1280 px
+    small: str  # 320 px
+
+
+@dataclass(frozen=True)
+class Update:
+    """A dispatcher's update, as published."""
+
+    update_id: str
+    at: datetime
+    message: str | None  # None once redacted
+    description: str | None  # the new description, if it changed
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    """One public state of an action (start, update or result): one CAP message."""
+
+    identifier: str
+    sent: datetime
+    kind: str  # start | update | result
+    update_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicAction:
+    """What may be shown of a public action; free text is None once redacted."""
+
+    action_id: str
+    ref: str
+    incident: Incident
+    description: str | None  # the latest description (an update may have replaced it)
+    place: str | None
+    lat: float
+    lon: float
+    radius_m: float
+    exercise: bool
+    started: datetime
+    expires: datetime
+    closed: datetime | None
+    outcome: Outcome | None
+    result_message: str | None
+    photo: Photo | None
+    updates: tuple[Update, ...]  # oldest first
+    bulletins: tuple[Bulletin, ...]  # oldest first, never empty
+
+    @property
+    def latest(self) -> Bulletin:
+        """The newest public state: what the CAP URL serves."""
+        return self.bulletins[-1]
+
+    def update_of(self, bulletin: Bulletin) -> Update | None:
+        """The dispatcher's update a bulletin published, if it published one."""
+        return next((u for u in self.updates if u.update_id == bulletin.update_id), None)
+
+
+_LOOKING_FOR = {Language.NL: "De politie zoekt:", Language.EN: "The police are looking for:"}
+_REDACTED = {
+    Language.NL: "De beschrijving is verwijderd.",
+    Language.EN: "The description has been removed.",
+}
+_CALLBACK = {
+    Language.NL: "Gezien? Bel direct gratis {callback} en noem ref. {ref}.",
+    Language.EN: "Seen them? Call the free number {callback} right away and quote ref. {ref}.",
+}
+_ENDED = {Language.NL: "beëindigd", Language.EN: "ended"}
+_EXERCISE = {Language.NL: "OEFENING", Language.EN: "EXERCISE"}
+
+
+def event(incident: Incident, language: Language) -> str:
+    """What happened, in a few words ("Inbraak", "Missing person")."""
+    name = incident_name(incident, language)
+    return name[:1].upper() + name[1:]
+
+
+def title(action: PublicAction, language: Language) -> str:
+    """ "Burgernet: inbraak in Utrecht", marked when it is an exercise or has ended."""
+    text = f"Burgernet: {incident_name(action.incident, language)}"
+    if action.place:
+        text += f" in {action.place}"  # the same word in Dutch and English
+    if action.closed:
+        text += f" ({_ENDED[language]})"
+    if action.exercise:
+        text = f"{_EXERCISE[language]} – {text}"
+    return text
+
+
+def looking_for(action: PublicAction, language: Language) -> str:
+    """ "De politie zoekt: …" with the latest description, or that it was removed."""
+    if action.description is None:
+        return _REDACTED[language]
+    return f"{_LOOKING_FOR[language]} {action.description}"
+
+
+def callback_line(ref: str, callback_number: str, language: Language) -> str:
+    """ "Gezien? Bel direct gratis 0800-0011 en noem ref. …" """
+    return _CALLBACK[language].format(callback=callback_number, ref=ref)
+
+
+def number(value: float) -> str:
+    """A coordinate or distance as a plain decimal, as exact as it was stored (no 1e-05)."""
+    return format(Decimal(repr(float(value))).normalize(), "f")
+
+
+def kilometres(metres: float) -> str:
+    """Metres as kilometres, exactly (CAP's circle radius)."""
+    return format((Decimal(repr(float(metres))) / 1000).normalize(), "f")
+
+
+def alert_item(action: PublicAction, site: Site) -> dict[str, Any]:
+    """One action in the shape of Burgernet's public alert list (Dutch, as that list is)."""
+    photo = action.photo
+    return {
+        "AlertId": action.ref,
+        "AlertLevel": ACTION_LEVEL,
+        "Sent": iso(action.started),
+        "Message": {
+            "Title": title(action, Language.NL),
+            "Description": action.description,
+            "DescriptionExt": " ".join(
+                (
+                    looking_for(action, Language.NL),
+                    *(u.message for u in action.updates if u.message),
+                    callback_line(action.ref, site.callback_number, Language.NL),
+                )
+            ),
+            "Readmore_URL": site.page(action.ref),
+            "Media": {
+                "Image": photo.large if photo else None,
+                "SmallImage": photo.small if photo else None,
+            },
+        },
+        "Area": {
+            "Description": action.place,
+            "Circle": f"{number(action.lat)},{number(action.lon)} {number(action.radius_m)}",
+        },
+    }
+
+
+def web_origin(url: str) -> str | None:
+    """The origin (scheme://host[:port]) of an absolute http(s) URL, for a CSP source list."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a port number
+        return None
+    if parts.scheme not in ("http", "https") or not HOST.fullmatch(parts.hostname or ""):
+        return None
+    return f"{parts.scheme}://{parts.hostname}{port}"

@@ -1,0 +1,104 @@
+"""The public face of actions, open to anyone: Burgernet's alert list, CAP 1.2, Atom, the page."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain import atom, cap
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.public import Site
+from chalicelib.handlers.http import json_errors
+from chalicelib.handlers.signup_page import COMMON_HEADERS, CONTENT_SECURITY_POLICY
+from chalicelib.logic import public
+from chalicelib.runtime import runtime
+
+feeds = Blueprint(__name__)
+
+CAP_SUFFIX = ".cap"
+FEED_MAX_AGE_S = 60  # the feed is polled; a minute of caching costs a reader nothing
+
+
+def now() -> datetime:
+    """The current time (a seam for tests of the 48 hours after a close)."""
+    return datetime.now(UTC)
+
+
+def _site() -> Site:
+    settings = runtime().settings
+    return Site(settings.public_url, settings.cap_sender, settings.callback_number)
+
+
+@feeds.route("/public/alerts", methods=["GET"])
+def alert_list() -> Response:
+    """Active public actions in Burgernet's alert-list shape (JSON)."""
+    return Response(
+        body=public.alert_list(_site()),
+        status_code=200,
+        headers={**COMMON_HEADERS, "Content-Type": "application/json"},
+    )
+
+
+@feeds.route("/public/actions/{name}", methods=["GET"])
+@json_errors
+def cap_message(name: str) -> Response:
+    """The action's latest CAP 1.2 message, at /public/actions/{ref}.cap."""
+    if not name.endswith(CAP_SUFFIX):
+        raise NotFound(
+            "not_found",
+            "An action's CAP message is at /public/actions/{ref}.cap, e.g. "
+            "/public/actions/K7P2QX.cap.",
+        )
+    body = public.cap_message(name.removesuffix(CAP_SUFFIX), _site(), now())
+    return Response(
+        body=body, status_code=200, headers={**COMMON_HEADERS, "Content-Type": cap.MEDIA_TYPE}
+    )
+
+
+@feeds.route("/public/feed.atom", methods=["GET"])
+def atom_feed() -> Response:
+    """The Atom index of the public actions' CAP messages, with an ETag for polling readers."""
+    body = public.feed(_site(), now())
+    etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
+    headers: dict[str, str | list[str]] = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
+    }
+    if _matches(feeds.current_request.headers.get("if-none-match"), etag):
+        return Response(body="", status_code=304, headers=headers)
+    return Response(
+        body=body, status_code=200, headers={**headers, "Content-Type": atom.MEDIA_TYPE}
+    )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names this ETag (weakly compared, as RFC 9110 asks for GET)."""
+    tags = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+    return etag in tags or "*" in tags
+
+
+@feeds.route("/a/{ref}", methods=["GET"])
+def action_page(ref: str) -> Response:
+    """The action's public page (HTML, Dutch with English), or why there is none."""
+    status, html, image_origins = public.action_page(ref, _site(), now())
+    return Response(
+        body=html,
+        status_code=status,
+        headers={
+            **COMMON_HEADERS,
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": _policy(image_origins),
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def _policy(image_origins: list[str]) -> str:
+    """The signup page's Content-Security-Policy, with the photo's origin allowed as an image."""
+    return "; ".join(
+        " ".join([d, *image_origins]) if d.startswith("img-src ") else d
+        for d in CONTENT_SECURITY_POLICY.split("; ")
+    )

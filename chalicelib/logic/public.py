@@ -1,0 +1,139 @@
+"""The public face of actions: Burgernet's alert list, CAP 1.2 messages, their Atom index, the page.
+
+Only public actions appear, and only what may be shown of them. A closed action leaves the alert
+list at once, and the feed SHOWN_AFTER_CLOSE later, when its CAP message and page answer 410.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.dal import actions as store
+from chalicelib.dal import models
+from chalicelib.dal.models import Action
+from chalicelib.domain import atom, cap, page
+from chalicelib.domain.errors import DomainError, Expired, NotFound
+from chalicelib.domain.messages import REF_LENGTH
+from chalicelib.domain.model import Incident, Outcome
+from chalicelib.domain.public import (
+    SHOWN_AFTER_CLOSE,
+    Bulletin,
+    Photo,
+    PublicAction,
+    Site,
+    Update,
+    alert_item,
+)
+from chalicelib.domain.requests import MAX_DURATION
+from chalicelib.logic.actions import REF_ALPHABET
+
+# How long before its close a closed action can have started: its longest run, plus time for a
+# late sweep to close it.
+LONGEST_ACTION = timedelta(minutes=MAX_DURATION, hours=1)
+REF = re.compile(f"[{REF_ALPHABET}]{{1,{REF_LENGTH}}}")
+
+
+def alert_list(site: Site) -> list[dict[str, Any]]:
+    """Every active public action, newest first, as Burgernet's public alert list shows it.
+
+    Exercises stay out: the list has no way to mark one, and the displays at bus and tram stops
+    that read it would show a drill as a real search.
+    """
+    shown = [a for a in store.active_actions() if a.public and not a.exercise]
+    shown.sort(key=lambda a: str(a.created_at), reverse=True)
+    return [alert_item(public_view(a), site) for a in shown]
+
+
+def cap_message(ref: str, site: Site, now: datetime) -> str:
+    """The action's latest CAP 1.2 message; NotFound unless public, Expired once gone."""
+    return cap.message(_shown(ref, now), site)
+
+
+def feed(site: Site, now: datetime) -> str:
+    """The Atom index: active public actions and those closed less than SHOWN_AFTER_CLOSE ago."""
+    recent = store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
+    actions = [a for a in (*store.active_actions(), *recent) if a.public and _on_show(a, now)]
+    return atom.feed([public_view(a) for a in actions], site)
+
+
+def action_page(ref: str, site: Site, now: datetime) -> tuple[int, str, list[str]]:
+    """(HTTP status, HTML, origins of its images): the page, or why there is none."""
+    try:
+        action = _shown(ref, now)
+    except DomainError as exc:
+        status = 410 if isinstance(exc, Expired) else 404
+        return status, page.missing(status), []
+    return 200, page.render(action, site), page.image_origins(action)
+
+
+def _shown(ref: str, now: datetime) -> PublicAction:
+    """The public action with this reference, while it may be shown."""
+    action = None
+    if REF.fullmatch(ref):
+        with contextlib.suppress(NotFound):
+            action = store.action_by_ref(ref)
+    # A non-public action answers exactly as an unknown reference: its existence stays private.
+    if action is None or not action.public:
+        raise NotFound(
+            "action_not_found",
+            f"There is no public action with reference {ref[:20]!r}; a reference is "
+            f"{REF_LENGTH} characters of {REF_ALPHABET}.",
+        )
+    if not _on_show(action, now):
+        raise Expired(
+            "action_gone",
+            f"Action {ref} ended more than {SHOWN_AFTER_CLOSE // timedelta(hours=1)} hours "
+            "ago; its public messages are no longer available.",
+        )
+    return public_view(action)
+
+
+def _on_show(action: Action, now: datetime) -> bool:
+    return action.closed_at is None or _time(action.closed_at) > now - SHOWN_AFTER_CLOSE
+
+
+def public_view(action: Action) -> PublicAction:
+    """What the public may see of an action (its free text is gone once redacted)."""
+    updates = tuple(
+        Update(u.update_id, _time(u.at), message=u.message, description=u.description)
+        for u in action.updates
+    )
+    latest_description = next((u.description for u in reversed(updates) if u.description), None)
+    return PublicAction(
+        action_id=action.action_id,
+        ref=action.ref,
+        incident=Incident(action.incident),
+        description=latest_description or action.description,
+        place=action.place,
+        lat=float(action.lat),
+        lon=float(action.lon),
+        radius_m=float(action.radius_m),
+        exercise=bool(action.exercise),
+        started=_time(action.created_at),
+        expires=_time(action.expires_at),
+        closed=_time(action.closed_at) if action.closed_at else None,
+        outcome=Outcome(action.outcome) if action.outcome else None,
+        result_message=action.result_message,
+        photo=Photo(large=action.photo.large, small=action.photo.small) if action.photo else None,
+        updates=updates,
+        bulletins=tuple(
+            Bulletin(b.identifier, _time(b.sent), b.kind, b.update_id) for b in _bulletins(action)
+        ),
+    )
+
+
+def _bulletins(action: Action) -> list[models.Bulletin]:
+    """The action's public states; actions started before they were recorded get theirs here."""
+    if action.bulletins:
+        return list(action.bulletins)
+    made = [store.bulletin(action.action_id, "start", _time(action.created_at))]
+    if action.closed_at:
+        made.append(store.bulletin(action.action_id, "result", _time(action.closed_at)))
+    return made
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,122 @@
+"""Public actions on social networks: a thread per action, each post made once.
+
+Starting, updating and closing an action only enqueue (`enqueue`); the social_poster worker
+posts (`post`), so a network's outage never delays an alert. The ledger on the action
+(dal/actions.record_post) holds each post's id: a retried message posts only what is missing,
+and a reply waits, through SQS retries, until its thread's start post exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.adapters.social import PostFailed
+from chalicelib.dal import actions as store
+from chalicelib.dal.models import Action
+from chalicelib.domain.model import Incident, Outcome
+from chalicelib.domain.social import KINDS, Post, render
+from chalicelib.logs import log_event
+from chalicelib.queues import QueueError, WorkQueue
+
+
+class Network(Protocol):
+    """A social network account that posts (adapters/social.py)."""
+
+    def post(self, text: str, *, reply_to: str | None, photo_url: str | None, key: str) -> str:
+        """Make one post and return its id, or raise PostFailed."""
+        ...
+
+
+class PostsOutstanding(Exception):
+    """Some posts of a message are not made yet; SQS delivers the message again later."""
+
+
+def enqueue(
+    queue: WorkQueue | None, action_id: str, kind: str, update_id: str | None = None
+) -> None:
+    """Hand a public state of an action (start, an update, result) to the social poster.
+
+    `queue` is None where no network is configured. SQS refusing never fails the caller: the
+    action and its messages to people matter more than a post, so a lost enqueue is logged.
+    """
+    if queue is None:
+        return
+    if kind not in KINDS or (kind == "update") != (update_id is not None):
+        raise ValueError(f"a {kind!r} post with update_id {update_id!r}")
+    try:
+        queue.send([{"action_id": action_id, "kind": kind, "update_id": update_id}])
+    except (QueueError, ClientError, BotoCoreError) as exc:
+        log_event("social_enqueue_failed", action_id=action_id, kind=kind, error=type(exc).__name__)
+
+
+def post(
+    item: Mapping[str, Any],
+    networks: Mapping[str, Network],
+    public_url: str,
+    callback_number: str,
+) -> None:
+    """Make the posts one message asks for on every network that lacks them."""
+    action = store.get_action(str(item["action_id"]))
+    kind, update_id = str(item["kind"]), item.get("update_id")
+    if not action.public:
+        log_event("social_skipped", action_id=action.action_id, kind=kind, reason="not_public")
+        return
+    slot = str(update_id) if kind == "update" else kind
+    content = _content(action, kind, slot, public_url, callback_number)
+    photo = action.photo.large if action.photo and kind != "result" else None
+    waiting = []
+    for name, network in networks.items():
+        if store.posted(action, name, slot):
+            continue  # made by an earlier delivery of this message
+        thread = store.posted(action, name, "start") if kind != "start" else None
+        if kind != "start" and thread is None:
+            waiting.append(f"{name}:no_start_post")  # the start post is still to come
+            continue
+        try:
+            post_id = network.post(
+                render(content, name),
+                reply_to=thread,
+                photo_url=photo,
+                key=f"burgernet-{action.action_id}-{slot}",
+            )
+        except PostFailed as exc:
+            log_event(
+                "social_post_failed",
+                action_id=action.action_id,
+                network=name,
+                kind=kind,
+                error=exc.code,
+            )
+            waiting.append(f"{name}:{exc.code}")
+            continue
+        store.record_post(action.action_id, name, slot, post_id)
+        log_event("social_posted", action_id=action.action_id, network=name, kind=kind)
+    if waiting:
+        raise PostsOutstanding(", ".join(waiting))
+
+
+def _content(action: Action, kind: str, slot: str, public_url: str, callback_number: str) -> Post:
+    """What the post for one public state of the action says."""
+    message, description = None, action.description
+    if kind == "update":
+        update = next((u for u in action.updates if u.update_id == slot), None)
+        if update is None:
+            raise PostsOutstanding(f"update {slot} is not stored (yet)")
+        message, description = update.message, update.description or description
+    elif kind == "result":
+        message = action.result_message
+    return Post(
+        kind=kind,
+        incident=Incident(action.incident),
+        ref=action.ref,
+        link=f"{public_url}/a/{action.ref}",
+        callback_number=callback_number,
+        description=description,
+        place=action.place,
+        exercise=bool(action.exercise),
+        message=message,
+        outcome=Outcome(action.outcome) if kind == "result" and action.outcome else None,
+    )

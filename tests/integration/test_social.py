@@ -1,0 +1,313 @@
+"""Public actions on Mastodon and X: a thread per action, each post made once, never a private one.
+
+The real adapters (Mastodon.py; requests with OAuth 1.0a) post over HTTP to the loopback
+stand-in (tools/social_standin.py); SQS, DynamoDB and SSM are moto. What is checked is what the
+networks' readers would see: which posts exist, their text, and which post each replies to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
+from chalicelib.adapters.social import CREDENTIAL_KEYS
+from chalicelib.dal import actions as store
+from chalicelib.dal.models import Action, Photo
+from chalicelib.handlers import workers
+from chalicelib.logic import social
+from chalicelib.queues import SOCIAL_QUEUE, QueueError
+from chalicelib.runtime import runtime
+from tests.conftest import REGION, UTRECHT, System, add_participant
+from tools.social_standin import CREDENTIALS, SocialStandIn, State, put_credentials
+
+CREDENTIALS_PARAMETER = "/burgernet/social-credentials"
+NETWORKS = ("mastodon", "x")
+PUBLIC_URL = "https://www.burgernet.nl"
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[SocialStandIn]:
+    """Mastodon and X on a loopback port."""
+    server = SocialStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, standin: SocialStandIn) -> Any:
+    """The test stage, posting to both networks at the stand-in (which starts each test empty)."""
+    standin.server.state = State()
+    social_env = {
+        "SOCIAL_NETWORKS": "mastodon,x",
+        "MASTODON_URL": standin.url,
+        "X_API_URL": standin.url,
+        "PUBLIC_URL": PUBLIC_URL,
+    }
+    for name, value in social_env.items():
+        monkeypatch.setenv(name, value)
+    return {**env, **social_env}
+
+
+@pytest.fixture
+def posting(system: System) -> System:
+    """The system, with the networks' credentials where the poster reads them."""
+    store_credentials()
+    return system
+
+
+def store_credentials(value: str | None = None, kind: str = "SecureString") -> None:
+    put_credentials(boto3.client("ssm", region_name=REGION), CREDENTIALS_PARAMETER, value, kind)
+
+
+def action_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "incident": "burglary",
+        "description": "Man, circa 30 jaar, rode jas, zwarte fiets",
+        "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 1000},
+        "place": "Utrecht, Binnenstad",
+        **changes,
+    }
+
+
+def start(system: System, **changes: Any) -> dict[str, Any]:
+    response = system.post("/actions", action_body(**changes))
+    assert response.status_code == 202
+    body: dict[str, Any] = response.json_body
+    return body
+
+
+def run_posts(system: System, rounds: int = 1) -> list[dict[str, Any]]:
+    """Feed the social queue to its handler; a failed message goes back, as SQS would redeliver
+    it. Returns the messages still failing after the last round."""
+    failing: list[dict[str, Any]] = []
+    for _ in range(rounds):
+        failing = []
+        for message in system.emulator.drain(SOCIAL_QUEUE):
+            result = system.invoke("social_poster", SOCIAL_QUEUE, [message])
+            if result["batchItemFailures"]:
+                failing.append(message)
+        requeue(system, failing)
+    return failing
+
+
+def requeue(system: System, messages: list[dict[str, Any]]) -> None:
+    url = system.emulator.sqs.get_queue_url(QueueName=SOCIAL_QUEUE)["QueueUrl"]
+    for message in messages:
+        system.emulator.sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+
+
+def add_update(system: System, action_id: str, message: str, description: str | None = None) -> str:
+    """POST /actions/{id}/updates, as dispatch sends it."""
+    body = {"message": message, **({"description": description} if description else {})}
+    response = system.post(f"/actions/{action_id}/updates", body)
+    assert response.status_code == 202, response.body
+    return str(response.json_body["update_id"])
+
+
+# --- the thread -----------------------------------------------------------------------------
+
+
+def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread(
+    posting: System, standin: SocialStandIn
+) -> None:
+    action = start(posting)
+    run_posts(posting)
+    add_update(
+        posting, action["action_id"], "Nu te voet richting het station.", "Man, rode jas, te voet"
+    )
+    run_posts(posting)
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
+    run_posts(posting)
+
+    ref = action["ref"]
+    for network in NETWORKS:
+        first, update, result = standin.posts(network)
+        assert first.in_reply_to is None
+        assert first.text.startswith("Burgernet: inbraak in Utrecht, Binnenstad. De politie zoekt:")
+        assert "Nu te voet richting het station." in update.text
+        assert "Signalement: Man, rode jas, te voet." in update.text
+        assert "Er is een verdachte aangehouden." in result.text
+        assert (update.in_reply_to, result.in_reply_to) == (first.id, first.id)
+        for post in (first, update, result):
+            assert f"0800-0011 en noem ref. {ref}." in post.text
+            assert post.text.endswith(f"{PUBLIC_URL}/a/{ref}")
+
+
+def test_an_expired_action_gets_its_result_reply_too(
+    posting: System, standin: SocialStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start(posting, duration_minutes=5)
+    run_posts(posting)
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    monkeypatch.setattr(workers, "now", lambda: later)
+
+    assert posting.sweep()["expired"] == 1
+    run_posts(posting)
+
+    for network in NETWORKS:
+        first, result = standin.posts(network)
+        assert result.in_reply_to == first.id
+        assert "de actie is beëindigd." in result.text
+
+
+def test_the_photo_goes_with_the_post_on_mastodon(posting: System, standin: SocialStandIn) -> None:
+    action = start(posting)
+    photo = Photo(large=f"{standin.url}/photos/large.png", small=f"{standin.url}/photos/small.png")
+    Action(action["action_id"]).update(actions=[Action.photo.set(photo)])
+    run_posts(posting)
+
+    (post,) = standin.posts("mastodon")
+    assert len(post.media) == 1
+    assert standin.state.media[post.media[0]] > 0
+
+
+def test_a_photo_that_cannot_be_fetched_does_not_hold_the_post_back(
+    posting: System, standin: SocialStandIn
+) -> None:
+    action = start(posting)
+    gone = Photo(large=f"{standin.url}/nothing-here.png", small=f"{standin.url}/nothing.png")
+    Action(action["action_id"]).update(actions=[Action.photo.set(gone)])
+
+    assert run_posts(posting) == []
+    (post,) = standin.posts("mastodon")
+    assert post.media == []
+
+
+# --- never a private action -----------------------------------------------------------------
+
+
+def test_a_non_public_action_is_never_posted_not_even_when_asked_to(
+    posting: System, standin: SocialStandIn
+) -> None:
+    action = start(posting, public=False)
+    add_update(posting, action["action_id"], "Nu te voet.")
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
+    assert posting.emulator.drain(SOCIAL_QUEUE) == []  # nothing asked for
+
+    # Messages for it anyway (a caller that forgot to check): still nothing posted.
+    for kind in ("start", "result"):
+        social.enqueue(runtime().posts, action["action_id"], kind)
+    social.enqueue(runtime().posts, action["action_id"], "update", "an-update")
+    assert run_posts(posting) == []
+    assert standin.posts() == []
+
+
+# --- once, and never in the way of an alert -------------------------------------------------
+
+
+def test_the_first_post_id_recorded_stands(posting: System) -> None:
+    action_id = start(posting)["action_id"]
+
+    assert store.record_post(action_id, "x", "start", "111") == "111"
+    assert store.record_post(action_id, "x", "start", "222") == "111"  # a racing second run
+    assert store.posted(store.get_action(action_id), "x", "start") == "111"
+
+
+def test_a_redelivered_message_posts_nothing_twice(posting: System, standin: SocialStandIn) -> None:
+    start(posting)
+    (message,) = posting.emulator.drain(SOCIAL_QUEUE)
+
+    for _ in range(3):  # SQS delivers at least once
+        result = posting.invoke("social_poster", SOCIAL_QUEUE, [message])
+        assert result["batchItemFailures"] == []
+
+    assert [p.network for p in standin.posts()] == ["mastodon", "x"]
+
+
+def test_a_post_whose_answer_was_lost_is_not_made_again(
+    posting: System, standin: SocialStandIn
+) -> None:
+    start(posting)
+    standin.state.lose_answers = {"mastodon", "x"}  # the post is made, its answer never comes
+    assert len(run_posts(posting)) == 1
+    standin.state.lose_answers = set()
+
+    still_failing = run_posts(posting)
+
+    # Mastodon answers the repeat with the first post (Idempotency-Key); X refuses it as a
+    # duplicate, and the message stays failing, towards the dead-letter queue and its alarm.
+    assert [p.network for p in standin.posts()] == ["mastodon", "x"]
+    assert len(still_failing) == 1
+
+
+def test_a_network_outage_never_delays_an_alert_and_its_posts_follow_when_it_is_back(
+    posting: System, standin: SocialStandIn
+) -> None:
+    add_participant("+31610000001", UTRECHT)
+    standin.state.down = {"mastodon"}
+
+    start(posting)
+    posting.run_queues()
+    assert len(posting.emulator.sms_to("+31610000001")) == 1  # the alert went out
+
+    assert len(run_posts(posting, rounds=3)) == 1  # X posted, Mastodon tried again and again
+    assert [p.network for p in standin.posts()] == ["x"]
+
+    standin.state.down = set()
+    assert run_posts(posting) == []
+    assert [p.network for p in standin.posts()] == ["x", "mastodon"]  # X not posted twice
+
+
+def test_a_reply_waits_until_its_threads_start_post_exists(
+    posting: System, standin: SocialStandIn
+) -> None:
+    standin.state.down = {"mastodon"}
+    action = start(posting)
+    run_posts(posting)  # X has its start post; Mastodon's is still to come
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
+    pending = posting.emulator.drain(SOCIAL_QUEUE)  # the start (tried again), the result
+    standin.state.down = set()
+
+    # The result comes round before the start: on Mastodon it must wait for its thread.
+    requeue(posting, pending[::-1])
+    assert len(run_posts(posting)) == 1
+    assert [p.in_reply_to for p in standin.posts("mastodon")] == [None]  # the start only
+    run_posts(posting)
+
+    for network in NETWORKS:
+        first, result = standin.posts(network)
+        assert "Burgernet: inbraak" in first.text
+        assert result.in_reply_to == first.id
+
+
+def test_when_the_social_queue_refuses_the_action_still_starts_and_alerts(
+    posting: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_participant("+31610000001", UTRECHT)
+    queue = runtime().posts
+    assert queue is not None
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise QueueError("1 of 1 messages refused by burgernet-social: ServiceUnavailable")
+
+    monkeypatch.setattr(queue, "send", refuse)
+
+    start(posting)
+    posting.run_queues()
+    assert len(posting.emulator.sms_to("+31610000001")) == 1
+
+
+# --- credentials --------------------------------------------------------------------------
+
+
+def test_credentials_come_from_a_secure_string_and_a_missing_key_is_named(system: System) -> None:
+    ssm = boto3.client("ssm", region_name=REGION)
+    needed = {n: CREDENTIAL_KEYS[n] for n in NETWORKS}
+    store_credentials()
+    assert read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed) == CREDENTIALS
+
+    store_credentials(json.dumps({"mastodon": CREDENTIALS["mastodon"], "x": {"api_key": "k"}}))
+    with pytest.raises(CredentialsUnavailable) as missing:
+        read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed)
+    assert str(missing.value).endswith("lacks x: api_secret, access_token, access_token_secret")
+    assert "stand-in" not in str(missing.value)  # never a value
+
+    store_credentials(kind="String")
+    with pytest.raises(CredentialsUnavailable, match="must be a SecureString"):
+        read_social_credentials(ssm, CREDENTIALS_PARAMETER, needed)
