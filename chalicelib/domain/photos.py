@@ -48,8 +48,9 @@ class PhotoKeys:
 
 
 def public_url(base_url: str, key: str) -> str:
-    """The stable public URL of a key under public/ (the CDN serves that prefix at base_url)."""
-    return f"{base_url.rstrip('/')}/{key.removeprefix(PUBLIC)}"
+    """The stable public URL of a key under public/ (the CDN serves that prefix at base_url,
+    which settings keep free of a trailing slash)."""
+    return f"{base_url}/{key.removeprefix(PUBLIC)}"
 
 
 def check_upload(body: bytes, media_type: str) -> None:

@@ -308,6 +308,18 @@ def test_an_app_alert_of_an_action_without_a_photo_has_no_image(app: System) -> 
     assert "image" not in message
 
 
+def test_the_public_alert_list_and_page_show_the_photo_sent_over_put(system: System) -> None:
+    action = started(system)
+    photo = put_photo(system, action["action_id"], jpeg_with_gps(800, 600)).json_body["photo"]
+
+    [alert] = system.get("/public/alerts").json_body
+    page = system.get(f"/a/{action['ref']}")
+
+    assert alert["Message"]["Media"] == {"Image": photo["large"], "SmallImage": photo["small"]}
+    assert photo["large"] in page.body.decode() or photo["small"] in page.body.decode()
+    assert PHOTOS_URL in page.headers["Content-Security-Policy"]
+
+
 def test_the_photo_leaves_the_action_with_its_description(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
