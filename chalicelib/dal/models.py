@@ -127,9 +127,10 @@ class Action(Model):
     ref = UnicodeAttribute()
     incident = UnicodeAttribute()
     description = UnicodeAttribute(null=True)  # None once redacted
-    lat = NumberAttribute()
+    lat = NumberAttribute()  # the area's centre: a circle's, a polygon's centroid, a line's middle
     lon = NumberAttribute()
-    radius_m = NumberAttribute()
+    radius_m = NumberAttribute(null=True)  # a circle's; None for a polygon or corridor
+    geometry = UnicodeAttribute(null=True)  # a polygon or corridor: its GeoJSON text, as sent
     channels = ListAttribute(of=UnicodeAttribute)
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()

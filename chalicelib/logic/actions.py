@@ -17,6 +17,7 @@ from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
+from chalicelib.domain.shapes import Shape, to_geojson
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
 from chalicelib.tracing import annotate, traced
@@ -38,15 +39,12 @@ def start_action(
     now: datetime,
 ) -> Action:
     """Store a new action and enqueue its targeting; a retried request returns the first action."""
-    area = request.area
     action = Action(
         str(uuid.uuid4()),
         ref=new_ref(),
         incident=request.incident.value,
         description=request.description,
-        lat=area.lat,
-        lon=area.lon,
-        radius_m=area.radius_m,
+        **store.area_fields(request.area),
         channels=[c.value for c in request.channels],
         status="active",
         created_by=caller,
@@ -72,7 +70,8 @@ def start_action(
             "action_started",
             action_id=action.action_id,
             incident=action.incident,
-            radius_m=area.radius_m,
+            area=type(request.area).__name__,  # Circle, Polygon or Corridor; never coordinates
+            radius_m=request.area.radius_m if isinstance(request.area, Circle) else None,
         )
         enqueue(targeting, "target", action.action_id)
     return stored
@@ -101,7 +100,7 @@ def enqueue(targeting: WorkQueue, kind: str, action_id: str) -> None:
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 
 
-def reach(area: Circle) -> int:
+def reach(area: Shape) -> int:
     """How many people an action in this area would alert now."""
     return len(places_in(area))
 
@@ -117,6 +116,13 @@ def get_action(action_id: str) -> dict[str, Any]:
     return action_view(store.get_action(action_id))
 
 
+def area_view(area: Shape) -> dict[str, Any]:
+    """An area as the dispatch API shows it: a circle's centre and radius, or the geometry sent."""
+    if isinstance(area, Circle):
+        return {"lat": area.lat, "lon": area.lon, "radius_m": area.radius_m}
+    return to_geojson(area)
+
+
 def action_view(action: Action) -> dict[str, Any]:
     """The action as the dispatch API shows it."""
     targeted = int(action.targeted)
@@ -127,11 +133,7 @@ def action_view(action: Action) -> dict[str, Any]:
         "status": action.status,
         "incident": action.incident,
         "description": action.description,
-        "area": {
-            "lat": float(action.lat),
-            "lon": float(action.lon),
-            "radius_m": float(action.radius_m),
-        },
+        "area": area_view(store.area_of(action)),
         "channels": list(action.channels),
         "created_by": action.created_by,
         "created_at": action.created_at,
