@@ -32,8 +32,8 @@ METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180.0
 READ_UNIT_BYTES = 4096
 QUERY_UNITS = 0.5
 # A geo-index item as DynamoDB sizes it (attribute names plus values) with a UUID participant id,
-# a mobile number and a position to about 1 m: 176 bytes, measured from the Place model by
-# tests/unit/test_area_plans.py. Planning only estimates with it; nothing depends on it exactly.
+# a mobile number and a position to 1 cm: 175 bytes, measured from the Place model by
+# tests/unit/test_geo.py. Planning only estimates with it; nothing depends on it exactly.
 PLACE_ITEM_BYTES = 180
 # A first-round Query stops after what one read unit holds: a sparse area is then read in one
 # cheap Query per range, and a dense one has told us its density for the price of one unit.

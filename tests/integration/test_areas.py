@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.geo import bearing_deg, haversine_m
 from chalicelib.handlers import workers
 from tests.conftest import System, add_participant
 from tests.integration.test_dispatch_api import (
@@ -21,7 +20,7 @@ from tests.integration.test_dispatch_api import (
     assert_error,
     assert_nothing_stored_or_sent,
 )
-from tests.unit.test_geo import destination
+from tests.unit.test_shapes import beside_line
 
 # A neighbourhood east of Utrecht's centre, with a park left out of it (lon, lat).
 OUTER = [[5.120, 52.085], [5.140, 52.085], [5.140, 52.098], [5.120, 52.098], [5.120, 52.085]]
@@ -38,14 +37,9 @@ EAST_OF_IT = "+31630000003"
 
 def beside_road(segment: int, fraction: float, side: int, metres: float) -> tuple[float, float]:
     """(lat, lon) `metres` from the road, square to segment `segment` at `fraction` along it."""
-    (lon1, lat1), (lon2, lat2) = ROAD[segment], ROAD[segment + 1]
-    along = destination(
-        lat1,
-        lon1,
-        bearing_deg(lat1, lon1, lat2, lon2),
-        fraction * haversine_m(lat1, lon1, lat2, lon2),
-    )
-    return destination(*along, bearing_deg(*along, lat2, lon2) + 90 * side, metres)
+    a, b = ROAD[segment], ROAD[segment + 1]
+    lon, lat = beside_line((a[0], a[1]), (b[0], b[1]), fraction, side, metres)
+    return lat, lon
 
 
 def start(system: System, area: Any, **changes: Any) -> Any:

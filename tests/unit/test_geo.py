@@ -15,6 +15,7 @@ from bench.memory_index import MemoryGeoIndex, PlaceRow
 from chalicelib.domain.geo import (
     DEFAULT_MAX_QUERIES,
     EARTH_RADIUS_M,
+    PLACE_ITEM_BYTES,
     PROBE_ITEMS,
     Circle,
     Coverable,
@@ -316,3 +317,41 @@ def test_plan_finds_exactly_the_brute_force_recipients(scenario: Scenario) -> No
     assert {row.participant_id for _, row in selected} == set(nearest)
     assert {row.participant_id: d for d, row in selected} == nearest
     assert [d for d, _ in selected] == sorted(d for d, _ in selected)
+
+
+# --- what a read unit holds -------------------------------------------------------------------
+
+
+def dynamodb_item_bytes(item: dict[str, dict[str, str]]) -> int:
+    """An item's size as DynamoDB counts it: attribute names plus values (strings as UTF-8,
+    numbers a byte per two significant digits plus one)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if "N" in value:
+            digits = value["N"].lstrip("-").replace(".", "").strip("0")
+            size += math.ceil(len(digits) / 2) + 1
+        else:
+            size += len(value["S"].encode())
+    return size
+
+
+def test_planning_sizes_reads_by_a_geo_index_item_measured_from_the_model() -> None:
+    from chalicelib.dal.models import Place
+
+    pid, lat, lon = "0b5e4f2c-3d6a-4e8b-9c1f-7a2d5e8b4c3f", 52.0907123, 5.1213987
+    place = Place(
+        place_cell(lat, lon),
+        place_sort_key(lat, lon, pid, "home"),
+        participant_id=pid,
+        label="home",
+        lat=lat,
+        lon=lon,
+        phone="+31612345678",
+        language="nl",
+        channel="sms",
+    )
+    measured = dynamodb_item_bytes(place.serialize())
+    assert measured == 175
+    assert measured <= PLACE_ITEM_BYTES <= 1.1 * measured
+    assert PROBE_ITEMS * PLACE_ITEM_BYTES <= 4096  # a probe's places fit in one read unit
