@@ -48,49 +48,48 @@ PLACES = {
 
 KM_PER_DEG_LAT = 111.2
 
-# A road through a city and the same road through countryside: about 10 km, 300 m either side.
-ROAD = ((-0.062, -0.038), (-0.030, -0.012), (-0.004, 0.0), (0.022, 0.010), (0.058, 0.034))
+# A road through a city and the same road through countryside: 10 km, 300 m either side.
+ROAD = ((-0.0536, -0.0328), (-0.0259, -0.0104), (-0.0035, 0.0), (0.019, 0.0086), (0.0501, 0.0294))
 SHAPES: dict[str, Coverable] = {
-    "corridor_city": Corridor(
-        tuple((5.1214 + dx, 52.0907 + dy) for dx, dy in ROAD), 300.0
-    ),  # through Utrecht's centre
+    # Through Utrecht's centre, and through Drenthe.
+    "corridor_city": Corridor(tuple((5.1214 + dx, 52.0907 + dy) for dx, dy in ROAD), 300.0),
     "corridor_countryside": Corridor(tuple((6.60 + dx, 52.85 + dy) for dx, dy in ROAD), 300.0),
-    # A neighbourhood of Amsterdam bounded by a railway and a canal: about 2 km², one bay.
+    # A neighbourhood of Amsterdam bounded by a railway and a canal: 2 km², one bay.
     "neighbourhood": Polygon(
         (
             (
-                (4.8800, 52.3650),
-                (4.9010, 52.3655),
-                (4.9050, 52.3720),
-                (4.8960, 52.3735),
-                (4.8930, 52.3700),
-                (4.8880, 52.3760),
-                (4.8790, 52.3745),
-                (4.8800, 52.3650),
+                (4.8781, 52.3642),
+                (4.9024, 52.3648),
+                (4.9071, 52.3723),
+                (4.8966, 52.3741),
+                (4.8932, 52.3700),
+                (4.8874, 52.3770),
+                (4.8769, 52.3752),
+                (4.8781, 52.3642),
             ),
         )
     ),
-    # A municipality the size of Utrecht's (about 100 km²), with a lake left out of it.
+    # A municipality the size of Utrecht's (100 km²) around it, a lake left out of it.
     "municipality": Polygon(
         (
             (
-                (5.0100, 52.0250),
-                (5.0900, 52.0150),
-                (5.1700, 52.0300),
-                (5.2000, 52.0700),
-                (5.1950, 52.1200),
-                (5.1500, 52.1500),
-                (5.0800, 52.1450),
-                (5.0300, 52.1200),
-                (5.0050, 52.0750),
-                (5.0100, 52.0250),
+                (5.0279, 52.0359),
+                (5.0920, 52.0279),
+                (5.1561, 52.0399),
+                (5.1801, 52.0720),
+                (5.1761, 52.1121),
+                (5.1401, 52.1361),
+                (5.0840, 52.1321),
+                (5.0439, 52.1121),
+                (5.0239, 52.0760),
+                (5.0279, 52.0359),
             ),
             (
-                (5.0700, 52.1000),
-                (5.0900, 52.1000),
-                (5.0900, 52.1150),
-                (5.0700, 52.1150),
-                (5.0700, 52.1000),
+                (5.0760, 52.0960),
+                (5.0920, 52.0960),
+                (5.0920, 52.1081),
+                (5.0760, 52.1081),
+                (5.0760, 52.0960),
             ),
         )
     ),
