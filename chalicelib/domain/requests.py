@@ -251,14 +251,15 @@ def _positions(raw: list[Any], where: str) -> tuple[tuple[float, float], ...]:
             isinstance(position, list) and len(position) == 2 and all(map(_is_number, position))
         ):
             raise _invalid(f"{field} must be a position: [lon, lat], two numbers.", field)
-        lon, lat = float(position[0]), float(position[1])
-        if not (lon_lo <= lon <= lon_hi and lat_lo <= lat <= lat_hi):
+        # Compared before float(): an integer like 10**400 is valid JSON and too large for one.
+        if not (lon_lo <= position[0] <= lon_hi and lat_lo <= position[1] <= lat_hi):
             raise _invalid(
                 f"{field} [{position[0]}, {position[1]}] is outside the service area (the "
                 f"Netherlands): lon {lon_lo}–{lon_hi}, lat {lat_lo}–{lat_hi}, in GeoJSON's "
                 "[lon, lat] order.",
                 field,
             )
+        lon, lat = float(position[0]), float(position[1])
         if positions and positions[-1] == (lon, lat):
             raise _invalid(f"{field} repeats the position before it; leave it out.", field)
         positions.append((lon, lat))

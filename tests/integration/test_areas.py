@@ -194,6 +194,12 @@ OUTSIDE_HOLE = [[5.20, 52.20], [5.21, 52.20], [5.21, 52.21], [5.20, 52.21], [5.2
             id="lat-lon-swapped",
         ),
         pytest.param(
+            {"type": "LineString", "coordinates": [[10**400, 52.1], ROAD[1]], "buffer_m": 300},
+            "area.coordinates[0]",
+            ["outside the service area"],
+            id="huge-integer",
+        ),
+        pytest.param(
             {"type": "Polygon", "coordinates": [OUTER[:-1]]},
             "area.coordinates[0]",
             ["not closed"],
