@@ -46,11 +46,6 @@ class Polygon:
 
     rings: tuple[Ring, ...]
 
-    @property
-    def centre(self) -> tuple[float, float]:
-        """The centroid (lat, lon) of the area between the rings, in lon/lat."""
-        return self._centroid
-
     def contains(self, lat: float, lon: float) -> bool:
         """Whether the point is inside: an odd number of edges cross the ray east of it."""
         south, north, west, east = self._box
@@ -67,7 +62,7 @@ class Polygon:
         """The distance from the centroid, for a point inside."""
         if not self.contains(lat, lon):
             return None
-        return haversine_m(*self._centroid, lat, lon)
+        return haversine_m(*self.centre, lat, lon)
 
     def bounds(self) -> Box:
         """The outer ring's box, widened by the margin."""
@@ -120,7 +115,8 @@ class Polygon:
         return bands
 
     @cached_property
-    def _centroid(self) -> tuple[float, float]:
+    def centre(self) -> tuple[float, float]:
+        """The centroid (lat, lon) of the area between the rings, in lon/lat."""
         total = x_sum = y_sum = 0.0
         for index, ring in enumerate(self.rings):
             area, x, y = _planar_centroid(ring)
