@@ -138,11 +138,12 @@ class Corridor:
     def centre(self) -> tuple[float, float]:
         """The point halfway along the line, (lat, lon)."""
         half = self.length_m() / 2
-        for segment in self._segments:
-            if half <= segment.length_m or segment is self._segments[-1]:
-                return segment.point_at(min(half, segment.length_m))
+        *before, last = self._segments
+        for segment in before:
+            if half <= segment.length_m:
+                return segment.point_at(half)
             half -= segment.length_m
-        raise AssertionError("a corridor has at least one segment")
+        return last.point_at(min(half, last.length_m))
 
     def distance_m(self, lat: float, lon: float) -> float:
         """The distance from the point to the line, on the sphere."""
