@@ -7,18 +7,19 @@ partition, so what the plan reads here is what it would read from the table.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.geo import KeyRange, Located, place_cell, place_sort_key
-
-# Size of a projected geo-index item (keys, participant id, label, position, phone, language,
-# channel) as DynamoDB counts it: attribute names plus values. An estimate, not a measurement.
-PLACE_ITEM_BYTES = 120
-READ_UNIT_BYTES = 4096  # a read unit covers up to 4 KB of one Query's items, summed then rounded up
-EVENTUALLY_CONSISTENT_UNIT = 0.5  # read units per 4 KB for an eventually consistent read
+from chalicelib.domain.geo import (
+    PLACE_ITEM_BYTES,
+    KeyRange,
+    Located,
+    place_cell,
+    place_sort_key,
+    query_units,
+)
 
 
 class PlaceLike(Located, Protocol):
@@ -67,23 +68,35 @@ class MemoryGeoIndex(Generic[R]):
         """How many partitions hold at least one item."""
         return len(self._items)
 
-    def query(self, key_range: KeyRange) -> list[R]:
-        """The items of one partition with lower <= sk <= upper, in key order, counted."""
+    def query(self, key_range: KeyRange) -> tuple[list[R], str | None]:
+        """One Query, counted: items of one partition with lower <= sk <= upper, in key order.
+
+        Like DynamoDB, it starts after `after` and stops at `limit` items, and then answers
+        the last item's sort key (even when nothing follows); otherwise None.
+        """
         items = self._items.get(key_range.partition, {})
         keys = self._sorted.get(key_range.partition)
         if keys is None:
             keys = self._sorted[key_range.partition] = sorted(items)
-        found = [
-            items[k]
-            for k in keys[bisect_left(keys, key_range.lower) : bisect_right(keys, key_range.upper)]
-        ]
-        size = len(found) * PLACE_ITEM_BYTES
+        first = bisect_left(keys, key_range.lower)
+        if key_range.after is not None:
+            first = max(first, bisect_right(keys, key_range.after))
+        end = bisect_right(keys, key_range.upper)
+        last_key = None
+        if key_range.limit is not None and end - first >= key_range.limit:
+            end = first + key_range.limit
+            last_key = keys[end - 1]
+        found = [items[k] for k in keys[first:end]]
         self.queries += 1
         self.items_read += len(found)
-        self.bytes_read += size
-        # An empty Query is still charged one unit (the 1 MB pages, at ~8,700 items, are ignored).
-        self.read_units += max(1, math.ceil(size / READ_UNIT_BYTES)) * EVENTUALLY_CONSISTENT_UNIT
-        return found
+        self.bytes_read += len(found) * PLACE_ITEM_BYTES
+        # 1 MB pages (about 5,800 items) are ignored: one more rounding per page at most.
+        self.read_units += query_units(len(found))
+        return found, last_key
+
+    def read(self, key_ranges: Sequence[KeyRange]) -> list[tuple[list[R], str | None]]:
+        """A batch of Queries, as `geo.gather` reads them."""
+        return [self.query(key_range) for key_range in key_ranges]
 
     def reset_counters(self) -> None:
         """Zero the counters, between two measured plans."""

@@ -1,11 +1,13 @@
-"""Targeting bench: what the production query plan reads to find everyone in a circle.
+"""Targeting bench: what the production query plan reads to find everyone in an area.
 
 Builds a synthetic, deterministic Netherlands of participants (Gaussian clusters for the cities,
 uniform countryside over rough land boxes, a quarter with a second place), files them in an
 in-memory index with DynamoDB's key semantics, and for each case runs exactly the production
-`plan_queries` and `select_recipients`. One JSON line per case on stdout; progress on stderr.
+`gather` (both rounds of Queries) and `select_recipients`. Each circle case also runs the peer,
+awslabs/dynamodb-geo through its Python port (`bench/peer.py`), on the same points; then come
+corridors and polygons, with a `shape` key. One JSON line per case on stdout; progress on stderr.
 
-    python -m bench.targeting [--participants N] [--seed S] [--max-queries Q]
+    python -m bench.targeting [--participants N] [--seed S] [--max-queries Q] [--no-peer]
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.memory_index import MemoryGeoIndex, PlaceRow
+from bench.peer import PeerTable
 from chalicelib.domain.geo import (
     DEFAULT_MAX_QUERIES,
     Circle,
-    haversine_m,
+    Coverable,
+    gather,
     plan_queries,
     select_recipients,
 )
+from chalicelib.domain.shapes import Corridor, Polygon
 
 DEFAULT_PARTICIPANTS = 1_500_000
 DEFAULT_SEED = 20_240_601
@@ -42,6 +47,53 @@ PLACES = {
 }
 
 KM_PER_DEG_LAT = 111.2
+
+# A road through a city and the same road through countryside: 10 km, 300 m either side.
+ROAD = ((-0.0536, -0.0328), (-0.0259, -0.0104), (-0.0035, 0.0), (0.019, 0.0086), (0.0501, 0.0294))
+SHAPES: dict[str, Coverable] = {
+    # Through Utrecht's centre, and through Drenthe.
+    "corridor_city": Corridor(tuple((5.1214 + dx, 52.0907 + dy) for dx, dy in ROAD), 300.0),
+    "corridor_countryside": Corridor(tuple((6.60 + dx, 52.85 + dy) for dx, dy in ROAD), 300.0),
+    # A neighbourhood of Amsterdam bounded by a railway and a canal: 2 km², one bay.
+    "neighbourhood": Polygon(
+        (
+            (
+                (4.8781, 52.3642),
+                (4.9024, 52.3648),
+                (4.9071, 52.3723),
+                (4.8966, 52.3741),
+                (4.8932, 52.3700),
+                (4.8874, 52.3770),
+                (4.8769, 52.3752),
+                (4.8781, 52.3642),
+            ),
+        )
+    ),
+    # A municipality the size of Utrecht's (100 km²) around it, a lake left out of it.
+    "municipality": Polygon(
+        (
+            (
+                (5.0279, 52.0359),
+                (5.0920, 52.0279),
+                (5.1561, 52.0399),
+                (5.1801, 52.0720),
+                (5.1761, 52.1121),
+                (5.1401, 52.1361),
+                (5.0840, 52.1321),
+                (5.0439, 52.1121),
+                (5.0239, 52.0760),
+                (5.0279, 52.0359),
+            ),
+            (
+                (5.0760, 52.0960),
+                (5.0920, 52.0960),
+                (5.0920, 52.1081),
+                (5.0760, 52.1081),
+                (5.0760, 52.0960),
+            ),
+        )
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -135,47 +187,57 @@ def _in_box(rng: random.Random, box: tuple[float, float, float, float]) -> tuple
 def run_case(
     index: MemoryGeoIndex[PlaceRow],
     rows: Sequence[PlaceRow],
-    place: str,
-    radius_km: float,
+    area: Coverable,
     max_queries: int,
 ) -> dict[str, object]:
-    """Plan, read and select for one circle; check the result against brute force."""
-    lat, lon = PLACES[place]
-    circle = Circle(lat, lon, radius_km * 1000)
+    """Plan, read (both rounds) and select for one area; check the result against brute force."""
     timings = []
     for _ in range(PLAN_REPEATS):
         started = time.perf_counter()
-        plan = plan_queries(circle, max_queries)
+        plan = plan_queries(area, max_queries)
         timings.append((time.perf_counter() - started) * 1000)
     index.reset_counters()
-    read = [row for key_range in plan for row in index.query(key_range)]
-    recipients = select_recipients(circle, read)
+    recipients = select_recipients(area, gather(area, index.read, max_queries))
 
-    # Brute force over every place: what the plan must not miss. The latitude band (1% wide of
-    # the radius) only skips haversines that cannot pass.
-    band = circle.radius_m * 1.01 / KM_PER_DEG_LAT / 1000
+    # Brute force over every place: what the plan must not miss. The box only skips exact tests
+    # that cannot pass.
+    south, north, west, east = area.bounds()
     places_inside = [
         r
         for r in rows
-        if abs(r.lat - lat) <= band and haversine_m(lat, lon, r.lat, r.lon) <= circle.radius_m
+        if south <= r.lat <= north
+        and west <= r.lon <= east
+        and area.locate(r.lat, r.lon) is not None
     ]
     expected = {r.participant_id for r in places_inside}
     found = {row.participant_id for _, row in recipients}
     return {
-        "place": place,
-        "radius_km": radius_km,
         "queries": index.queries,
-        "partitions": len({k.partition for k in plan}),
+        "probes": len(plan.probes),
+        "partitions": len({k.partition for k in plan.probes}),
         "items_read": index.items_read,
         "inside": len(recipients),
         "places_inside": len(places_inside),
-        "read_amplification": (
+        "amplification": (
             round(index.items_read / len(places_inside), 3) if places_inside else None
         ),
-        "read_amplification_is": "items_read / places_inside",
+        "amplification_is": "items_read / places_inside",
         "read_units": index.read_units,
         "plan_ms": round(statistics.median(timings), 2),
         "complete": found == expected,
+    }
+
+
+def peer_figures(peer: PeerTable, circle: Circle, places_inside: int) -> dict[str, object]:
+    """The peer's queries, amplification and read units for the same circle."""
+    read = peer.measure(circle)
+    return {
+        "peer_queries": read["queries"],
+        "peer_items_read": read["items_read"],
+        "peer_amplification": (
+            round(read["items_read"] / places_inside, 3) if places_inside else None
+        ),
+        "peer_read_units": read["read_units"],
     }
 
 
@@ -185,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--participants", type=int, default=DEFAULT_PARTICIPANTS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--max-queries", type=int, default=DEFAULT_MAX_QUERIES)
+    parser.add_argument("--no-peer", action="store_true", help="skip the peer (saves ~1 min)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -194,12 +257,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{index.partitions:,} partitions, built in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
+    peer = None
+    if not args.no_peer:
+        started = time.perf_counter()
+        peer = PeerTable(rows)
+        print(f"peer: filed in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     complete = True
-    for place in PLACES:
+    for place, (lat, lon) in PLACES.items():
         for radius_km in RADII_KM:
-            result = run_case(index, rows, place, radius_km, args.max_queries)
+            circle = Circle(lat, lon, radius_km * 1000)
+            result: dict[str, object] = {"place": place, "radius_km": radius_km}
+            result |= run_case(index, rows, circle, args.max_queries)
+            if peer is not None:
+                result |= peer_figures(peer, circle, int(str(result["places_inside"])))
             complete = complete and bool(result["complete"])
             print(json.dumps(result), flush=True)
+    for name, area in SHAPES.items():
+        result = {"shape": name, "area_km2": round(area.area_m2() / 1e6, 2)}
+        result |= run_case(index, rows, area, args.max_queries)
+        complete = complete and bool(result["complete"])
+        print(json.dumps(result), flush=True)
     return 0 if complete else 1
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action as UpdateAction
@@ -12,13 +14,30 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency, Photo
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import Channel, iso
 from chalicelib.domain.photos import photo_too_late
+from chalicelib.domain.shapes import Shape, from_geojson, to_geojson
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
 # What locates a page of the status index; the status itself is the query's own.
 PAGE_KEY = ("action_id", "created_at")
+
+
+def area_fields(area: Shape) -> dict[str, Any]:
+    """How an action stores its area: the centre, and a radius or the GeoJSON geometry."""
+    lat, lon = area.centre
+    if isinstance(area, Circle):
+        return {"lat": lat, "lon": lon, "radius_m": area.radius_m}
+    return {"lat": lat, "lon": lon, "geometry": json.dumps(to_geojson(area))}
+
+
+def area_of(action: Action) -> Shape:
+    """The area an action stored."""
+    if action.geometry is not None:
+        return from_geojson(json.loads(action.geometry))
+    return Circle(float(action.lat), float(action.lon), float(action.radius_m))
 
 
 def insert_action(

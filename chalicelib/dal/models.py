@@ -166,9 +166,10 @@ class Action(Model):
     ref = UnicodeAttribute()
     incident = UnicodeAttribute()
     description = UnicodeAttribute(null=True)  # None once redacted
-    lat = NumberAttribute()
+    lat = NumberAttribute()  # the area's centre: a circle's, a polygon's centroid, a line's middle
     lon = NumberAttribute()
-    radius_m = NumberAttribute()
+    radius_m = NumberAttribute(null=True)  # a circle's; None for a polygon or corridor
+    geometry = UnicodeAttribute(null=True)  # a polygon or corridor: its GeoJSON text, as sent
     channels = ListAttribute(of=UnicodeAttribute)
     public = BooleanAttribute(default=True)  # shown in the feeds, on its page and posted
     exercise = BooleanAttribute(default=False)  # an exercise: CAP status Test

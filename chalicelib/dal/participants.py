@@ -8,20 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from itertools import chain
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Participant, Place, PlaceRef
 from chalicelib.domain.geo import (
-    Circle,
     KeyRange,
+    gather,
     place_cell,
     place_sort_key,
-    plan_queries,
     select_recipients,
 )
+from chalicelib.domain.shapes import Shape
 from chalicelib.tracing import carried
 
 QUERY_THREADS = 8  # covering partitions are read in parallel; botocore clients are thread-safe
@@ -44,21 +43,30 @@ class Upsert(StrEnum):
     UNCHANGED = "unchanged"
 
 
-def places_in(circle: Circle, now: datetime | None = None) -> list[tuple[float, Place]]:
-    """Every person with a place inside the circle, once, nearest place first by distance.
+def places_in(area: Shape, now: datetime | None = None) -> list[tuple[float, Place]]:
+    """Every person with a place inside the area, once, nearest place first (`select_recipients`).
 
     An app's current location past its `expires` is left out: DynamoDB's TTL deletes it late.
     """
-    ranges = plan_queries(circle)
-    with ThreadPoolExecutor(max_workers=max(1, min(QUERY_THREADS, len(ranges)))) as pool:
-        pages = list(pool.map(carried(_query), ranges))
     moment = now or datetime.now(UTC)
-    fresh = (p for p in chain.from_iterable(pages) if p.expires is None or p.expires > moment)
-    return select_recipients(circle, fresh)
+    rows = gather(area, _read)
+    return select_recipients(area, (p for p in rows if p.expires is None or p.expires > moment))
 
 
-def _query(r: KeyRange) -> list[Place]:
-    return list(Place.query(r.partition, Place.sk.between(r.lower, r.upper)))
+def _read(ranges: Sequence[KeyRange]) -> list[tuple[list[Place], str | None]]:
+    with ThreadPoolExecutor(max_workers=max(1, min(QUERY_THREADS, len(ranges)))) as pool:
+        return list(pool.map(carried(_query), ranges))
+
+
+def _query(r: KeyRange) -> tuple[list[Place], str | None]:
+    """One Query; for one with a limit, the sort key it stopped at (None if it read everything)."""
+    start = {"cell": {"S": r.partition}, "sk": {"S": r.after}} if r.after else None
+    results = Place.query(
+        r.partition, Place.sk.between(r.lower, r.upper), limit=r.limit, last_evaluated_key=start
+    )
+    places = list(results)
+    stopped = results.last_evaluated_key if r.limit is not None else None
+    return places, (str(stopped["sk"]["S"]) if stopped else None)
 
 
 @dataclass(frozen=True)

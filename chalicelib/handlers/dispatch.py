@@ -9,6 +9,7 @@ from chalice import Blueprint, IAMAuthorizer, Response
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import (
+    MAX_DISPATCH_BODY_BYTES,
     parse_action_request,
     parse_close_request,
     parse_json_object,
@@ -26,7 +27,7 @@ MAX_IDEMPOTENCY_KEY = 128
 
 
 def _body() -> dict[str, Any]:
-    return parse_json_object(dispatch.current_request.raw_body)
+    return parse_json_object(dispatch.current_request.raw_body, MAX_DISPATCH_BODY_BYTES)
 
 
 def _caller() -> str:

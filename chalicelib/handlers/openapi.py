@@ -139,6 +139,52 @@ def _schemas() -> dict[str, Schema]:
         },
         ("lat", "lon", "radius_m"),
     )
+    position = {
+        "type": "array",
+        "description": "[lon, lat], GeoJSON's order.",
+        "prefixItems": [LON, LAT],
+        "minItems": 2,
+        "maxItems": 2,
+    }
+    polygon = _obj(
+        {
+            "type": {"type": "string", "const": "Polygon"},
+            "coordinates": {
+                "type": "array",
+                "description": "The outer ring, then any holes. Each ring is closed (its last "
+                "position equals its first) and crosses or touches neither itself nor another "
+                f"ring; either winding order. At most {rules.MAX_VERTICES} vertices in all, "
+                "enclosing at most the area of the largest circle.",
+                "minItems": 1,
+                "items": {
+                    "type": "array",
+                    "minItems": 4,
+                    "maxItems": rules.MAX_VERTICES + 1,
+                    "items": position,
+                },
+            },
+        },
+        ("type", "coordinates"),
+    )
+    corridor = _obj(
+        {
+            "type": {"type": "string", "const": "LineString"},
+            "coordinates": {
+                "type": "array",
+                "description": "The line: a road, a river.",
+                "minItems": 2,
+                "maxItems": rules.MAX_VERTICES,
+                "items": position,
+            },
+            "buffer_m": {
+                "type": "number",
+                "description": "Everyone within this distance of the line, either side.",
+                "minimum": rules.MIN_BUFFER_M,
+                "maximum": rules.MAX_BUFFER_M,
+            },
+        },
+        ("type", "coordinates", "buffer_m"),
+    )
     counts = [
         "targeted",
         "queued",
@@ -193,7 +239,14 @@ def _schemas() -> dict[str, Schema]:
             "required": ["error", "message"],
             "additionalProperties": {"type": ["string", "integer"]},
         },
-        "Area": circle,
+        "Circle": circle,
+        "Polygon": polygon,
+        "Corridor": corridor,
+        "Area": {
+            "description": "A circle, a GeoJSON Polygon, or a corridor: a GeoJSON LineString "
+            "with `buffer_m`. `invalid_area` says which rule a shape breaks, and where.",
+            "oneOf": [_ref("Circle"), _ref("Polygon"), _ref("Corridor")],
+        },
         "ActionRequest": _obj(
             {
                 "incident": {"type": "string", "enum": [i.value for i in Incident]},
@@ -456,7 +509,7 @@ def _paths() -> dict[str, Schema]:
     return {
         "/actions": {
             "post": _op(
-                "Start an action (alerts everyone inside the circle)",
+                "Start an action (alerts everyone inside the area)",
                 {
                     "202": _json(
                         _ref("Action"),

@@ -18,6 +18,7 @@ from chalicelib.domain import messages
 from chalicelib.domain.geo import Circle
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
+from chalicelib.domain.shapes import Shape, to_geojson
 from chalicelib.logic import social
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
@@ -42,20 +43,17 @@ def start_action(
 ) -> Action:
     """Store a new action and enqueue its targeting (and its post, if public); a retried request
     returns the first action."""
-    area = request.area
     action_id = str(uuid.uuid4())
     action = Action(
         action_id,
         ref=new_ref(),
         incident=request.incident.value,
         description=request.description,
-        lat=area.lat,
-        lon=area.lon,
-        radius_m=area.radius_m,
+        **store.area_fields(request.area),
         channels=[c.value for c in request.channels],
         public=request.public,
         exercise=request.exercise,
-        place=request.place or municipalities.name_at(area.lat, area.lon),
+        place=request.place or municipalities.name_at(*request.area.centre),
         bulletins=[store.bulletin(action_id, "start", now)],
         status="active",
         created_by=caller,
@@ -82,7 +80,8 @@ def start_action(
             "action_started",
             action_id=action.action_id,
             incident=action.incident,
-            radius_m=area.radius_m,
+            area=type(request.area).__name__,  # Circle, Polygon or Corridor; never coordinates
+            radius_m=request.area.radius_m if isinstance(request.area, Circle) else None,
         )
         enqueue(targeting, "target", action.action_id, trace=action.trace_header)
         if action.public:
@@ -132,7 +131,7 @@ def enqueue(
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
 
 
-def reach(area: Circle) -> int:
+def reach(area: Shape) -> int:
     """How many people an action in this area would alert now."""
     return len(places_in(area))
 
@@ -148,6 +147,13 @@ def get_action(action_id: str) -> dict[str, Any]:
     return action_view(store.get_action(action_id))
 
 
+def area_view(area: Shape) -> dict[str, Any]:
+    """An area as the dispatch API shows it: a circle's centre and radius, or the geometry sent."""
+    if isinstance(area, Circle):
+        return {"lat": area.lat, "lon": area.lon, "radius_m": area.radius_m}
+    return to_geojson(area)
+
+
 def action_view(action: Action) -> dict[str, Any]:
     """The action as the dispatch API shows it."""
     targeted = int(action.targeted)
@@ -158,11 +164,7 @@ def action_view(action: Action) -> dict[str, Any]:
         "status": action.status,
         "incident": action.incident,
         "description": action.description,
-        "area": {
-            "lat": float(action.lat),
-            "lon": float(action.lon),
-            "radius_m": float(action.radius_m),
-        },
+        "area": area_view(store.area_of(action)),
         "channels": list(action.channels),
         "public": bool(action.public),
         "exercise": bool(action.exercise),

@@ -16,7 +16,6 @@ from chalicelib.dal import devices
 from chalicelib.dal.deliveries import Kind, Recipient
 from chalicelib.dal.models import Place
 from chalicelib.dal.participants import places_in
-from chalicelib.domain.geo import Circle
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident
 from chalicelib.domain.phones import is_mobile
@@ -81,15 +80,15 @@ def _mobile(phone: str | None) -> bool:
 def target(
     action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
 ) -> int:
-    """Claim every person inside the action's circle, nearest first, and enqueue their alerts."""
+    """Claim every person inside the action's area, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
     if action.status != "active":
         store.finish_pending(action_id, "target", now)
         return 0
-    circle = Circle(float(action.lat), float(action.lon), float(action.radius_m))
+    area = store.area_of(action)
     incident = Incident(action.incident)
     with traced("target", action_id=action_id, ref=action.ref, incident=action.incident):
-        found = places_in(circle, now)
+        found = places_in(area, now)
         endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
         available = list(map(str, action.channels))
         recipients: list[Recipient] = []

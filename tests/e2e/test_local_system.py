@@ -14,6 +14,7 @@ import requests
 
 from chalicelib.domain.geo import haversine_m
 from tests.e2e.conftest import LocalSystem
+from tests.unit.test_shapes import beside_line
 
 pytestmark = pytest.mark.e2e
 
@@ -123,6 +124,46 @@ def test_bad_input_over_http_is_a_json_4xx(local_system: LocalSystem) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"] == "malformed_json"
+
+
+def test_a_corridor_alerts_exactly_the_people_within_its_buffer_and_reach_agrees(
+    local_system: LocalSystem, tmp_path: Path
+) -> None:
+    # Given people 12 m inside and 12 m outside a 300 m corridor along a road north of the circle
+    road = ((5.100, 52.125), (5.125, 52.135), (5.160, 52.138))
+    rows = ["phone,lat,lon,label,language,channel"]
+    inside, outside = set(), set()
+    for n in range(16):
+        segment, side = n % 2, 1 if n % 4 < 2 else -1
+        metres = 288 if n < 8 else 312
+        lon, lat = beside_line(road[segment], road[segment + 1], 0.2 + n / 25, side, metres)
+        phone = f"+3163{n:07d}"
+        rows.append(f"{phone},{lat:.7f},{lon:.7f},home,nl,sms")
+        (inside if n < 8 else outside).add(phone)
+    csv = tmp_path / "corridor.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    assert "16 created" in local_system.make_import(csv).stdout
+    area = {"type": "LineString", "coordinates": [list(p) for p in road], "buffer_m": 300}
+
+    # When dispatch asks how many it would reach, then starts the action
+    reach = requests.post(f"{local_system.api}/reach", json={"area": area}, timeout=30)
+    before = len(local_system.sms())
+    response = requests.post(
+        f"{local_system.api}/actions",
+        json={"incident": "hit_and_run", "description": "grijze bestelbus", "area": area},
+        headers={"Idempotency-Key": "e2e-corridor"},
+        timeout=5,
+    )
+
+    # Then reach counts the people inside, and exactly they get an SMS
+    assert reach.status_code == 200, reach.text
+    assert reach.json() == {"participants": len(inside)}
+    assert response.status_code == 202, response.text
+    assert response.json()["area"] == area
+    sent = local_system.wait_for_sms(before + len(inside), DEADLINE_S)[before:]
+    assert sorted(s["phone_number"] for s in sent) == sorted(inside)
+    late = local_system.wait_for_sms(before + len(inside) + 1, 2)[before:]  # nobody else
+    assert len(late) == len(inside)
 
 
 def test_ctrl_c_stops_everything(local_system: LocalSystem) -> None:

@@ -427,11 +427,11 @@ def test_deeply_nested_body_is_a_400_not_a_500(system: System) -> None:
 
 
 @pytest.mark.usefixtures("residents")
-def test_body_larger_than_16_kib_is_refused(system: System) -> None:
-    raw = json.dumps(action_body(description="x" * (16 * 1024)))
+def test_body_larger_than_64_kib_is_refused(system: System) -> None:
+    raw = json.dumps(action_body(description="x" * (64 * 1024)))
 
     body = assert_error(start(system, raw), 413, "body_too_large")
-    assert "16384" in body["message"]
+    assert "65536" in body["message"]
     assert_nothing_stored_or_sent(system)
 
 

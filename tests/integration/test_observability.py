@@ -77,6 +77,7 @@ def test_events_reach_stdout_at_the_level_lambda_runs_with(
             "event": "action_started",
             "action_id": action_id,
             "incident": "robbery",
+            "area": "Circle",
             "radius_m": 500.0,
             "function_name": "api_handler",
             "request_id": ANY,

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from app import app
-from chalicelib.domain.requests import MAX_RADIUS_M
+from chalicelib.domain.requests import MAX_BUFFER_M, MAX_RADIUS_M, MAX_VERTICES, MIN_BUFFER_M
 from chalicelib.handlers.openapi import document
 
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -60,6 +60,12 @@ def test_iam_routes_require_sigv4_and_public_ones_do_not() -> None:
 
 
 def test_ranges_come_from_the_validators_constants() -> None:
-    area = document()["components"]["schemas"]["Area"]
-    assert area["properties"]["radius_m"]["maximum"] == MAX_RADIUS_M
-    assert area["additionalProperties"] is False
+    schemas = document()["components"]["schemas"]
+    circle = schemas["Circle"]
+    assert circle["properties"]["radius_m"]["maximum"] == MAX_RADIUS_M
+    assert circle["additionalProperties"] is False
+    corridor = schemas["Corridor"]["properties"]
+    assert corridor["buffer_m"]["minimum"] == MIN_BUFFER_M
+    assert corridor["buffer_m"]["maximum"] == MAX_BUFFER_M
+    assert corridor["coordinates"]["maxItems"] == MAX_VERTICES
+    assert schemas["Polygon"]["properties"]["coordinates"]["items"]["maxItems"] == MAX_VERTICES + 1

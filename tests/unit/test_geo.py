@@ -15,8 +15,12 @@ from bench.memory_index import MemoryGeoIndex, PlaceRow
 from chalicelib.domain.geo import (
     DEFAULT_MAX_QUERIES,
     EARTH_RADIUS_M,
+    PLACE_ITEM_BYTES,
+    PROBE_ITEMS,
     Circle,
+    Coverable,
     KeyRange,
+    gather,
     geohash,
     haversine_m,
     place_cell,
@@ -46,12 +50,14 @@ def destination(
     return math.degrees(phi2), math.degrees(lam2)
 
 
-def execute(plan: list[KeyRange], rows: list[PlaceRow]) -> list[PlaceRow]:
-    """Run a plan against an index holding the rows, as the targeting code runs it on DynamoDB."""
+def execute(
+    area: Coverable, rows: list[PlaceRow], max_queries: int = DEFAULT_MAX_QUERIES
+) -> tuple[list[PlaceRow], MemoryGeoIndex[PlaceRow]]:
+    """Run both rounds of Queries against an index holding the rows, as targeting runs them."""
     index: MemoryGeoIndex[PlaceRow] = MemoryGeoIndex()
     for row in rows:
         index.add(row)
-    return [row for key_range in plan for row in index.query(key_range)]
+    return gather(area, index.read, max_queries), index
 
 
 def assert_well_formed(plan: list[KeyRange]) -> None:
@@ -122,7 +128,7 @@ def test_covering_spans_a_boundary_where_the_prefix_changes_early() -> None:
     # u17 | u1k at lon 5.625: neighbouring cells whose geohashes differ from the third character.
     assert place_cell(52.2, 5.624)[:3] == "u17"
     assert place_cell(52.2, 5.626)[:3] == "u1k"
-    plan = plan_queries(Circle(52.2, 5.626, 500))
+    plan = plan_queries(Circle(52.2, 5.626, 500)).probes
     partitions = {key_range.partition for key_range in plan}
     assert {p[:3] for p in partitions} == {"u17", "u1k"}
     assert_well_formed(plan)
@@ -131,32 +137,34 @@ def test_covering_spans_a_boundary_where_the_prefix_changes_early() -> None:
 @pytest.mark.parametrize("radius_m", [100, 500, 1_000, 2_000, 5_000, 10_000, 20_000])
 def test_plan_is_well_formed_within_budget_and_deterministic(radius_m: float) -> None:
     circle = Circle(52.3731, 4.8926, radius_m)
-    plan = plan_queries(circle)
+    plan = plan_queries(circle).probes
     assert_well_formed(plan)
     partitions = {key_range.partition for key_range in plan}
-    assert len(plan) <= max(DEFAULT_MAX_QUERIES, len(partitions))
-    assert plan == plan_queries(circle)
+    assert len(plan) <= max(DEFAULT_MAX_QUERIES // 2, len(partitions))
+    assert plan == plan_queries(circle).probes
 
 
 def test_a_wide_circle_needs_a_query_per_partition_beyond_the_budget() -> None:
-    plan = plan_queries(Circle(52.3731, 4.8926, 20_000))
+    plan = plan_queries(Circle(52.3731, 4.8926, 20_000)).probes
     partitions = [key_range.partition for key_range in plan]
     assert len(partitions) > DEFAULT_MAX_QUERIES
     assert len(plan) == len(set(partitions))  # exactly one Query each
+    # No room for a second round: each reads its whole range at once.
+    assert {key_range.limit for key_range in plan} == {None}
 
 
 def test_cells_wholly_inside_stay_whole() -> None:
     circle = Circle(52.3731, 4.8926, 10_000)
-    plan = plan_queries(circle)
+    plan = plan_queries(circle).probes
     centre_cell = place_cell(circle.lat, circle.lon)
-    assert KeyRange(centre_cell, centre_cell, centre_cell + "~") in plan
+    assert KeyRange(centre_cell, centre_cell, centre_cell + "~", PROBE_ITEMS) in plan
 
 
 @pytest.mark.parametrize("max_queries", [1, 2, 5, 17, 64])
 def test_budget_is_kept_but_never_below_one_query_per_partition(max_queries: int) -> None:
-    plan = plan_queries(Circle(52.2, 5.626, 1_500), max_queries)
+    plan = plan_queries(Circle(52.2, 5.626, 1_500), max_queries).probes
     partitions = {key_range.partition for key_range in plan}
-    assert len(plan) <= max(max_queries, len(partitions))
+    assert len(plan) <= max(max_queries // 2, len(partitions))
     assert_well_formed(plan)
 
 
@@ -186,7 +194,7 @@ def covered(plan: list[KeyRange], lat: float, lon: float) -> bool:
 def test_every_point_just_inside_the_edge_is_covered(
     centre: tuple[float, float], radius_m: float
 ) -> None:
-    plan = plan_queries(Circle(*centre, radius_m), max_queries=100_000)  # no bridging
+    plan = plan_queries(Circle(*centre, radius_m), max_queries=100_000).probes  # no bridging
     for tenth_degree in range(0, 3600, 7):
         lat, lon = destination(*centre, tenth_degree / 10, radius_m - 0.01)
         assert covered(plan, lat, lon), (tenth_degree / 10, lat, lon)
@@ -260,6 +268,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             bearing = draw(st.floats(0, 360))
             distance = reach * math.sqrt(draw(st.floats(0, 1)))
             rows.append(PlaceRow(f"p{n}", *destination(lat, lon, bearing, distance), label))
+    if draw(st.booleans()):
+        # A dense spot, so probes stop at their limit and the second round resumes after them;
+        # a building's worth share one position (one precision-9 cell, many sort keys).
+        bearing, distance = draw(st.floats(0, 360)), reach * math.sqrt(draw(st.floats(0, 1)))
+        spot = destination(lat, lon, bearing, distance)
+        spread = draw(st.sampled_from([0.0, 20.0, 0.05 * radius]))
+        for n in range(draw(st.integers(PROBE_ITEMS, 4 * PROBE_ITEMS))):
+            at = destination(*spot, draw(st.floats(0, 360)), spread * draw(st.floats(0, 1)))
+            rows.append(PlaceRow(f"d{n}", *at, "home"))
     for n in range(draw(st.integers(0, 12))):
         # On the edge: 1 m inside and 1 m outside.
         bearing = draw(st.floats(0, 360))
@@ -284,12 +301,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 )
 def test_plan_finds_exactly_the_brute_force_recipients(scenario: Scenario) -> None:
     circle = scenario.circle
-    plan = plan_queries(circle, scenario.max_queries)
+    plan = plan_queries(circle, scenario.max_queries).probes
     assert_well_formed(plan)
-    assert len(plan) <= max(scenario.max_queries, len({k.partition for k in plan}))
+    partitions = len({k.partition for k in plan})
 
-    selected = select_recipients(circle, execute(plan, scenario.rows))
+    read, index = execute(circle, scenario.rows, scenario.max_queries)
+    selected = select_recipients(circle, read)
 
+    assert index.queries <= max(scenario.max_queries, 2 * partitions)
     nearest: dict[str, float] = {}
     for row in scenario.rows:
         distance = haversine_m(circle.lat, circle.lon, row.lat, row.lon)
@@ -298,3 +317,41 @@ def test_plan_finds_exactly_the_brute_force_recipients(scenario: Scenario) -> No
     assert {row.participant_id for _, row in selected} == set(nearest)
     assert {row.participant_id: d for d, row in selected} == nearest
     assert [d for d, _ in selected] == sorted(d for d, _ in selected)
+
+
+# --- what a read unit holds -------------------------------------------------------------------
+
+
+def dynamodb_item_bytes(item: dict[str, dict[str, str]]) -> int:
+    """An item's size as DynamoDB counts it: attribute names plus values (strings as UTF-8,
+    numbers a byte per two significant digits plus one)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if "N" in value:
+            digits = value["N"].lstrip("-").replace(".", "").strip("0")
+            size += math.ceil(len(digits) / 2) + 1
+        else:
+            size += len(value["S"].encode())
+    return size
+
+
+def test_planning_sizes_reads_by_a_geo_index_item_measured_from_the_model() -> None:
+    from chalicelib.dal.models import Place
+
+    pid, lat, lon = "0b5e4f2c-3d6a-4e8b-9c1f-7a2d5e8b4c3f", 52.0907123, 5.1213987
+    place = Place(
+        place_cell(lat, lon),
+        place_sort_key(lat, lon, pid, "home"),
+        participant_id=pid,
+        label="home",
+        lat=lat,
+        lon=lon,
+        phone="+31612345678",
+        language="nl",
+        channel="sms",
+    )
+    measured = dynamodb_item_bytes(place.serialize())
+    assert measured == 175
+    assert measured <= PLACE_ITEM_BYTES <= 1.1 * measured
+    assert PROBE_ITEMS * PLACE_ITEM_BYTES <= 4096  # a probe's places fit in one read unit
