@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from chalicelib.domain.geo import Circle
 from chalicelib.domain.messages import outcome_sentence
 from chalicelib.domain.model import Incident, Language
 from chalicelib.domain.public import (
@@ -21,8 +22,10 @@ from chalicelib.domain.public import (
     kilometres,
     looking_for,
     number,
+    polygon_text,
     title,
 )
+from chalicelib.domain.shapes import outline
 from chalicelib.domain.signup import AMSTERDAM
 
 NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -112,8 +115,12 @@ def _info(alert: Element, action: PublicAction, site: Site, language: Language) 
         child(resource, "uri", action.photo.large)
     area = child(info, "area")
     child(area, "areaDesc", action.place or _SEARCH_AREA[language])
-    circle = f"{number(action.lat)},{number(action.lon)} {kilometres(action.radius_m)}"
-    child(area, "circle", circle)
+    shape = action.area
+    if isinstance(shape, Circle):
+        circle = f"{number(shape.lat)},{number(shape.lon)} {kilometres(shape.radius_m)}"
+        child(area, "circle", circle)
+    else:
+        child(area, "polygon", polygon_text(outline(shape)))
 
 
 def description(action: PublicAction, language: Language) -> str:

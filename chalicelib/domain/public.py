@@ -6,6 +6,7 @@ folded to GSM-7.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,8 +14,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.domain.geo import Circle, haversine_m
 from chalicelib.domain.messages import incident_name
 from chalicelib.domain.model import Incident, Language, Outcome, iso
+from chalicelib.domain.shapes import Ring, Shape, outline
 
 # A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
 SHOWN_AFTER_CLOSE = timedelta(hours=48)
@@ -81,9 +84,7 @@ class PublicAction:
     incident: Incident
     description: str | None  # the latest description (an update may have replaced it)
     place: str | None
-    lat: float
-    lon: float
-    radius_m: float
+    area: Shape  # a circle, a polygon or a corridor
     exercise: bool
     started: datetime
     expires: datetime
@@ -180,11 +181,27 @@ def alert_item(action: PublicAction, site: Site) -> dict[str, Any]:
                 "SmallImage": photo.small if photo else None,
             },
         },
-        "Area": {
-            "Description": action.place,
-            "Circle": f"{number(action.lat)},{number(action.lon)} {number(action.radius_m)}",
-        },
+        "Area": {"Description": action.place, **_area_item(action.area)},
     }
+
+
+def _area_item(area: Shape) -> dict[str, str]:
+    """The area as the alert list says it: a circle; a shape's outline as `Polygon`, with the
+    circle around it for consumers that read only `Circle`."""
+    if isinstance(area, Circle):
+        return {"Circle": f"{number(area.lat)},{number(area.lon)} {number(area.radius_m)}"}
+    ring = outline(area)
+    lat, lon = area.centre
+    around = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in ring)
+    return {
+        "Circle": f"{number(round(lat, 6))},{number(round(lon, 6))} {math.ceil(around)}",
+        "Polygon": polygon_text(ring),
+    }
+
+
+def polygon_text(ring: Ring) -> str:
+    """A ring as CAP and the alert list write it: "lat,lon lat,lon ...", first point last too."""
+    return " ".join(f"{number(round(lat, 6))},{number(round(lon, 6))}" for lon, lat in ring)
 
 
 def web_origin(url: str) -> str | None:

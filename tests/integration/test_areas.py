@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from chalicelib.domain.geo import haversine_m
 from chalicelib.handlers import workers
 from tests.conftest import System, add_participant
 from tests.integration.test_dispatch_api import (
@@ -20,6 +22,7 @@ from tests.integration.test_dispatch_api import (
     assert_error,
     assert_nothing_stored_or_sent,
 )
+from tests.integration.test_public_feeds import CAP_SCHEMA, NS
 from tests.unit.test_shapes import beside_line
 
 # A neighbourhood east of Utrecht's centre, with a park left out of it (lon, lat).
@@ -323,3 +326,29 @@ def test_the_largest_polygon_accepted_has_500_vertices(system: System) -> None:
 
     assert response.status_code == 202, response.body
     assert response.json_body["area"] == area
+
+
+# --- the public face of a shape ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("area", [POLYGON, CORRIDOR], ids=["polygon", "corridor"])
+def test_a_shape_is_a_cap_polygon_and_the_alert_lists_polygon_inside_its_circle(
+    system: System, area: dict[str, Any]
+) -> None:
+    ref = start(system, area).json_body["ref"]
+
+    response = system.get(f"/public/actions/{ref}.cap")
+    CAP_SCHEMA.validate(response.body.decode())
+    cap_area = ET.fromstring(response.body).find("cap:info/cap:area", NS)
+    assert cap_area is not None
+    assert cap_area.find("cap:circle", NS) is None
+    [polygon] = cap_area.findall("cap:polygon", NS)
+    [item] = [a for a in system.get("/public/alerts").json_body if a["AlertId"] == ref]
+    assert item["Area"]["Polygon"] == polygon.text
+    pairs = [tuple(map(float, p.split(","))) for p in str(polygon.text).split()]
+    assert pairs[0] == pairs[-1] and len(pairs) >= 4
+    centre, radius = item["Area"]["Circle"].split()
+    lat, lon = map(float, centre.split(","))
+    assert all(haversine_m(lat, lon, *pair) <= float(radius) for pair in pairs)
+    if area is POLYGON:  # the outer ring as sent, as lat,lon
+        assert pairs == [(p[1], p[0]) for p in OUTER]

@@ -448,7 +448,8 @@ def test_one_action_is_one_trace_with_its_id_everywhere_and_no_personal_data(
     assert close.trace != trace_id
     # ... AWS calls made on other threads included: each geo query of the targeting, each claim
     by_targeting = Counter(s.operation for s in spans if s.parent == "target")
-    assert by_targeting["Query"] == len(plan_queries(Circle(*UTRECHT, RADIUS_M)))
+    # (the first round's probes at least: a probe that stops at its limit plans a second round)
+    assert by_targeting["Query"] >= len(plan_queries(Circle(*UTRECHT, RADIUS_M)).probes) > 0
     assert by_targeting["PutItem"] == 3
     # ... which every message on every queue carried to the worker that took it
     headers = [m["Attributes"].get("AWSTraceHeader", "") for m in seen["messages"]]

@@ -25,6 +25,7 @@ from chalicelib.domain.shapes import (
     Polygon,
     first_crossing,
     from_geojson,
+    outline,
     ring_contains,
     to_geojson,
 )
@@ -313,3 +314,36 @@ def test_plan_finds_exactly_the_brute_force_recipients_of_a_shape(scenario: Shap
         for row in scenario.rows:
             if row.participant_id in scenario.just_outside & set(nearest):
                 assert area.distance_m(row.lat, row.lon) <= area.buffer_m
+
+
+# --- outlines, for CAP and the public alert list ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        ((5.10, 52.08), (5.12, 52.09)),
+        ((5.10, 52.08), (5.12, 52.09), (5.15, 52.095)),  # a gentle bend
+        ((5.10, 52.08), (5.12, 52.09), (5.10, 52.10)),  # a bend of about 110 degrees
+    ],
+)
+def test_a_corridors_outline_holds_everyone_within_its_buffer_and_not_much_more(
+    line: tuple[Position, ...],
+) -> None:
+    corridor = Corridor(line, 300)
+    ring = outline(corridor)
+
+    assert ring[0] == ring[-1]
+    for a, b in pairwise(line):
+        for t in (0.0, 0.1, 0.5, 0.9, 1.0):
+            for side in (1, -1):
+                assert ring_contains(ring, beside_line(a, b, t, side, 295))
+    # Beyond the buffer by a fifth, square to the middle of a segment: outside
+    a, b = line[0], line[1]
+    assert not ring_contains(ring, beside_line(a, b, 0.5, 1, 360))
+    assert not ring_contains(ring, beside_line(a, b, 0.5, -1, 360))
+
+
+def test_a_polygons_outline_is_its_outer_ring() -> None:
+    outer, hole = square(5.0, 52.0, 0.01), square(5.0, 52.0, 0.003)
+    assert outline(Polygon((outer, hole))) == outer
