@@ -372,7 +372,8 @@ def _schemas() -> dict[str, Schema]:
                 "detail": {
                     "type": "object",
                     "description": "targeted: `seconds` targeting took; closed and expired: "
-                    "`outcome` and `by` (the caller, or `sweeper`); started: `incident`.",
+                    "`outcome` and `by` (the caller, or `sweeper`); started: `incident`; "
+                    "update_sent: `update_id`.",
                 },
             },
             ("at", "event"),

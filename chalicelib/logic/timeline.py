@@ -16,6 +16,7 @@ ORDER = (
     "first_alert",
     "last_alert",
     "throttled",
+    "update_sent",
     "closed",
     "expired",
     "results_done",
@@ -24,7 +25,8 @@ ORDER = (
 
 def timeline(action_id: str) -> dict[str, list[dict[str, Any]]]:
     """The action's events, oldest first: started, targeted, first and last alert and throttling
-    per channel, closed (or expired), results done. Counts agree with the action's counters."""
+    per channel, each update (posted, and how many it reached so far), closed (or expired),
+    results done. Counts agree with the action's counters."""
     action = store.get_action(action_id)
     events = [_event(action.created_at, "started", detail={"incident": action.incident})]
     if action.targeted_at:
@@ -48,6 +50,15 @@ def timeline(action_id: str) -> dict[str, list[dict[str, Any]]]:
             # Counted a chunk at a time; shown when the channel's sending ended.
             at = iso(p.last_alert) if p and p.last_alert else action.targeted_at
             events.append(_event(at or action.created_at, "throttled", channel, throttled))
+    for update in action.updates:
+        events.append(
+            _event(
+                update.at,
+                "update_sent",
+                count=int(update.sent),
+                detail={"update_id": update.update_id},
+            )
+        )
     if action.closed_at:
         expired = action.outcome == Outcome.EXPIRED
         events.append(

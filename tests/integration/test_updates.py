@@ -211,3 +211,19 @@ def test_a_bad_update_gets_a_400_and_changes_nothing(
     assert after["updates"] == []
     assert after["description"] == action["description"]
     assert system.emulator.drain(TARGETING_QUEUE)[1:] == []  # only the targeting job
+
+
+def test_the_timeline_shows_the_update_and_how_many_it_reached(system: System) -> None:
+    action = start(system)
+    system.run_queues()
+    update_id = post_update(system, action["action_id"]).json_body["update_id"]
+    system.run_queues()
+
+    events = system.get(f"/actions/{action['action_id']}/timeline").json_body["events"]
+
+    [sent] = [e for e in events if e["event"] == "update_sent"]
+    assert sent["count"] == len(INSIDE_PHONES)
+    assert sent["detail"] == {"update_id": update_id}
+    assert [e["event"] for e in events].index("update_sent") > [e["event"] for e in events].index(
+        "last_alert"
+    )
