@@ -81,7 +81,7 @@ def targeting_worker(event: Any) -> dict[str, Any]:
         if item["kind"] == "target":
             targeting.target(item["action_id"], rt.queues, now(), rt.metrics)
         elif item["kind"] == "update":
-            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues, now())
+            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues)
         else:
             targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
 

@@ -20,7 +20,7 @@ from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Channel, Incident
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import QuietHours
-from chalicelib.logic.sending import cut_off
+from chalicelib.logic.sending import cut_off, update_index
 from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import SQS_BATCH, WorkQueue
@@ -179,15 +179,12 @@ def fan_out_results(
     return queued
 
 
-def fan_out_update(
-    action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue], now: datetime
-) -> int:
+def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue]) -> int:
     """Queue one message of this update for every person the action has alerted; return how
     many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
     action = store.get_action(action_id)
-    index = next((i for i, u in enumerate(action.updates) if u.update_id == update_id), None)
-    if index is None or action.status != "active":
-        return 0  # gone, or closed first: the result says what matters now
+    if action.status != "active" or all(u.update_id != update_id for u in action.updates):
+        return 0  # closed first (the result says what matters now), or no such update
     queued = 0
     with traced("update", action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
@@ -195,6 +192,6 @@ def fan_out_update(
             enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
             queued += len(todo)
         count(queued=queued)
-    store.update_queued(action_id, index)
+    store.update_queued(action_id, update_index(action, update_id))
     log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued
