@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
+from unittest import mock
 
 LIMIT_MB = 256
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
@@ -82,20 +83,6 @@ def moto_server() -> Iterator[str]:
             process.kill()
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    old = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def populate(people: int, seed: int) -> None:
     """Store `people` SMS participants' places inside the circle (the items targeting reads)."""
     from chalicelib.dal.models import Place
@@ -141,15 +128,7 @@ def _start_action(now: datetime) -> str:
         created_by="bench",
         created_at=iso(now),
         expires_at=iso(now + timedelta(hours=1)),
-        pending="target",
-        targeted=0,
-        sent=0,
-        failed=0,
-        cancelled=0,
-        unknown=0,
-        results_sent=0,
-        results_failed=0,
-        results_unknown=0,
+        pending="target",  # the counters start at their defaults, 0
     )
     action.save()
     return str(action.action_id)
@@ -188,7 +167,7 @@ def measure(people: int, seed: int, top: int) -> dict[str, Any]:
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL": endpoint,
         }
-        with _environment(env):
+        with mock.patch.dict(os.environ, env):
             import boto3
 
             from bench.unmeasured import Unmeasured

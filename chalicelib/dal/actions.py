@@ -138,10 +138,6 @@ def add_update(
         at=iso(now),
         message=message,
         description=description,
-        queued=False,
-        sent=0,
-        failed=0,
-        unknown=0,
     )
     changes: list[UpdateAction] = [
         Action.updates.set(Action.updates.append([update])),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Callable
 
 from chalicelib.domain.model import Incident, Language, Outcome
 
@@ -295,31 +296,30 @@ def render_result(
 _WORST_CASE_REF = "X" * REF_LENGTH
 
 
+def _overflow(render: Callable[[Language], str]) -> int:
+    """By how many septets a message overruns MAX_SEGMENTS in the worst language: both languages
+    are sent for one action, so the longer rendering decides."""
+    longest = max(septets(render(language)) for language in Language)
+    return max(0, longest - _septet_budget(MAX_SEGMENTS))
+
+
 def description_overflow(incident: Incident, description: str, callback_number: str) -> int:
     """Return by how many septets the description overruns MAX_SEGMENTS in the worst language."""
-    # Both languages are sent for one action, so the longer rendering decides.
-    longest = max(
-        septets(render_alert(incident, description, _WORST_CASE_REF, language, callback_number))
-        for language in Language
+    return _overflow(
+        lambda lang: render_alert(incident, description, _WORST_CASE_REF, lang, callback_number)
     )
-    return max(0, longest - _septet_budget(MAX_SEGMENTS))
 
 
 def update_message_overflow(incident: Incident, message: str, callback_number: str) -> int:
     """Return by how many septets an update overruns MAX_SEGMENTS in the worst language."""
-    longest = max(
-        septets(render_update(incident, message, _WORST_CASE_REF, language, callback_number))
-        for language in Language
+    return _overflow(
+        lambda lang: render_update(incident, message, _WORST_CASE_REF, lang, callback_number)
     )
-    return max(0, longest - _septet_budget(MAX_SEGMENTS))
 
 
 def result_message_overflow(outcome: Outcome, message: str) -> int:
     """Return by how many septets the close message overruns MAX_SEGMENTS in the worst language."""
-    longest = max(
-        septets(render_result(outcome, _WORST_CASE_REF, language, message)) for language in Language
-    )
-    return max(0, longest - _septet_budget(MAX_SEGMENTS))
+    return _overflow(lambda lang: render_result(outcome, _WORST_CASE_REF, lang, message))
 
 
 _CODE_TEXTS = {

@@ -59,15 +59,7 @@ def start_action(
         created_by=caller,
         created_at=iso(now),
         expires_at=iso(now + timedelta(minutes=request.duration_minutes)),
-        pending="target",
-        targeted=0,
-        sent=0,
-        failed=0,
-        cancelled=0,
-        unknown=0,
-        results_sent=0,
-        results_failed=0,
-        results_unknown=0,
+        pending="target",  # the counters start at their defaults, 0
     )
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,10 +16,8 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from chalicelib.dal import actions as action_store
-from chalicelib.handlers import workers
 from chalicelib.logic import sending
 from chalicelib.queues import DEAD_LETTER_QUEUES, SMS_QUEUE, TARGETING_QUEUE
-from chalicelib.runtime import runtime
 from tests.conftest import REGION, System, add_participant
 from tests.integration.test_fanout import (
     LambdaTimeout,
@@ -29,6 +27,8 @@ from tests.integration.test_fanout import (
     north,
     run,
 )
+from tests.integration.test_fanout import clock as clock  # a fixture
+from tests.integration.test_fanout import faults as faults  # a fixture
 from tools.emulator import TEMPLATE
 
 PEOPLE = [f"+316200000{n:02d}" for n in range(30)]  # 30 inside: a chunk of 25 and one of 5
@@ -82,25 +82,6 @@ def people(system: System) -> None:
     """PEOPLE inside a 1500 m circle round the Dom, nearest first."""
     for n, phone in enumerate(PEOPLE):
         add_participant(phone, north(40 * n))
-
-
-@pytest.fixture
-def faults(system: System, monkeypatch: pytest.MonkeyPatch) -> PublishFaults:
-    client = runtime().sender.sms.client
-    stand_in = PublishFaults(client.publish)
-    monkeypatch.setattr(client, "publish", stand_in)
-    return stand_in
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the workers' clock (the sweep's too) ahead of real time."""
-
-    def move(ahead: timedelta) -> None:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(workers, "now", lambda: moment)
-
-    return move
 
 
 def start(system: System) -> str:
@@ -216,7 +197,7 @@ def test_an_alert_whose_sender_was_killed_mid_publish_counts_as_failed_once(
     system: System,
     emf: Emf,
     faults: PublishFaults,
-    clock: Callable[[timedelta], None],
+    clock: Callable[[timedelta], datetime],
     closed_after: timedelta,
 ) -> None:
     # Given the sender is killed by its timeout while publishing the third alert; SQS then
@@ -261,7 +242,7 @@ def test_targeting_run_twice_publishes_the_recipients_once(system: System, emf: 
 
 @pytest.mark.usefixtures("people")
 def test_the_sweep_counts_late_targeting_and_dead_letters(
-    system: System, emf: Emf, clock: Callable[[timedelta], None]
+    system: System, emf: Emf, clock: Callable[[timedelta], datetime]
 ) -> None:
     # Given an action whose targeting never ran, and two alert chunks in the SMS dead-letter queue
     start(system)
