@@ -21,11 +21,11 @@ from chalicelib.domain.metrics import Metrics
 from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
-from chalicelib.logic.devices import Attestation, DeviceServices
+from chalicelib.logic.devices import DeviceServices
 from chalicelib.logic.participants import Services
 from chalicelib.logic.photos import InProcessResizer, Photos
-from chalicelib.logic.sending import Sender, Voice
-from chalicelib.logic.social import Network
+from chalicelib.logic.ports import Attestation, Network, Voice
+from chalicelib.logic.sending import Sender
 from chalicelib.queues import (
     CODES_QUEUE,
     DEAD_LETTER_QUEUES,

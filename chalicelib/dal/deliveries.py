@@ -30,6 +30,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
+from chalicelib.domain.model import Kind
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
@@ -37,14 +38,6 @@ LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then go
 CLAIM_THREADS = MAX_CONNECTIONS
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
 _claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
-
-
-class Kind(StrEnum):
-    """Which message of an action a delivery step is about."""
-
-    ALERT = "alert"
-    RESULT = "result"
-    UPDATE = "update"  # one of the action's updates; which one travels with the work
 
 
 class Settled(StrEnum):

@@ -45,3 +45,35 @@ class Channel(StrEnum):
     SMS = "sms"
     VOICE = "voice"
     PUSH = "push"  # the app's own channel: never a dispatch choice, used for app devices
+
+
+class ActionStatus(StrEnum):
+    """Where an action is in its life: only an active action alerts, updates or takes photos."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"  # by dispatch or, at its end time, by the sweep (outcome expired)
+
+
+class Kind(StrEnum):
+    """Which message of an action a delivery step is about."""
+
+    ALERT = "alert"
+    RESULT = "result"
+    UPDATE = "update"  # one of the action's updates; which one travels with the work
+
+
+class DeliveryStatus(StrEnum):
+    """One message to one person, as the ledger records it.
+
+    queued -> sending -> sent | failed | unknown; queued -> cancelled when the action closed
+    before an alert went out; queued -> skipped for a result or update whose alert did not
+    knowably go out (or, for an update, when the action closed first).
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good: it did not go out
+    UNKNOWN = "unknown"  # it may have gone out: never sent again
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"

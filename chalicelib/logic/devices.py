@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.attestation import AttestationRefused
 from chalicelib.adapters.errors import SendFailed
@@ -29,6 +29,7 @@ from chalicelib.domain.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from chalicelib.logic.ports import Attestation, PushRegistry
 from chalicelib.logs import log_event
 
 HOUR_S = 3600
@@ -40,25 +41,6 @@ SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during
 ALERTED = frozenset({"sent", "unknown"})
 
 
-class Attestation(Protocol):
-    """Checks that a registration comes from our genuine app (adapters/attestation.py)."""
-
-    def verify(self, platform: str, token: str, push_token: str, now: datetime) -> None:
-        """Return if `token` attests our app bound to `push_token`; AttestationRefused if not."""
-
-
-class PushRegistry(Protocol):
-    """Registers and removes app installs at the push service (adapters/push.py)."""
-
-    @property
-    def platform_application_arns(self) -> Mapping[str, str]:
-        """Platform (fcm | apns) -> its platform application, for those configured."""
-
-    def register(self, platform: str, token: str) -> str:
-        """The endpoint of a push token; EndpointGone if refused, SendFailed otherwise."""
-
-    def delete(self, endpoint_arn: str) -> None:
-        """Remove an endpoint; already gone is fine."""
 
 
 @dataclass(frozen=True)

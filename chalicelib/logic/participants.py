@@ -43,7 +43,7 @@ from chalicelib.domain.signup import (
     places_from_json,
     places_to_json,
 )
-from chalicelib.logic.sending import Voice
+from chalicelib.logic.ports import Voice
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
 

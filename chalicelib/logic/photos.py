@@ -9,40 +9,16 @@ photo leaves no file behind, and the action gets its photo only once both sizes 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late, public_url
+from chalicelib.logic.ports import PhotoStore, Resizer
 from chalicelib.logs import log_event
-
-
-class PhotoStore(Protocol):
-    """The private bucket of photos (S3)."""
-
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        """Store one file."""
-        ...
-
-    def get(self, key: str) -> bytes:
-        """One file's bytes."""
-        ...
-
-    def delete(self, keys: Sequence[str]) -> None:
-        """Remove files; ones already gone are fine."""
-        ...
-
-
-class Resizer(Protocol):
-    """Makes a stored upload's sizes (the resizer Lambda, or this process)."""
-
-    def resize(self, action_id: str, photo_id: str) -> dict[str, Any]:
-        """{} once the sizes are stored; {"error", "message"} for a file that is no usable
-        image. ServiceUnavailable if the resizer could not be asked."""
-        ...
 
 
 @dataclass(frozen=True)

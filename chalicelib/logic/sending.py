@@ -17,20 +17,20 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
 
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices, lines
-from chalicelib.dal.deliveries import Kind, Settled
+from chalicelib.dal.deliveries import Settled
 from chalicelib.dal.models import Action, Delivery
 from chalicelib.domain import calls, messages
 from chalicelib.domain.messages import speakable
 from chalicelib.domain.metrics import Metric, Metrics
-from chalicelib.domain.model import Channel, Incident, Language, Outcome
+from chalicelib.domain.model import Channel, Incident, Kind, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
+from chalicelib.logic.ports import Push, Sms, Voice
 from chalicelib.logic.work import SendWork, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
@@ -58,39 +58,7 @@ ALERT_WAIT_DELAY_S = 60
 RETRY_UNANSWERED_S = 300
 
 
-class Voice(Protocol):
-    """Places a call that reads a text out (Amazon Connect, or the local stand-in)."""
 
-    def call(self, phone: str, text: str, language: Language, reference: str) -> str:
-        """Start the call; return its contact id or raise SendFailed."""
-        ...
-
-    def reference_of(self, contact_id: str) -> str | None:
-        """The reference a call was placed with (None if the contact is not ours)."""
-        ...
-
-
-class Sms(Protocol):
-    """Sends one SMS (SNS Publish)."""
-
-    def send(self, phone: str, text: str) -> str:
-        """Send it; return the provider's message id or raise SendFailed."""
-        ...
-
-
-class Push(Protocol):
-    """Publishes app notifications to SNS platform endpoints."""
-
-    def send(
-        self, endpoint_arn: str, title: str, body: str, action_id: str, image: str | None = None
-    ) -> str:
-        """Publish one, showing the image at `image` if given; return its message id, or raise
-        EndpointGone / SendFailed."""
-        ...
-
-    def delete(self, endpoint_arn: str) -> None:
-        """Remove an endpoint that is gone for good."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ and a reply waits, through SQS retries, until its thread's start post exists.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,16 +18,9 @@ from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action
 from chalicelib.domain.model import Incident, Outcome
 from chalicelib.domain.social import KINDS, Post, render
+from chalicelib.logic.ports import Network
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
-
-
-class Network(Protocol):
-    """A social network account that posts (adapters/social.py)."""
-
-    def post(self, text: str, *, reply_to: str | None, photo_url: str | None, key: str) -> str:
-        """Make one post and return its id, or raise PostFailed."""
-        ...
 
 
 class PostsOutstanding(Exception):

@@ -13,11 +13,11 @@ from datetime import datetime
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
-from chalicelib.dal.deliveries import Kind, Recipient
+from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.metrics import Metric, Metrics
-from chalicelib.domain.model import Channel, Incident
+from chalicelib.domain.model import Channel, Incident, Kind
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import QuietHours
 from chalicelib.logic.sending import cut_off, update_index

@@ -8,8 +8,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Protocol
 
-from chalicelib.dal.deliveries import Kind
-from chalicelib.domain.model import Channel
+from chalicelib.domain.model import Channel, Kind
 from chalicelib.queues import WorkQueue
 
 # Recipients per send message: small enough to finish well inside a visibility timeout.

@@ -18,10 +18,10 @@ from botocore.exceptions import ClientError
 
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries as ledger
-from chalicelib.dal.deliveries import Kind, Settled
+from chalicelib.dal.deliveries import Settled
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_alert, render_result
-from chalicelib.domain.model import Channel, Incident, Language, Outcome
+from chalicelib.domain.model import Channel, Incident, Kind, Language, Outcome
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
 from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S, THROTTLED_RETRIES

@@ -8,8 +8,9 @@ from bench import moto_gsi
 from bench.fanout import Params, run, world
 from bench.simclock import Scheduler
 from chalicelib.dal import deliveries as ledger
-from chalicelib.dal.deliveries import Kind, Recipient
+from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
+from chalicelib.domain.model import Kind
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from chalicelib.dal.deliveries import Kind
-from chalicelib.domain.model import Channel
+from chalicelib.domain.model import Channel, Kind
 from chalicelib.logic.work import SendWork
 
 
