@@ -24,6 +24,8 @@ lock: $(STAMP)  ## regenerate requirements.txt and requirements-dev.txt from the
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
+# run serves on BURGERNET_API_PORT, BURGERNET_EMULATOR_PORT and BURGERNET_SOCIAL_PORT; ops, sms,
+# posts and import call the same ports (tools/local_urls.py reads them for every tool).
 run: $(STAMP)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
 	$(BIN)/python -m tools.local $(ARGS)
 
