@@ -24,12 +24,15 @@ lock: $(STAMP)  ## regenerate requirements.txt and requirements-dev.txt from the
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
+# run serves on BURGERNET_API_PORT, BURGERNET_EMULATOR_PORT and BURGERNET_SOCIAL_PORT; ops, sms,
+# posts and import call the same ports (tools/local_urls.py reads them for every tool).
 run: $(STAMP)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
 	$(BIN)/python -m tools.local $(ARGS)
 
-test: $(STAMP)  ## every test, lint and type check
+test: $(STAMP)  ## every test, lint, type and layer check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -77,4 +80,4 @@ pillow-layer: $(STAMP)  ## dist/pillow-layer.zip, the photo resizer's layer
 	cd dist/pillow-layer && $(abspath $(BIN))/python -m zipfile -c ../pillow-layer.zip python
 
 clean:
-	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) dist .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

@@ -37,7 +37,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 from unittest import mock
 
-LIMIT_MB = 256
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
 RADIUS_M = 6_000.0
 REGION = "eu-west-1"
@@ -225,7 +224,7 @@ def measure(people: int, seed: int, top: int) -> dict[str, Any]:
         }
         if len(peaks) == 3
         else None,
-        "limit_mb": LIMIT_MB,
+        "limit_mb": configured_memory_mb(),
         "targeting_s": round(seconds, 1),
         "measured": "tracemalloc peak of the worker's allocations during target(); "
         "moto in a separate process",
@@ -233,6 +232,14 @@ def measure(people: int, seed: int, top: int) -> dict[str, Any]:
     for name, where in tops.items():
         result[name] = where
     return result
+
+
+def configured_memory_mb() -> int:
+    """The targeting worker's memory in the prod stage of .chalice/config.json, in MB."""
+    from tools.emulator import CHALICE_CONFIG
+
+    functions = json.loads(CHALICE_CONFIG.read_text())["stages"]["prod"]["lambda_functions"]
+    return int(functions["targeting_worker"]["lambda_memory_size"])
 
 
 def _where(top: int) -> dict[str, Any]:

@@ -10,14 +10,14 @@
 
 A deployed stage (https://…execute-api.<region>.amazonaws.com/api) is called with SigV4 for
 `execute-api`, credentials from the standard AWS chain (env, profile, SSO, instance role). The
-local runner (http://127.0.0.1:8000, `make run`) has no authorizer: requests go unsigned.
+local runner (`make run`) has no authorizer: requests go unsigned. Without --url it calls
+BURGERNET_API_URL, else the local runner on BURGERNET_API_PORT (tools/local_urls.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -29,7 +29,8 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-LOCAL_URL = "http://127.0.0.1:8000"
+from tools.local_urls import local_urls
+
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SERVICE = "execute-api"
 
@@ -160,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.dispatch", description=__doc__)
     parser.add_argument(
         "--url",
-        default=os.environ.get("BURGERNET_API_URL", LOCAL_URL),
+        default=local_urls().api,
         help="the API's base URL (env BURGERNET_API_URL; default the local runner)",
     )
     parser.add_argument("--region", help="for signing; default from the URL or the AWS config")

@@ -26,6 +26,7 @@ from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.roster import Rejected, parse_roster
 from chalicelib.runtime import reset, runtime
 from tools.emulator import stage_environment
+from tools.local_urls import local_urls
 
 BATCH = 25  # people per round of batched writes
 
@@ -60,8 +61,7 @@ def configure(stage: str) -> None:
     """Use a stage's settings; `local` means the emulator that `make run` started."""
     os.environ.update(stage_environment(stage))
     if stage == "local":
-        port = os.environ.get("BURGERNET_EMULATOR_PORT", "5000")
-        os.environ.setdefault("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        os.environ.setdefault("AWS_ENDPOINT_URL", local_urls().emulator)
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, "local")
         os.environ.setdefault("AWS_REGION", "eu-west-1")

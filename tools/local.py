@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from tools import moto_atomic, moto_index, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
+from tools.local_urls import HOST, local_urls, loopback
 from tools.pdok_standin import PdokStandIn
 from tools.social_standin import SocialStandIn, put_credentials
 
@@ -45,10 +46,10 @@ ONE_AT_A_TIME = (
 )  # a failed message comes back this soon (AWS waits the visibility timeout)
 
 
-def emulator_environment(emulator_port: int) -> dict[str, str]:
+def emulator_environment(emulator: str) -> dict[str, str]:
     """Point every AWS client of this process (boto3 and pynamodb) at the emulator."""
     return {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{emulator_port}",
+        "AWS_ENDPOINT_URL": emulator,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": REGION,
@@ -294,7 +295,7 @@ def app_devices(api: str) -> str:
     )
 
 
-def serve_public_photos(s3: Any, emulator_port: int) -> str:
+def serve_public_photos(s3: Any, emulator: str) -> str:
     """Let anyone read the photos' two sizes (public/) from the emulator, as CloudFront serves
     them in AWS, where only CloudFront may read the bucket; return their base URL."""
     bucket = os.environ["PHOTOS_BUCKET"]
@@ -307,7 +308,7 @@ def serve_public_photos(s3: Any, emulator_port: int) -> str:
     s3.put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     )
-    return f"http://127.0.0.1:{emulator_port}/{bucket}/public"
+    return f"{emulator}/{bucket}/public"
 
 
 def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
@@ -320,10 +321,11 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     moto_atomic.install()
     # Batched messages keep their AWSTraceHeader, as in SQS (tools/moto_trace_header.py).
     moto_trace_header.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=emulator_port, verbose=False)
+    server = ThreadedMotoServer(ip_address=HOST, port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()
-    os.environ.update(emulator_environment(emulator_port))
+    emulator = loopback(emulator_port)
+    os.environ.update(emulator_environment(emulator))
     os.environ.update(stage_environment(STAGE))
     if os.environ.get("ATTESTATION") == "standin":
         # One key per run, printed in the banner, so tools.attest can issue tokens it accepts.
@@ -331,7 +333,7 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")
-    os.environ["PHOTOS_URL"] = serve_public_photos(boto3.client("s3"), emulator_port)
+    os.environ["PHOTOS_URL"] = serve_public_photos(boto3.client("s3"), emulator)
     os.environ.update(create_push_applications(boto3.client("sns")))
     return server, geocoder
 
@@ -358,9 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-seed", action="store_true", help="start without demo participants")
     parser.add_argument("--participants", type=int, default=3000, help="demo participants")
     args = parser.parse_args(argv)
-    api_port = int(os.environ.get("BURGERNET_API_PORT", "8000"))
-    emulator_port = int(os.environ.get("BURGERNET_EMULATOR_PORT", "5000"))
-    social_port = int(os.environ.get("BURGERNET_SOCIAL_PORT", "5001"))
+    urls = local_urls()  # the ports every other tool reads too
 
     # The functions' structured events on the console, as CloudWatch would show them; no line
     # per emulated AWS call.
@@ -370,9 +370,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    server, geocoder = start_emulator(emulator_port)
-    social = start_social_standin(social_port)
-    os.environ["PUBLIC_URL"] = f"http://127.0.0.1:{api_port}"  # feeds and posts link here
+    server, geocoder = start_emulator(urls.emulator_port)
+    social = start_social_standin(urls.social_port)
+    os.environ["PUBLIC_URL"] = urls.local_api  # feeds and posts link here
     factory, config = load_app()
     app = config.chalice_app
     if not args.no_seed:
@@ -414,11 +414,10 @@ def main(argv: list[str] | None = None) -> None:
     for thread in threads:
         thread.start()
 
-    http = factory.create_local_server(app, config, "127.0.0.1", api_port)
+    http = factory.create_local_server(app, config, HOST, urls.api_port)
     threading.Thread(target=http.serve_forever, name="api", daemon=True).start()
-    api = f"http://127.0.0.1:{api_port}"
-    seed_municipality(api)
-    print(banner(api, f"http://127.0.0.1:{emulator_port}"), flush=True)
+    seed_municipality(urls.local_api)
+    print(banner(urls.local_api, urls.emulator), flush=True)
 
     def request_stop(signum: int, frame: Any) -> None:
         stop.set()

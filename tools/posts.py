@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.request
+
+from tools.local_urls import local_urls
 
 
 def main() -> int:
     """Print every post, oldest first: network, id, text and the post it replies to."""
-    url = f"http://127.0.0.1:{os.environ.get('BURGERNET_SOCIAL_PORT', '5001')}/posts"
+    url = f"{local_urls().social}/posts"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             posts = json.load(response)

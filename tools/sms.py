@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.request
+
+from tools.local_urls import local_urls
 
 
 def mask(phone: str) -> str:
@@ -15,8 +16,7 @@ def mask(phone: str) -> str:
 
 def main() -> int:
     """Print every SMS in the emulator."""
-    port = os.environ.get("BURGERNET_EMULATOR_PORT", "5000")
-    url = f"http://127.0.0.1:{port}/moto-api/data.json"
+    url = f"{local_urls().emulator}/moto-api/data.json"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             data = json.load(response)

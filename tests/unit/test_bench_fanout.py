@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bench import moto_gsi
-from bench.fanout import Params, run, world
+from bench.fanout.simulation import run
+from bench.fanout.world import Params, world
 from bench.simclock import Scheduler
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Recipient

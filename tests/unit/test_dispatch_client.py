@@ -87,3 +87,27 @@ def test_the_local_runner_gets_plain_requests_with_an_idempotency_key(sent: Sent
     assert "Authorization" not in first["headers"]
     assert len(first["headers"]["Idempotency-Key"]) >= 16  # generated
     assert second["headers"]["Idempotency-Key"] == "retry-1"
+
+
+def test_make_ops_calls_the_api_on_the_port_make_run_serves(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BURGERNET_API_URL", raising=False)
+    monkeypatch.setenv("BURGERNET_API_PORT", "8123")
+
+    assert dispatch.main(["timeline", "a1", "--json"]) == 0
+
+    assert sent.calls[0]["url"] == "http://127.0.0.1:8123/actions/a1/timeline"
+    assert "Authorization" not in sent.calls[0]["headers"]
+
+
+def test_an_api_url_still_aims_the_client_at_a_stage(
+    sent: Sent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BURGERNET_API_URL", STAGE)
+    monkeypatch.setenv("BURGERNET_API_PORT", "8123")
+
+    assert dispatch.main(["status", "a1"]) == 0
+
+    assert sent.calls[0]["url"] == f"{STAGE}/actions/a1"
+    assert sent.calls[0]["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 ")

@@ -1,0 +1,212 @@
+"""The providers, simulated as fake boto clients: SNS (SMS, push) and Amazon Connect, with their
+rates, faults and latencies."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from bench.fanout.world import REGION
+from chalicelib.domain import calls
+from chalicelib.domain.model import Channel
+from chalicelib.logic import sending
+
+if TYPE_CHECKING:
+    from bench.fanout.simulation import Simulation
+
+
+class Bucket:
+    """A provider's token bucket: `rate` a second, holding at most `capacity`."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, capacity)
+        self.tokens = self.capacity
+        self.last = 0.0
+
+    def take(self, now: float) -> bool:
+        """Take one token if there is one."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _client_error(code: str, operation: str, status: int = 400) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        operation,
+    )
+
+
+@dataclass
+class Provider:
+    """What a provider saw: accepted messages by id, refusals, and deliveries per address."""
+
+    channel: Channel
+    accepted: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # id -> address..
+    refused: Counter[str] = field(default_factory=Counter)
+    received: Counter[tuple[str, str]] = field(default_factory=Counter)  # (address, text) -> n
+    ambiguous: int = 0
+
+
+class MessagingModel:
+    """SNS Publish for SMS or push: a rate shared by every caller, faults, and latency."""
+
+    def __init__(
+        self, sim: Simulation, channel: Channel, rate: float, burst_s: float, latency_ms: float
+    ) -> None:
+        self.sim = sim
+        self.log = Provider(channel)
+        self.bucket = Bucket(rate, rate * burst_s)
+        self.latency_s = latency_ms / 1000
+        self.rng = random.Random(f"{sim.params.seed}:{channel}")
+
+    def publish(self, **request: Any) -> dict[str, Any]:
+        """SNS Publish: PhoneNumber + Message (SMS), or TargetArn + json Message (push)."""
+        sim = self.sim
+        if "TargetArn" in request:
+            address = str(request["TargetArn"])
+            text = str(json.loads(request["Message"])["default"])
+        else:
+            address, text = str(request["PhoneNumber"]), str(request["Message"])
+        draw = self.rng.random()
+        params = sim.params
+        if draw < params.throttled:
+            self.log.refused["random"] += 1
+            sim.spend("provider", self.latency_s)
+            raise _client_error("Throttling", "Publish")
+        if not self.bucket.take(sim.sched.now):
+            self.log.refused["over_rate"] += 1
+            sim.spend("provider", self.latency_s)
+            raise _client_error("Throttling", "Publish")
+        message_id = f"{self.log.channel}-{len(self.log.accepted) + 1}"
+        self.log.accepted[message_id] = (address, text, sim.sched.now)
+        self.log.received[address, text] += 1
+        sim.spend("provider", self.latency_s)
+        if draw < params.throttled + params.ambiguous:
+            self.log.ambiguous += 1
+            raise ReadTimeoutError(endpoint_url=f"https://sns.{REGION}.amazonaws.com/")
+        return {"MessageId": message_id}
+
+    def delete_endpoint(self, **request: Any) -> dict[str, Any]:
+        """Never needed: no endpoint is gone in this bench."""
+        return {}
+
+
+@dataclass
+class Call:
+    """One call Connect placed."""
+
+    contact_id: str
+    phone: str
+    text: str
+    started: float
+    seconds: float
+    answered: bool
+    token: str
+    reference: str  # the contact attribute that names the delivery
+
+
+class ConnectModel:
+    """Amazon Connect StartOutboundVoiceContact: 2 starts/s (burst 5), 10 lines, calls that end."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        params = sim.params
+        self.log = Provider(Channel.VOICE)
+        self.bucket = Bucket(params.call_starts_per_s, params.call_start_burst)
+        self.rng = random.Random(f"{params.seed}:voice")
+        self.calls_rng = random.Random(f"{params.seed}:calls")
+        self.calls: dict[str, Call] = {}
+        self.active: dict[str, Call] = {}
+        self.by_token: dict[str, str] = {}
+        self.line_seconds = 0.0
+        self.most_active = 0
+        self.answered: Counter[tuple[str, str]] = Counter()
+        self.event_failures: Counter[str] = Counter()
+
+    def start_outbound_voice_contact(self, **request: Any) -> dict[str, Any]:
+        """Start a call (or return the running one of the same ClientToken)."""
+        sim = self.sim
+        params = sim.params
+        latency = params.connect_ms / 1000
+        draw = self.rng.random()
+        if draw < params.throttled:
+            self.log.refused["random"] += 1
+            sim.spend("provider", latency)
+            raise _client_error("TooManyRequestsException", "StartOutboundVoiceContact", 429)
+        if not self.bucket.take(sim.sched.now):
+            self.log.refused["over_rate"] += 1
+            sim.spend("provider", latency)
+            raise _client_error("TooManyRequestsException", "StartOutboundVoiceContact", 429)
+        token = str(request["ClientToken"])
+        running = self.by_token.get(token)
+        if running is not None and running in self.active:
+            sim.spend("provider", latency)
+            return {"ContactId": running}
+        if len(self.active) >= params.lines:
+            self.log.refused["lines_full"] += 1
+            sim.spend("provider", latency)
+            raise _client_error("LimitExceededException", "StartOutboundVoiceContact", 429)
+        call = Call(
+            contact_id=f"contact-{len(self.calls) + 1}",
+            phone=str(request["DestinationPhoneNumber"]),
+            text=str(request["Attributes"]["message"]),
+            started=sim.sched.now,
+            seconds=self.calls_rng.uniform(*params.call_s),
+            answered=self.calls_rng.random() >= params.unanswered,
+            token=token,
+            reference=str(request["Attributes"]["reference"]),
+        )
+        self.calls[call.contact_id] = call
+        self.active[call.contact_id] = call
+        self.by_token[token] = call.contact_id
+        self.most_active = max(self.most_active, len(self.active))
+        self.log.accepted[call.contact_id] = (call.phone, call.text, call.started)
+        self.log.received[call.phone, call.text] += 1
+        sim.busy[Channel.VOICE].set("calls", True, sim.sched.now)
+        sim.sched.call_at(call.started + call.seconds, lambda: self._ended(call))
+        sim.spend("provider", latency)
+        if draw < params.throttled + params.ambiguous:
+            self.log.ambiguous += 1
+            raise ReadTimeoutError(endpoint_url=f"https://connect.{REGION}.amazonaws.com/")
+        return {"ContactId": call.contact_id}
+
+    def get_contact_attributes(self, **request: Any) -> dict[str, Any]:
+        """GetContactAttributes: what a call was started with."""
+        self.sim.spend("provider", self.sim.params.connect_ms / 1000)
+        call = self.calls.get(str(request["InitialContactId"]))
+        if call is None:
+            raise _client_error("ResourceNotFoundException", "GetContactAttributes", 404)
+        return {"Attributes": {"reference": call.reference}}
+
+    def _ended(self, call: Call) -> None:
+        sim = self.sim
+        del self.active[call.contact_id]
+        self.line_seconds += call.seconds
+        if call.answered:
+            self.answered[call.phone, call.text] += 1
+        sim.busy[Channel.VOICE].set("calls", bool(self.active), sim.sched.now)
+        outcome = calls.ANSWERED if call.answered else calls.NO_ANSWER
+
+        def contact_event() -> None:
+            sim.spend("invoke", sim.params.invoke_ms / 1000)
+            try:
+                sending.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
+            except Exception as exc:  # EventBridge would retry; here it is counted
+                self.event_failures[type(exc).__name__] += 1
+
+        sim.spawn(
+            "contact_events",
+            f"contact_events:{call.contact_id}",
+            contact_event,
+            at=sim.sched.now + sim.params.event_ms / 1000,
+        )

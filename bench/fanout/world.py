@@ -1,0 +1,216 @@
+"""The world of a run: the workload's parameters, an emulated account with production's tables,
+and the people in it."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+from moto import mock_aws
+
+from bench import moto_gsi
+from chalicelib import runtime as runtime_module
+from chalicelib.dal.devices import HERE, LOCATION_TTL
+from chalicelib.dal.models import Device, Place
+from chalicelib.dal.participants import (
+    NewParticipant,
+    NewPlace,
+    phone_directory,
+    upsert_participants,
+)
+from chalicelib.domain.geo import Circle, place_cell, place_sort_key
+from chalicelib.domain.model import Channel
+from chalicelib.settings import Settings
+from tools.emulator import create_resources, stage_environment
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's default account
+CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # daytime: no quiet hours in play
+
+
+@dataclass(frozen=True)
+class Params:
+    """The workload, the providers and the latencies of one run."""
+
+    sms_rate: float = 10.0
+    people: int = 20_000
+    sms_share: float = 0.70
+    voice_share: float = 0.10  # the rest are app installs (push)
+    radius_m: float = 3_000.0
+    seed: int = 7
+    sms_burst_s: float = 1.0  # the SMS provider's bucket holds this many seconds of its rate
+    push_rate: float = 500.0
+    push_burst_s: float = 1.0
+    call_starts_per_s: float = 2.0
+    call_start_burst: float = 5.0  # Connect API throttling: rate 2/s, burst 5
+    lines: int = 10
+    call_s: tuple[float, float] = (20.0, 60.0)
+    unanswered: float = 0.30
+    throttled: float = 0.05
+    ambiguous: float = 0.01
+    ledger_ms: float = 5.0
+    sqs_ms: float = 10.0
+    sms_ms: float = 20.0
+    push_ms: float = 20.0
+    connect_ms: float = 100.0
+    invoke_ms: float = 10.0
+    event_ms: float = 500.0
+    close_at_s: float | None = None  # default: close once every alert has settled
+    exact_polls: bool = False
+    max_sim_s: float = 24 * 3600.0
+
+
+@contextmanager
+def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (None: unset) environment variables for a block, and put the old ones back."""
+    old = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def world(params: Params) -> Iterator[Settings]:
+    """A fresh emulated account with production's tables, and the settings of this run."""
+    env: dict[str, str | None] = {
+        **stage_environment("test"),
+        "GEOCODER_URL": "http://127.0.0.1:9/unused",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": None,  # in-process moto, whatever the shell says
+        "AWS_PROFILE": None,
+        "CHANNELS": "sms,voice",
+        "VOICE_BACKEND": "local",
+        "SMS_PER_SECOND": str(params.sms_rate),
+        "PUSH_PER_SECOND": str(params.push_rate),
+        "VOICE_STARTS_PER_SECOND": str(params.call_starts_per_s),
+        "VOICE_MAX_CONCURRENT": str(params.lines),
+    }
+    with _environment(env), mock_aws(), ExitStack() as speedups:
+        speedups.enter_context(_moto_index())
+        speedups.enter_context(moto_gsi.indexed())
+        create_resources(boto3.client("cloudformation", region_name=REGION))
+        runtime_module.reset()
+        try:
+            yield runtime_module.runtime().settings
+        finally:
+            runtime_module.reset()
+
+
+@contextmanager
+def _moto_index() -> Iterator[None]:
+    """tools/moto_index.py's partition index for moto's Query, where this checkout has it."""
+    try:
+        from tools import moto_index
+    except ImportError:
+        yield
+        return
+    with moto_index.indexed():
+        yield
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Who is inside the circle, by channel: participant id -> their address."""
+
+    circle: Circle
+    phones: dict[str, str]  # SMS and voice participants
+    endpoints: dict[str, str]  # app installs: "device:<id>" -> endpoint ARN
+    channel_of: dict[str, Channel]
+
+
+def populate(params: Params, now: datetime) -> Workload:
+    """Store the people: SMS and voice participants as an import does, app installs as devices
+    with a current location (the items `devices.set_location` writes)."""
+    rng = random.Random(params.seed)
+    circle = Circle(CENTRE[0], CENTRE[1], params.radius_m)
+    n_sms = round(params.people * params.sms_share)
+    n_voice = round(params.people * params.voice_share)
+    n_push = params.people - n_sms - n_voice
+
+    def somewhere() -> tuple[float, float]:
+        # Uniform in a disc a little inside the circle, so rounding never leaves anyone out.
+        r = 0.97 * params.radius_m * math.sqrt(rng.random())
+        a = rng.uniform(0.0, 2 * math.pi)
+        lat = CENTRE[0] + r * math.cos(a) / 111_195.0
+        lon = CENTRE[1] + r * math.sin(a) / (111_195.0 * math.cos(math.radians(CENTRE[0])))
+        return lat, lon
+
+    def language() -> str:
+        return "en" if rng.random() < 0.1 else "nl"
+
+    people: list[NewParticipant] = []
+    for i in range(n_sms):
+        people.append(
+            NewParticipant(f"+316{10_000_000 + i}", language(), "sms", [_home(somewhere())])
+        )
+    for i in range(n_voice):
+        # Half landlines (Utrecht, 030), half mobiles that chose to be called.
+        phone = f"+3130{1_000_000 + i}" if i % 2 == 0 else f"+316{60_000_000 + i}"
+        people.append(NewParticipant(phone, language(), "voice", [_home(somewhere())]))
+    for start in range(0, len(people), 1_000):
+        upsert_participants(people[start : start + 1_000], now, directory={})
+    endpoints: dict[str, str] = {}
+    with Device.batch_write() as device_batch, Place.batch_write() as place_batch:
+        for _ in range(n_push):
+            device_id = f"{rng.getrandbits(128):032x}"
+            lat, lon = somewhere()
+            owner = f"device:{device_id}"
+            arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:endpoint/GCM/burgernet-fcm/{device_id}"
+            lang = language()
+            place = Place(
+                place_cell(lat, lon),
+                place_sort_key(lat, lon, owner, f"{HERE}.{device_id}"),
+                participant_id=owner,
+                label=HERE,
+                lat=lat,
+                lon=lon,
+                phone="",
+                language=lang,
+                channel=Channel.PUSH.value,
+                device_id=device_id,
+                expires=now + LOCATION_TTL,
+            )
+            device_batch.save(
+                Device(
+                    device_id,
+                    secret_hash="0" * 64,
+                    platform="fcm",
+                    endpoint_arn=arn,
+                    participant_id=None,
+                    language=lang,
+                    location_cell=place.cell,
+                    location_sk=place.sk,
+                    created_at=now,
+                )
+            )
+            place_batch.save(place)
+            endpoints[owner] = arn
+    directory = phone_directory()  # phone -> participant id
+    phones = {directory[p.phone]: p.phone for p in people}
+    channel_of = {directory[p.phone]: Channel(p.channel) for p in people}
+    channel_of.update({owner: Channel.PUSH for owner in endpoints})
+    return Workload(circle, phones, endpoints, channel_of)
+
+
+def _home(position: tuple[float, float]) -> NewPlace:
+    return NewPlace("home", position[0], position[1])
