@@ -41,8 +41,6 @@ SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during
 ALERTED = frozenset({"sent", "unknown"})
 
 
-
-
 @dataclass(frozen=True)
 class DeviceServices:
     """The outside world the app's routes need."""
