@@ -22,9 +22,8 @@ from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.devices import DeviceServices
-from chalicelib.logic.participants import Services
 from chalicelib.logic.photos import InProcessResizer, Photos
-from chalicelib.logic.ports import Attestation, Network, Voice
+from chalicelib.logic.ports import Attestation, Network, Services, Voice
 from chalicelib.logic.sending import Sender
 from chalicelib.queues import (
     CODES_QUEUE,

@@ -160,7 +160,7 @@ SENDER_TABLES: Tables = {
     "burgernet-actions": (READ + UPDATE, []),
     "burgernet-deliveries": (BATCH_GET + UPDATE, []),
 }
-# Who leaves (DELETE /participants/me, STOP reply) is erased everywhere at once (logic.leave).
+# Who leaves (DELETE /participants/me, STOP reply) is erased everywhere at once (account.leave).
 LEAVE_TABLES: Tables = {
     "burgernet-participants": (READ + QUERY + DELETE, ["phone-index"]),
     "burgernet-places": (DELETE + WRITE, []),

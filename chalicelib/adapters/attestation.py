@@ -100,13 +100,16 @@ HttpPost = Callable[[str, bytes, Mapping[str, str]], tuple[int, bytes]]
 
 
 def urllib_post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
-    """POST with the standard library: (status, body), errors included."""
+    """POST with the standard library: (status, body), errors included; AttestationUnavailable
+    when there is no answer at all."""
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as exc:
         return int(exc.code), bytes(exc.read())
+    except OSError as exc:  # unreachable, refused, timed out: Google's outage, not the app's
+        raise AttestationUnavailable(type(exc).__name__) from None
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.adapters.errors import SendFailed, error_code, provider_errors
+from chalicelib.adapters.errors import SendFailed, provider_errors
 
 PLATFORMS = ("fcm", "apns")
 # Publish answers these when the endpoint (the install's token) will never work again.
@@ -82,12 +80,15 @@ class SnsPush:
         return str(response["MessageId"])
 
     def delete(self, endpoint_arn: str) -> None:
-        """Remove an endpoint (an uninstalled or gone device); already gone is fine."""
+        """Remove an endpoint (an uninstalled or gone device); already gone is fine.
+
+        Any other refusal is a SendFailed, so callers never see a botocore error.
+        """
         try:
-            self.client.delete_endpoint(EndpointArn=endpoint_arn)
-        except ClientError as exc:
-            if error_code(exc) not in GONE_CODES:
-                raise
+            with provider_errors(refine=_gone):
+                self.client.delete_endpoint(EndpointArn=endpoint_arn)
+        except EndpointGone:
+            return
 
 
 def _gone(code: str) -> SendFailed | None:

@@ -454,3 +454,11 @@ def strip_participant(participant_id: str) -> int:
             continue
         stripped += 1
     return stripped
+
+
+# A participant's own deliveries, for their export (logic/account.py).
+
+
+def of_participant(participant_id: str) -> list[Delivery]:
+    """Every delivery to a participant, by action (AVG/GDPR article 15: what is kept of them)."""
+    return list(Delivery.by_participant.query(participant_id))

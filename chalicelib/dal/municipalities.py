@@ -7,6 +7,7 @@ import time
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dal.models import Municipality
+from chalicelib.dal.records import MunicipalityRecord
 from chalicelib.domain.areas import Area, from_bytes, locate, to_bytes
 from chalicelib.domain.errors import NotFound
 
@@ -78,6 +79,6 @@ def _cached() -> tuple[float, list[tuple[str, Area]], dict[str, str]]:
     return _areas
 
 
-def bbox(m: Municipality) -> list[float]:
+def bbox(m: MunicipalityRecord) -> list[float]:
     """The municipality's bounding box as [min_lon, min_lat, max_lon, max_lat]."""
     return [float(m.min_lon), float(m.min_lat), float(m.max_lon), float(m.max_lat)]

@@ -13,6 +13,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Participant, Place, PlaceRef
+from chalicelib.dal.records import ParticipantRecord
+from chalicelib.domain import signup
 from chalicelib.domain.geo import (
     KeyRange,
     gather,
@@ -233,7 +235,88 @@ def place_ref(pid: str, label: str, lat: float, lon: float, **address: str | Non
     )
 
 
-def save_participant(record: Participant, previous: Participant | None) -> None:
+def save_signup(
+    phone: str,
+    language: str,
+    channel: str,
+    places: Sequence[signup.Place],
+    quiet: signup.QuietHours | None,
+    municipality: str,
+    now: datetime,
+) -> str:
+    """Save the participant a verified signup describes (or update who has the phone); their id."""
+    previous = find_by_phone(phone)
+    pid = previous.participant_id if previous else str(uuid.uuid4())
+    participant = Participant(
+        pid,
+        phone=phone,
+        language=language,
+        channel=channel,
+        places=_refs(pid, places),
+        created_at=previous.created_at if previous else now,
+        quiet_from=quiet.start if quiet else None,
+        quiet_to=quiet.end if quiet else None,
+        municipality=municipality,
+        age_checked=True,
+    )
+    save_participant(participant, previous)
+    return pid
+
+
+def update_participant(
+    previous: ParticipantRecord,
+    change: signup.Preferences,
+    places: Sequence[signup.Place] | None,
+) -> Participant:
+    """Apply a preference change; `places` (resolved) replace the old ones, in one transaction."""
+    updated = _copy(previous)
+    if change.language:
+        updated.language = change.language.value
+    if change.channel:
+        updated.channel = change.channel.value
+    if change.quiet_hours:
+        updated.quiet_from, updated.quiet_to = change.quiet_hours.start, change.quiet_hours.end
+    elif change.clear_quiet_hours:
+        updated.quiet_from = updated.quiet_to = None
+    if places is not None:
+        updated.places = _refs(previous.participant_id, places)
+    save_participant(updated, previous)
+    return updated
+
+
+def _copy(p: ParticipantRecord) -> Participant:
+    """A new record with every attribute of `p`, to change and save in its place."""
+    return Participant(
+        p.participant_id,
+        phone=p.phone,
+        language=p.language,
+        channel=p.channel,
+        places=list(p.places),
+        created_at=p.created_at,
+        quiet_from=p.quiet_from,
+        quiet_to=p.quiet_to,
+        municipality=p.municipality,
+        age_checked=p.age_checked,
+    )
+
+
+def _refs(pid: str, places: Sequence[signup.Place]) -> list[PlaceRef]:
+    return [
+        place_ref(
+            pid,
+            p.label,
+            p.lat,
+            p.lon,
+            postcode=p.postcode,
+            house_number=p.house_number,
+            addition=p.addition,
+            municipality=p.municipality,
+        )
+        for p in places
+    ]
+
+
+def save_participant(record: Participant, previous: ParticipantRecord | None) -> None:
     """Write one participant and its geo-index items in one transaction: all of it, or none.
 
     `previous` is the stored state being replaced (None for a new participant).
@@ -248,10 +331,10 @@ def save_participant(record: Participant, previous: Participant | None) -> None:
                 tx.delete(Place(old.cell, old.sk))
 
 
-def delete_participant(participant: Participant) -> None:
+def delete_participant(participant: ParticipantRecord) -> None:
     """Remove a participant and every place of theirs from the geo index, in one transaction."""
     with TransactWrite(connection=Participant._get_connection().connection) as tx:
-        tx.delete(participant)
+        tx.delete(Participant(participant.participant_id))  # a delete needs only the key
         for ref in participant.places:
             tx.delete(Place(ref.cell, ref.sk))
 

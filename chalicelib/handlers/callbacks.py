@@ -7,14 +7,14 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.logic.callbacks import route_caller
+from chalicelib.logic.callbacks import CallerRoute, route_caller
 from chalicelib.runtime import runtime
 
 callbacks = Blueprint(__name__)
 
 
 @callbacks.lambda_function(name="callback_router")
-def callback_router(event: dict[str, Any], context: Any) -> dict[str, str]:
+def callback_router(event: dict[str, Any], context: Any) -> CallerRoute:
     """Connect's Lambda invocation in, flat string attributes out (Connect's required shape)."""
     runtime()
     contact = (event.get("Details") or {}).get("ContactData") or {}

@@ -79,7 +79,7 @@ def report_sighting(action_id: str) -> Response:
 
 @app_devices.route("/actions/{action_id}/sightings", methods=["GET"], authorizer=iam)
 @json_errors
-def list_sightings(action_id: str) -> dict[str, Any]:
+def list_sightings(action_id: str) -> devices.SightingsPage:
     """Dispatch: an action's sightings, newest first, a page at a time."""
     runtime()
     limit, page = parse_page_query(app_devices.current_request.query_params)

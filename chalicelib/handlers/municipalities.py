@@ -27,7 +27,7 @@ def put_municipality() -> Response:
 
 @admin.route("/municipalities/{code}", methods=["GET"], authorizer=iam)
 @json_errors
-def get_municipality(code: str) -> dict[str, Any]:
+def get_municipality(code: str) -> municipalities.MunicipalityView:
     """One municipality, with its area."""
     runtime()
     return municipalities.get_municipality(code)

@@ -19,7 +19,8 @@ from chalicelib.domain.signup import (
     translated,
 )
 from chalicelib.handlers.http import json_errors_in
-from chalicelib.logic import participants as logic
+from chalicelib.logic import account, codes
+from chalicelib.logic import signup as signups
 from chalicelib.runtime import runtime
 
 residents = Blueprint(__name__)
@@ -57,7 +58,7 @@ def _token() -> str | None:
 
 
 def _participant_id() -> str:
-    return logic.session_participant(_token(), _now())
+    return codes.session_participant(_token(), _now())
 
 
 @residents.route("/signup", methods=["POST"])
@@ -67,7 +68,7 @@ def signup() -> Response:
     rt = runtime()
     now = _now()
     request = parse_signup(_body(), now.astimezone(AMSTERDAM).date())
-    signup_id, valid = logic.start_signup(request, _source(), rt.services, now)
+    signup_id, valid = signups.start_signup(request, _source(), rt.services, now)
     return Response(body={"signup_id": signup_id, "expires_in": valid}, status_code=202)
 
 
@@ -77,8 +78,8 @@ def verify_signup() -> Response:
     """Finish a signup with its code."""
     runtime()
     signup_id, code = parse_code(_body(), "signup_id")
-    logic.limit_checks(_source(), _now())
-    participant_id = logic.verify_signup(signup_id, code, _now())
+    codes.limit_checks(_source(), _now())
+    participant_id = signups.verify_signup(signup_id, code, _now())
     return Response(body={"participant_id": participant_id}, status_code=201)
 
 
@@ -88,7 +89,7 @@ def _send_code(purpose: str, id_name: str) -> Response:
     body = _body()
     phone = parse_phone_request(body)
     language = language_of(body, residents.current_request.headers.get("accept-language"))
-    ident, valid = logic.start_code_login(purpose, phone, language, _source(), rt.services, _now())
+    ident, valid = codes.start_code_login(purpose, phone, language, _source(), rt.services, _now())
     return Response(body={id_name: ident, "expires_in": valid}, status_code=202)
 
 
@@ -105,36 +106,36 @@ def verify_login() -> dict[str, Any]:
     """Exchange a login code for a short-lived token."""
     runtime()
     login_id, code = parse_code(_body(), "login_id")
-    logic.limit_checks(_source(), _now())
-    token, valid = logic.verify_login(login_id, code, _now())
+    codes.limit_checks(_source(), _now())
+    token, valid = codes.verify_login(login_id, code, _now())
     return {"token": token, "expires_in": valid}
 
 
 @residents.route("/participants/me", methods=["GET"])
 @answers_in_their_language
-def get_me() -> dict[str, Any]:
+def get_me() -> account.ParticipantView:
     """The participant's own data."""
     runtime()
-    return logic.participant_view(logic.me(_participant_id()))
+    return account.participant_view(account.me(_participant_id()))
 
 
 @residents.route("/participants/me", methods=["PUT"])
 @answers_in_their_language
-def put_me() -> dict[str, Any]:
+def put_me() -> account.ParticipantView:
     """Change language, channel, quiet hours or places."""
     rt = runtime()
     participant_id = _participant_id()
     change = parse_preferences(_body())
-    updated = logic.update_preferences(participant_id, change, rt.services.geocoder)
-    return logic.participant_view(updated)
+    updated = account.update_preferences(participant_id, change, rt.services.geocoder)
+    return account.participant_view(updated)
 
 
 @residents.route("/participants/me/export", methods=["GET"])
 @answers_in_their_language
-def export_me() -> dict[str, Any]:
+def export_me() -> account.Export:
     """Everything stored about the participant."""
     runtime()
-    return logic.export(_participant_id(), _now())
+    return account.export(_participant_id(), _now())
 
 
 @residents.route("/participants/me", methods=["DELETE"])
@@ -142,7 +143,7 @@ def export_me() -> dict[str, Any]:
 def delete_me() -> Response:
     """Erase the participant and every place at once."""
     runtime()
-    logic.leave(logic.me(_participant_id()), "erasure", None)
+    account.leave(account.me(_participant_id()), "erasure", None)
     return Response(body="", status_code=204)
 
 
@@ -159,6 +160,6 @@ def confirm_unsubscribe() -> dict[str, str]:
     """Leave: the participant and every place are removed at once."""
     rt = runtime()
     unsubscribe_id, code = parse_code(_body(), "unsubscribe_id")
-    logic.limit_checks(_source(), _now())
-    logic.confirm_unsubscribe(unsubscribe_id, code, rt.services, _now())
+    codes.limit_checks(_source(), _now())
+    account.confirm_unsubscribe(unsubscribe_id, code, rt.services, _now())
     return {"status": "unsubscribed"}

@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import participants, sending, social, sweep, targeting
+from chalicelib.logic import account, codes, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -120,7 +120,7 @@ def code_sender(event: Any) -> dict[str, Any]:
     """Send queued login and unsubscribe codes, to participants only (the route never tells)."""
     rt = runtime()
     return _each(
-        "code_sender", event, lambda item: participants.send_member_code(item, rt.services, now())
+        "code_sender", event, lambda item: codes.send_member_code(item, rt.services, now())
     )
 
 
@@ -154,7 +154,7 @@ def inbound_sms(event: Any) -> None:
     reply = json.loads(event.message)
     phone = str(reply.get("originationNumber", ""))
     if is_stop(str(reply.get("messageBody", ""))) and phone:
-        removed = participants.stop_by_reply(phone)
+        removed = account.stop_by_reply(phone)
         log_event("stop_reply", removed=int(removed))
 
 

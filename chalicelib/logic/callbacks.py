@@ -7,11 +7,13 @@ them. A caller's number can be spoofed, so nothing here may change what the call
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries, municipalities, ratelimits
 from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import DomainError, NotFound, TooManyRequests
+from chalicelib.domain.model import ActionStatus
 from chalicelib.domain.phones import normalise
 from chalicelib.logs import log_event
 
@@ -20,17 +22,27 @@ RECENT = timedelta(hours=12)  # alerts older than this no longer route a call
 # the line from one (spoofed) number goes to the general queue and costs no look-up.
 LOOKUPS_PER_WINDOW = 5
 WINDOW_S = 3600
-# Every answer has the same keys: the flow copies each into a contact attribute.
-GENERAL = {
-    "queue": "general",
-    "action_ref": "",
-    "incident": "",
-    "municipality": "",
-    "action_status": "",
-}
 
 
-def route_caller(caller: str | None, now: datetime) -> dict[str, str]:
+class CallerRoute(TypedDict):
+    """Where a call goes, and the action's context for the dispatcher's screen.
+
+    Every answer has the same keys: the flow copies each into a contact attribute.
+    """
+
+    queue: str  # dispatch | general
+    action_ref: str
+    incident: str
+    municipality: str
+    action_status: str
+
+
+GENERAL = CallerRoute(
+    queue="general", action_ref="", incident="", municipality="", action_status=""
+)
+
+
+def route_caller(caller: str | None, now: datetime) -> CallerRoute:
     """Contact attributes for the inbound flow: the dispatch queue with the action's context,
     or the general queue for unknown, withheld or too frequent numbers.
 
@@ -39,12 +51,12 @@ def route_caller(caller: str | None, now: datetime) -> dict[str, str]:
     try:
         phone = normalise(caller or "")
     except DomainError:
-        return dict(GENERAL)
+        return GENERAL.copy()
     try:
         ratelimits.hit("callback", phone, LOOKUPS_PER_WINDOW, WINDOW_S, now, "too_many_calls")
     except TooManyRequests:
         log_event("callback_routed", queue="general", reason="rate_limited")
-        return dict(GENERAL)
+        return GENERAL.copy()
     candidates = []
     for action_id in deliveries.alerted_actions(phone, now - RECENT):
         try:
@@ -53,14 +65,14 @@ def route_caller(caller: str | None, now: datetime) -> dict[str, str]:
             continue
     if not candidates:
         log_event("callback_routed", queue="general")
-        return dict(GENERAL)
-    action = next((a for a in candidates if a.status == "active"), candidates[0])
+        return GENERAL.copy()
+    action = next((a for a in candidates if a.status == ActionStatus.ACTIVE), candidates[0])
     municipality = locate(municipalities.areas(), float(action.lat), float(action.lon))
     log_event("callback_routed", queue="dispatch", action_id=action.action_id)
-    return {
-        "queue": "dispatch",
-        "action_ref": action.ref,
-        "incident": action.incident,
-        "municipality": municipality or "",
-        "action_status": action.status,
-    }
+    return CallerRoute(
+        queue="dispatch",
+        action_ref=action.ref,
+        incident=action.incident,
+        municipality=municipality or "",
+        action_status=action.status,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from chalicelib.adapters.attestation import AttestationRefused
 from chalicelib.adapters.errors import SendFailed
@@ -29,6 +29,7 @@ from chalicelib.domain.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from chalicelib.domain.model import ActionStatus, DeliveryStatus
 from chalicelib.logic.ports import Attestation, PushRegistry
 from chalicelib.logs import log_event
 
@@ -38,9 +39,14 @@ LOCATION_UPDATES_PER_HOUR = 60
 SIGHTINGS_PER_HOUR = 10  # per device
 SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during a live search
 # An alert whose send was ambiguous may well have arrived: its reader may report what they saw.
-ALERTED = frozenset({"sent", "unknown"})
+ALERTED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
 
 
+class SightingsPage(TypedDict):
+    """A page of an action's sightings for dispatch, and the next page's token."""
+
+    sightings: list[dict[str, Any]]
+    next: str | None
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ def report_sighting(
     """Store a sighting from a device that was alerted for the action; its id."""
     device = store.authenticate(device_id, secret)
     action = actions.get_action(action_id)
-    if action.status != "active":
+    if action.status != ActionStatus.ACTIVE:
         raise Conflict("action_not_active", "This action is closed; no sightings are taken.")
     sighting = parse_sighting(body, datetime.fromisoformat(str(action.created_at)), now)
     # Checked before any limit counts: devices that were not alerted cannot use up the action's
@@ -214,17 +220,17 @@ def report_sighting(
     return str(stored.sighting_id)
 
 
-def list_sightings(action_id: str, limit: int, page: str | None) -> dict[str, Any]:
+def list_sightings(action_id: str, limit: int, page: str | None) -> SightingsPage:
     """Dispatch: a page of an action's sightings, newest received first, from its centre."""
     action = actions.get_action(action_id)
     centre = (float(action.lat), float(action.lon))
     found, next_page = store.sightings_page(action_id, limit, page)
-    return {
-        "sightings": [
+    return SightingsPage(
+        sightings=[
             sighting_view(
                 centre, s.seen_at, s.received_at, float(s.lat), float(s.lon), s.text or None
             )
             for s in found
         ],
-        "next": next_page,
-    }
+        next=next_page,
+    )

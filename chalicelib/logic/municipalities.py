@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chalicelib.dal import municipalities as store
-from chalicelib.dal.models import Municipality
+from chalicelib.dal.records import MunicipalityRecord
 from chalicelib.domain.areas import check_code, from_bytes, parse_area
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import check_fields, required
 
 
-def _view(m: Municipality, with_area: bool = False) -> dict[str, Any]:
-    view: dict[str, Any] = {"code": m.code, "name": m.name, "bbox": store.bbox(m)}
+class MunicipalityView(TypedDict):
+    """A municipality as the admin routes show it; its outline only where one is asked for."""
+
+    code: str
+    name: str
+    bbox: list[float]
+    area: NotRequired[dict[str, Any]]  # GeoJSON MultiPolygon
+
+
+def _view(m: MunicipalityRecord, with_area: bool = False) -> MunicipalityView:
+    view = MunicipalityView(code=m.code, name=m.name, bbox=store.bbox(m))
     if with_area:
         view["area"] = from_bytes(m.area).geojson()
     return view
 
 
-def put_municipality(body: Mapping[str, Any]) -> dict[str, Any]:
+def put_municipality(body: Mapping[str, Any]) -> MunicipalityView:
     """Create or replace a municipality from a POST body; its view with the area."""
     check_fields(body, ("code", "name", "area", "bbox"))
     code = check_code(required(body, "code"))
@@ -32,11 +41,11 @@ def put_municipality(body: Mapping[str, Any]) -> dict[str, Any]:
     return _view(record, with_area=True)
 
 
-def get_municipality(code: str) -> dict[str, Any]:
+def get_municipality(code: str) -> MunicipalityView:
     """One municipality's view, with its area (NotFound if there is none)."""
     return _view(store.get_municipality(code), with_area=True)
 
 
-def list_municipalities() -> list[dict[str, Any]]:
+def list_municipalities() -> list[MunicipalityView]:
     """Every municipality's view, without the outlines."""
     return [_view(m) for m in store.list_municipalities()]

@@ -6,10 +6,12 @@ the local runner their stand-ins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.adapters.pdok import Address
 from chalicelib.domain.model import Language
 
 
@@ -100,3 +102,30 @@ class Resizer(Protocol):
         """{} once the sizes are stored; {"error", "message"} for a file that is no usable
         image. ServiceUnavailable if the resizer could not be asked."""
         ...
+
+
+class Geocoder(Protocol):
+    """Finds a Dutch address's position and municipality (adapters/pdok.py)."""
+
+    def lookup(self, postcode: str, house_number: str, addition: str | None) -> Address | None:
+        """The address, None if there is no such address, or GeocoderUnavailable."""
+        ...
+
+
+class CodeQueue(Protocol):
+    """The queue of login and unsubscribe codes the code_sender worker sends (a WorkQueue)."""
+
+    def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
+        """Enqueue every item; how many."""
+        ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """The outside world the participant routes need (signup, codes, account)."""
+
+    geocoder: Geocoder
+    sms: Sms
+    voice: Voice | None  # reads codes out to landlines; None where this deployment does not call
+    codes: CodeQueue  # login and unsubscribe codes, sent by the code_sender worker
+    codes_per_hour: int  # the overall budget of codes (CODES_PER_HOUR)

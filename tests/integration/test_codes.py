@@ -23,7 +23,7 @@ from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import municipalities as municipality_store
 from chalicelib.domain.errors import DomainError
 from chalicelib.handlers import workers as worker_handlers
-from chalicelib.logic import participants as logic
+from chalicelib.logic import signup as signups
 from chalicelib.queues import CODES_QUEUE
 from tests.conftest import System, add_participant
 from tests.integration.test_signup import (
@@ -72,7 +72,7 @@ def guess_at_once(
     signup_id: str, guesses: list[str], verify: Callable[[str, str, datetime], Any] | None = None
 ) -> Counter[str]:
     """Every guess at the same moment, each from its own thread; how each was answered."""
-    check = verify or logic.verify_signup
+    check = verify or signups.verify_signup
     start = threading.Barrier(len(guesses))
     answers: Counter[str] = Counter()
     lock = threading.Lock()

@@ -19,6 +19,7 @@ from chalicelib.adapters.attestation import (
     PlayIntegrityVerifier,
     StandInAttestation,
     binding,
+    urllib_post,
 )
 from chalicelib.domain.devices import Fix, check_plausible_move
 from chalicelib.domain.errors import InvalidInput
@@ -167,6 +168,12 @@ def test_a_refusal_by_google_is_the_apps_fault_an_outage_is_not(
     decoder = GoogleIntegrityDecoder(lambda: "t", post=lambda *_: (status, b"{}"))
     with pytest.raises(raised):
         decoder.decode(PACKAGE, "tok")
+
+
+def test_no_answer_from_google_is_an_outage_not_a_network_error() -> None:
+    """Given nothing listens where Google should, the post raises our AttestationUnavailable."""
+    with pytest.raises(AttestationUnavailable):
+        urllib_post("http://127.0.0.1:9/decode", b"{}", {})
 
 
 def test_a_platform_without_a_verifier_is_refused() -> None:
