@@ -36,7 +36,7 @@ MAX_DELAY_S = 900  # SQS's longest DelaySeconds
 # How many instances of each sender Lambda run at once: the event source mapping's
 # MaximumConcurrency (at least 2), so the poller never receives more than they can take and a
 # chunk waiting for its turn stays in the queue without using up its receives. Each instance
-# paces itself to its share of the channel's rate (README: "Concurrency and pacing").
+# paces itself to its share of the channel's rate (docs/architecture.md, "Concurrency and pacing").
 SENDERS = {Channel.SMS: 8, Channel.VOICE: 2, Channel.PUSH: 20}
 
 

@@ -2,7 +2,7 @@
 
 TRACING (chalicelib/settings.py) picks what records: `xray`, the X-Ray SDK (end of support
 25 February 2027); `otel`, the OpenTelemetry API, which the ADOT Lambda layer implements and
-exports (README, "Tracing"); or `off`. Both record the same spans with the same fields: ids
+exports (docs/operations.md); or `off`. Both record the same spans with the same fields: ids
 (action_id, ref, incident, channel, kind, outcome, stage) as X-Ray annotations or OpenTelemetry
 attributes, counts as X-Ray metadata or attributes. Never phone numbers, addresses or codes, and
 of an error only its type (a message may quote what it failed on).

@@ -46,7 +46,7 @@ def create_resources(cloudformation: Any) -> None:
 def put_hash_key(ssm: Any, key: str | None = None) -> str:
     """Store a hash key where HASH_KEY_PARAMETER says (a new random one unless given).
 
-    CloudFormation cannot create a SecureString, so production creates it by hand (README); here
+    CloudFormation cannot create a SecureString, so prod makes it by hand (docs/deploy.md); here
     every run gets its own key, so nothing can come to depend on a fixed one.
     """
     key = key or secrets.token_urlsafe(48)

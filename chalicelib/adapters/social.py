@@ -114,7 +114,7 @@ class MastodonNetwork:
 
 @dataclass(frozen=True)
 class XNetwork:
-    """Posts as Burgernet's X account through API v2 `POST /2/tweets` (no photo: see README)."""
+    """Posts as Burgernet's X account through API v2 `POST /2/tweets` (text and link, no photo)."""
 
     http: HttpClient  # a session that signs each request (OAuth 1.0a user context)
     api_url: str  # https://api.x.com

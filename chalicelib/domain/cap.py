@@ -32,7 +32,7 @@ NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 MEDIA_TYPE = "application/cap+xml"
 LANGUAGES = {Language.NL: "nl-NL", Language.EN: "en-GB"}
 
-# (severity, certainty) per incident; README "CAP 1.2" gives the reasons. Every incident was
+# (severity, certainty) per incident; docs/architecture.md gives the reasons. Every incident was
 # reported to the police before an action starts, hence Observed; "other" is whatever dispatch
 # asks, so only Likely.
 ASSESSMENT: dict[Incident, tuple[str, str]] = {

@@ -1,6 +1,6 @@
 """The metrics cloud operations alarm on: their names and units, and the port that publishes them.
 
-Published in CloudWatch namespace `Burgernet` (README, "Metrics"), once per chunk or sweep, never
+Published in CloudWatch namespace `Burgernet` (docs/operations.md), once per chunk or sweep, never
 once per message. Values, dimensions and properties are ids and counts only.
 """
 
