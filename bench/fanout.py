@@ -103,7 +103,8 @@ from chalicelib.dal.participants import (
     upsert_participants,
 )
 from chalicelib.domain import calls
-from chalicelib.domain.geo import Circle, place_cell, place_sort_key
+from chalicelib.domain.geo.keys import place_cell, place_sort_key
+from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.model import Channel, Incident, Outcome
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logic import actions, sending, targeting

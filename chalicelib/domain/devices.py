@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.geo import bearing_deg, haversine_m
+from chalicelib.domain.geo.sphere import bearing_deg, haversine_m
 from chalicelib.domain.model import Language, iso
 from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
 

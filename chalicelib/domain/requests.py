@@ -8,11 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from chalicelib.domain import messages, shapes
+from chalicelib.domain import messages
 from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
-from chalicelib.domain.geo import Circle
+from chalicelib.domain.geo.geojson import to_geojson
+from chalicelib.domain.geo.rings import first_crossing, ring_area_m2
+from chalicelib.domain.geo.shapes import Circle, Corridor, Polygon, Shape, ring_contains
+from chalicelib.domain.geo.sphere import Ring
 from chalicelib.domain.model import Channel, Incident, Outcome
-from chalicelib.domain.shapes import Corridor, Polygon, Shape
 
 MAX_BODY_BYTES = 16 * 1024  # far above any valid request; refuses junk before parsing it
 MAX_DISPATCH_BODY_BYTES = 64 * 1024  # an area of 500 vertices is about 21 KB of JSON
@@ -54,7 +56,7 @@ class ActionRequest:
                 "area": (
                     [self.area.lat, self.area.lon, self.area.radius_m]
                     if isinstance(self.area, Circle)
-                    else shapes.to_geojson(self.area)
+                    else to_geojson(self.area)
                 ),
                 "duration_minutes": self.duration_minutes,
                 "channels": sorted(c.value for c in self.channels),
@@ -281,7 +283,7 @@ def _positions(raw: list[Any], where: str) -> tuple[tuple[float, float], ...]:
     return tuple(positions)
 
 
-def _ring(raw: Any, where: str) -> shapes.Ring:
+def _ring(raw: Any, where: str) -> Ring:
     """One closed ring of at least three distinct vertices."""
     if not isinstance(raw, list) or len(raw) < 4:
         raise _invalid(
@@ -295,9 +297,9 @@ def _ring(raw: Any, where: str) -> shapes.Ring:
     return ring
 
 
-def _check_rings(rings: tuple[shapes.Ring, ...]) -> None:
+def _check_rings(rings: tuple[Ring, ...]) -> None:
     """Rings that enclose an area, touch nothing but their own neighbouring edges, holes inside."""
-    crossing = shapes.first_crossing(rings)
+    crossing = first_crossing(rings)
     if crossing is not None:
         (r1, i1), (r2, i2) = crossing
         where = "itself" if r1 == r2 else f"ring {r2}"
@@ -308,17 +310,17 @@ def _check_rings(rings: tuple[shapes.Ring, ...]) -> None:
             f"area.coordinates[{r1}][{i1}]",
         )
     for r, ring in enumerate(rings):
-        if shapes.ring_area_m2(ring) < 1.0:  # all its positions on one line
+        if ring_area_m2(ring) < 1.0:  # all its positions on one line
             raise _invalid(f"area.coordinates[{r}] encloses no area.", f"area.coordinates[{r}]")
     outer, holes = rings[0], rings[1:]
     for h, hole in enumerate(holes, start=1):
-        if not shapes.ring_contains(outer, hole[0]):
+        if not ring_contains(outer, hole[0]):
             raise _invalid(
                 f"area.coordinates[{h}] is a hole outside the outer ring (area.coordinates[0]).",
                 f"area.coordinates[{h}]",
             )
         for o, other in enumerate(holes, start=1):
-            if o != h and shapes.ring_contains(other, hole[0]):
+            if o != h and ring_contains(other, hole[0]):
                 raise _invalid(
                     f"area.coordinates[{h}] is a hole inside another hole (area.coordinates[{o}]).",
                     f"area.coordinates[{h}]",
