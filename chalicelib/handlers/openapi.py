@@ -16,6 +16,8 @@ from chalicelib.domain import devices as device_rules
 from chalicelib.domain import photos as photo_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain import signup as signup_rules
+from chalicelib.domain.geo import geojson as area_rules
+from chalicelib.domain.geo.service_area import SERVICE_AREA
 from chalicelib.domain.model import Channel, Incident, Language
 from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
 from chalicelib.logic import timeline
@@ -23,7 +25,7 @@ from chalicelib.logic import timeline
 openapi = Blueprint(__name__)
 
 Schema = dict[str, Any]
-(LAT_LO, LAT_HI), (LON_LO, LON_HI) = rules.SERVICE_AREA["lat"], rules.SERVICE_AREA["lon"]
+(LAT_LO, LAT_HI), (LON_LO, LON_HI) = SERVICE_AREA["lat"], SERVICE_AREA["lon"]
 LAT = {"type": "number", "minimum": LAT_LO, "maximum": LAT_HI}
 LON = {"type": "number", "minimum": LON_LO, "maximum": LON_HI}
 TIME = {"type": "string", "format": "date-time"}
@@ -133,8 +135,8 @@ def _schemas() -> dict[str, Schema]:
             "lon": LON,
             "radius_m": {
                 "type": "number",
-                "minimum": rules.MIN_RADIUS_M,
-                "maximum": rules.MAX_RADIUS_M,
+                "minimum": area_rules.MIN_RADIUS_M,
+                "maximum": area_rules.MAX_RADIUS_M,
             },
         },
         ("lat", "lon", "radius_m"),
@@ -153,13 +155,13 @@ def _schemas() -> dict[str, Schema]:
                 "type": "array",
                 "description": "The outer ring, then any holes. Each ring is closed (its last "
                 "position equals its first) and crosses or touches neither itself nor another "
-                f"ring; either winding order. At most {rules.MAX_VERTICES} vertices in all, "
+                f"ring; either winding order. At most {area_rules.MAX_VERTICES} vertices in all, "
                 "enclosing at most the area of the largest circle.",
                 "minItems": 1,
                 "items": {
                     "type": "array",
                     "minItems": 4,
-                    "maxItems": rules.MAX_VERTICES + 1,
+                    "maxItems": area_rules.MAX_VERTICES + 1,
                     "items": position,
                 },
             },
@@ -173,14 +175,14 @@ def _schemas() -> dict[str, Schema]:
                 "type": "array",
                 "description": "The line: a road, a river.",
                 "minItems": 2,
-                "maxItems": rules.MAX_VERTICES,
+                "maxItems": area_rules.MAX_VERTICES,
                 "items": position,
             },
             "buffer_m": {
                 "type": "number",
                 "description": "Everyone within this distance of the line, either side.",
-                "minimum": rules.MIN_BUFFER_M,
-                "maximum": rules.MAX_BUFFER_M,
+                "minimum": area_rules.MIN_BUFFER_M,
+                "maximum": area_rules.MAX_BUFFER_M,
             },
         },
         ("type", "coordinates", "buffer_m"),

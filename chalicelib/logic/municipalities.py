@@ -9,7 +9,7 @@ from chalicelib.dal import municipalities as store
 from chalicelib.dal.models import Municipality
 from chalicelib.domain.areas import check_code, from_bytes, parse_area
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.requests import check_fields, required
+from chalicelib.domain.validation import check_fields, required
 
 
 def _view(m: Municipality, with_area: bool = False) -> dict[str, Any]:

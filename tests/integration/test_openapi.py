@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from app import app
-from chalicelib.domain.requests import MAX_BUFFER_M, MAX_RADIUS_M, MAX_VERTICES, MIN_BUFFER_M
+from chalicelib.domain.geo.geojson import MAX_BUFFER_M, MAX_RADIUS_M, MAX_VERTICES, MIN_BUFFER_M
 from chalicelib.handlers.openapi import document
 
 METHODS = {"get", "put", "post", "delete", "patch"}
