@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.areas import check_code
 from chalicelib.domain.errors import DomainError, InvalidInput
 from chalicelib.domain.geo.service_area import SERVICE_AREA
 from chalicelib.domain.model import Channel, Language
+from chalicelib.domain.outlines import check_code
 from chalicelib.domain.phones import is_mobile, recipient
 from chalicelib.domain.validation import check_fields, required
 

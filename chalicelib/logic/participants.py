@@ -25,7 +25,6 @@ from chalicelib.dal.participants import (
     save_participant,
 )
 from chalicelib.domain import messages
-from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import (
     InvalidInput,
     NotFound,
@@ -33,6 +32,7 @@ from chalicelib.domain.errors import (
     TooManyRequests,
 )
 from chalicelib.domain.model import Language, iso
+from chalicelib.domain.outlines import municipality_at
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import (
     AddressInput,
@@ -169,7 +169,7 @@ def resolve_places(
                     place.label,
                     place.lat,
                     place.lon,
-                    municipality=locate(known, place.lat, place.lon),
+                    municipality=municipality_at(known, place.lat, place.lon),
                 )
             )
             continue
