@@ -41,7 +41,7 @@ import boto3
 import moto
 
 from bench.targeting import LAND_BOXES
-from chalicelib.domain.geo import haversine_m
+from chalicelib.domain.geo.sphere import haversine_m
 
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
 RADIUS_M = 1500

@@ -85,7 +85,7 @@ def moto_server() -> Iterator[str]:
 def populate(people: int, seed: int) -> None:
     """Store `people` SMS participants' places inside the circle (the items targeting reads)."""
     from chalicelib.dal.models import Place
-    from chalicelib.domain.geo import place_cell, place_sort_key
+    from chalicelib.domain.geo.keys import place_cell, place_sort_key
 
     rng = random.Random(seed)
     with Place.batch_write() as batch:

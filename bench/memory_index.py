@@ -12,14 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from chalicelib.domain.geo import (
-    PLACE_ITEM_BYTES,
-    KeyRange,
-    Located,
-    place_cell,
-    place_sort_key,
-    query_units,
-)
+from chalicelib.domain.geo.keys import KeyRange, place_cell, place_sort_key
+from chalicelib.domain.geo.planning import PLACE_ITEM_BYTES, Located, query_units
 
 
 class PlaceLike(Located, Protocol):

@@ -23,7 +23,8 @@ from dynamodbgeo import (
 )
 
 from bench.memory_index import PlaceLike
-from chalicelib.domain.geo import Circle, query_units
+from chalicelib.domain.geo.planning import query_units
+from chalicelib.domain.geo.shapes import Circle
 
 HASH_KEY_LENGTH = 6  # the setting the comparison in issue 12 measured
 

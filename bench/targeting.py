@@ -24,15 +24,14 @@ from dataclasses import dataclass
 
 from bench.memory_index import MemoryGeoIndex, PlaceRow
 from bench.peer import PeerTable
-from chalicelib.domain.geo import (
+from chalicelib.domain.geo.covering import Coverable
+from chalicelib.domain.geo.planning import (
     DEFAULT_MAX_QUERIES,
-    Circle,
-    Coverable,
     gather,
     plan_queries,
     select_recipients,
 )
-from chalicelib.domain.shapes import Corridor, Polygon
+from chalicelib.domain.geo.shapes import Circle, Corridor, Polygon
 
 DEFAULT_PARTICIPANTS = 1_500_000
 DEFAULT_SEED = 20_240_601
@@ -207,7 +206,7 @@ def run_case(
         for r in rows
         if south <= r.lat <= north
         and west <= r.lon <= east
-        and area.locate(r.lat, r.lon) is not None
+        and area.distance_inside(r.lat, r.lon) is not None
     ]
     expected = {r.participant_id for r in places_inside}
     found = {row.participant_id for _, row in recipients}

@@ -24,7 +24,8 @@ from chalicelib.dal.participants import (
     phone_directory,
     upsert_participants,
 )
-from chalicelib.domain.geo import Circle, place_cell, place_sort_key
+from chalicelib.domain.geo.keys import place_cell, place_sort_key
+from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.model import Channel
 from chalicelib.settings import Settings
 from tools.emulator import create_resources, stage_environment

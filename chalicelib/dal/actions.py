@@ -14,10 +14,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency, Photo
 from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.geo import Circle
+from chalicelib.domain.geo.geojson import from_geojson, to_geojson
+from chalicelib.domain.geo.shapes import Circle, Shape
 from chalicelib.domain.model import Channel, iso
 from chalicelib.domain.photos import photo_too_late
-from chalicelib.domain.shapes import Shape, from_geojson, to_geojson
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept

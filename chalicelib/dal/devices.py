@@ -17,7 +17,7 @@ from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.dal.participants import get_participant
 from chalicelib.domain.devices import NewSighting
 from chalicelib.domain.errors import Unauthorized
-from chalicelib.domain.geo import place_cell, place_sort_key
+from chalicelib.domain.geo.keys import place_cell, place_sort_key
 from chalicelib.domain.model import Channel
 
 LOCATION_TTL = timedelta(hours=2)  # a current location older than this is not used, then deleted

@@ -305,7 +305,7 @@ class Municipality(Model):
 
     code = UnicodeAttribute(hash_key=True)  # GM + 4 digits
     name = UnicodeAttribute()
-    area = BinaryAttribute(legacy_encoding=False)  # domain.areas.to_bytes
+    area = BinaryAttribute(legacy_encoding=False)  # domain.outlines.to_bytes
     min_lon = NumberAttribute()
     min_lat = NumberAttribute()
     max_lon = NumberAttribute()

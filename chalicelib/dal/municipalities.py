@@ -8,16 +8,16 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.dal.models import Municipality
 from chalicelib.dal.records import MunicipalityRecord
-from chalicelib.domain.areas import Area, from_bytes, locate, to_bytes
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.outlines import Outline, from_bytes, municipality_at, to_bytes
 
 AREAS_FRESH_S = 300  # an admin change reaches every warm Lambda within five minutes
 
 # (when read, code and area of each, name of each)
-_areas: tuple[float, list[tuple[str, Area]], dict[str, str]] | None = None
+_areas: tuple[float, list[tuple[str, Outline]], dict[str, str]] | None = None
 
 
-def put_municipality(code: str, name: str, area: Area) -> Municipality:
+def put_municipality(code: str, name: str, area: Outline) -> Municipality:
     """Create or replace a municipality."""
     min_lon, min_lat, max_lon, max_lat = area.bbox
     record = Municipality(
@@ -49,7 +49,7 @@ def list_municipalities() -> list[Municipality]:
     return sorted(Municipality.scan(), key=lambda m: m.code)
 
 
-def areas() -> list[tuple[str, Area]]:
+def areas() -> list[tuple[str, Outline]]:
     """Every municipality's area (about 340; cached for a few minutes per process)."""
     return _cached()[1]
 
@@ -57,7 +57,7 @@ def areas() -> list[tuple[str, Area]]:
 def name_at(lat: float, lon: float) -> str | None:
     """The name of the municipality around a point, if one is known."""
     _, known, names = _cached()
-    code = locate(known, lat, lon)
+    code = municipality_at(known, lat, lon)
     return names[code] if code else None
 
 
@@ -67,7 +67,7 @@ def forget_areas() -> None:
     _areas = None
 
 
-def _cached() -> tuple[float, list[tuple[str, Area]], dict[str, str]]:
+def _cached() -> tuple[float, list[tuple[str, Outline]], dict[str, str]]:
     global _areas
     if _areas is None or time.monotonic() - _areas[0] > AREAS_FRESH_S:
         found = list_municipalities()

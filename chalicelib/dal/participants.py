@@ -15,14 +15,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal.models import Participant, Place, PlaceRef
 from chalicelib.dal.records import ParticipantRecord
 from chalicelib.domain import signup
-from chalicelib.domain.geo import (
-    KeyRange,
-    gather,
-    place_cell,
-    place_sort_key,
-    select_recipients,
-)
-from chalicelib.domain.shapes import Shape
+from chalicelib.domain.geo.keys import KeyRange, place_cell, place_sort_key
+from chalicelib.domain.geo.planning import gather, select_recipients
+from chalicelib.domain.geo.shapes import Shape
 from chalicelib.tracing import carried
 
 QUERY_THREADS = 8  # covering partitions are read in parallel; botocore clients are thread-safe

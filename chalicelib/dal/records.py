@@ -128,7 +128,7 @@ class DeliveryRecord(Protocol):
 
 
 class MunicipalityRecord(Protocol):
-    """A municipality: its outline (domain.areas.to_bytes) and bounding box."""
+    """A municipality: its outline (domain.outlines.to_bytes) and bounding box."""
 
     @property
     def code(self) -> str: ...

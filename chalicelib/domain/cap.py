@@ -10,7 +10,8 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from chalicelib.domain.geo import Circle
+from chalicelib.domain.geo.enclosing import enclosing_ring
+from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.messages import outcome_sentence
 from chalicelib.domain.model import Incident, Language
 from chalicelib.domain.public import (
@@ -25,7 +26,6 @@ from chalicelib.domain.public import (
     polygon_text,
     title,
 )
-from chalicelib.domain.shapes import outline
 from chalicelib.domain.signup import AMSTERDAM
 
 NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -120,7 +120,7 @@ def _info(alert: Element, action: PublicAction, site: Site, language: Language) 
         circle = f"{number(shape.lat)},{number(shape.lon)} {kilometres(shape.radius_m)}"
         child(area, "circle", circle)
     else:
-        child(area, "polygon", polygon_text(outline(shape)))
+        child(area, "polygon", polygon_text(enclosing_ring(shape)))
 
 
 def description(action: PublicAction, language: Language) -> str:

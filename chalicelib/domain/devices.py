@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.geo import bearing_deg, haversine_m
+from chalicelib.domain.geo.service_area import SERVICE_AREA
+from chalicelib.domain.geo.sphere import bearing_deg, haversine_m
 from chalicelib.domain.model import Language, iso
-from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
+from chalicelib.domain.validation import check_fields, required
 
 PLATFORMS = ("fcm", "apns")
 MAX_TOKEN = 4096
@@ -20,6 +21,11 @@ MAX_SIGHTING_TEXT = 500
 CLOCK_SKEW = timedelta(minutes=2)  # a phone's clock may run a little ahead
 MAX_SPEED_KMH = 300  # faster than any car or train here: a move beyond it is a spoofed location
 GPS_SLACK_M = 250  # two fixes of a phone that stands still can lie this far apart
+
+# The fields each body takes; the OpenAPI schemas are built from the same tuples.
+DEVICE_FIELDS = ("platform", "push_token", "language", "attestation")
+LOCATION_FIELDS = ("lat", "lon")
+SIGHTING_FIELDS = (*LOCATION_FIELDS, "seen_at", "text")
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class NewSighting:
 
 def parse_device(body: Mapping[str, Any]) -> NewDevice:
     """Validate POST /devices."""
-    check_fields(body, ("platform", "push_token", "language", "attestation"))
+    check_fields(body, DEVICE_FIELDS)
     platform = required(body, "platform")
     if platform not in PLATFORMS:
         raise InvalidInput(
@@ -111,9 +117,11 @@ def check_plausible_move(last: Fix | None, now: Fix) -> None:
         )
 
 
-def parse_position(body: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tuple[float, float]:
+def parse_position(
+    body: Mapping[str, Any], fields: tuple[str, ...] = LOCATION_FIELDS
+) -> tuple[float, float]:
     """Validate lat and lon: numbers inside the service area (the Netherlands)."""
-    check_fields(body, ("lat", "lon", *extra))
+    check_fields(body, fields)
     values = []
     for name in ("lat", "lon"):
         value = required(body, name)
@@ -132,7 +140,7 @@ def parse_position(body: Mapping[str, Any], extra: tuple[str, ...] = ()) -> tupl
 
 def parse_sighting(body: Mapping[str, Any], action_created: datetime, now: datetime) -> NewSighting:
     """Validate POST /actions/{id}/sightings: not in the future, not before the action."""
-    lat, lon = parse_position(body, ("seen_at", "text"))
+    lat, lon = parse_position(body, SIGHTING_FIELDS)
     raw_seen = body.get("seen_at")
     seen_at = now
     if raw_seen is not None:

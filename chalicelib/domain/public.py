@@ -14,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.domain.geo import Circle, haversine_m
+from chalicelib.domain.geo.enclosing import enclosing_ring
+from chalicelib.domain.geo.shapes import Circle, Shape
+from chalicelib.domain.geo.sphere import Ring, haversine_m
 from chalicelib.domain.messages import incident_name
 from chalicelib.domain.model import Incident, Language, Outcome, iso
-from chalicelib.domain.shapes import Ring, Shape, outline
 
 # A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
 SHOWN_AFTER_CLOSE = timedelta(hours=48)
@@ -190,7 +191,7 @@ def _area_item(area: Shape) -> dict[str, str]:
     circle around it for consumers that read only `Circle`."""
     if isinstance(area, Circle):
         return {"Circle": f"{number(area.lat)},{number(area.lon)} {number(area.radius_m)}"}
-    ring = outline(area)
+    ring = enclosing_ring(area)
     lat, lon = area.centre
     around = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in ring)
     return {

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.geo.service_area import SERVICE_AREA
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.phones import is_mobile, normalise, recipient
-from chalicelib.domain.requests import SERVICE_AREA
 
 HEADER = ("phone", "lat", "lon", "label", "language", "channel")
 MAX_PLACES = 5

@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.areas import check_code
 from chalicelib.domain.errors import DomainError, InvalidInput
+from chalicelib.domain.geo.service_area import SERVICE_AREA
 from chalicelib.domain.model import Channel, Language
+from chalicelib.domain.outlines import check_code
 from chalicelib.domain.phones import is_mobile, recipient
-from chalicelib.domain.requests import SERVICE_AREA, check_fields, required
+from chalicelib.domain.validation import check_fields, required
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MIN_AGE = 16
@@ -25,6 +26,15 @@ ADDITION = re.compile(r"[A-Z0-9]{1,4}")
 LABEL = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 CODE = re.compile(r"[0-9]{6}")
+
+# The fields each body takes; the OpenAPI schemas are built from the same tuples.
+PREFERENCES_FIELDS = ("language", "channel", "places", "quiet_hours")
+SIGNUP_FIELDS = ("municipality", "phone", "birth_date", *PREFERENCES_FIELDS)
+PHONE_FIELDS = ("phone", "language")
+CODE_FIELDS = ("code", "language")  # after the id field the code answers
+ADDRESS_FIELDS = ("label", "postcode", "house_number", "addition")
+POINT_FIELDS = ("label", "lat", "lon")
+QUIET_HOURS_FIELDS = ("from", "to")
 
 
 @dataclass(frozen=True)
@@ -110,10 +120,7 @@ def language_of(body: Mapping[str, Any] | None, accept_language: str | None) -> 
 
 def parse_signup(body: Mapping[str, Any], today: date) -> SignupRequest:
     """Validate POST /signup; `today` is the Dutch calendar date the age is checked on."""
-    check_fields(
-        body,
-        ("municipality", "phone", "birth_date", "language", "channel", "places", "quiet_hours"),
-    )
+    check_fields(body, SIGNUP_FIELDS)
     municipality = check_code(required(body, "municipality"), "municipality")
     channel = _channel(body.get("channel", "sms"))
     phone = _phone(required(body, "phone"), channel)
@@ -135,7 +142,7 @@ def parse_signup(body: Mapping[str, Any], today: date) -> SignupRequest:
 
 def parse_preferences(body: Mapping[str, Any]) -> Preferences:
     """Validate PUT /participants/me (and the shared parts of a signup)."""
-    check_fields(body, ("language", "channel", "places", "quiet_hours"))
+    check_fields(body, PREFERENCES_FIELDS)
     language = None
     if "language" in body:
         if body["language"] not in ("nl", "en"):
@@ -155,13 +162,13 @@ def parse_preferences(body: Mapping[str, Any]) -> Preferences:
 
 def parse_phone_request(body: Mapping[str, Any]) -> str:
     """Validate a body that names only a phone (login, unsubscribe)."""
-    check_fields(body, ("phone", "language"))
+    check_fields(body, PHONE_FIELDS)
     return _phone(required(body, "phone"), Channel.VOICE)
 
 
 def parse_code(body: Mapping[str, Any], id_field: str) -> tuple[str, str]:
     """Validate a {<id_field>, code} body."""
-    check_fields(body, (id_field, "code", "language"))
+    check_fields(body, (id_field, *CODE_FIELDS))
     ident = required(body, id_field)
     code = required(body, "code")
     if not isinstance(ident, str) or not 1 <= len(ident) <= 64:
@@ -235,9 +242,9 @@ def _place(raw: Any, where: str) -> AddressInput | Place:
         )
     label = label.strip().lower()
     if "postcode" in raw or "house_number" in raw:
-        check_fields(raw, ("label", "postcode", "house_number", "addition"), f"{where}.")
+        check_fields(raw, ADDRESS_FIELDS, f"{where}.")
         return _address(raw, label, where)
-    check_fields(raw, ("label", "lat", "lon"), f"{where}.")
+    check_fields(raw, POINT_FIELDS, f"{where}.")
     lat, lon = required(raw, "lat", f"{where}."), required(raw, "lon", f"{where}.")
     for name, value in (("lat", lat), ("lon", lon)):
         low, high = SERVICE_AREA[name]
@@ -288,7 +295,7 @@ def _address(raw: Mapping[str, Any], label: str, where: str) -> AddressInput:
 
 
 def _quiet_hours(value: Any) -> QuietHours:
-    if not isinstance(value, dict) or set(value) != {"from", "to"}:
+    if not isinstance(value, dict) or set(value) != set(QUIET_HOURS_FIELDS):
         raise InvalidInput(
             "invalid_quiet_hours", 'quiet_hours is {"from": "HH:MM", "to": "HH:MM"}.', "quiet_hours"
         )

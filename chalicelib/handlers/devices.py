@@ -8,7 +8,8 @@ from typing import Any
 from chalice import Blueprint, IAMAuthorizer, Response
 
 from chalicelib.domain.devices import parse_device
-from chalicelib.domain.requests import parse_json_object, parse_page_query
+from chalicelib.domain.requests import parse_page_query
+from chalicelib.domain.validation import parse_json_object
 from chalicelib.handlers.http import json_errors
 from chalicelib.logic import devices
 from chalicelib.runtime import runtime

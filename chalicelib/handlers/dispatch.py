@@ -12,10 +12,10 @@ from chalicelib.domain.requests import (
     MAX_DISPATCH_BODY_BYTES,
     parse_action_request,
     parse_close_request,
-    parse_json_object,
     parse_list_query,
     parse_reach_request,
 )
+from chalicelib.domain.validation import parse_json_object
 from chalicelib.handlers.http import json_errors
 from chalicelib.logic import actions, timeline, updates
 from chalicelib.runtime import runtime

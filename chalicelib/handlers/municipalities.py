@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
-from chalicelib.domain.requests import parse_json_object
+from chalicelib.domain.validation import parse_json_object
 from chalicelib.handlers.http import json_errors
 from chalicelib.logic import municipalities
 from chalicelib.runtime import runtime

@@ -8,7 +8,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.requests import parse_json_object
 from chalicelib.domain.signup import (
     AMSTERDAM,
     language_of,
@@ -18,6 +17,7 @@ from chalicelib.domain.signup import (
     parse_signup,
     translated,
 )
+from chalicelib.domain.validation import parse_json_object
 from chalicelib.handlers.http import json_errors_in
 from chalicelib.logic import account, codes
 from chalicelib.logic import signup as signups

@@ -15,10 +15,10 @@ from chalicelib.dal import municipalities
 from chalicelib.dal.models import Action, ActionUpdate
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
-from chalicelib.domain.geo import Circle
+from chalicelib.domain.geo.geojson import to_geojson
+from chalicelib.domain.geo.shapes import Circle, Shape
 from chalicelib.domain.model import iso
 from chalicelib.domain.requests import ActionRequest, CloseRequest
-from chalicelib.domain.shapes import Shape, to_geojson
 from chalicelib.logic import social
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue

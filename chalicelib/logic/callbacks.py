@@ -11,9 +11,9 @@ from typing import TypedDict
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries, municipalities, ratelimits
-from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import DomainError, NotFound, TooManyRequests
 from chalicelib.domain.model import ActionStatus
+from chalicelib.domain.outlines import municipality_at
 from chalicelib.domain.phones import normalise
 from chalicelib.logs import log_event
 
@@ -67,7 +67,7 @@ def route_caller(caller: str | None, now: datetime) -> CallerRoute:
         log_event("callback_routed", queue="general")
         return GENERAL.copy()
     action = next((a for a in candidates if a.status == ActionStatus.ACTIVE), candidates[0])
-    municipality = locate(municipalities.areas(), float(action.lat), float(action.lon))
+    municipality = municipality_at(municipalities.areas(), float(action.lat), float(action.lon))
     log_event("callback_routed", queue="dispatch", action_id=action.action_id)
     return CallerRoute(
         queue="dispatch",

@@ -7,9 +7,9 @@ from typing import Any, NotRequired, TypedDict
 
 from chalicelib.dal import municipalities as store
 from chalicelib.dal.records import MunicipalityRecord
-from chalicelib.domain.areas import check_code, from_bytes, parse_area
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.requests import check_fields, required
+from chalicelib.domain.outlines import MUNICIPALITY_FIELDS, check_code, from_bytes, parse_outline
+from chalicelib.domain.validation import check_fields, required
 
 
 class MunicipalityView(TypedDict):
@@ -30,13 +30,13 @@ def _view(m: MunicipalityRecord, with_area: bool = False) -> MunicipalityView:
 
 def put_municipality(body: Mapping[str, Any]) -> MunicipalityView:
     """Create or replace a municipality from a POST body; its view with the area."""
-    check_fields(body, ("code", "name", "area", "bbox"))
+    check_fields(body, MUNICIPALITY_FIELDS)
     code = check_code(required(body, "code"))
     name = required(body, "name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise InvalidInput("wrong_type", "name must be the municipality's name.", "name")
     record = store.put_municipality(
-        code, name.strip(), parse_area(body.get("area"), body.get("bbox"))
+        code, name.strip(), parse_outline(body.get("area"), body.get("bbox"))
     )
     return _view(record, with_area=True)
 

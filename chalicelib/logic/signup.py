@@ -8,8 +8,8 @@ from datetime import datetime
 from chalicelib.adapters.pdok import GeocoderUnavailable
 from chalicelib.dal import municipalities, participants, verifications
 from chalicelib.dal.records import VerificationRecord
-from chalicelib.domain.areas import locate
 from chalicelib.domain.errors import InvalidInput, NotFound, TooManyRequests
+from chalicelib.domain.outlines import municipality_at
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import (
     AddressInput,
@@ -37,7 +37,7 @@ def resolve_places(
                     place.label,
                     place.lat,
                     place.lon,
-                    municipality=locate(known, place.lat, place.lon),
+                    municipality=municipality_at(known, place.lat, place.lon),
                 )
             )
             continue

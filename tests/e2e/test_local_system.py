@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.domain.geo import haversine_m
+from chalicelib.domain.geo.sphere import haversine_m
 from tests.e2e.conftest import LocalSystem
 from tests.unit.test_shapes import beside_line
 

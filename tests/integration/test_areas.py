@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.geo import haversine_m
+from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.handlers import workers
 from tests.conftest import System, add_participant
 from tests.integration.test_dispatch_api import (

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.dal.models import Participant, Place
 from chalicelib.dal.participants import places_in
-from chalicelib.domain.geo import Circle
+from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.roster import Rejected
 from tests.conftest import UTRECHT, System
 from tools import import_participants

@@ -15,6 +15,7 @@ from typing import Any
 from unittest.mock import ANY
 
 import boto3
+import geohash2
 import pytest
 from opentelemetry import trace
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
@@ -24,7 +25,8 @@ from chalicelib import runtime as runtime_module
 from chalicelib import tracing
 from chalicelib.dal import municipalities as municipality_store
 from chalicelib.dal.models import Device
-from chalicelib.domain.geo import Circle, geohash, plan_queries
+from chalicelib.domain.geo.planning import plan_queries
+from chalicelib.domain.geo.shapes import Circle
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
 from tests.conftest import REGION, UTRECHT, System, add_participant
 from tests.traces import SegmentCollector
@@ -397,7 +399,7 @@ def run_whole_action(system: System, traced: Traced) -> dict[str, Any]:
         DESCRIPTION,
     ]
     for lat, lon in (DOMPLEIN, LANDLINE_HOME, APP_AT):
-        secrets += [f"{lat:.4f}", f"{lon:.4f}", geohash(lat, lon, 7)]
+        secrets += [f"{lat:.4f}", f"{lon:.4f}", geohash2.encode(lat, lon, 7)]
     return {"action": action, "messages": messages, "secrets": secrets}
 
 

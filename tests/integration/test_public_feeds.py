@@ -15,7 +15,7 @@ import xmlschema
 
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action, Photo
-from chalicelib.domain.geo import EARTH_RADIUS_M, haversine_m
+from chalicelib.domain.geo.sphere import EARTH_RADIUS_M, haversine_m
 from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds

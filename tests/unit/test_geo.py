@@ -12,22 +12,27 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bench.memory_index import MemoryGeoIndex, PlaceRow
-from chalicelib.domain.geo import (
-    DEFAULT_MAX_QUERIES,
-    EARTH_RADIUS_M,
-    PLACE_ITEM_BYTES,
-    PROBE_ITEMS,
-    Circle,
-    Coverable,
+from chalicelib.domain.geo import keys
+from chalicelib.domain.geo.covering import Coverable
+from chalicelib.domain.geo.keys import (
+    TAIL_BITS,
     KeyRange,
-    gather,
-    geohash,
-    haversine_m,
+    geohash_of,
+    partition_cells,
     place_cell,
     place_sort_key,
+    position_of,
+)
+from chalicelib.domain.geo.planning import (
+    DEFAULT_MAX_QUERIES,
+    PLACE_ITEM_BYTES,
+    PROBE_ITEMS,
+    gather,
     plan_queries,
     select_recipients,
 )
+from chalicelib.domain.geo.shapes import Circle
+from chalicelib.domain.geo.sphere import EARTH_RADIUS_M, haversine_m
 
 BASE32 = set("0123456789bcdefghjkmnpqrstuvwxyz")
 # A precision-5 cell is 360/2**13 degrees wide and 180/2**12 degrees high.
@@ -101,15 +106,46 @@ def test_destination_is_at_the_asked_distance() -> None:
 @given(
     lat=st.floats(min_value=-90.0, max_value=90.0),
     lon=st.floats(min_value=-180.0, max_value=180.0),
-    precision=st.integers(min_value=1, max_value=12),
 )
-@example(lat=0.0, lon=0.0, precision=12)  # on every midpoint of the first halvings
-@example(lat=-90.0, lon=-180.0, precision=12)
-@example(lat=90.0, lon=180.0, precision=12)
-@example(lat=45.0, lon=90.0, precision=12)
-def test_our_geohash_is_geohash2s(lat: float, lon: float, precision: int) -> None:
-    # geohash2 is a test dependency only: the oracle for the encoder the Lambda ships.
-    assert geohash(lat, lon, precision) == geohash2.encode(lat, lon, precision)
+@example(lat=0.0, lon=0.0)  # on every midpoint of the first halvings
+@example(lat=-90.0, lon=-180.0)
+@example(lat=90.0, lon=180.0)
+@example(lat=45.0, lon=90.0)
+def test_our_decoding_of_geohash2s_keys_is_geohash2s(lat: float, lon: float) -> None:
+    # geohash2 encodes the keys; positions, cells and key ranges are ours, on its bisection.
+    sort_key = place_sort_key(lat, lon, "p", "home")
+    geohash = geohash2.encode(lat, lon, 9)
+    assert sort_key.startswith(geohash)
+    position = position_of(sort_key)
+    assert geohash_of(position) == geohash
+    assert position >> TAIL_BITS == position_of(place_cell(lat, lon) + "0000") >> TAIL_BITS
+    single = keys.key_range(position, position)
+    assert single.partition == place_cell(lat, lon)
+    assert single.lower <= sort_key <= single.upper
+    # The covering splits a cell with its midpoint in the lower half, as the encoder files it.
+    centre_lat, centre_lon, lat_err, lon_err = geohash2.decode_exactly(geohash)
+    assert centre_lat - lat_err < lat <= centre_lat + lat_err or lat == -90.0
+    assert centre_lon - lon_err < lon <= centre_lon + lon_err or lon == -180.0
+
+
+@given(
+    lat=st.floats(min_value=-89.9, max_value=89.9),
+    lon=st.floats(min_value=-180.0, max_value=180.0),
+)
+@example(lat=52.2, lon=5.625)  # on the u17|u1k edge
+@example(lat=0.0, lon=180.0)  # the antimeridian: the cells east of it wrap to the west
+def test_partition_cells_are_geohash2s_cells(lat: float, lon: float) -> None:
+    # The covering starts from the precision-5 cells around an area: each with geohash2's box.
+    cells = partition_cells((lat - 0.01, lat + 0.01, lon - 0.01, lon + 0.01))
+    names = set()
+    for code, (south, north, west, east) in cells:
+        name = geohash_of(code << TAIL_BITS)[:5]
+        centre_lat, centre_lon, lat_err, lon_err = geohash2.decode_exactly(name)
+        assert (south, north) == (centre_lat - lat_err, centre_lat + lat_err)
+        assert (west, east) == (centre_lon - lon_err, centre_lon + lon_err)
+        names.add(name)
+    assert place_cell(lat, lon) in names
+    assert len(names) == len(cells)
 
 
 def test_place_keys_are_geohashes_in_key_order() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from bench.local_scale import CENTRE, RADIUS_M, inside_people, outside_people
-from chalicelib.domain.geo import haversine_m
+from chalicelib.domain.geo.sphere import haversine_m
 
 
 def test_inside_people_are_inside_and_the_others_outside() -> None:

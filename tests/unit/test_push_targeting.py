@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.push import push_payload
 from chalicelib.dal.models import Place
-from chalicelib.domain.geo import bearing_deg, haversine_m
+from chalicelib.domain.geo.sphere import bearing_deg, haversine_m
 from chalicelib.domain.model import Channel, Incident
 from chalicelib.logic.targeting import choose_channel
 

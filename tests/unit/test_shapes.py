@@ -11,24 +11,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bench.memory_index import PlaceRow
-from chalicelib.domain.geo import (
+from chalicelib.domain.geo.enclosing import enclosing_ring
+from chalicelib.domain.geo.geojson import from_geojson, to_geojson
+from chalicelib.domain.geo.planning import (
     DEFAULT_MAX_QUERIES,
-    METRES_PER_DEGREE,
     PROBE_ITEMS,
-    bearing_deg,
-    haversine_m,
     plan_queries,
     select_recipients,
 )
-from chalicelib.domain.shapes import (
-    Corridor,
-    Polygon,
-    first_crossing,
-    from_geojson,
-    outline,
-    ring_contains,
-    to_geojson,
-)
+from chalicelib.domain.geo.rings import first_crossing
+from chalicelib.domain.geo.shapes import Corridor, Polygon, ring_contains
+from chalicelib.domain.geo.sphere import METRES_PER_DEGREE, bearing_deg, haversine_m
 from tests.unit.test_geo import assert_well_formed, destination, execute
 
 Position = tuple[float, float]  # (lon, lat)
@@ -89,8 +82,8 @@ def test_people_a_metre_either_side_of_an_edge_are_told_apart() -> None:
     for a, b in pairwise(ring):
         inside = off_edge(a, b, 0.37, 1.0)
         outside = off_edge(a, b, 0.37, -1.0)
-        assert polygon.locate(inside[1], inside[0]) is not None
-        assert polygon.locate(outside[1], outside[0]) is None
+        assert polygon.distance_inside(inside[1], inside[0]) is not None
+        assert polygon.distance_inside(outside[1], outside[0]) is None
 
 
 def test_nearest_first_in_a_polygon_is_nearest_its_centroid() -> None:
@@ -152,7 +145,7 @@ def test_corridor_distance_is_measured_square_to_the_line(t: float, side: int) -
         for metres in (12.0, 288.0, 299.0, 301.0, 312.0):
             lon, lat = beside_line(a, b, t, side, metres)
             assert corridor.distance_m(lat, lon) == pytest.approx(metres, abs=1e-6)
-            assert (corridor.locate(lat, lon) is not None) == (metres <= 300)
+            assert (corridor.distance_inside(lat, lon) is not None) == (metres <= 300)
 
 
 def test_corridor_distance_past_an_end_is_to_that_end() -> None:
@@ -160,7 +153,7 @@ def test_corridor_distance_past_an_end_is_to_that_end() -> None:
     lat, lon = destination(ROAD[0][1], ROAD[0][0], 200.0, 250.0)  # behind the start
     assert corridor.distance_m(lat, lon) == pytest.approx(250.0, abs=1e-6)
     lat, lon = destination(ROAD[-1][1], ROAD[-1][0], 80.0, 310.0)  # beyond the end
-    assert corridor.locate(lat, lon) is None
+    assert corridor.distance_inside(lat, lon) is None
 
 
 def test_corridor_centre_is_halfway_along_and_geojson_round_trips() -> None:
@@ -300,7 +293,7 @@ def test_plan_finds_exactly_the_brute_force_recipients_of_a_shape(scenario: Shap
     assert index.queries <= max(scenario.max_queries, 2 * partitions)
     nearest: dict[str, float] = {}
     for row in scenario.rows:
-        distance = area.locate(row.lat, row.lon)
+        distance = area.distance_inside(row.lat, row.lon)
         if distance is not None:
             nearest[row.participant_id] = min(distance, nearest.get(row.participant_id, math.inf))
     assert {row.participant_id: d for d, row in selected} == nearest
@@ -331,7 +324,7 @@ def test_a_corridors_outline_holds_everyone_within_its_buffer_and_not_much_more(
     line: tuple[Position, ...],
 ) -> None:
     corridor = Corridor(line, 300)
-    ring = outline(corridor)
+    ring = enclosing_ring(corridor)
 
     assert ring[0] == ring[-1]
     for a, b in pairwise(line):
@@ -346,4 +339,4 @@ def test_a_corridors_outline_holds_everyone_within_its_buffer_and_not_much_more(
 
 def test_a_polygons_outline_is_its_outer_ring() -> None:
     outer, hole = square(5.0, 52.0, 0.01), square(5.0, 52.0, 0.003)
-    assert outline(Polygon((outer, hole))) == outer
+    assert enclosing_ring(Polygon((outer, hole))) == outer

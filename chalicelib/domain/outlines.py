@@ -1,27 +1,29 @@
-"""Municipal areas: GeoJSON polygons (or a bounding box) and which one a point lies in."""
+"""Municipal outlines: GeoJSON polygons (or a bounding box), stored compactly, and which one a
+point lies in."""
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.geo.shapes import Polygon
+from chalicelib.domain.geo.sphere import Position, Ring
+from chalicelib.domain.validation import is_number
 
 CBS_CODE = re.compile(r"GM\d{4}")
 MAX_VERTICES = 200_000  # parsing bound; what is stored is bounded by to_bytes
-
-Ring = list[tuple[float, float]]  # (lon, lat), GeoJSON's order
-Polygon = list[Ring]  # outer ring first, then holes
+MUNICIPALITY_FIELDS = ("code", "name", "area", "bbox")  # shared with the OpenAPI schema
 
 
 @dataclass(frozen=True)
-class Area:
-    """A (multi)polygon with its bounding box, ready for point-in-polygon tests."""
+class Outline:
+    """A municipality's polygons (GeoJSON's, as action areas have them) and their bounding box."""
 
     polygons: tuple[Polygon, ...]
     bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
@@ -32,29 +34,23 @@ class Area:
         if not (min_lon <= lon <= max_lon and min_lat <= lat <= max_lat):
             return False
         return any(
-            _in_ring(polygon[0], lon, lat) and not any(_in_ring(h, lon, lat) for h in polygon[1:])
-            for polygon in self.polygons
+            outer.contains(lat, lon) and not any(hole.contains(lat, lon) for hole in holes)
+            for outer, *holes in self._rings
         )
 
+    @cached_property
+    def _rings(self) -> tuple[tuple[Polygon, ...], ...]:
+        # Each ring tested on its own: a point in any hole is outside, however the holes lie.
+        return tuple(tuple(Polygon((ring,)) for ring in polygon.rings) for polygon in self.polygons)
+
     def geojson(self) -> dict[str, Any]:
-        """The area as a GeoJSON MultiPolygon."""
+        """The outline as a GeoJSON MultiPolygon."""
         return {
             "type": "MultiPolygon",
-            "coordinates": [[[list(p) for p in ring] for ring in poly] for poly in self.polygons],
+            "coordinates": [
+                [[list(p) for p in ring] for ring in poly.rings] for poly in self.polygons
+            ],
         }
-
-
-def _in_ring(ring: Ring, lon: float, lat: float) -> bool:
-    # Ray casting; plenty precise for municipal outlines at Dutch latitudes.
-    inside = False
-    j = len(ring) - 1
-    for i in range(len(ring)):
-        xi, yi = ring[i]
-        xj, yj = ring[j]
-        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
-            inside = not inside
-        j = i
-    return inside
 
 
 def check_code(code: Any, field: str = "code") -> str:
@@ -68,8 +64,8 @@ def check_code(code: Any, field: str = "code") -> str:
     return code
 
 
-def parse_area(area: Any = None, bbox: Any = None) -> Area:
-    """An Area from a GeoJSON Polygon or MultiPolygon, or from a bounding box."""
+def parse_outline(area: Any = None, bbox: Any = None) -> Outline:
+    """An Outline from a GeoJSON Polygon or MultiPolygon, or from a bounding box."""
     if (area is None) == (bbox is None):
         raise InvalidInput(
             "missing_field", "Give either area (a GeoJSON Polygon or MultiPolygon) or bbox.", "area"
@@ -87,15 +83,17 @@ def parse_area(area: Any = None, bbox: Any = None) -> Area:
     if not isinstance(raw, list) or not raw:
         raise InvalidInput("invalid_area", "area.coordinates is empty or not a list.", "area")
     polygons = tuple(_polygon(p) for p in raw)
-    if sum(len(ring) for poly in polygons for ring in poly) > MAX_VERTICES:
+    if sum(len(ring) for poly in polygons for ring in poly.rings) > MAX_VERTICES:
         raise InvalidInput(
             "invalid_area", f"area has more than {MAX_VERTICES} vertices; simplify it.", "area"
         )
-    return Area(polygons, _bounds(polygons))
+    return Outline(polygons, _bounds(polygons))
 
 
 def _bounds(polygons: Sequence[Polygon]) -> tuple[float, float, float, float]:
-    points = [p for polygon in polygons for p in polygon[0]]  # holes lie inside the outer ring
+    points = [
+        p for polygon in polygons for p in polygon.rings[0]
+    ]  # holes lie inside the outer ring
     return (
         min(p[0] for p in points),
         min(p[1] for p in points),
@@ -104,22 +102,22 @@ def _bounds(polygons: Sequence[Polygon]) -> tuple[float, float, float, float]:
     )
 
 
-def _from_bbox(bbox: Any) -> Area:
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+def _from_bbox(bbox: Any) -> Outline:
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_number(v) for v in bbox)):
         raise InvalidInput(
             "invalid_area", "bbox must be [min_lon, min_lat, max_lon, max_lat] in degrees.", "bbox"
         )
     min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox)
     if not (min_lon < max_lon and min_lat < max_lat):
         raise InvalidInput("invalid_area", "bbox minimums must be below its maximums.", "bbox")
-    ring = [(min_lon, min_lat), (max_lon, min_lat), (max_lon, max_lat), (min_lon, max_lat)]
-    return Area(([[*ring, ring[0]]],), (min_lon, min_lat, max_lon, max_lat))
+    ring = ((min_lon, min_lat), (max_lon, min_lat), (max_lon, max_lat), (min_lon, max_lat))
+    return Outline((Polygon(((*ring, ring[0]),)),), (min_lon, min_lat, max_lon, max_lat))
 
 
 def _polygon(raw: Any) -> Polygon:
     if not isinstance(raw, list) or not raw:
         raise InvalidInput("invalid_area", "Each polygon must be a list of rings.", "area")
-    return [_ring(r) for r in raw]
+    return Polygon(tuple(_ring(r) for r in raw))
 
 
 def _ring(raw: Any) -> Ring:
@@ -127,10 +125,10 @@ def _ring(raw: Any) -> Ring:
         raise InvalidInput(
             "invalid_area", "Each ring needs at least four [lon, lat] positions, closed.", "area"
         )
-    ring: Ring = []
+    ring: list[Position] = []
     for position in raw:
         if not (
-            isinstance(position, list) and len(position) >= 2 and all(map(_is_number, position[:2]))
+            isinstance(position, list) and len(position) >= 2 and all(map(is_number, position[:2]))
         ):
             raise InvalidInput("invalid_area", "Positions must be [lon, lat] numbers.", "area")
         lon, lat = float(position[0]), float(position[1])
@@ -139,31 +137,23 @@ def _ring(raw: Any) -> Ring:
         ring.append((lon, lat))
     if ring[0] != ring[-1]:
         raise InvalidInput("invalid_area", "Each ring must end where it starts.", "area")
-    return ring
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (isinstance(value, int) or math.isfinite(value))
-    )
+    return tuple(ring)
 
 
 SCALE = 10_000_000  # stored to 1e-7 degree (about 1 cm)
 MAX_STORED_BYTES = 350_000  # a DynamoDB item holds 400 KB
 
 
-def to_bytes(area: Area) -> bytes:
+def to_bytes(outline: Outline) -> bytes:
     """A compact encoding: rings as zlib-compressed deltas of 1e-7 degree integers.
 
     A 40,000-vertex outline is about 1 MB of GeoJSON and a tenth of that here; an outline too
     detailed even so is refused with advice to simplify it.
     """
-    numbers = array("q", [len(area.polygons)])
-    for polygon in area.polygons:
-        numbers.append(len(polygon))
-        for ring in polygon:
+    numbers = array("q", [len(outline.polygons)])
+    for polygon in outline.polygons:
+        numbers.append(len(polygon.rings))
+        for ring in polygon.rings:
             numbers.append(len(ring))
             last_x = last_y = 0
             for lon, lat in ring:
@@ -180,26 +170,26 @@ def to_bytes(area: Area) -> bytes:
     return data
 
 
-def from_bytes(data: bytes) -> Area:
+def from_bytes(data: bytes) -> Outline:
     """The inverse of to_bytes."""
     numbers = array("q")
     numbers.frombytes(zlib.decompress(data))
     values = iter(numbers)
     polygons: list[Polygon] = []
     for _ in range(next(values)):
-        polygon: Polygon = []
+        rings: list[Ring] = []
         for _ in range(next(values)):
-            ring: Ring = []
+            ring: list[Position] = []
             x = y = 0
             for _ in range(next(values)):
                 x += next(values)
                 y += next(values)
                 ring.append((round(x / SCALE, 7), round(y / SCALE, 7)))
-            polygon.append(ring)
-        polygons.append(polygon)
-    return Area(tuple(polygons), _bounds(polygons))
+            rings.append(tuple(ring))
+        polygons.append(Polygon(tuple(rings)))
+    return Outline(tuple(polygons), _bounds(polygons))
 
 
-def locate(areas: Sequence[tuple[str, Area]], lat: float, lon: float) -> str | None:
-    """The code of the first area containing the point, if any."""
-    return next((code for code, area in areas if area.contains(lat, lon)), None)
+def municipality_at(outlines: Sequence[tuple[str, Outline]], lat: float, lon: float) -> str | None:
+    """The code of the first municipality whose outline holds the point, if any."""
+    return next((code for code, outline in outlines if outline.contains(lat, lon)), None)
