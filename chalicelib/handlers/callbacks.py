@@ -7,16 +7,16 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.handlers.http import wired
 from chalicelib.logic.callbacks import route_caller
-from chalicelib.runtime import runtime
 
 callbacks = Blueprint(__name__)
 
 
 @callbacks.lambda_function(name="callback_router")
+@wired
 def callback_router(event: dict[str, Any], context: Any) -> dict[str, str]:
     """Connect's Lambda invocation in, flat string attributes out (Connect's required shape)."""
-    runtime()
     contact = (event.get("Details") or {}).get("ContactData") or {}
     endpoint = contact.get("CustomerEndpoint") or {}
     caller = endpoint.get("Address") if endpoint.get("Type") == "TELEPHONE_NUMBER" else None

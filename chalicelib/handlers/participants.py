@@ -18,7 +18,7 @@ from chalicelib.domain.signup import (
     parse_signup,
     translated,
 )
-from chalicelib.handlers.http import json_errors_in
+from chalicelib.handlers.http import json_errors_in, wired
 from chalicelib.logic import participants as logic
 from chalicelib.runtime import runtime
 
@@ -73,9 +73,9 @@ def signup() -> Response:
 
 @residents.route("/signup/verify", methods=["POST"])
 @answers_in_their_language
+@wired
 def verify_signup() -> Response:
     """Finish a signup with its code."""
-    runtime()
     signup_id, code = parse_code(_body(), "signup_id")
     logic.limit_checks(_source(), _now())
     participant_id = logic.verify_signup(signup_id, code, _now())
@@ -101,9 +101,9 @@ def login() -> Response:
 
 @residents.route("/participants/login/verify", methods=["POST"])
 @answers_in_their_language
+@wired
 def verify_login() -> dict[str, Any]:
     """Exchange a login code for a short-lived token."""
-    runtime()
     login_id, code = parse_code(_body(), "login_id")
     logic.limit_checks(_source(), _now())
     token, valid = logic.verify_login(login_id, code, _now())
@@ -112,9 +112,9 @@ def verify_login() -> dict[str, Any]:
 
 @residents.route("/participants/me", methods=["GET"])
 @answers_in_their_language
+@wired
 def get_me() -> dict[str, Any]:
     """The participant's own data."""
-    runtime()
     return logic.participant_view(logic.me(_participant_id()))
 
 
@@ -131,17 +131,17 @@ def put_me() -> dict[str, Any]:
 
 @residents.route("/participants/me/export", methods=["GET"])
 @answers_in_their_language
+@wired
 def export_me() -> dict[str, Any]:
     """Everything stored about the participant."""
-    runtime()
     return logic.export(_participant_id(), _now())
 
 
 @residents.route("/participants/me", methods=["DELETE"])
 @answers_in_their_language
+@wired
 def delete_me() -> Response:
     """Erase the participant and every place at once."""
-    runtime()
     logic.leave(logic.me(_participant_id()), "erasure", None)
     return Response(body="", status_code=204)
 

@@ -8,8 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.photos import MEDIA_TYPES
-from chalicelib.handlers.dispatch import iam
-from chalicelib.handlers.http import json_errors, media_type
+from chalicelib.handlers.http import iam, json_errors, media_type
 from chalicelib.logic import actions, photos
 from chalicelib.runtime import photo_store, runtime
 

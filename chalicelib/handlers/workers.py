@@ -13,6 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
+from chalicelib.handlers.http import wired
 from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
@@ -148,9 +149,9 @@ def contact_events(event: Any) -> None:
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
+@wired
 def inbound_sms(event: Any) -> None:
     """Replies to our SMS (SNS two-way messaging): STOP removes the sender at once."""
-    runtime()
     reply = json.loads(event.message)
     phone = str(reply.get("originationNumber", ""))
     if is_stop(str(reply.get("messageBody", ""))) and phone:
