@@ -893,7 +893,7 @@ class Simulation:
         self.charge("dynamodb", self.params.ledger_ms / 1000)
 
     def _after_dynamodb(self, sender: Any, operation_name: str, table_name: str, **_: Any) -> None:
-        if operation_name == "DeleteItem" and table_name == self.settings.ratelimits_table:
+        if operation_name == "DeleteItem" and table_name == self.settings.tables.ratelimits:
             self._line_released()
 
     def _line_released(self) -> None:
@@ -916,7 +916,7 @@ class Simulation:
         from moto.dynamodb.models import dynamodb_backends
         from moto.dynamodb.models.dynamo_type import DynamoType
 
-        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.settings.ratelimits_table)
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.settings.tables.ratelimits)
         now = int(self.moment().timestamp())
         for n in range(self.settings.voice_max_concurrent):
             lease: Any = table.items.get(DynamoType({"S": call_lines._line(n)}))
@@ -1135,7 +1135,7 @@ class Simulation:
                     most_concurrent_calls=self.connect.most_active,
                     answered=sum(1 for d in mine if d.alert_outcome == calls.ANSWERED),
                     line_poll_writes=(
-                        self.requests[f"PutItem:{self.settings.ratelimits_table}"]
+                        self.requests[f"PutItem:{self.settings.tables.ratelimits}"]
                         + self.skipped_polls * self.params.lines
                     ),
                     contact_event_failures=dict(self.connect.event_failures),
