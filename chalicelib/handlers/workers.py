@@ -10,9 +10,9 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib.adapters.sms import parse_reply
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
-from chalicelib.domain.signup import is_stop
 from chalicelib.handlers.http import wired
 from chalicelib.logic import participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
@@ -152,11 +152,9 @@ def contact_events(event: Any) -> None:
 @wired
 def inbound_sms(event: Any) -> None:
     """Replies to our SMS (SNS two-way messaging): STOP removes the sender at once."""
-    reply = json.loads(event.message)
-    phone = str(reply.get("originationNumber", ""))
-    if is_stop(str(reply.get("messageBody", ""))) and phone:
-        removed = participants.stop_by_reply(phone)
-        log_event("stop_reply", removed=int(removed))
+    reply = parse_reply(event.message)
+    if reply is not None:
+        participants.receive_reply(reply.phone, reply.text)
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))

@@ -40,6 +40,7 @@ from chalicelib.domain.signup import (
     Preferences,
     QuietHours,
     SignupRequest,
+    is_stop,
     places_from_json,
     places_to_json,
 )
@@ -395,6 +396,13 @@ def stop_by_reply(phone: str) -> bool:
         return False
     leave(participant, "stop_reply", None)
     return True
+
+
+def receive_reply(phone: str, text: str) -> None:
+    """An SMS reply from `phone`: STOP removes its sender at once; anything else changes nothing."""
+    if is_stop(text):
+        removed = stop_by_reply(phone)
+        log_event("stop_reply", removed=int(removed))
 
 
 def me(participant_id: str) -> Participant:
