@@ -10,8 +10,8 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib.adapters.connect import CONTACT_EVENTS, ended_call
 from chalicelib.adapters.sms import parse_reply
-from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
 from chalicelib.logic import participants, sending, social, sweep, targeting
@@ -142,10 +142,9 @@ def social_poster(event: Any) -> dict[str, Any]:
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
     rt = runtime()
-    detail = event.detail
-    if detail.get("eventType") == "DISCONNECTED":
-        contact_id = str(detail.get("contactId"))
-        sending.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
+    ended = ended_call(event.detail)
+    if ended is not None:
+        sending.call_ended(ended.contact_id, ended.outcome, rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
