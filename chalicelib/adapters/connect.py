@@ -182,6 +182,13 @@ class RecordingVoice:
         return self._references.get(contact_id)
 
 
+def caller_of(invocation: Mapping[str, Any]) -> str | None:
+    """The calling number of a contact flow's Lambda invocation; None when withheld."""
+    contact = (invocation.get("Details") or {}).get("ContactData") or {}
+    endpoint = contact.get("CustomerEndpoint") or {}
+    return endpoint.get("Address") if endpoint.get("Type") == "TELEPHONE_NUMBER" else None
+
+
 # The EventBridge pattern of Connect's contact events: the contact_events handler's trigger.
 CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"]}
 UNREACHABLE = ("TELECOM_NUMBER_INVALID", "TELECOM_PROBLEM", "TELECOM_POTENTIAL_BLOCKING")

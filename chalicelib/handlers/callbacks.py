@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.adapters.connect import caller_of
 from chalicelib.handlers.http import wired
 from chalicelib.logic.callbacks import route_caller
 
@@ -17,7 +18,4 @@ callbacks = Blueprint(__name__)
 @wired
 def callback_router(event: dict[str, Any], context: Any) -> dict[str, str]:
     """Connect's Lambda invocation in, flat string attributes out (Connect's required shape)."""
-    contact = (event.get("Details") or {}).get("ContactData") or {}
-    endpoint = contact.get("CustomerEndpoint") or {}
-    caller = endpoint.get("Address") if endpoint.get("Type") == "TELEPHONE_NUMBER" else None
-    return route_caller(caller, datetime.now(UTC))
+    return route_caller(caller_of(event), datetime.now(UTC))
