@@ -115,7 +115,7 @@ def verify_login() -> dict[str, Any]:
 @wired
 def get_me() -> dict[str, Any]:
     """The participant's own data."""
-    return logic.participant_view(logic.me(_participant_id()))
+    return logic.own_view(_participant_id())
 
 
 @residents.route("/participants/me", methods=["PUT"])
@@ -125,8 +125,7 @@ def put_me() -> dict[str, Any]:
     rt = runtime()
     participant_id = _participant_id()
     change = parse_preferences(_body())
-    updated = logic.update_preferences(participant_id, change, rt.services.geocoder)
-    return logic.participant_view(updated)
+    return logic.change_preferences(participant_id, change, rt.services.geocoder)
 
 
 @residents.route("/participants/me/export", methods=["GET"])
@@ -142,7 +141,7 @@ def export_me() -> dict[str, Any]:
 @wired
 def delete_me() -> Response:
     """Erase the participant and every place at once."""
-    logic.leave(logic.me(_participant_id()), "erasure", None)
+    logic.erase(_participant_id())
     return Response(body="", status_code=204)
 
 

@@ -458,6 +458,23 @@ def participant_view(p: Participant) -> dict[str, Any]:
     }
 
 
+def own_view(participant_id: str) -> dict[str, Any]:
+    """The participant behind a session, as they may see themselves."""
+    return participant_view(me(participant_id))
+
+
+def change_preferences(
+    participant_id: str, change: Preferences, geocoder: PdokGeocoder
+) -> dict[str, Any]:
+    """Apply a preference change; return the participant as they now see themselves."""
+    return participant_view(update_preferences(participant_id, change, geocoder))
+
+
+def erase(participant_id: str) -> None:
+    """Erase the participant behind a session at their own request, with no goodbye SMS."""
+    leave(me(participant_id), "erasure", None)
+
+
 def export(participant_id: str, now: datetime) -> dict[str, Any]:
     """Everything stored about a participant (AVG/GDPR article 15), and nobody else's."""
     participant = me(participant_id)
