@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.domain.devices import parse_device
 from chalicelib.domain.requests import parse_json_object, parse_page_query
-from chalicelib.handlers.http import iam, json_errors, wired
+from chalicelib.handlers.http import iam, json_errors, source_ip, wired
 from chalicelib.logic import devices
 from chalicelib.runtime import runtime
 
@@ -31,9 +31,7 @@ def _header(name: str) -> str | None:
 
 
 def _source() -> str:
-    """The caller's address as API Gateway saw it (the limit on registrations counts per it)."""
-    identity = (app_devices.current_request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+    return source_ip(app_devices.current_request)
 
 
 @app_devices.route("/devices", methods=["POST"])

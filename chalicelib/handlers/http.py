@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from chalice import IAMAuthorizer, Response
+from chalice.app import Request
 
 from chalicelib.domain.errors import (
     Conflict,
@@ -72,6 +73,12 @@ def page_headers(image_origins: list[str] | None = None) -> dict[str, str | list
         "X-Frame-Options": "DENY",  # the same, for browsers without frame-ancestors
         "Referrer-Policy": "no-referrer",
     }
+
+
+def source_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (the per-source rate limits count by it)."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
 
 
 def wired(handler: Callable[P, R]) -> Callable[P, R]:

@@ -18,7 +18,7 @@ from chalicelib.domain.signup import (
     parse_signup,
     translated,
 )
-from chalicelib.handlers.http import json_errors_in, wired
+from chalicelib.handlers.http import json_errors_in, source_ip, wired
 from chalicelib.logic import participants as logic
 from chalicelib.runtime import runtime
 
@@ -42,8 +42,7 @@ answers_in_their_language = json_errors_in(_translate)
 
 
 def _source() -> str:
-    identity = (residents.current_request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+    return source_ip(residents.current_request)
 
 
 def _now() -> datetime:
