@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the routes: the one place domain errors become HTTP errors."""
+"""HTTP plumbing shared by the routes: the one authorizer, the shared headers, the wiring, and
+the one place domain errors become HTTP errors."""
 
 from __future__ import annotations
 
@@ -45,14 +46,14 @@ R = TypeVar("R")
 # The one authorizer: every route not in open_routes.OPEN_ROUTES is SigV4-signed (IAM).
 iam = IAMAuthorizer()
 
-
 # Same origin only: the pages need nothing else. Never in a frame: another site could overlay
 # them and steer a resident's clicks (clickjacking), so municipalities link to them instead.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# Every open read that is not polled: always revalidated, and only ever taken as its own type.
+# The open reads: revalidated on every use (the polled Atom feed sets its own caching), and
+# never taken for another type than the one they declare.
 COMMON_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",

@@ -1,4 +1,4 @@
-"""Event handlers: the SQS consumers and the every-minute schedule."""
+"""Event handlers: the SQS consumers, Connect's contact events, SMS replies and the schedule."""
 
 from __future__ import annotations
 
