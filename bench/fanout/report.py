@@ -134,7 +134,7 @@ def report(
                 most_concurrent_calls=sim.connect.most_active,
                 answered=sum(1 for d in mine if d.alert_outcome == calls.ANSWERED),
                 line_poll_writes=(
-                    sim.requests[f"PutItem:{sim.settings.ratelimits_table}"]
+                    sim.requests[f"PutItem:{sim.settings.tables.ratelimits}"]
                     + sim.skipped_polls * sim.params.lines
                 ),
                 contact_event_failures=dict(sim.connect.event_failures),

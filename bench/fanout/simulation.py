@@ -196,7 +196,7 @@ class Simulation:
         self.charge("dynamodb", self.params.ledger_ms / 1000)
 
     def _after_dynamodb(self, sender: Any, operation_name: str, table_name: str, **_: Any) -> None:
-        if operation_name == "DeleteItem" and table_name == self.settings.ratelimits_table:
+        if operation_name == "DeleteItem" and table_name == self.settings.tables.ratelimits:
             self._line_released()
 
     def _line_released(self) -> None:
@@ -219,7 +219,7 @@ class Simulation:
         from moto.dynamodb.models import dynamodb_backends
         from moto.dynamodb.models.dynamo_type import DynamoType
 
-        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.settings.ratelimits_table)
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(self.settings.tables.ratelimits)
         now = int(self.moment().timestamp())
         for n in range(self.settings.voice_max_concurrent):
             lease: Any = table.items.get(DynamoType({"S": call_lines._line(n)}))

@@ -1,15 +1,18 @@
-"""Voice calls through Amazon Connect StartOutboundVoiceContact, and a local stand-in."""
+"""Voice calls through Amazon Connect StartOutboundVoiceContact, a local stand-in, and how each
+call went, read from Connect's contact events (EventBridge)."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.errors import RETRYABLE_CODES, error_code, provider_errors
+from chalicelib.domain.calls import ANSWERED, BUSY, FAILED, NO_ANSWER
 from chalicelib.domain.model import Language
 from chalicelib.logs import log_event
 
@@ -177,3 +180,46 @@ class RecordingVoice:
     def reference_of(self, contact_id: str) -> str | None:
         """The reference a recorded call was placed with."""
         return self._references.get(contact_id)
+
+
+def caller_of(invocation: Mapping[str, Any]) -> str | None:
+    """The calling number of a contact flow's Lambda invocation; None when withheld."""
+    contact = (invocation.get("Details") or {}).get("ContactData") or {}
+    endpoint = contact.get("CustomerEndpoint") or {}
+    return endpoint.get("Address") if endpoint.get("Type") == "TELEPHONE_NUMBER" else None
+
+
+# The EventBridge pattern of Connect's contact events: the contact_events handler's trigger.
+CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"]}
+UNREACHABLE = ("TELECOM_NUMBER_INVALID", "TELECOM_PROBLEM", "TELECOM_POTENTIAL_BLOCKING")
+
+
+class EndedCall(NamedTuple):
+    """A call a contact event reports as ended, and how it went."""
+
+    contact_id: str
+    outcome: str  # answered | no_answer | busy | failed
+
+
+def ended_call(detail: Mapping[str, Any]) -> EndedCall | None:
+    """The call a contact event's detail reports as disconnected; None for any other event."""
+    if detail.get("eventType") != "DISCONNECTED":
+        return None
+    return EndedCall(str(detail.get("contactId")), call_outcome(detail))
+
+
+def call_outcome(detail: Mapping[str, Any]) -> str:
+    """The outcome of a disconnected call: answered, no_answer, busy or failed.
+
+    A call that reached media (CONNECTED_TO_SYSTEM: a person or a voicemail) was answered;
+    otherwise the disconnect reason tells busy or a number that cannot be called apart from
+    simply not answered.
+    """
+    if detail.get("connectedToSystemTimestamp"):
+        return ANSWERED
+    reason = str(detail.get("disconnectReason") or "").upper()
+    if "BUSY" in reason:
+        return BUSY
+    if reason in UNREACHABLE:
+        return FAILED
+    return NO_ANSWER

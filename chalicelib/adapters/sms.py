@@ -1,7 +1,8 @@
-"""SMS through SNS Publish, as transactional messages."""
+"""SMS through SNS Publish, as transactional messages; replies through SNS two-way messaging."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,3 +32,20 @@ class SnsSms:
                 },
             )
         return str(response["MessageId"])
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An SMS someone sent back to one of our numbers."""
+
+    phone: str  # the sender, E.164
+    text: str
+
+
+def parse_reply(message: str) -> Reply | None:
+    """The reply in an SNS two-way messaging notification; None when it names no sender."""
+    reply = json.loads(message)
+    phone = str(reply.get("originationNumber", ""))
+    if not phone:
+        return None
+    return Reply(phone, str(reply.get("messageBody", "")))

@@ -441,24 +441,24 @@ class Sighting(Model):
 MAX_CONNECTIONS = 16
 
 TABLES: dict[type[Model], str] = {
-    Participant: "participants_table",
-    Place: "places_table",
-    Action: "actions_table",
-    Idempotency: "idempotency_table",
-    Delivery: "deliveries_table",
-    Municipality: "municipalities_table",
-    Verification: "verifications_table",
-    Session: "sessions_table",
-    RateCounter: "ratelimits_table",
-    Device: "devices_table",
-    Sighting: "sightings_table",
+    Participant: "participants",
+    Place: "places",
+    Action: "actions",
+    Idempotency: "idempotency",
+    Delivery: "deliveries",
+    Municipality: "municipalities",
+    Verification: "verifications",
+    Session: "sessions",
+    RateCounter: "ratelimits",
+    Device: "devices",
+    Sighting: "sightings",
 }
 
 
 def bind_models(settings: Settings) -> None:
     """Point every model at its table, region and endpoint (called once per cold start)."""
-    for model, setting in TABLES.items():
-        model.Meta.table_name = getattr(settings, setting)
+    for model, table in TABLES.items():
+        model.Meta.table_name = getattr(settings.tables, table)
         model.Meta.region = settings.region
         model.Meta.host = settings.endpoint_url
         model.Meta.max_pool_connections = MAX_CONNECTIONS

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice import Blueprint, IAMAuthorizer, Response
+from chalice import Blueprint, Response
 
 from chalicelib.domain.devices import parse_device
 from chalicelib.domain.requests import parse_page_query
 from chalicelib.domain.validation import parse_json_object
-from chalicelib.handlers.http import json_errors
+from chalicelib.handlers.http import iam, json_errors, source_ip, wired
 from chalicelib.logic import devices
 from chalicelib.runtime import runtime
 
 app_devices = Blueprint(__name__)
-iam = IAMAuthorizer()
 
 
 def _now() -> datetime:
@@ -33,9 +32,7 @@ def _header(name: str) -> str | None:
 
 
 def _source() -> str:
-    """The caller's address as API Gateway saw it (the limit on registrations counts per it)."""
-    identity = (app_devices.current_request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+    return source_ip(app_devices.current_request)
 
 
 @app_devices.route("/devices", methods=["POST"])
@@ -51,9 +48,9 @@ def register_device() -> Response:
 
 @app_devices.route("/devices/{device_id}/location", methods=["PUT"])
 @json_errors
+@wired
 def put_location(device_id: str) -> dict[str, Any]:
     """Replace the device's current location (kept two hours, no history)."""
-    runtime()
     expires_in = devices.update_location(device_id, _header("x-device-secret"), _body(), _now())
     return {"device_id": device_id, "expires_in": expires_in}
 
@@ -69,9 +66,9 @@ def delete_device(device_id: str) -> Response:
 
 @app_devices.route("/actions/{action_id}/sightings", methods=["POST"])
 @json_errors
+@wired
 def report_sighting(action_id: str) -> Response:
     """A participant who was alerted saw the person or vehicle: where, when and, maybe, what."""
-    runtime()
     sighting_id = devices.report_sighting(
         action_id, _header("x-device-id"), _header("x-device-secret"), _body(), _now()
     )
@@ -80,8 +77,8 @@ def report_sighting(action_id: str) -> Response:
 
 @app_devices.route("/actions/{action_id}/sightings", methods=["GET"], authorizer=iam)
 @json_errors
+@wired
 def list_sightings(action_id: str) -> devices.SightingsPage:
     """Dispatch: an action's sightings, newest first, a page at a time."""
-    runtime()
     limit, page = parse_page_query(app_devices.current_request.query_params)
     return devices.list_sightings(action_id, limit, page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice import Blueprint, IAMAuthorizer, Response
+from chalice import Blueprint, Response
 
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import (
@@ -16,12 +16,11 @@ from chalicelib.domain.requests import (
     parse_reach_request,
 )
 from chalicelib.domain.validation import parse_json_object
-from chalicelib.handlers.http import json_errors
+from chalicelib.handlers.http import iam, json_errors, wired
 from chalicelib.logic import actions, timeline, updates
 from chalicelib.runtime import runtime
 
 dispatch = Blueprint(__name__)
-iam = IAMAuthorizer()
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -67,18 +66,18 @@ def start_action() -> Response:
 
 @dispatch.route("/actions", methods=["GET"], authorizer=iam)
 @json_errors
+@wired
 def list_actions() -> dict[str, Any]:
     """Actions with a status, newest first, a page at a time."""
-    runtime()
     status, limit, page = parse_list_query(dispatch.current_request.query_params)
     return actions.list_actions(status, limit, page)
 
 
 @dispatch.route("/actions/{action_id}", methods=["GET"], authorizer=iam)
 @json_errors
+@wired
 def get_action(action_id: str) -> dict[str, Any]:
     """One action with its live counts."""
-    runtime()
     return actions.get_action(action_id)
 
 
@@ -95,9 +94,9 @@ def post_update(action_id: str) -> Response:
 
 @dispatch.route("/actions/{action_id}/timeline", methods=["GET"], authorizer=iam)
 @json_errors
+@wired
 def action_timeline(action_id: str) -> dict[str, Any]:
     """What happened to an action and when, oldest first (for cloud ops)."""
-    runtime()
     return timeline.timeline(action_id)
 
 
@@ -115,7 +114,7 @@ def close_action(action_id: str) -> dict[str, Any]:
 
 @dispatch.route("/reach", methods=["POST"], authorizer=iam)
 @json_errors
+@wired
 def reach() -> dict[str, int]:
     """How many people an action in this area would reach; sends nothing."""
-    runtime()
     return {"participants": actions.reach(parse_reach_request(_body()))}

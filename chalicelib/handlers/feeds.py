@@ -10,8 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib.domain import atom, cap
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.public import Site
-from chalicelib.handlers.http import json_errors
-from chalicelib.handlers.signup_page import COMMON_HEADERS, CONTENT_SECURITY_POLICY
+from chalicelib.handlers.http import COMMON_HEADERS, json_errors, page_headers
 from chalicelib.logic import public
 from chalicelib.runtime import runtime
 
@@ -83,22 +82,4 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 def action_page(ref: str) -> Response:
     """The action's public page (HTML, Dutch with English), or why there is none."""
     status, html, image_origins = public.action_page(ref, _site(), now())
-    return Response(
-        body=html,
-        status_code=status,
-        headers={
-            **COMMON_HEADERS,
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": _policy(image_origins),
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
-
-
-def _policy(image_origins: list[str]) -> str:
-    """The signup page's Content-Security-Policy, with the photo's origin allowed as an image."""
-    return "; ".join(
-        " ".join([d, *image_origins]) if d.startswith("img-src ") else d
-        for d in CONTENT_SECURITY_POLICY.split("; ")
-    )
+    return Response(body=html, status_code=status, headers=page_headers(image_origins))

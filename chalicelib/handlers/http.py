@@ -1,13 +1,15 @@
-"""HTTP plumbing shared by the routes: the one place domain errors become HTTP errors."""
+"""HTTP plumbing shared by the routes: the one authorizer, the shared headers, the wiring, and
+the one place domain errors become HTTP errors."""
 
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
-from chalice import Response
+from chalice import IAMAuthorizer, Response
+from chalice.app import Request
 
 from chalicelib.domain.errors import (
     Conflict,
@@ -23,6 +25,7 @@ from chalicelib.domain.errors import (
     Unauthorized,
 )
 from chalicelib.domain.photos import MEDIA_TYPES as PHOTO_TYPES
+from chalicelib.runtime import runtime
 
 STATUS: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -38,6 +41,56 @@ STATUS: dict[type[DomainError], int] = {
 }
 
 P = ParamSpec("P")
+R = TypeVar("R")
+
+# The one authorizer: every route not in open_routes.OPEN_ROUTES is SigV4-signed (IAM).
+iam = IAMAuthorizer()
+
+# Same origin only: the pages need nothing else. Never in a frame: another site could overlay
+# them and steer a resident's clicks (clickjacking), so municipalities link to them instead.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# The open reads: revalidated on every use (the polled Atom feed sets its own caching), and
+# never taken for another type than the one they declare.
+COMMON_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page_headers(image_origins: list[str] | None = None) -> dict[str, str | list[str]]:
+    """The headers of an HTML page: CONTENT_SECURITY_POLICY, with `image_origins` allowed as
+    images (an action's photo)."""
+    policy = "; ".join(
+        " ".join([d, *(image_origins or [])]) if d.startswith("img-src ") else d
+        for d in CONTENT_SECURITY_POLICY.split("; ")
+    )
+    return {
+        **COMMON_HEADERS,
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",  # the same, for browsers without frame-ancestors
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+def source_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (the per-source rate limits count by it)."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def wired(handler: Callable[P, R]) -> Callable[P, R]:
+    """Wire the process (settings, tracing, models bound to their tables) before `handler` runs."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        runtime()  # cached: only the first call of a process builds it
+        return handler(*args, **kwargs)
+
+    return wrapper
 
 
 def error_response(

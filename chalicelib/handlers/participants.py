@@ -18,7 +18,7 @@ from chalicelib.domain.signup import (
     translated,
 )
 from chalicelib.domain.validation import parse_json_object
-from chalicelib.handlers.http import json_errors_in
+from chalicelib.handlers.http import json_errors_in, source_ip, wired
 from chalicelib.logic import account, codes
 from chalicelib.logic import signup as signups
 from chalicelib.runtime import runtime
@@ -43,8 +43,7 @@ answers_in_their_language = json_errors_in(_translate)
 
 
 def _source() -> str:
-    identity = (residents.current_request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+    return source_ip(residents.current_request)
 
 
 def _now() -> datetime:
@@ -74,9 +73,9 @@ def signup() -> Response:
 
 @residents.route("/signup/verify", methods=["POST"])
 @answers_in_their_language
+@wired
 def verify_signup() -> Response:
     """Finish a signup with its code."""
-    runtime()
     signup_id, code = parse_code(_body(), "signup_id")
     codes.limit_checks(_source(), _now())
     participant_id = signups.verify_signup(signup_id, code, _now())
@@ -102,9 +101,9 @@ def login() -> Response:
 
 @residents.route("/participants/login/verify", methods=["POST"])
 @answers_in_their_language
+@wired
 def verify_login() -> dict[str, Any]:
     """Exchange a login code for a short-lived token."""
-    runtime()
     login_id, code = parse_code(_body(), "login_id")
     codes.limit_checks(_source(), _now())
     token, valid = codes.verify_login(login_id, code, _now())
@@ -113,10 +112,10 @@ def verify_login() -> dict[str, Any]:
 
 @residents.route("/participants/me", methods=["GET"])
 @answers_in_their_language
+@wired
 def get_me() -> account.ParticipantView:
     """The participant's own data."""
-    runtime()
-    return account.participant_view(account.me(_participant_id()))
+    return account.own_view(_participant_id())
 
 
 @residents.route("/participants/me", methods=["PUT"])
@@ -126,24 +125,23 @@ def put_me() -> account.ParticipantView:
     rt = runtime()
     participant_id = _participant_id()
     change = parse_preferences(_body())
-    updated = account.update_preferences(participant_id, change, rt.services.geocoder)
-    return account.participant_view(updated)
+    return account.change_preferences(participant_id, change, rt.services.geocoder)
 
 
 @residents.route("/participants/me/export", methods=["GET"])
 @answers_in_their_language
+@wired
 def export_me() -> account.Export:
     """Everything stored about the participant."""
-    runtime()
     return account.export(_participant_id(), _now())
 
 
 @residents.route("/participants/me", methods=["DELETE"])
 @answers_in_their_language
+@wired
 def delete_me() -> Response:
     """Erase the participant and every place at once."""
-    runtime()
-    account.leave(account.me(_participant_id()), "erasure", None)
+    account.erase(_participant_id())
     return Response(body="", status_code=204)
 
 

@@ -6,11 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.photos import MEDIA_TYPES
-from chalicelib.handlers.dispatch import iam
-from chalicelib.handlers.http import json_errors, media_type
-from chalicelib.logic import actions, photos
+from chalicelib.handlers.http import iam, json_errors, media_type
+from chalicelib.logic import photos
 from chalicelib.runtime import photo_store, runtime
 
 action_photos = Blueprint(__name__)
@@ -25,22 +23,14 @@ action_photos = Blueprint(__name__)
 @json_errors
 def put_photo(action_id: str) -> dict[str, Any]:
     """Attach a JPEG or PNG to an active action; answers once its two sizes are public."""
-    rt = runtime()
-    if rt.photos is None:
-        raise ServiceUnavailable(
-            "photos_unavailable",
-            "This deployment keeps no photos: PHOTOS_BUCKET, PHOTOS_URL and PHOTO_RESIZER are "
-            "not all set.",
-        )
     request = action_photos.current_request
     body = request.raw_body
-    action = photos.attach_photo(
+    return photos.put_photo(
         action_id,
         body if isinstance(body, bytes) else body.encode(),
         media_type(request.headers.get("content-type")),
-        rt.photos,
+        runtime().photos,
     )
-    return actions.action_view(action)
 
 
 @action_photos.lambda_function(name="photo_resizer")

@@ -12,7 +12,7 @@ from importlib import resources
 
 from chalice import Blueprint, Response
 
-from chalicelib.handlers.http import error_response
+from chalicelib.handlers.http import COMMON_HEADERS, error_response, page_headers
 
 signup_page = Blueprint(__name__)
 
@@ -20,16 +20,6 @@ PAGE = "signup.html"
 ASSETS: dict[str, str] = {
     "signup.css": "text/css; charset=utf-8",
     "signup.js": "text/javascript; charset=utf-8",
-}
-# Same origin only: the page needs nothing else. Never in a frame: another site could overlay
-# it and steer a resident's clicks (clickjacking), so municipalities link to it instead.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-COMMON_HEADERS = {
-    "Cache-Control": "no-cache",
-    "X-Content-Type-Options": "nosniff",
 }
 
 
@@ -42,17 +32,7 @@ def _static(name: str) -> str:
 @signup_page.route("/signup", methods=["GET"])
 def signup_page_html() -> Response:
     """The signup page; the municipality comes from its `municipality` query parameter."""
-    return Response(
-        body=_static(PAGE),
-        status_code=200,
-        headers={
-            **COMMON_HEADERS,
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "X-Frame-Options": "DENY",  # the same, for browsers without frame-ancestors
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    return Response(body=_static(PAGE), status_code=200, headers=page_headers())
 
 
 @signup_page.route("/signup/assets/{name}", methods=["GET"])

@@ -1,4 +1,4 @@
-"""Event handlers: the SQS consumers and the every-minute schedule."""
+"""Event handlers: the SQS consumers, Connect's contact events, SMS replies and the schedule."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
+from chalicelib.adapters.connect import CONTACT_EVENTS, ended_call
+from chalicelib.adapters.sms import parse_reply
 from chalicelib.domain.model import Channel
-from chalicelib.domain.signup import is_stop
+from chalicelib.handlers.http import wired
 from chalicelib.logic import account, codes, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
@@ -141,21 +142,18 @@ def social_poster(event: Any) -> dict[str, Any]:
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
     rt = runtime()
-    detail = event.detail
-    if detail.get("eventType") == "DISCONNECTED":
-        contact_id = str(detail.get("contactId"))
-        sending.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
+    ended = ended_call(event.detail)
+    if ended is not None:
+        sending.call_ended(ended.contact_id, ended.outcome, rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
+@wired
 def inbound_sms(event: Any) -> None:
     """Replies to our SMS (SNS two-way messaging): STOP removes the sender at once."""
-    runtime()
-    reply = json.loads(event.message)
-    phone = str(reply.get("originationNumber", ""))
-    if is_stop(str(reply.get("messageBody", ""))) and phone:
-        removed = account.stop_by_reply(phone)
-        log_event("stop_reply", removed=int(removed))
+    reply = parse_reply(event.message)
+    if reply is not None:
+        account.receive_reply(reply.phone, reply.text)
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))

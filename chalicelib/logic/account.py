@@ -17,7 +17,7 @@ from chalicelib.dal.records import (
 from chalicelib.domain import messages
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import Language, iso
-from chalicelib.domain.signup import Preferences
+from chalicelib.domain.signup import Preferences, is_stop
 from chalicelib.logic import codes
 from chalicelib.logic.ports import Geocoder, Services
 from chalicelib.logic.signup import resolve_places
@@ -182,6 +182,13 @@ def stop_by_reply(phone: str) -> bool:
     return True
 
 
+def receive_reply(phone: str, text: str) -> None:
+    """An SMS reply from `phone`: STOP removes its sender at once; anything else changes nothing."""
+    if is_stop(text):
+        removed = stop_by_reply(phone)
+        log_event("stop_reply", removed=int(removed))
+
+
 def participant_view(p: ParticipantRecord) -> ParticipantView:
     """A participant as they may see themselves."""
     return ParticipantView(
@@ -205,6 +212,23 @@ def participant_view(p: ParticipantRecord) -> ParticipantView:
         ],
         joined_at=iso(p.created_at),
     )
+
+
+def own_view(participant_id: str) -> ParticipantView:
+    """The participant behind a session, as they may see themselves."""
+    return participant_view(me(participant_id))
+
+
+def change_preferences(
+    participant_id: str, change: Preferences, geocoder: Geocoder
+) -> ParticipantView:
+    """Apply a preference change; return the participant as they now see themselves."""
+    return participant_view(update_preferences(participant_id, change, geocoder))
+
+
+def erase(participant_id: str) -> None:
+    """Erase the participant behind a session at their own request, with no goodbye SMS."""
+    leave(me(participant_id), "erasure", None)
 
 
 def export(participant_id: str, now: datetime) -> Export:

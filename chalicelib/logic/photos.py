@@ -15,8 +15,9 @@ from typing import Any
 
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import InvalidInput, ServiceUnavailable
 from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late, public_url
+from chalicelib.logic.actions import action_view
 from chalicelib.logic.ports import PhotoStore, Resizer
 from chalicelib.logs import log_event
 
@@ -57,6 +58,20 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
         photos.store.delete(gone)
     log_event("photo_attached", action_id=action_id, photo_id=keys.photo_id, size=len(body))
     return action
+
+
+def put_photo(
+    action_id: str, body: bytes, media_type: str, photos: Photos | None
+) -> dict[str, Any]:
+    """The photo route: attach the photo where this deployment keeps photos; return the action
+    as dispatch sees it."""
+    if photos is None:
+        raise ServiceUnavailable(
+            "photos_unavailable",
+            "This deployment keeps no photos: PHOTOS_BUCKET, PHOTOS_URL and PHOTO_RESIZER are "
+            "not all set.",
+        )
+    return action_view(attach_photo(action_id, body, media_type, photos))
 
 
 def resize(request: Mapping[str, Any], photos: PhotoStore) -> dict[str, Any]:

@@ -70,13 +70,13 @@ def keyed(purpose: str, value: str) -> str:
 
 def ledger_phone_hashes() -> set[str]:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    items = dynamodb.scan(TableName=get_settings().deliveries_table)["Items"]
+    items = dynamodb.scan(TableName=get_settings().tables.deliveries)["Items"]
     return {item["phone_hash"]["S"] for item in items if "phone_hash" in item}
 
 
 def rate_counter_keys() -> set[str]:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    items = dynamodb.scan(TableName=get_settings().ratelimits_table)["Items"]
+    items = dynamodb.scan(TableName=get_settings().tables.ratelimits)["Items"]
     return {item["key"]["S"] for item in items}
 
 
@@ -160,7 +160,7 @@ def test_after_a_new_key_the_migration_lets_the_callback_line_find_earlier_alert
 
 def test_the_migration_drops_a_hash_whose_phone_was_erased(activity: System) -> None:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    table = get_settings().deliveries_table
+    table = get_settings().tables.deliveries
     (item,) = dynamodb.scan(TableName=table)["Items"]
     key = {"action_id": item["action_id"], "participant_id": item["participant_id"]}
     dynamodb.update_item(TableName=table, Key=key, UpdateExpression="REMOVE phone")

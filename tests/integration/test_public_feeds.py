@@ -19,7 +19,7 @@ from chalicelib.domain.geo.sphere import EARTH_RADIUS_M, haversine_m
 from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds
-from chalicelib.handlers.signup_page import CONTENT_SECURITY_POLICY
+from chalicelib.handlers.http import CONTENT_SECURITY_POLICY
 from tests.conftest import UTRECHT, System
 from tools.emulator import ROOT, stage_environment
 

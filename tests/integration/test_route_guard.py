@@ -1,4 +1,4 @@
-"""No route goes out without IAM unless chalicelib/handlers/public.py says why it may.
+"""No route goes out without IAM unless chalicelib/handlers/open_routes.py says why it may.
 
 The test client (like `chalice local`) ignores authorizers, so no behavioural test can notice a
 dispatch route that lost `authorizer=iam`; this one reads the routes the deployment will have.
@@ -7,7 +7,7 @@ dispatch route that lost `authorizer=iam`; this one reads the routes the deploym
 from __future__ import annotations
 
 from app import app
-from chalicelib.handlers.public import PUBLIC_ROUTES
+from chalicelib.handlers.open_routes import OPEN_ROUTES
 
 
 def _routes() -> dict[tuple[str, str], object]:
@@ -22,19 +22,19 @@ def test_every_route_needs_iam_or_a_stated_reason_to_be_public() -> None:
     open_routes = sorted(
         f"{method} {path}"
         for (path, method), authorizer in _routes().items()
-        if authorizer is None and (path, method) not in PUBLIC_ROUTES
+        if authorizer is None and (path, method) not in OPEN_ROUTES
     )
     assert open_routes == [], (
         "these routes have no authorizer: add authorizer=iam, or list them with a reason in "
-        "chalicelib/handlers/public.py"
+        "chalicelib/handlers/open_routes.py"
     )
 
 
 def test_public_routes_are_really_open_and_really_exist() -> None:
     """A stale entry would silently let a future route of that name go out unguarded."""
     routes = _routes()
-    assert sorted(set(PUBLIC_ROUTES) - set(routes)) == []
-    assert sorted(k for k in PUBLIC_ROUTES if routes[k] is not None) == []
+    assert sorted(set(OPEN_ROUTES) - set(routes)) == []
+    assert sorted(k for k in OPEN_ROUTES if routes[k] is not None) == []
 
 
 def test_dispatch_and_admin_routes_are_signed() -> None:

@@ -27,6 +27,7 @@ from chalicelib.queues import (
     TARGETING_QUEUE,
     VOICE_QUEUE,
 )
+from chalicelib.settings import table_variable
 from tools.emulator import CHALICE_CONFIG, TEMPLATE, stage_environment
 
 RESOURCES: dict[str, dict[str, Any]] = json.loads(TEMPLATE.read_text())["Resources"]
@@ -57,8 +58,8 @@ TEMPLATE_QUEUES = {p["QueueName"]: p for p in resources_of("AWS::SQS::Queue").va
 
 
 def env_var(setting: str) -> str:
-    """The variable behind a Settings field: participants_table -> PARTICIPANTS_TABLE."""
-    return setting.upper()
+    """The variable behind a Tables field: participants -> PARTICIPANTS_TABLE."""
+    return table_variable(setting)
 
 
 def template_table(model: type[Model], stage: str = "prod") -> dict[str, Any]:

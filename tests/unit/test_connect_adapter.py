@@ -15,8 +15,10 @@ from chalicelib.adapters.connect import (
     MAX_ATTRIBUTE_BYTES,
     MAX_SPEECH_CHARS,
     ConnectVoice,
+    EndedCall,
     RecordingVoice,
     client_token,
+    ended_call,
 )
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.domain.model import Language
@@ -300,3 +302,26 @@ def test_recording_voice_knows_the_reference_of_each_call_it_placed() -> None:
 
     assert voice.reference_of(contact) == REFERENCE
     assert voice.reference_of(CONTACT_ID) is None
+
+
+# --- contact events --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("detail", "outcome"),
+    [
+        ({"connectedToSystemTimestamp": "2026-11-28T12:00:05Z"}, "answered"),
+        ({"disconnectReason": "TELECOM_BUSY"}, "busy"),
+        ({"disconnectReason": "TELECOM_NUMBER_INVALID"}, "failed"),
+        ({"disconnectReason": "TELECOM_TIMEOUT"}, "no_answer"),
+        ({}, "no_answer"),
+    ],
+)
+def test_a_disconnect_event_tells_how_the_call_went(detail: dict[str, str], outcome: str) -> None:
+    event = {"eventType": "DISCONNECTED", "contactId": CONTACT_ID, **detail}
+    assert ended_call(event) == EndedCall(CONTACT_ID, outcome)
+
+
+@pytest.mark.parametrize("event_type", ["INITIATED", "CONNECTED_TO_SYSTEM", "CONNECTED_TO_AGENT"])
+def test_any_other_contact_event_ends_no_call(event_type: str) -> None:
+    assert ended_call({"eventType": event_type, "contactId": CONTACT_ID}) is None

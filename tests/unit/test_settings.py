@@ -48,11 +48,11 @@ def test_given_the_test_stage_environment_when_read_then_settings_reflect_it() -
     settings = Settings.from_env(env)
     assert settings.stage == "test"
     assert settings.region == "eu-west-1"
-    assert settings.participants_table == env["PARTICIPANTS_TABLE"]
-    assert settings.places_table == env["PLACES_TABLE"]
-    assert settings.actions_table == env["ACTIONS_TABLE"]
-    assert settings.deliveries_table == env["DELIVERIES_TABLE"]
-    assert settings.idempotency_table == env["IDEMPOTENCY_TABLE"]
+    assert settings.tables.participants == env["PARTICIPANTS_TABLE"]
+    assert settings.tables.places == env["PLACES_TABLE"]
+    assert settings.tables.actions == env["ACTIONS_TABLE"]
+    assert settings.tables.deliveries == env["DELIVERIES_TABLE"]
+    assert settings.tables.idempotency == env["IDEMPOTENCY_TABLE"]
     assert settings.callback_number == env["CALLBACK_NUMBER"]
     assert settings.sms_sender_id == env["SMS_SENDER_ID"]
     assert settings.channels == (Channel.SMS,)
@@ -222,7 +222,7 @@ def test_given_the_process_environment_when_settings_are_first_used_then_they_co
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     try:
-        assert get_settings().places_table == "places-from-env"
+        assert get_settings().tables.places == "places-from-env"
     finally:
         get_settings.cache_clear()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from chalicelib.adapters.sms import SnsSms
+from chalicelib.adapters.sms import Reply, SnsSms, parse_reply
 
 
 class Recording:
@@ -29,3 +30,13 @@ def test_a_dutch_number_does() -> None:
     client = Recording()
     assert SnsSms(client, "Burgernet").send("+31612345678", "Vermist: ...") == "m-1"
     assert client.sent == ["+31612345678"]
+
+
+def test_a_reply_names_its_sender_and_text() -> None:
+    message = json.dumps({"originationNumber": "+31612345678", "messageBody": "STOP"})
+    assert parse_reply(message) == Reply("+31612345678", "STOP")
+
+
+@pytest.mark.parametrize("message", [{}, {"originationNumber": "", "messageBody": "STOP"}])
+def test_a_reply_without_a_sender_is_none(message: dict[str, str]) -> None:
+    assert parse_reply(json.dumps(message)) is None

@@ -6,7 +6,7 @@ so a new route that could reach thousands of phones cannot go out open by accide
 
 from __future__ import annotations
 
-PUBLIC_ROUTES: dict[tuple[str, str], str] = {
+OPEN_ROUTES: dict[tuple[str, str], str] = {
     # Residents sign up from a municipality's site: no account yet, so nothing to sign with.
     ("/signup", "GET"): "the signup page itself: static HTML, no data",
     ("/signup/assets/{name}", "GET"): "the page's CSS and JS: a fixed list of static files",
