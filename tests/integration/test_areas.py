@@ -15,7 +15,6 @@ import pytest
 
 from chalicelib.domain.geo import haversine_m
 from chalicelib.handlers import workers
-from tests.conftest import System, add_participant
 from tests.integration.test_dispatch_api import (
     action_body,
     alerted_once,
@@ -23,6 +22,8 @@ from tests.integration.test_dispatch_api import (
     assert_nothing_stored_or_sent,
 )
 from tests.integration.test_public_feeds import CAP_SCHEMA, NS
+from tests.support.builders import add_participant
+from tests.support.system import System
 from tests.unit.test_shapes import beside_line
 
 # A neighbourhood east of Utrecht's centre, with a park left out of it (lon, lat).

@@ -11,7 +11,8 @@ import pytest
 
 from chalicelib.dal import deliveries
 from chalicelib.logic import callbacks
-from tests.conftest import UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import System
 from tools.emulator import ROOT
 
 ALERTED = "+31612340001"

@@ -25,7 +25,6 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.handlers import workers as worker_handlers
 from chalicelib.logic import participants as logic
 from chalicelib.queues import CODES_QUEUE
-from tests.conftest import System, add_participant
 from tests.integration.test_signup import (
     DOM,
     MUNICIPALITY,
@@ -40,6 +39,8 @@ from tests.integration.test_signup import (
     verify,
     wrong,
 )
+from tests.support.builders import add_participant
+from tests.support.system import System
 from tools import moto_atomic
 from tools.emulator import TEMPLATE
 

@@ -19,7 +19,8 @@ from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
 from chalicelib.logic import devices as devices_logic
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
-from tests.conftest import REGION, UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import REGION, System
 
 PHONE = "+31612345678"
 FAR = (52.3676, 4.9041)  # Amsterdam: far outside a 1 km circle round Utrecht

@@ -20,7 +20,8 @@ from chalicelib.domain.messages import description_overflow, result_message_over
 from chalicelib.domain.model import Incident, Outcome
 from chalicelib.handlers import dispatch as dispatch_module
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
-from tests.conftest import UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import System
 from tools.emulator import ROOT, stage_environment
 
 CALLBACK_NUMBER = stage_environment("test")["CALLBACK_NUMBER"]

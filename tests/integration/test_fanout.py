@@ -28,7 +28,8 @@ from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S, THROTT
 from chalicelib.logic.sweep import REDRIVE_IDLE
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
 from chalicelib.runtime import runtime
-from tests.conftest import UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import System
 from tools.emulator import stage_environment
 
 CALLBACK_NUMBER = stage_environment("test")["CALLBACK_NUMBER"]  # "0800-0011"

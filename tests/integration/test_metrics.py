@@ -18,7 +18,6 @@ from botocore.exceptions import ReadTimeoutError
 from chalicelib.dal import actions as action_store
 from chalicelib.logic import sending
 from chalicelib.queues import DEAD_LETTER_QUEUES, SMS_QUEUE, TARGETING_QUEUE
-from tests.conftest import REGION, System, add_participant
 from tests.integration.test_fanout import (
     LambdaTimeout,
     PublishFaults,
@@ -29,6 +28,8 @@ from tests.integration.test_fanout import (
 )
 from tests.integration.test_fanout import clock as clock  # a fixture
 from tests.integration.test_fanout import faults as faults  # a fixture
+from tests.support.builders import add_participant
+from tests.support.system import REGION, System
 from tools.emulator import TEMPLATE
 
 PEOPLE = [f"+316200000{n:02d}" for n in range(30)]  # 30 inside: a chunk of 25 and one of 5

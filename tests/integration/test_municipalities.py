@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chalicelib.dal import municipalities as municipality_store
-from tests.conftest import System
+from tests.support.system import System
 
 FIXTURE = Path(__file__).parents[2] / "tools" / "fixtures" / "gm0344_utrecht.json"
 UTRECHT = json.loads(FIXTURE.read_text())

@@ -20,7 +20,8 @@ from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds
 from chalicelib.handlers.signup_page import CONTENT_SECURITY_POLICY
-from tests.conftest import UTRECHT, System
+from tests.support.builders import UTRECHT
+from tests.support.system import System
 from tools.emulator import ROOT, stage_environment
 
 ENV = stage_environment("test")

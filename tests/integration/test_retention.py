@@ -23,7 +23,6 @@ from chalicelib.handlers import workers
 from chalicelib.logic import sweep as sweep_module
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
-from tests.conftest import REGION, UTRECHT, System, add_participant
 from tests.integration.test_callbacks import inbound_call
 from tests.integration.test_devices import pushes, put_location, register, sighting
 from tests.integration.test_signup import (
@@ -38,6 +37,8 @@ from tests.integration.test_signup import (
     reply,
     texts_to,
 )
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import REGION, System
 
 DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon"
 NEAR_DOM = (DOM[0] + 0.0018, DOM[1])  # 200 m north: inside a 500 m circle, farther than home

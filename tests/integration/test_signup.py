@@ -23,7 +23,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dal import municipalities as municipality_store
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import participants as resident_routes
-from tests.conftest import REGION, System, add_participant
+from tests.support.builders import add_participant
+from tests.support.system import REGION, System
 
 MUNICIPALITY = json.loads(
     (Path(__file__).parents[2] / "tools" / "fixtures" / "gm0344_utrecht.json").read_text()
