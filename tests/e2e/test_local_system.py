@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from chalicelib.domain.geo import haversine_m
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 from tests.unit.test_shapes import beside_line
 
 pytestmark = pytest.mark.e2e
