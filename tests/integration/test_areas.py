@@ -23,8 +23,8 @@ from tests.integration.test_dispatch_api import (
 )
 from tests.integration.test_public_feeds import CAP_SCHEMA, NS
 from tests.support.builders import add_participant
+from tests.support.geometry import beside_line
 from tests.support.system import System
-from tests.unit.test_shapes import beside_line
 
 # A neighbourhood east of Utrecht's centre, with a park left out of it (lon, lat).
 OUTER = [[5.120, 52.085], [5.140, 52.085], [5.140, 52.098], [5.120, 52.098], [5.120, 52.085]]
