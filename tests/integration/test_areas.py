@@ -15,14 +15,14 @@ import pytest
 
 from chalicelib.domain.geo import haversine_m
 from chalicelib.handlers import workers
-from tests.integration.test_dispatch_api import (
+from tests.support.actions import (
     action_body,
     alerted_once,
     assert_error,
     assert_nothing_stored_or_sent,
 )
-from tests.integration.test_public_feeds import CAP_SCHEMA, NS
 from tests.support.builders import add_participant
+from tests.support.cap import CAP_SCHEMA, NS
 from tests.support.geometry import beside_line
 from tests.support.system import System
 

@@ -17,8 +17,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.handlers.http import BODY_TYPES, JSON
-from tests.integration.test_callbacks import UTRECHT_AREA
-from tests.support.builders import UTRECHT, add_participant
+from tests.support.builders import UTRECHT, UTRECHT_AREA, add_participant
 from tests.support.system import REGION, System
 from tools.emulator import ROOT
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from chalicelib.dal.participants import NewPlace, upsert_participant
+from tools.emulator import ROOT
 
 UTRECHT = (52.0907, 5.1214)  # Domplein
+# The demo municipality as POST /municipalities takes it.
+UTRECHT_AREA = json.loads((ROOT / "tools" / "fixtures" / "gm0344_utrecht.json").read_text())
 
 
 def add_participant(
