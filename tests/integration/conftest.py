@@ -1,4 +1,4 @@
-"""The packaged prod template, shared by the tests that read what `make package` deploys."""
+"""Integration fixtures: the packaged prod template, the app's push platforms, fan-out tools."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from chalice.awsclient import TypedAWSClient
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.deployer import DeploymentPackager
 from chalice.package import PackageOptions, create_app_packager
+
+from chalicelib import runtime as runtime_module
+from tests.support.system import REGION, System
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +45,22 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         )
         packager.package_app(config, str(out / "dist"), "prod")
     yield json.loads((out / "dist" / "sam.json").read_text())
+
+
+@pytest.fixture
+def app(system: System, monkeypatch: pytest.MonkeyPatch) -> System:
+    """The system with SNS platform applications for the app (FCM and APNs) configured."""
+    sns = boto3.client("sns", region_name=REGION)
+    for platform, env in (
+        ("GCM", "PUSH_APPLICATION_FCM_ARN"),
+        ("APNS", "PUSH_APPLICATION_APNS_ARN"),
+    ):
+        arn = sns.create_platform_application(
+            Name=f"burgernet-{platform.lower()}",
+            Platform=platform,
+            Attributes={"PlatformCredential": "secret", "PlatformPrincipal": "principal"},
+        )["PlatformApplicationArn"]
+        monkeypatch.setenv(env, arn)
+    runtime_module.reset()
+    runtime_module.runtime()
+    return system

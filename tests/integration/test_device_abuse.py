@@ -17,8 +17,8 @@ from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
 from chalicelib.logic import devices as devices_logic
-from tests.integration import test_devices
-from tests.integration.test_devices import (
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.devices import (
     FAR,
     alerted_device,
     put_location,
@@ -26,10 +26,8 @@ from tests.integration.test_devices import (
     sighting,
     start_action,
 )
-from tests.support.builders import UTRECHT, add_participant
 from tests.support.system import REGION, System
 
-app = test_devices.app  # the system with FCM and APNs platform applications
 HERE = {"lat": UTRECHT[0], "lon": UTRECHT[1]}
 PHONE = "+31612345670"
 

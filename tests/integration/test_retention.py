@@ -23,7 +23,6 @@ from chalicelib.handlers import workers
 from chalicelib.logic import sweep as sweep_module
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
-from tests.integration.test_devices import pushes, put_location, register, sighting
 from tests.integration.test_signup import (
     DOM,
     DOMPLEIN,
@@ -38,6 +37,7 @@ from tests.integration.test_signup import (
 )
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.callbacks import inbound_call
+from tests.support.devices import pushes, put_location, register, sighting
 from tests.support.system import REGION, System
 
 DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon"
