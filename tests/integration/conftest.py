@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ from chalice.deploy.deployer import DeploymentPackager
 from chalice.package import PackageOptions, create_app_packager
 
 from chalicelib import runtime as runtime_module
+from chalicelib.handlers import workers
+from chalicelib.runtime import runtime
+from tests.support.builders import add_participant
+from tests.support.fanout import FAR_OUTSIDE, INSIDE, JUST_OUTSIDE, PublishFaults, north
 from tests.support.system import REGION, System
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +69,33 @@ def app(system: System, monkeypatch: pytest.MonkeyPatch) -> System:
     runtime_module.reset()
     runtime_module.runtime()
     return system
+
+
+@pytest.fixture
+def neighbourhood(system: System) -> None:
+    """Everyone in INSIDE, plus one person just outside the circle and one far outside."""
+    for phone, metres, language in INSIDE:
+        add_participant(phone, north(metres), language=language)
+    add_participant(JUST_OUTSIDE, north(1550))
+    add_participant(FAR_OUTSIDE, north(-4000))
+
+
+@pytest.fixture
+def faults(system: System, monkeypatch: pytest.MonkeyPatch) -> PublishFaults:
+    """Fault injection on the very SNS client the SMS sender uses."""
+    client = runtime().sender.sms.client
+    stand_in = PublishFaults(client.publish)
+    monkeypatch.setattr(client, "publish", stand_in)
+    return stand_in
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
+    """Moves the workers' clock (targeting, sending, the sweep) ahead of real time."""
+
+    def move(ahead: timedelta) -> datetime:
+        moment = datetime.now(UTC) + ahead
+        monkeypatch.setattr(workers, "now", lambda: moment)
+        return moment
+
+    return move

@@ -18,7 +18,8 @@ from botocore.exceptions import ReadTimeoutError
 from chalicelib.dal import actions as action_store
 from chalicelib.logic import sending
 from chalicelib.queues import DEAD_LETTER_QUEUES, SMS_QUEUE, TARGETING_QUEUE
-from tests.integration.test_fanout import (
+from tests.support.builders import add_participant
+from tests.support.fanout import (
     LambdaTimeout,
     PublishFaults,
     client_error,
@@ -26,9 +27,6 @@ from tests.integration.test_fanout import (
     north,
     run,
 )
-from tests.integration.test_fanout import clock as clock  # a fixture
-from tests.integration.test_fanout import faults as faults  # a fixture
-from tests.support.builders import add_participant
 from tests.support.system import REGION, System
 from tools.emulator import TEMPLATE
 

@@ -19,7 +19,6 @@ from chalicelib import runtime as runtime_module
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Delivery, Device, Sighting
 from chalicelib.handlers import participants as resident_routes
-from chalicelib.handlers import workers
 from chalicelib.logic import sweep as sweep_module
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
@@ -68,18 +67,6 @@ def world(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
     response = system.post("/municipalities", MUNICIPALITY)
     assert response.status_code == 201, response.body
     yield system
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
-    """Moves the workers' clock (the sweep) ahead of real time."""
-
-    def move(ahead: timedelta) -> datetime:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(workers, "now", lambda: moment)
-        return moment
-
-    return move
 
 
 def view(system: System, action_id: str) -> dict[str, Any]:
