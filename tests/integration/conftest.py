@@ -14,12 +14,15 @@ from chalice.awsclient import TypedAWSClient
 from chalice.cli.factory import CLIFactory
 from chalice.deploy.deployer import DeploymentPackager
 from chalice.package import PackageOptions, create_app_packager
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import runtime as runtime_module
 from chalicelib.handlers import workers
 from chalicelib.runtime import runtime
 from tests.support.builders import add_participant
 from tests.support.fanout import FAR_OUTSIDE, INSIDE, JUST_OUTSIDE, PublishFaults, north
+from tests.support.residents import MUNICIPALITY, TransactionFault
 from tests.support.system import REGION, System
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +102,27 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
         return moment
 
     return move
+
+
+@pytest.fixture
+def utrecht(system: System) -> System:
+    """The demo municipality, registered through the admin API."""
+    response = system.post("/municipalities", MUNICIPALITY)
+    assert response.status_code == 201, response.body
+    return system
+
+
+@pytest.fixture
+def transaction_fault(monkeypatch: pytest.MonkeyPatch) -> TransactionFault:
+    fault = TransactionFault()
+    commit = TransactWrite._commit
+
+    def failing_commit(self: TransactWrite) -> Any:
+        if fault.armed:
+            fault.armed = False
+            fault.hits += 1
+            raise TransactWriteError("TransactionCanceledException (injected)")
+        return commit(self)
+
+    monkeypatch.setattr(TransactWrite, "_commit", failing_commit)
+    return fault

@@ -22,7 +22,10 @@ from chalicelib.handlers import participants as resident_routes
 from chalicelib.logic import sweep as sweep_module
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
-from tests.integration.test_signup import (
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.callbacks import inbound_call
+from tests.support.devices import pushes, put_location, register, sighting
+from tests.support.residents import (
     DOM,
     DOMPLEIN,
     MUNICIPALITY,
@@ -34,9 +37,6 @@ from tests.integration.test_signup import (
     reply,
     texts_to,
 )
-from tests.support.builders import UTRECHT, add_participant
-from tests.support.callbacks import inbound_call
-from tests.support.devices import pushes, put_location, register, sighting
 from tests.support.system import REGION, System
 
 DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon"
