@@ -7,7 +7,7 @@ SMS, and, after an erasure, what any table of the emulated account still holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,6 @@ from tests.support.devices import pushes, put_location, register, sighting
 from tests.support.residents import (
     DOM,
     DOMPLEIN,
-    MUNICIPALITY,
     PHONE,
     action_around,
     bearer,
@@ -49,24 +48,9 @@ THEIR_WORDS = "Zag hem bij Domplein 1, bel me op 06-12345678"
 
 
 @pytest.fixture
-def world(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
+def world(app: System, utrecht: System) -> System:
     """Utrecht takes part, and the app can register for push (FCM and APNs)."""
-    sns = boto3.client("sns", region_name=REGION)
-    for platform, env in (
-        ("GCM", "PUSH_APPLICATION_FCM_ARN"),
-        ("APNS", "PUSH_APPLICATION_APNS_ARN"),
-    ):
-        arn = sns.create_platform_application(
-            Name=f"burgernet-{platform.lower()}",
-            Platform=platform,
-            Attributes={"PlatformCredential": "secret", "PlatformPrincipal": "principal"},
-        )["PlatformApplicationArn"]
-        monkeypatch.setenv(env, arn)
-    runtime_module.reset()
-    runtime_module.runtime()
-    response = system.post("/municipalities", MUNICIPALITY)
-    assert response.status_code == 201, response.body
-    yield system
+    return app
 
 
 def view(system: System, action_id: str) -> dict[str, Any]:
