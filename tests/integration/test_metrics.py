@@ -1,7 +1,7 @@
 """The metrics cloud operations alarm on, as CloudWatch reads them: EMF lines on stdout.
 
 Run through the real workers on the emulator; faults the emulator never shows are injected on the
-SNS client the SMS sender uses (tests/integration/test_fanout.py's PublishFaults).
+SNS client the SMS sender uses (PublishFaults, in tests/support/fanout.py).
 """
 
 from __future__ import annotations
