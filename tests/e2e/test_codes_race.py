@@ -9,7 +9,7 @@ from collections import Counter
 
 import requests
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 
 PHONE = "+31612340000"
 GUESSES = 60

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from chalicelib.handlers.openapi import document
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from chalicelib.domain.geo.sphere import haversine_m
-from tests.e2e.conftest import LocalSystem
-from tests.unit.test_shapes import beside_line
+from tests.support.geometry import beside_line
+from tests.support.local import LocalSystem
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalSystem
-from tests.photos import assert_no_metadata, jpeg_with_gps, opened
+from tests.support.local import LocalSystem
+from tests.support.photos import assert_no_metadata, jpeg_with_gps, opened
 
 pytestmark = pytest.mark.e2e
 

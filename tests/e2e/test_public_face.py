@@ -22,7 +22,7 @@ import requests
 import xmlschema
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalSystem
+from tests.support.local import LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e

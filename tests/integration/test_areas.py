@@ -15,15 +15,16 @@ import pytest
 
 from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.handlers import workers
-from tests.conftest import System, add_participant
-from tests.integration.test_dispatch_api import (
+from tests.support.actions import (
     action_body,
     alerted_once,
     assert_error,
     assert_nothing_stored_or_sent,
 )
-from tests.integration.test_public_feeds import CAP_SCHEMA, NS
-from tests.unit.test_shapes import beside_line
+from tests.support.builders import add_participant
+from tests.support.cap import CAP_SCHEMA, NS
+from tests.support.geometry import beside_line
+from tests.support.system import System
 
 # A neighbourhood east of Utrecht's centre, with a park left out of it (lon, lat).
 OUTER = [[5.120, 52.085], [5.140, 52.085], [5.140, 52.098], [5.120, 52.098], [5.120, 52.085]]

@@ -19,7 +19,8 @@ from chalicelib.domain.messages import render_result
 from chalicelib.domain.model import Language, Outcome
 from chalicelib.queues import SMS_QUEUE
 from chalicelib.runtime import runtime
-from tests.conftest import UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import System
 
 PHONES = [f"+3161200000{n}" for n in range(1, 6)]
 

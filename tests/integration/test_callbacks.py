@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,47 +10,12 @@ import pytest
 
 from chalicelib.dal import deliveries
 from chalicelib.logic import callbacks
-from tests.conftest import UTRECHT, System, add_participant
-from tools.emulator import ROOT
+from tests.support.builders import UTRECHT, UTRECHT_AREA, add_participant
+from tests.support.callbacks import alert, route
+from tests.support.system import System
 
 ALERTED = "+31612340001"
 STRANGER = "+31612340002"
-UTRECHT_AREA = json.loads((ROOT / "tools" / "fixtures" / "gm0344_utrecht.json").read_text())
-
-
-def inbound_call(caller: str | None) -> dict[str, Any]:
-    """What Amazon Connect passes to a Lambda invoked from a contact flow."""
-    endpoint = {"Address": caller, "Type": "TELEPHONE_NUMBER"} if caller else None
-    return {
-        "Name": "ContactFlowEvent",
-        "Details": {
-            "ContactData": {
-                "Channel": "VOICE",
-                "ContactId": "5ca32fbd-8f92-46af-92a5-6b0f970f0efe",
-                "CustomerEndpoint": endpoint,
-                "InitiationMethod": "INBOUND",
-            },
-            "Parameters": {},
-        },
-    }
-
-
-def route(system: System, caller: str | None) -> dict[str, str]:
-    return dict(system.client.lambda_.invoke("callback_router", inbound_call(caller)).payload)
-
-
-def alert(system: System, description: str = "man in rode jas") -> dict[str, Any]:
-    response = system.post(
-        "/actions",
-        {
-            "incident": "robbery",
-            "description": description,
-            "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": 500},
-        },
-    )
-    assert response.status_code == 202
-    system.run_queues()
-    return dict(response.json_body)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Codes that cannot be raced or farmed, and numbers that cannot cost us money.
+"""Login and unsubscribe codes: they work, cannot be raced or farmed, and cost us no money.
 
 Races run in threads against the emulated account with DynamoDB's per-item atomicity given to
 moto (tools/moto_atomic.py says why): what they count is our code, not moto's.
@@ -20,45 +20,39 @@ import pytest
 
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.sms import SnsSms
-from chalicelib.dal import municipalities as municipality_store
 from chalicelib.domain.errors import DomainError
 from chalicelib.handlers import workers as worker_handlers
 from chalicelib.logic import signup as signups
 from chalicelib.queues import CODES_QUEUE
-from tests.conftest import System, add_participant
-from tests.integration.test_signup import (
+from tests.support.builders import add_participant
+from tests.support.residents import (
     DOM,
-    MUNICIPALITY,
+    DOMPLEIN,
     OTHER_PHONE,
     PHONE,
+    UITHOF,
+    TransactionFault,
+    alerted_once,
     assert_error,
     code_sent_to,
+    confirm,
     header,
+    join,
+    login,
+    me,
+    not_alerted,
     signup_body,
     start_signup,
     texts_to,
+    unsubscribe,
     verify,
     wrong,
 )
+from tests.support.system import System
 from tools import moto_atomic
 from tools.emulator import TEMPLATE
 
 GUESSES = 60
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_areas() -> Iterator[None]:
-    """The process caches municipal areas for minutes; keep them from leaking between tests."""
-    municipality_store._areas = None
-    yield
-    municipality_store._areas = None
-
-
-@pytest.fixture
-def utrecht(system: System) -> System:
-    """The demo municipality, registered through the admin API."""
-    assert system.post("/municipalities", MUNICIPALITY).status_code == 201
-    return system
 
 
 @pytest.fixture
@@ -404,3 +398,134 @@ def test_a_code_that_may_have_gone_out_is_not_sent_again(
     result = system.invoke("code_sender", CODES_QUEUE, [job])
 
     assert result["batchItemFailures"] == []
+
+
+# --- Logging in -----------------------------------------------------------------------------------
+
+
+def test_a_participant_logs_in_with_a_code_and_sees_their_details(utrecht: System) -> None:
+    system = utrecht
+    participant_id = join(system)
+
+    started = system.post("/participants/login", {"phone": "+31 6 1234 5678"})
+
+    assert started.status_code == 202, started.body
+    assert set(started.json_body) == {"login_id", "expires_in"}
+    assert started.json_body["expires_in"] == 900
+    system.run_queues()
+    assert len(texts_to(system)) == 2
+    verified = system.post(
+        "/participants/login/verify",
+        {"login_id": started.json_body["login_id"], "code": code_sent_to(system)},
+    )
+    assert verified.status_code == 200, verified.body
+    assert verified.json_body["expires_in"] == 1800
+    view = me(system, verified.json_body["token"])
+    assert view["participant_id"] == participant_id
+    assert view["phone"] == PHONE
+    assert (view["language"], view["channel"], view["quiet_hours"]) == ("nl", "sms", None)
+    assert [
+        (p["label"], p["postcode"], p["house_number"], p["municipality"]) for p in view["places"]
+    ] == [("home", "3511LX", "1", "GM0344")]
+
+
+def test_a_login_for_an_unknown_phone_looks_the_same_and_sends_nothing(utrecht: System) -> None:
+    system = utrecht
+    join(system)
+    known = system.post("/participants/login", {"phone": "06-12345678"})
+
+    unknown = system.post("/participants/login", {"phone": "06-87654321"})
+    system.run_queues()
+
+    assert unknown.status_code == known.status_code == 202
+    assert set(unknown.json_body) == set(known.json_body)
+    assert unknown.json_body["expires_in"] == known.json_body["expires_in"]
+    assert texts_to(system, OTHER_PHONE) == []
+
+
+def test_a_wrong_login_code_gives_no_token(utrecht: System) -> None:
+    system = utrecht
+    join(system)
+    started = system.post("/participants/login", {"phone": "06-12345678"})
+    system.run_queues()
+
+    response = system.post(
+        "/participants/login/verify",
+        {"login_id": started.json_body["login_id"], "code": wrong(code_sent_to(system))},
+    )
+
+    body = assert_error(response, 400, "wrong_code", "code")
+    assert "token" not in body
+
+
+# --- Unsubscribing --------------------------------------------------------------------------------
+
+
+def test_unsubscribing_with_a_code_stops_the_alerts_and_says_goodbye(utrecht: System) -> None:
+    system = utrecht
+    join(system)
+    unsubscribe_id = unsubscribe(system)
+    assert "af te melden" in texts_to(system)[-1]
+
+    response = confirm(system, unsubscribe_id, code_sent_to(system))
+
+    assert response.status_code == 200, response.body
+    assert response.json_body == {"status": "unsubscribed"}
+    assert "afgemeld" in texts_to(system)[-1]
+    assert not_alerted(system)
+    # And they are unknown now: a login sends nothing.
+    sent = len(texts_to(system))
+    assert system.post("/participants/login", {"phone": PHONE}).status_code == 202
+    system.run_queues()
+    assert len(texts_to(system)) == sent
+
+
+def test_unsubscribing_an_unknown_phone_looks_the_same_and_sends_nothing(
+    utrecht: System,
+) -> None:
+    response = utrecht.post("/unsubscribe", {"phone": "06-87654321"})
+    utrecht.run_queues()
+
+    assert response.status_code == 202, response.body
+    assert "unsubscribe_id" in response.json_body
+    assert utrecht.emulator.sms() == []
+
+
+def test_a_wrong_unsubscribe_code_changes_nothing(utrecht: System) -> None:
+    system = utrecht
+    join(system)
+    unsubscribe_id = unsubscribe(system)
+
+    response = confirm(system, unsubscribe_id, wrong(code_sent_to(system)))
+
+    assert_error(response, 400, "wrong_code", "code")
+    assert not any("afgemeld" in t for t in texts_to(system))
+    assert alerted_once(system)
+    assert me(system, login(system))["phone"] == PHONE
+
+
+# --- All or nothing ----------------------------------------------------------------------------
+
+
+def test_a_failed_unsubscribe_leaves_them_whole_and_the_code_still_works(
+    utrecht: System, transaction_fault: TransactionFault
+) -> None:
+    system = utrecht
+    join(system, places=[DOMPLEIN, {"label": "work", "lat": UITHOF[0], "lon": UITHOF[1]}])
+    unsubscribe_id = unsubscribe(system)
+    code = code_sent_to(system)
+    transaction_fault.arm()
+
+    failed = confirm(system, unsubscribe_id, code)
+
+    assert transaction_fault.hits == 1
+    assert failed.status_code >= 500, failed.body
+    assert not any("afgemeld" in t for t in texts_to(system))
+    assert alerted_once(system, DOM)
+    assert alerted_once(system, UITHOF)
+
+    retried = confirm(system, unsubscribe_id, code)
+
+    assert retried.status_code == 200, retried.body
+    assert not_alerted(system, DOM)
+    assert not_alerted(system, UITHOF)

@@ -17,8 +17,8 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.handlers.http import BODY_TYPES, JSON
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.integration.test_callbacks import UTRECHT_AREA
+from tests.support.builders import UTRECHT, UTRECHT_AREA, add_participant
+from tests.support.system import REGION, System
 from tools.emulator import ROOT
 
 BODY_METHODS = ("POST", "PUT", "PATCH")

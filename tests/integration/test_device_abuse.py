@@ -17,9 +17,8 @@ from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
 from chalicelib.logic import devices as devices_logic
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.integration import test_devices
-from tests.integration.test_devices import (
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.devices import (
     FAR,
     alerted_device,
     put_location,
@@ -27,8 +26,8 @@ from tests.integration.test_devices import (
     sighting,
     start_action,
 )
+from tests.support.system import REGION, System
 
-app = test_devices.app  # the system with FCM and APNs platform applications
 HERE = {"lat": UTRECHT[0], "lon": UTRECHT[1]}
 PHONE = "+31612345670"
 

@@ -12,97 +12,26 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from chalicelib import runtime as runtime_module
 from chalicelib.dal.models import Delivery, Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
 from chalicelib.logic import devices as devices_logic
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
-from tests.conftest import REGION, UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.devices import (
+    FAR,
+    alerted_device,
+    pushes,
+    put_location,
+    register,
+    sighting,
+    start_action,
+)
+from tests.support.system import REGION, System
 
 PHONE = "+31612345678"
-FAR = (52.3676, 4.9041)  # Amsterdam: far outside a 1 km circle round Utrecht
 NORTH_1KM = (UTRECHT[0] + 0.008993, UTRECHT[1])  # about 1000 m due north of the centre
-
-
-@pytest.fixture
-def app(system: System, monkeypatch: pytest.MonkeyPatch) -> System:
-    """The system with SNS platform applications for the app (FCM and APNs) configured."""
-    sns = boto3.client("sns", region_name=REGION)
-    for platform, env in (
-        ("GCM", "PUSH_APPLICATION_FCM_ARN"),
-        ("APNS", "PUSH_APPLICATION_APNS_ARN"),
-    ):
-        arn = sns.create_platform_application(
-            Name=f"burgernet-{platform.lower()}",
-            Platform=platform,
-            Attributes={"PlatformCredential": "secret", "PlatformPrincipal": "principal"},
-        )["PlatformApplicationArn"]
-        monkeypatch.setenv(env, arn)
-    runtime_module.reset()
-    runtime_module.runtime()
-    return system
-
-
-def pushes() -> list[tuple[str, str]]:
-    """Every push sent so far, as (endpoint ARN, message)."""
-    backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return [
-        (arn, message)
-        for arn, endpoint in backend.platform_endpoints.items()
-        for message in endpoint.messages.values()
-    ]
-
-
-def register(
-    system: System, token: str = "token-1", platform: str = "fcm", bearer: str | None = None
-) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    response = system.post(
-        "/devices", {"platform": platform, "push_token": token, "language": "nl"}, headers
-    )
-    assert response.status_code == 201, response.body
-    return dict(response.json_body)
-
-
-def put_location(system: System, device: dict[str, Any], lat: float, lon: float) -> Any:
-    return system.client.http.put(
-        f"/devices/{device['device_id']}/location",
-        body=json.dumps({"lat": lat, "lon": lon}),
-        headers={"Content-Type": "application/json", "X-Device-Secret": device["device_secret"]},
-    )
-
-
-def start_action(system: System, at: tuple[float, float] = UTRECHT) -> dict[str, Any]:
-    response = system.post(
-        "/actions",
-        {
-            "incident": "burglary",
-            "description": "man in rode jas op een zwarte fiets",
-            "area": {"lat": at[0], "lon": at[1], "radius_m": 1000},
-            "channels": ["sms"],
-        },
-    )
-    assert response.status_code == 202, response.body
-    return dict(response.json_body)
-
-
-def alerted_device(system: System) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An app install at the scene of a new action, alerted by push: (device, action)."""
-    device = register(system)
-    assert put_location(system, device, *UTRECHT).status_code == 200
-    action = start_action(system)
-    system.run_queues()
-    return device, action
-
-
-def sighting(system: System, device: dict[str, Any], action_id: str, body: dict[str, Any]) -> Any:
-    return system.post(
-        f"/actions/{action_id}/sightings",
-        body,
-        {"X-Device-Id": device["device_id"], "X-Device-Secret": device["device_secret"]},
-    )
 
 
 def test_an_anonymous_install_registers_and_gets_an_endpoint_and_a_secret_shown_once(

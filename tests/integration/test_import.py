@@ -14,7 +14,8 @@ from chalicelib.dal.models import Participant, Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.roster import Rejected
-from tests.conftest import UTRECHT, System
+from tests.support.builders import UTRECHT
+from tests.support.system import System
 from tools import import_participants
 from tools.emulator import stage_environment
 from tools.import_participants import import_lines

@@ -17,8 +17,9 @@ import pytest
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.deliveries import rehash_callers
 from chalicelib.settings import get_settings
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.integration.test_callbacks import UTRECHT_AREA, alert, route
+from tests.support.builders import UTRECHT, UTRECHT_AREA, add_participant
+from tests.support.callbacks import alert, route
+from tests.support.system import REGION, System
 from tools.emulator import put_hash_key
 
 ALERTED = "+31612340001"

@@ -1,7 +1,7 @@
 """The metrics cloud operations alarm on, as CloudWatch reads them: EMF lines on stdout.
 
 Run through the real workers on the emulator; faults the emulator never shows are injected on the
-SNS client the SMS sender uses (tests/integration/test_fanout.py's PublishFaults).
+SNS client the SMS sender uses (PublishFaults, in tests/support/fanout.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from botocore.exceptions import ReadTimeoutError
 from chalicelib.dal import actions as action_store
 from chalicelib.logic import sending
 from chalicelib.queues import DEAD_LETTER_QUEUES, SMS_QUEUE, TARGETING_QUEUE
-from tests.conftest import REGION, System, add_participant
-from tests.integration.test_fanout import (
+from tests.support.builders import add_participant
+from tests.support.fanout import (
     LambdaTimeout,
     PublishFaults,
     client_error,
@@ -27,8 +27,7 @@ from tests.integration.test_fanout import (
     north,
     run,
 )
-from tests.integration.test_fanout import clock as clock  # a fixture
-from tests.integration.test_fanout import faults as faults  # a fixture
+from tests.support.system import REGION, System
 from tools.emulator import TEMPLATE
 
 PEOPLE = [f"+316200000{n:02d}" for n in range(30)]  # 30 inside: a chunk of 25 and one of 5

@@ -8,28 +8,18 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chalicelib.dal import municipalities as municipality_store
-from tests.conftest import System
+from tests.support.system import System
 
 FIXTURE = Path(__file__).parents[2] / "tools" / "fixtures" / "gm0344_utrecht.json"
 UTRECHT = json.loads(FIXTURE.read_text())
 UTRECHT_RING = UTRECHT["area"]["coordinates"][0]
 UTRECHT_BBOX = [4.97, 52.045, 5.195, 52.14]
 MISSING = object()  # a field left out of a request body
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_areas() -> Iterator[None]:
-    """The process caches municipal areas for minutes; keep them from leaking between tests."""
-    municipality_store._areas = None
-    yield
-    municipality_store._areas = None
 
 
 def square(lon: float, lat: float, size: float = 0.05) -> list[list[float]]:

@@ -28,8 +28,9 @@ from chalicelib.dal.models import Device
 from chalicelib.domain.geo.planning import plan_queries
 from chalicelib.domain.geo.shapes import Circle
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.traces import SegmentCollector
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import REGION, System
+from tests.support.traces import SegmentCollector
 from tools.emulator import ROOT
 
 MUNICIPALITY = json.loads((ROOT / "tools/fixtures/gm0344_utrecht.json").read_text())

@@ -19,11 +19,11 @@ from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
 from chalicelib.handlers import workers
 from chalicelib.logic import photos as photos_logic
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.integration.test_devices import app as app  # the push fixture
-from tests.integration.test_devices import pushes, put_location, register
-from tests.integration.test_dispatch_api import started
-from tests.photos import assert_no_metadata, jpeg_with_gps, opened, png
+from tests.support.actions import started
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.devices import pushes, put_location, register
+from tests.support.photos import assert_no_metadata, jpeg_with_gps, opened, png
+from tests.support.system import REGION, System
 from tools.emulator import stage_environment
 
 STAGE = stage_environment("test")

@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-import xmlschema
 
 from chalicelib.dal import actions as store
 from chalicelib.dal.models import Action, Photo
@@ -20,13 +19,13 @@ from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds
 from chalicelib.handlers.http import CONTENT_SECURITY_POLICY
-from tests.conftest import UTRECHT, System
-from tools.emulator import ROOT, stage_environment
+from tests.support.builders import UTRECHT
+from tests.support.cap import CAP_SCHEMA, NS
+from tests.support.system import System
+from tools.emulator import stage_environment
 
 ENV = stage_environment("test")
 PUBLIC_URL, SENDER = ENV["PUBLIC_URL"], ENV["CAP_SENDER"]
-CAP_SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "fixtures" / "cap" / "CAP-v1.2.xsd")
-NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2", "atom": "http://www.w3.org/2005/Atom"}
 DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon, witte sneakers"
 PHOTO = Photo(
     large="https://photos.burgernet.example/a/1/large.jpg",

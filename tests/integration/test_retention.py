@@ -7,7 +7,7 @@ SMS, and, after an erasure, what any table of the emulated account still holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,17 +19,15 @@ from chalicelib import runtime as runtime_module
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Delivery, Device, Sighting
 from chalicelib.handlers import participants as resident_routes
-from chalicelib.handlers import workers
 from chalicelib.logic import sweep as sweep_module
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
-from tests.conftest import REGION, UTRECHT, System, add_participant
-from tests.integration.test_callbacks import inbound_call
-from tests.integration.test_devices import pushes, put_location, register, sighting
-from tests.integration.test_signup import (
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.callbacks import inbound_call
+from tests.support.devices import pushes, put_location, register, sighting
+from tests.support.residents import (
     DOM,
     DOMPLEIN,
-    MUNICIPALITY,
     PHONE,
     action_around,
     bearer,
@@ -38,6 +36,7 @@ from tests.integration.test_signup import (
     reply,
     texts_to,
 )
+from tests.support.system import REGION, System
 
 DESCRIPTION = "Man, ongeveer 30 jaar, donkere jas met capuchon"
 NEAR_DOM = (DOM[0] + 0.0018, DOM[1])  # 200 m north: inside a 500 m circle, farther than home
@@ -49,36 +48,9 @@ THEIR_WORDS = "Zag hem bij Domplein 1, bel me op 06-12345678"
 
 
 @pytest.fixture
-def world(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
+def world(app: System, utrecht: System) -> System:
     """Utrecht takes part, and the app can register for push (FCM and APNs)."""
-    sns = boto3.client("sns", region_name=REGION)
-    for platform, env in (
-        ("GCM", "PUSH_APPLICATION_FCM_ARN"),
-        ("APNS", "PUSH_APPLICATION_APNS_ARN"),
-    ):
-        arn = sns.create_platform_application(
-            Name=f"burgernet-{platform.lower()}",
-            Platform=platform,
-            Attributes={"PlatformCredential": "secret", "PlatformPrincipal": "principal"},
-        )["PlatformApplicationArn"]
-        monkeypatch.setenv(env, arn)
-    runtime_module.reset()
-    runtime_module.runtime()
-    response = system.post("/municipalities", MUNICIPALITY)
-    assert response.status_code == 201, response.body
-    yield system
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], datetime]:
-    """Moves the workers' clock (the sweep) ahead of real time."""
-
-    def move(ahead: timedelta) -> datetime:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(workers, "now", lambda: moment)
-        return moment
-
-    return move
+    return app
 
 
 def view(system: System, action_id: str) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from chalicelib.handlers import workers
 from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
 from chalicelib.runtime import runtime
-from tests.conftest import REGION, UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import REGION, System
 from tools.social_standin import CREDENTIALS, SocialStandIn, State, put_credentials
 
 CREDENTIALS_PARAMETER = "/burgernet/social-credentials"

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.queues import TARGETING_QUEUE
-from tests.conftest import UTRECHT, System, add_participant
-from tests.integration.test_fanout import (
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.fanout import (
     PublishFaults,
     client_error,
     close,
@@ -17,8 +17,7 @@ from tests.integration.test_fanout import (
     start,
     view,
 )
-from tests.integration.test_fanout import clock as clock  # a fixture
-from tests.integration.test_fanout import faults as faults  # a fixture
+from tests.support.system import System
 
 PHONES = [f"+3161200000{n}" for n in range(4)]
 

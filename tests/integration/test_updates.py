@@ -12,8 +12,7 @@ from chalicelib.domain.messages import render_alert, render_result, render_updat
 from chalicelib.domain.model import Incident, Language, Outcome
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
 from chalicelib.runtime import runtime
-from tests.conftest import System
-from tests.integration.test_fanout import (
+from tests.support.fanout import (
     CALLBACK_NUMBER,
     FAR_OUTSIDE,
     INSIDE_PHONES,
@@ -26,8 +25,7 @@ from tests.integration.test_fanout import (
     texts_per_phone,
     view,
 )
-from tests.integration.test_fanout import clock as clock  # a fixture
-from tests.integration.test_fanout import neighbourhood as neighbourhood  # a fixture
+from tests.support.system import System
 
 pytestmark = pytest.mark.usefixtures("neighbourhood")
 

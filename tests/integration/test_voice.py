@@ -20,7 +20,8 @@ from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
 from chalicelib.logic.sending import LINES_BUSY_DELAY_S
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, VOICE_QUEUE
-from tests.conftest import UTRECHT, System, add_participant
+from tests.support.builders import UTRECHT, add_participant
+from tests.support.system import System
 from tools.emulator import ROOT
 
 CALL_SECONDS = 25

@@ -10,7 +10,7 @@ from PIL import Image
 from chalicelib.domain import images
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.photos import MAX_PIXELS
-from tests.photos import (
+from tests.support.photos import (
     GPS,
     ORIENTATION_ROTATE_90_CW,
     assert_no_metadata,

@@ -21,10 +21,8 @@ from chalicelib.domain.geo.planning import (
 )
 from chalicelib.domain.geo.rings import first_crossing
 from chalicelib.domain.geo.shapes import Corridor, Polygon, ring_contains
-from chalicelib.domain.geo.sphere import METRES_PER_DEGREE, bearing_deg, haversine_m
-from tests.unit.test_geo import assert_well_formed, destination, execute
-
-Position = tuple[float, float]  # (lon, lat)
+from chalicelib.domain.geo.sphere import METRES_PER_DEGREE, haversine_m
+from tests.support.geometry import Position, assert_well_formed, beside_line, destination, execute
 
 
 def square(lon: float, lat: float, half_deg: float) -> tuple[Position, ...]:
@@ -52,15 +50,6 @@ def off_edge(a: Position, b: Position, t: float, metres: float) -> Position:
         lon + left_x * metres / (METRES_PER_DEGREE * scale),
         lat + left_y * metres / METRES_PER_DEGREE,
     )
-
-
-def beside_line(a: Position, b: Position, t: float, side: float, metres: float) -> Position:
-    """A point `metres` from the great-circle segment a -> b, square to it at fraction t."""
-    length = haversine_m(a[1], a[0], b[1], b[0])
-    at = destination(a[1], a[0], bearing_deg(a[1], a[0], b[1], b[0]), t * length)
-    heading = bearing_deg(*at, b[1], b[0]) + (90 if side > 0 else -90)
-    lat, lon = destination(*at, heading, metres)
-    return lon, lat
 
 
 # --- polygons ---------------------------------------------------------------------------------

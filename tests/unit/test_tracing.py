@@ -37,7 +37,7 @@ PRELUDE = textwrap.dedent(
     )
     from aws_xray_sdk.core import xray_recorder
     from chalicelib import tracing
-    from tests.traces import SegmentCollector
+    from tests.support.traces import SegmentCollector
     """
 )
 

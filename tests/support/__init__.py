@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: builders, the emulated system, fixtures' data."""
