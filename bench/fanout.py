@@ -102,11 +102,11 @@ from chalicelib.dal.participants import (
     phone_directory,
     upsert_participants,
 )
-from chalicelib.domain import calls
+from chalicelib.domain.calls import CallOutcome
 from chalicelib.domain.geo import Circle, place_cell, place_sort_key
 from chalicelib.domain.model import Channel, Incident, Outcome
 from chalicelib.domain.requests import ActionRequest, CloseRequest
-from chalicelib.logic import actions, sending, targeting
+from chalicelib.logic import actions, calls, sending, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.queues import (
     PUSH_QUEUE,
@@ -737,12 +737,12 @@ class ConnectModel:
         if call.answered:
             self.answered[call.phone, call.text] += 1
         sim.busy[Channel.VOICE].set("calls", bool(self.active), sim.sched.now)
-        outcome = calls.ANSWERED if call.answered else calls.NO_ANSWER
+        outcome = CallOutcome.ANSWERED if call.answered else CallOutcome.NO_ANSWER
 
         def contact_event() -> None:
             sim.spend("invoke", sim.params.invoke_ms / 1000)
             try:
-                sending.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
+                calls.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
             except Exception as exc:  # EventBridge would retry; here it is counted
                 self.event_failures[type(exc).__name__] += 1
 
@@ -1133,7 +1133,7 @@ class Simulation:
                     start_use=start_use,
                     line_use=line_use,
                     most_concurrent_calls=self.connect.most_active,
-                    answered=sum(1 for d in mine if d.alert_outcome == calls.ANSWERED),
+                    answered=sum(1 for d in mine if d.alert_outcome == CallOutcome.ANSWERED),
                     line_poll_writes=(
                         self.requests[f"PutItem:{self.settings.ratelimits_table}"]
                         + self.skipped_polls * self.params.lines

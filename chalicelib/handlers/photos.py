@@ -23,7 +23,7 @@ action_photos = Blueprint(__name__)
     content_types=list(MEDIA_TYPES),  # binary types: API Gateway passes the bytes as they came
 )
 @json_errors
-def put_photo(action_id: str) -> dict[str, Any]:
+def put_photo(action_id: str) -> actions.ActionView:
     """Attach a JPEG or PNG to an active action; answers once its two sizes are public."""
     rt = runtime()
     if rt.photos is None:

@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.calls import CONTACT_EVENTS, call_outcome
 from chalicelib.domain.model import Channel
 from chalicelib.domain.signup import is_stop
-from chalicelib.logic import participants, sending, social, sweep, targeting
+from chalicelib.logic import calls, participants, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -144,7 +144,7 @@ def contact_events(event: Any) -> None:
     detail = event.detail
     if detail.get("eventType") == "DISCONNECTED":
         contact_id = str(detail.get("contactId"))
-        sending.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
+        calls.call_ended(contact_id, call_outcome(detail), rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
@@ -159,7 +159,7 @@ def inbound_sms(event: Any) -> None:
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
-def sweeper(event: Any) -> dict[str, int]:
+def sweeper(event: Any) -> sweep.SweepReport:
     """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
     and late targeting."""
     rt = runtime()
