@@ -14,8 +14,7 @@ a full pass over the ledger when the results are fanned out.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +28,6 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
-from chalicelib.domain.calls import CallOutcome
 from chalicelib.domain.model import DeliveryStatus, Kind
 from chalicelib.domain.records import DeliveryRecord
 from chalicelib.tracing import carried
@@ -42,10 +40,6 @@ LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then go
 CLAIM_THREADS = MAX_CONNECTIONS
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
 _claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
-# An alert that may have reached the phone (counted as alerted on the timeline).
-MAY_HAVE_ARRIVED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
-# A message queued or being sent: not yet settled.
-OPEN = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
 # Alerts that did not knowably go out: their person gets no result.
 NOT_KNOWABLY_ALERTED = frozenset(
     {DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN}
@@ -68,7 +62,7 @@ class Recipient:
     not_before: datetime | None = None  # a call held until the person's quiet hours end
 
 
-def _item(delivery: DeliveryRecord) -> Delivery:
+def ledger_item(delivery: DeliveryRecord) -> Delivery:
     """The stored item behind a record this module handed out: a write refreshes it in place."""
     if not isinstance(delivery, Delivery):
         raise TypeError(f"not a ledger item: {type(delivery).__name__}")
@@ -153,7 +147,7 @@ def _transition(
     if now is not None and at is not None:
         updates.append(at.set(now))
     try:
-        _item(delivery).update(actions=updates, condition=condition)
+        ledger_item(delivery).update(actions=updates, condition=condition)
     except UpdateError as exc:
         if not _conditional_failed(exc):
             raise
@@ -200,7 +194,7 @@ def finish_sending(
         updates.append(at.set(now))
     if message_id and msg is not None:
         updates.append(msg.set(message_id))
-    _item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
+    ledger_item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
     if kind is not Kind.UPDATE:
         prefix = "" if kind is Kind.ALERT else "results_"
         add_counts(delivery.action_id, **{prefix + outcome.value: 1})
@@ -243,7 +237,7 @@ def skip_update(delivery: DeliveryRecord, update_id: str) -> None:
 
 def update_statuses(delivery: DeliveryRecord) -> dict[str, DeliveryStatus]:
     """Update id -> how its message to this person stands."""
-    raw: Any = _item(delivery).update_status
+    raw: Any = ledger_item(delivery).update_status
     stored = raw.as_dict() if isinstance(raw, MapAttribute) else raw or {}
     return {update_id: DeliveryStatus(status) for update_id, status in stored.items()}
 
@@ -257,7 +251,7 @@ def queue_update(delivery: DeliveryRecord, update_id: str) -> bool:
         return False
     path = Delivery.update_status[update_id]
     try:
-        _item(delivery).update(
+        ledger_item(delivery).update(
             actions=[path.set(DeliveryStatus.QUEUED.value)],  # a raw map: stored as the string
             condition=path.does_not_exist() & (Delivery.alert_status == DeliveryStatus.SENT),
         )
@@ -275,7 +269,7 @@ def queue_result(delivery: DeliveryRecord) -> bool:
     if delivery.result_status is not None or delivery.alert_status not in IN_FLIGHT_OR_SENT:
         return False
     try:
-        _item(delivery).update(
+        ledger_item(delivery).update(
             actions=[Delivery.result_status.set(DeliveryStatus.QUEUED)],
             condition=Delivery.result_status.does_not_exist(),
         )
@@ -291,86 +285,11 @@ def ledger(action_id: str) -> Iterator[Delivery]:
     yield from Delivery.query(action_id, consistent_read=True)
 
 
-@dataclass
-class Progress:
-    """How one channel's messages of an action went, as the ledger records them."""
-
-    first_alert: datetime | None = None
-    last_alert: datetime | None = None
-    alerts: int = 0  # sent, or unknown (may have arrived)
-    last_result: datetime | None = None
-    results: int = 0
-    results_open: int = 0  # queued or being sent
-
-
-def progress(action_id: str) -> dict[str, Progress]:
-    """Per channel, when the action's first and last alert and last result went out."""
-    found: dict[str, Progress] = {}
-    fields = ["channel", "alert_status", "alert_at", "result_status", "result_at"]
-    for d in Delivery.query(action_id, attributes_to_get=fields):
-        p = found.setdefault(str(d.channel), Progress())
-        if d.alert_status in MAY_HAVE_ARRIVED and d.alert_at is not None:
-            p.alerts += 1
-            p.first_alert = min(p.first_alert or d.alert_at, d.alert_at)
-            p.last_alert = max(p.last_alert or d.alert_at, d.alert_at)
-        if d.result_status in OPEN:
-            p.results_open += 1
-        elif d.result_status is DeliveryStatus.SENT and d.result_at is not None:
-            p.results += 1
-            p.last_result = max(p.last_result or d.result_at, d.result_at)
-    return found
-
-
-def tally(deliveries: Iterable[DeliveryRecord]) -> Counter[DeliveryStatus]:
-    """How many of these deliveries' alerts stand in each state."""
-    return Counter(d.alert_status for d in deliveries)
-
-
 def add_counts(action_id: str, **deltas: int) -> None:
     """Add to the action's live counters."""
     updates = [getattr(models.Action, name).add(delta) for name, delta in deltas.items() if delta]
     if updates:
         models.Action(action_id).update(actions=updates)
-
-
-def set_targeted(action_id: str, targeted: int) -> None:
-    """Overwrite the action's count of people targeted with the ledger's truth."""
-    models.Action(action_id).update(actions=[models.Action.targeted.set(targeted)])
-
-
-def set_alert_counts(action_id: str, alerts: Counter[DeliveryStatus]) -> None:
-    """Overwrite the action's alert counters with the ledger's truth (a tally of its ledger)."""
-    action = models.Action
-    action(action_id).update(
-        actions=[
-            action.targeted.set(alerts.total()),
-            action.sent.set(alerts[DeliveryStatus.SENT]),
-            action.failed.set(alerts[DeliveryStatus.FAILED]),
-            action.cancelled.set(alerts[DeliveryStatus.CANCELLED]),
-            action.unknown.set(alerts[DeliveryStatus.UNKNOWN]),
-        ]
-    )
-
-
-def finish_call(
-    delivery: DeliveryRecord,
-    kind: Kind,
-    contact_id: str,
-    line: int,
-    now: datetime,
-    update_id: str | None = None,
-) -> None:
-    """Record a placed call (sent, for now: its outcome follows from Connect's contact events)."""
-    call: list[Action] = [
-        Delivery.contact_id.set(contact_id),
-        Delivery.contact_kind.set(kind),
-        Delivery.voice_line.set(line),
-    ]
-    if kind is Kind.ALERT:
-        call.append(Delivery.voice_attempts.add(1))
-    finish_sending(
-        delivery, kind, DeliveryStatus.SENT, now, contact_id, also=call, update_id=update_id
-    )
 
 
 def alerted_actions(phone: str, since: datetime) -> list[str]:
@@ -404,54 +323,6 @@ def rehash_callers() -> int:
             continue
         changed += 1
     return changed
-
-
-def by_contact(contact_id: str) -> Delivery | None:
-    """The delivery whose latest call has this Connect contact id."""
-    hit = next(iter(Delivery.by_contact.query(contact_id)), None)
-    if hit is None:
-        return None
-    return Delivery.get(hit.action_id, hit.participant_id, consistent_read=True)
-
-
-def forget_line(delivery: DeliveryRecord) -> None:
-    """The delivery's call has ended: it holds no line any more."""
-    _item(delivery).update(actions=[Delivery.voice_line.remove()])
-
-
-def by_reference(reference: str) -> Delivery | None:
-    """The delivery a call's reference names (`action:participant:message:attempt`)."""
-    parts = reference.split(":")
-    if len(parts) < 2 or not all(parts[:2]):
-        return None
-    try:
-        return Delivery.get(parts[0], parts[1], consistent_read=True)
-    except Delivery.DoesNotExist:
-        return None
-
-
-def record_call_outcome(delivery: DeliveryRecord, outcome: CallOutcome) -> None:
-    """Note how the call went (answered, no_answer, busy, failed) and free its line."""
-    actions: list[Action] = [Delivery.voice_line.remove()]
-    if delivery.contact_kind is Kind.ALERT:
-        actions.append(Delivery.alert_outcome.set(outcome.value))
-    _item(delivery).update(actions=actions)
-
-
-def requeue_unanswered_alert(delivery: DeliveryRecord) -> bool:
-    """Put an unanswered alert call back in the queue once; False if it had its second try."""
-    try:
-        _item(delivery).update(
-            actions=[Delivery.alert_status.set(DeliveryStatus.QUEUED)],
-            condition=(Delivery.alert_status == DeliveryStatus.SENT)
-            & (Delivery.voice_attempts < 2),
-        )
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
-        return False
-    add_counts(delivery.action_id, sent=-1)
-    return True
 
 
 def strip_participant(participant_id: str) -> int:

@@ -122,6 +122,7 @@ def start_action(
 ) -> ActionRecord:
     """Store a new action and enqueue its targeting (and its post, if public); a retried request
     returns the first action."""
+    place = request.place or municipalities.name_at(*request.area.centre)
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
     with traced("start_action", incident=request.incident.value):
@@ -129,7 +130,7 @@ def start_action(
             request,
             action_id=str(uuid.uuid4()),
             ref=new_ref(),
-            place=request.place or municipalities.name_at(*request.area.centre),
+            place=place,
             caller=caller,
             now=now,
             trace=trace_header(),  # the trace the action's work will all be part of

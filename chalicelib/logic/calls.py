@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.dal import actions as store
-from chalicelib.dal import deliveries as ledger
+from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import lines
 from chalicelib.domain.calls import CallOutcome
 from chalicelib.domain.model import ActionStatus, Channel, Kind
@@ -69,13 +69,13 @@ def call_ended(
     contact_id: str, outcome: CallOutcome, queues: Mapping[Channel, WorkQueue], voice: Voice | None
 ) -> None:
     """Record how a call went, free its line, and queue a second try for an unanswered alert."""
-    delivery = ledger.by_contact(contact_id)
+    delivery = call_ledger.by_contact(contact_id)
     if delivery is None:
         _unknown_call_ended(contact_id, voice)
         return
     if delivery.voice_line is not None:
         lines.release(int(delivery.voice_line))
-    ledger.record_call_outcome(delivery, outcome)
+    call_ledger.record_call_outcome(delivery, outcome)
     log_event(
         "call_ended", action_id=delivery.action_id, kind=delivery.contact_kind, outcome=outcome
     )
@@ -84,7 +84,7 @@ def call_ended(
         unanswered
         and delivery.contact_kind is Kind.ALERT
         and store.get_action(delivery.action_id).status is ActionStatus.ACTIVE
-        and ledger.requeue_unanswered_alert(delivery)
+        and call_ledger.requeue_unanswered_alert(delivery)
     ):
         enqueue_by_channel(
             queues, Kind.ALERT, delivery.action_id, [delivery], delay_s=RETRY_UNANSWERED_S
@@ -95,10 +95,10 @@ def _unknown_call_ended(contact_id: str, voice: Voice | None) -> None:
     """A call we never learnt the id of ended: its start's answer was lost (an unknown alert).
     Its reference names the delivery that holds its line: free that line now."""
     reference = voice.reference_of(contact_id) if voice is not None else None
-    delivery = ledger.by_reference(reference) if reference else None
+    delivery = call_ledger.by_reference(reference) if reference else None
     if delivery is None or delivery.voice_line is None:
         log_event("unknown_contact", contact_id=contact_id)
         return
     lines.release(int(delivery.voice_line))
-    ledger.forget_line(delivery)
+    call_ledger.forget_line(delivery)
     log_event("unknown_call_ended", action_id=delivery.action_id, contact_id=contact_id)

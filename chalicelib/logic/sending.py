@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
 from chalicelib.dal import actions as store
+from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
 from chalicelib.domain import messages
@@ -268,7 +269,7 @@ def _transmit_and_record(
         )
         raise
     if lease is not None:
-        ledger.finish_call(delivery, kind, message_id, lease.number, moment(), update_id)
+        call_ledger.finish_call(delivery, kind, message_id, lease.number, moment(), update_id)
         lease.taken = True  # the call holds its line until Connect says it ended
     else:
         ledger.finish_sending(

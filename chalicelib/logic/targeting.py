@@ -13,6 +13,7 @@ from datetime import datetime
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
+from chalicelib.dal import progress as ledger_progress
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.metrics import Metric, Metrics
@@ -127,7 +128,7 @@ def target(
             for not_before, group in waits.items():
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
-            ledger.set_targeted(action_id, len(recipients))
+            ledger_progress.set_targeted(action_id, len(recipients))
         count(inside=inside, recipients=len(recipients), claimed=claimed)
     if store.finish_pending(
         action_id, Fanout.TARGET, now
@@ -166,11 +167,11 @@ def fan_out_results(
                 # The update refreshes `d`: it counts as unknown below.
                 if ledger.cut_off(d, now) and ledger.settle_cut_off_alert(d, now):
                     cut_offs[str(d.channel)] += 1
-            exact.update(ledger.tally(chunk))
+            exact.update(ledger_progress.tally(chunk))
             todo = [d for d in chunk if ledger.queue_result(d)]
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
             queued += len(todo)
-        ledger.set_alert_counts(action_id, exact)
+        ledger_progress.set_alert_counts(action_id, exact)
         count(queued=queued)
     for channel, failed in cut_offs.items():
         metrics.publish(

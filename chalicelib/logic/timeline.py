@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import NotRequired, TypedDict
 
 from chalicelib.dal import actions as store
-from chalicelib.dal import deliveries as ledger
+from chalicelib.dal import progress as ledger_progress
 from chalicelib.domain.model import Channel, Fanout, Outcome, iso
 
 
@@ -71,7 +71,7 @@ def timeline(action_id: str) -> Timeline:
                 detail=Detail(seconds=took),
             )
         )
-    progress = ledger.progress(action_id)
+    progress = ledger_progress.progress(action_id)
     for channel in Channel:
         p = progress.get(channel.value)
         if p is not None and p.first_alert and p.last_alert:
