@@ -3,7 +3,7 @@
 For the fan-out bench only. Why: moto 5.2.5's `Table.query` with an IndexName starts from
 `Table.all_items()`, which lists and sorts every item of the table (through DynamoType's Python
 comparisons) and then tests each one against the index's hash key. The ledger's contact-id look-up
-(`deliveries.by_contact`, once per ended call) took 0.5 s with 16,000 deliveries in the table;
+(`dal/calls.by_contact`, once per ended call) took 0.5 s with 16,000 deliveries in the table;
 the bench ends about 4,600 calls per run.
 
 What `install()` changes: while an index Query with one string hash-key condition runs,

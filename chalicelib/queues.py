@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.domain.model import Channel
 from chalicelib.tracing import trace_header
 
@@ -41,7 +43,12 @@ SENDERS = {Channel.SMS: 8, Channel.VOICE: 2, Channel.PUSH: 20}
 
 
 class QueueError(RuntimeError):
-    """SQS refused messages; the caller's own retry (or SQS redelivery) covers it."""
+    """SQS refused messages, or could not be asked; the caller's own retry (or SQS redelivery)
+    covers it. `cause` names what went wrong (an error class, safe to log)."""
+
+    def __init__(self, message: str, cause: str = "QueueError") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass
@@ -69,7 +76,8 @@ class WorkQueue:
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
         """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900).
 
-        Each message carries the current trace, for its worker to continue.
+        Each message carries the current trace, for its worker to continue. QueueError if SQS
+        refuses a message or cannot be reached; the batches before it stay sent.
         """
         delay_s = max(0, min(MAX_DELAY_S, delay_s))
         header = trace_header()
@@ -92,7 +100,10 @@ class WorkQueue:
                 entry["MessageSystemAttributes"] = {
                     "AWSTraceHeader": {"DataType": "String", "StringValue": header}
                 }
-        response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+        try:
+            response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueError(f"{self.name}: {type(exc).__name__}", type(exc).__name__) from exc
         failed = response.get("Failed", [])
         if failed:
             codes = ", ".join(sorted({f.get("Code", "?") for f in failed}))

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from bench.fanout.world import REGION
-from chalicelib.domain import calls
-from chalicelib.domain.model import Channel
-from chalicelib.logic import sending
+from chalicelib.domain.model import CallOutcome, Channel
+from chalicelib.logic import calls
 
 if TYPE_CHECKING:
     from bench.fanout.simulation import Simulation
@@ -195,12 +194,12 @@ class ConnectModel:
         if call.answered:
             self.answered[call.phone, call.text] += 1
         sim.busy[Channel.VOICE].set("calls", bool(self.active), sim.sched.now)
-        outcome = calls.ANSWERED if call.answered else calls.NO_ANSWER
+        outcome = CallOutcome.ANSWERED if call.answered else CallOutcome.NO_ANSWER
 
         def contact_event() -> None:
             sim.spend("invoke", sim.params.invoke_ms / 1000)
             try:
-                sending.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
+                calls.call_ended(call.contact_id, outcome, sim.queues, sim.sender_template.voice)
             except Exception as exc:  # EventBridge would retry; here it is counted
                 self.event_failures[type(exc).__name__] += 1
 

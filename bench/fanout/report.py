@@ -9,8 +9,7 @@ from bench.fanout.providers import Provider
 from bench.fanout.world import START
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery
-from chalicelib.domain import calls
-from chalicelib.domain.model import Channel
+from chalicelib.domain.model import CallOutcome, Channel
 from chalicelib.queues import SENDERS
 
 if TYPE_CHECKING:
@@ -132,7 +131,7 @@ def report(
                 start_use=start_use,
                 line_use=line_use,
                 most_concurrent_calls=sim.connect.most_active,
-                answered=sum(1 for d in mine if d.alert_outcome == calls.ANSWERED),
+                answered=sum(1 for d in mine if d.alert_outcome == CallOutcome.ANSWERED),
                 line_poll_writes=(
                     sim.requests[f"PutItem:{sim.settings.tables.ratelimits}"]
                     + sim.skipped_polls * sim.params.lines

@@ -12,8 +12,7 @@ from typing import Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.errors import RETRYABLE_CODES, error_code, provider_errors
-from chalicelib.domain.calls import ANSWERED, BUSY, FAILED, NO_ANSWER
-from chalicelib.domain.model import Language
+from chalicelib.domain.model import CallOutcome, Language
 from chalicelib.logs import log_event
 
 # The text-to-speech language and the neural Amazon Polly voice the flow speaks each language in.
@@ -198,7 +197,7 @@ class EndedCall(NamedTuple):
     """A call a contact event reports as ended, and how it went."""
 
     contact_id: str
-    outcome: str  # answered | no_answer | busy | failed
+    outcome: CallOutcome
 
 
 def ended_call(detail: Mapping[str, Any]) -> EndedCall | None:
@@ -208,7 +207,7 @@ def ended_call(detail: Mapping[str, Any]) -> EndedCall | None:
     return EndedCall(str(detail.get("contactId")), call_outcome(detail))
 
 
-def call_outcome(detail: Mapping[str, Any]) -> str:
+def call_outcome(detail: Mapping[str, Any]) -> CallOutcome:
     """The outcome of a disconnected call: answered, no_answer, busy or failed.
 
     A call that reached media (CONNECTED_TO_SYSTEM: a person or a voicemail) was answered;
@@ -216,10 +215,10 @@ def call_outcome(detail: Mapping[str, Any]) -> str:
     simply not answered.
     """
     if detail.get("connectedToSystemTimestamp"):
-        return ANSWERED
+        return CallOutcome.ANSWERED
     reason = str(detail.get("disconnectReason") or "").upper()
     if "BUSY" in reason:
-        return BUSY
+        return CallOutcome.BUSY
     if reason in UNREACHABLE:
-        return FAILED
-    return NO_ANSWER
+        return CallOutcome.FAILED
+    return CallOutcome.NO_ANSWER

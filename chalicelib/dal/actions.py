@@ -16,8 +16,10 @@ from chalicelib.dal.paging import decode_page, encode_page
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.geo.geojson import from_geojson, to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.model import Channel, iso
+from chalicelib.domain.model import ActionStatus, Channel, Fanout, Outcome, Stage, iso
 from chalicelib.domain.photos import photo_too_late
+from chalicelib.domain.records import ActionRecord
+from chalicelib.domain.requests import ActionRequest
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
@@ -33,14 +35,53 @@ def area_fields(area: Shape) -> dict[str, Any]:
     return {"lat": lat, "lon": lon, "geometry": json.dumps(to_geojson(area))}
 
 
-def area_of(action: Action) -> Shape:
+def area_of(action: ActionRecord) -> Shape:
     """The area an action stored."""
     if action.geometry is not None:
         return from_geojson(json.loads(action.geometry))
-    return Circle(float(action.lat), float(action.lon), float(action.radius_m))
+    return Circle(float(action.lat), float(action.lon), float(action.radius_m or 0))
 
 
-def insert_action(
+def create(
+    request: ActionRequest,
+    *,
+    action_id: str,
+    ref: str,
+    place: str | None,
+    caller: str,
+    now: datetime,
+    trace: str | None,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> tuple[Action, bool]:
+    """Store a new action, its targeting pending; with a key, the earlier action of a retried
+    request instead. True if the action was stored now.
+
+    `trace` is the trace the action's later work continues (an AWSTraceHeader value).
+    """
+    action = Action(
+        action_id,
+        ref=ref,
+        incident=request.incident.value,
+        description=request.description,
+        **area_fields(request.area),
+        channels=[c.value for c in request.channels],
+        public=request.public,
+        exercise=request.exercise,
+        place=place,
+        bulletins=[bulletin(action_id, Stage.START, now)],
+        status=ActionStatus.ACTIVE,
+        created_by=caller,
+        created_at=iso(now),
+        expires_at=iso(now + timedelta(minutes=request.duration_minutes)),
+        pending=Fanout.TARGET,  # the counters start at their defaults, 0
+        trace_header=trace,
+    )
+    stored = _insert(action, idempotency_key, request_hash, now)
+    return stored, stored is action
+
+
+def _insert(
     action: Action, idempotency_key: str | None, request_hash: str, now: datetime
 ) -> Action:
     """Store a new action; with a key, return the earlier action for a retried request instead.
@@ -87,7 +128,9 @@ def get_action(action_id: str) -> Action:
         raise NotFound("action_not_found", f"There is no action {action_id!r}.") from None
 
 
-def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action], str | None]:
+def list_actions(
+    status: ActionStatus, limit: int, page: str | None
+) -> tuple[list[Action], str | None]:
     """One page of actions with this status, newest first, and the token of the next page."""
     results = Action.status_index.query(
         status,
@@ -101,23 +144,25 @@ def list_actions(status: str, limit: int, page: str | None) -> tuple[list[Action
 
 
 def close_action(
-    action_id: str, outcome: str, message: str | None, now: datetime, by: str
+    action_id: str, outcome: Outcome, message: str | None, now: datetime, by: str
 ) -> Action:
     """Close an active action and mark its result messages as outstanding; Conflict if closed."""
     action = get_action(action_id)
     try:
         action.update(
             actions=[
-                Action.status.set("closed"),
+                Action.status.set(ActionStatus.CLOSED),
                 Action.outcome.set(outcome),
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
                 Action.closed_by.set(by),
-                Action.bulletins.set(Action.bulletins.append([bulletin(action_id, "result", now)])),
-                Action.pending.set("results"),
+                Action.bulletins.set(
+                    Action.bulletins.append([bulletin(action_id, Stage.RESULT, now)])
+                ),
+                Action.pending.set(Fanout.RESULTS),
                 Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
-            condition=Action.status == "active",
+            condition=Action.status == ActionStatus.ACTIVE,
         )
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
@@ -142,13 +187,13 @@ def add_update(
     changes: list[UpdateAction] = [
         Action.updates.set(Action.updates.append([update])),
         Action.bulletins.set(
-            Action.bulletins.append([bulletin(action_id, "update", now, update.update_id)])
+            Action.bulletins.append([bulletin(action_id, Stage.UPDATE, now, update.update_id)])
         ),
     ]
     if description:
         changes.append(Action.description.set(description))
     try:
-        Action(action_id).update(actions=changes, condition=Action.status == "active")
+        Action(action_id).update(actions=changes, condition=Action.status == ActionStatus.ACTIVE)
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
@@ -158,16 +203,28 @@ def add_update(
         ) from None
 
 
+def update_index(action: ActionRecord, update_id: str) -> int:
+    """Where an update sits in the action's list of updates."""
+    return next(i for i, u in enumerate(action.updates) if u.update_id == update_id)
+
+
 def update_queued(action_id: str, index: int) -> None:
     """Note that an update's messages are all queued (the sweep re-drives it until then)."""
-    Action(action_id).update(actions=[Action.updates[index]["queued"].set(True)])
+    Action(action_id).update(
+        actions=[Action.updates[index][ActionUpdate.queued.attr_name].set(True)]
+    )
 
 
-def count_update(action_id: str, index: int, counts: dict[str, int]) -> None:
-    """Add a chunk's outcomes (sent, failed, unknown) to an update's counters."""
+def count_update(action_id: str, index: int, *, sent: int, failed: int, unknown: int) -> None:
+    """Add a chunk's outcomes to an update's counters."""
     entry = Action.updates[index]
+    counters = (
+        (ActionUpdate.sent, sent),
+        (ActionUpdate.failed, failed),
+        (ActionUpdate.unknown, unknown),
+    )
     changes: list[UpdateAction] = [
-        entry[name].set(entry[name] + n) for name, n in counts.items() if n
+        entry[counter.attr_name].set(entry[counter.attr_name] + n) for counter, n in counters if n
     ]
     if changes:
         Action(action_id).update(actions=changes)
@@ -179,7 +236,7 @@ def set_photo(action_id: str, large: str, small: str) -> Action:
     try:
         action.update(
             actions=[Action.photo.set(Photo(large=large, small=small))],
-            condition=Action.status == "active",
+            condition=Action.status == ActionStatus.ACTIVE,
         )
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
@@ -188,7 +245,7 @@ def set_photo(action_id: str, large: str, small: str) -> Action:
     return action
 
 
-def bulletin(action_id: str, kind: str, now: datetime, update_id: str | None = None) -> Bulletin:
+def bulletin(action_id: str, kind: Stage, now: datetime, update_id: str | None = None) -> Bulletin:
     """A new public state of an action: its start, an update or its result."""
     return Bulletin(
         identifier=f"{action_id}.{update_id or kind}",  # one start and one result per action
@@ -227,27 +284,27 @@ def action_by_ref(ref: str) -> Action:
 
 def active_actions() -> list[Action]:
     """Every active action (a few dozen at most: actions last at most eight hours)."""
-    return list(Action.status_index.query("active"))
+    return list(Action.status_index.query(ActionStatus.ACTIVE))
 
 
 def closed_actions_created_since(since: datetime) -> list[Action]:
     """Closed actions started at or after `since`, oldest first (the public feed's recent past)."""
-    return list(Action.status_index.query("closed", Action.created_at >= iso(since)))
+    return list(Action.status_index.query(ActionStatus.CLOSED, Action.created_at >= iso(since)))
 
 
-def pending_action_ids() -> list[tuple[str, str]]:
+def pending_action_ids() -> list[tuple[str, Fanout]]:
     """(action id, pending work) for every action whose fan-out is outstanding."""
-    found: list[tuple[str, str]] = []
-    for kind in ("target", "results"):
+    found: list[tuple[str, Fanout]] = []
+    for kind in (Fanout.TARGET, Fanout.RESULTS):
         found.extend((a.action_id, kind) for a in Action.pending_index.query(kind))
     return found
 
 
-def finish_pending(action_id: str, kind: str, now: datetime) -> bool:
+def finish_pending(action_id: str, kind: Fanout, now: datetime) -> bool:
     """Mark an action's outstanding fan-out of `kind` as done, noting when targeting finished;
     False if it moved on already."""
     done: list[UpdateAction] = [Action.pending.remove()]
-    if kind == "target":
+    if kind is Fanout.TARGET:
         done.append(Action.targeted_at.set(iso(now)))
     try:
         Action(action_id).update(actions=done, condition=Action.pending == kind)
@@ -260,11 +317,11 @@ def finish_pending(action_id: str, kind: str, now: datetime) -> bool:
 
 def late_targeting(started_before: datetime) -> int:
     """How many actions started before this moment are still waiting for their targeting."""
-    late = Action.pending_index.query("target", Action.created_at <= iso(started_before))
+    late = Action.pending_index.query(Fanout.TARGET, Action.created_at <= iso(started_before))
     return sum(1 for _ in late)
 
 
-def record_first_alert(action: Action, channel: Channel, at: datetime) -> bool:
+def record_first_alert(action: ActionRecord, channel: Channel, at: datetime) -> bool:
     """Record when the action's first alert on `channel` went out; False if one was recorded."""
     name = f"first_alert_{channel.value}"
     if getattr(action, name) is not None:

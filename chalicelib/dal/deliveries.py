@@ -14,12 +14,10 @@ a full pass over the ledger when the results are fanned out.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -30,22 +28,24 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
-from chalicelib.domain.model import Kind
+from chalicelib.domain.model import DeliveryStatus, Kind
+from chalicelib.domain.records import DeliveryRecord
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
+# An alert `sending` for longer than the sender Lambda's timeout was cut off mid-publish: whether
+# it reached the phone is unknown, so its result is skipped rather than waited for forever.
+ALERT_IN_FLIGHT = timedelta(minutes=6)
 LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then gone (AVG/GDPR)
 CLAIM_THREADS = MAX_CONNECTIONS
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
 _claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
-
-
-class Settled(StrEnum):
-    """How a send ended, as the ledger records it (and counts it on the action)."""
-
-    SENT = "sent"
-    FAILED = "failed"  # refused for good: it did not go out
-    UNKNOWN = "unknown"  # it may have gone out: never sent again
+# Alerts that did not knowably go out: their person gets no result.
+NOT_KNOWABLY_ALERTED = frozenset(
+    {DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN}
+)
+# An alert sent or on its way: its person gets the result (its sender settles which it was).
+IN_FLIGHT_OR_SENT = frozenset({DeliveryStatus.SENDING, DeliveryStatus.SENT})
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,13 @@ class Recipient:
     device_id: str | None = None  # push: the app install
     endpoint_arn: str | None = None  # push: its SNS endpoint
     not_before: datetime | None = None  # a call held until the person's quiet hours end
+
+
+def ledger_item(delivery: DeliveryRecord) -> Delivery:
+    """The stored item behind a record this module handed out: a write refreshes it in place."""
+    if not isinstance(delivery, Delivery):
+        raise TypeError(f"not a ledger item: {type(delivery).__name__}")
+    return delivery
 
 
 def _conditional_failed(exc: PutError | UpdateError) -> bool:
@@ -81,7 +88,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             device_id=r.device_id,
             endpoint_arn=r.endpoint_arn,
             claimed_at=now,
-            alert_status="queued",
+            alert_status=DeliveryStatus.QUEUED,
             update_status={},
             expires=now + LEDGER_TTL,
         )
@@ -107,34 +114,40 @@ def load(action_id: str, participant_ids: Sequence[str]) -> list[Delivery]:
 
 def _fields(
     kind: Kind, update_id: str | None
-) -> tuple[UnicodeAttribute | Path, UTCDateTimeAttribute | None, UnicodeAttribute | None]:
-    """Where the ledger keeps a message's status, when it was sent, and the provider's id."""
+) -> tuple[Path, UTCDateTimeAttribute | None, UnicodeAttribute | None]:
+    """Where the ledger keeps a message's status, when it was sent, and the provider's id.
+
+    The status is a path, written with the status's value: an update's status is a key of a
+    raw map, which stores only plain strings, and the status attributes take them too.
+    """
     if kind is Kind.ALERT:
-        return Delivery.alert_status, Delivery.alert_at, Delivery.alert_message_id
+        return Path(Delivery.alert_status), Delivery.alert_at, Delivery.alert_message_id
     if kind is Kind.RESULT:
-        return Delivery.result_status, Delivery.result_at, Delivery.result_message_id
+        return Path(Delivery.result_status), Delivery.result_at, Delivery.result_message_id
     if update_id is None:
         raise ValueError("an update's ledger step needs its update id")
     return Delivery.update_status[update_id], None, None  # the alert's time and id suffice
 
 
 def _transition(
-    delivery: Delivery,
+    delivery: DeliveryRecord,
     kind: Kind,
-    before: str,
-    after: str,
+    before: DeliveryStatus,
+    after: DeliveryStatus,
     now: datetime | None = None,
     update_id: str | None = None,
 ) -> bool:
     status, at, _ = _fields(kind, update_id)
-    condition = status == before
-    if kind is not Kind.ALERT and after == "sending":
-        condition &= Delivery.alert_status == "sent"  # results and updates: only to the alerted
-    updates: list[Action] = [status.set(after)]
+    condition = status == before.value
+    if kind is not Kind.ALERT and after is DeliveryStatus.SENDING:
+        condition &= (
+            Delivery.alert_status == DeliveryStatus.SENT
+        )  # results and updates: only to the alerted
+    updates: list[Action] = [status.set(after.value)]
     if now is not None and at is not None:
         updates.append(at.set(now))
     try:
-        delivery.update(actions=updates, condition=condition)
+        ledger_item(delivery).update(actions=updates, condition=condition)
     except UpdateError as exc:
         if not _conditional_failed(exc):
             raise
@@ -143,28 +156,31 @@ def _transition(
 
 
 def start_sending(
-    delivery: Delivery, kind: Kind, now: datetime, update_id: str | None = None
+    delivery: DeliveryRecord, kind: Kind, now: datetime, update_id: str | None = None
 ) -> bool:
     """Take a queued message for sending (noting since when); False if another run has it."""
-    return _transition(delivery, kind, "queued", "sending", now, update_id)
+    return _transition(
+        delivery, kind, DeliveryStatus.QUEUED, DeliveryStatus.SENDING, now, update_id
+    )
 
 
-def release(delivery: Delivery, kind: Kind, update_id: str | None = None) -> None:
+def release(delivery: DeliveryRecord, kind: Kind, update_id: str | None = None) -> None:
     """Put a message whose send was refused for now (throttled) back to queued."""
-    _transition(delivery, kind, "sending", "queued", update_id=update_id)
+    _transition(delivery, kind, DeliveryStatus.SENDING, DeliveryStatus.QUEUED, update_id=update_id)
 
 
 def finish_sending(
-    delivery: Delivery,
+    delivery: DeliveryRecord,
     kind: Kind,
-    outcome: Settled,
+    outcome: DeliveryStatus,
     now: datetime,
     message_id: str | None = None,
     also: Sequence[Action] = (),
     update_id: str | None = None,
     line: int | None = None,
 ) -> None:
-    """Record how a message's send ended (with the provider's id when sent), and count it.
+    """Record how a message's send ended (sent, failed or unknown; with the provider's id when
+    sent), and count it.
 
     `also` adds channel-specific fields to the same write; `line` notes the call line an
     unknown call may still hold. An update is counted on the action by its sender, a chunk at
@@ -178,54 +194,66 @@ def finish_sending(
         updates.append(at.set(now))
     if message_id and msg is not None:
         updates.append(msg.set(message_id))
-    delivery.update(actions=updates, condition=status == "sending")
+    ledger_item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
     if kind is not Kind.UPDATE:
         prefix = "" if kind is Kind.ALERT else "results_"
         add_counts(delivery.action_id, **{prefix + outcome.value: 1})
 
 
-def settle_cut_off_alert(delivery: Delivery, now: datetime) -> bool:
+def cut_off(delivery: DeliveryRecord, now: datetime) -> bool:
+    """An alert `sending` for longer than the sender may run: its worker died mid-publish."""
+    return (
+        delivery.alert_status is DeliveryStatus.SENDING
+        and delivery.alert_at is not None
+        and now - delivery.alert_at >= ALERT_IN_FLIGHT
+    )
+
+
+def settle_cut_off_alert(delivery: DeliveryRecord, now: datetime) -> bool:
     """An alert left `sending` by a worker that died mid-publish: unknown; False if it moved on."""
-    if not _transition(delivery, Kind.ALERT, "sending", Settled.UNKNOWN.value, now):
+    if not _transition(delivery, Kind.ALERT, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN, now):
         return False
     add_counts(delivery.action_id, unknown=1)
     return True
 
 
-def cancel_unsent_alert(delivery: Delivery) -> None:
+def cancel_unsent_alert(delivery: DeliveryRecord) -> None:
     """Cancel an alert still queued when its action closed (no-op if it moved on already)."""
-    if _transition(delivery, Kind.ALERT, "queued", "cancelled"):
+    if _transition(delivery, Kind.ALERT, DeliveryStatus.QUEUED, DeliveryStatus.CANCELLED):
         add_counts(delivery.action_id, cancelled=1)
 
 
-def skip_result(delivery: Delivery) -> None:
+def skip_result(delivery: DeliveryRecord) -> None:
     """Drop a queued result for someone whose alert did not (knowably) go out."""
-    _transition(delivery, Kind.RESULT, "queued", "skipped")
+    _transition(delivery, Kind.RESULT, DeliveryStatus.QUEUED, DeliveryStatus.SKIPPED)
 
 
-def skip_update(delivery: Delivery, update_id: str) -> None:
+def skip_update(delivery: DeliveryRecord, update_id: str) -> None:
     """Drop a queued update whose action closed first: the result says what matters now."""
-    _transition(delivery, Kind.UPDATE, "queued", "skipped", update_id=update_id)
+    _transition(
+        delivery, Kind.UPDATE, DeliveryStatus.QUEUED, DeliveryStatus.SKIPPED, update_id=update_id
+    )
 
 
-def update_statuses(delivery: Delivery) -> dict[str, str]:
+def update_statuses(delivery: DeliveryRecord) -> dict[str, DeliveryStatus]:
     """Update id -> how its message to this person stands."""
-    raw: Any = delivery.update_status
-    return dict(raw.as_dict() if isinstance(raw, MapAttribute) else raw or {})
+    raw: Any = ledger_item(delivery).update_status
+    stored = raw.as_dict() if isinstance(raw, MapAttribute) else raw or {}
+    return {update_id: DeliveryStatus(status) for update_id, status in stored.items()}
 
 
-def queue_update(delivery: Delivery, update_id: str) -> bool:
+def queue_update(delivery: DeliveryRecord, update_id: str) -> bool:
     """Queue an update for a person alerted; True if it is (now, or still) queued to be sent."""
     status = update_statuses(delivery).get(update_id)
-    if status == "queued":
+    if status is DeliveryStatus.QUEUED:
         return True  # queued by an earlier run that may have crashed before enqueueing
-    if status is not None or delivery.alert_status != "sent":
+    if status is not None or delivery.alert_status is not DeliveryStatus.SENT:
         return False
     path = Delivery.update_status[update_id]
     try:
-        delivery.update(
-            actions=[path.set("queued")],
-            condition=path.does_not_exist() & (Delivery.alert_status == "sent"),
+        ledger_item(delivery).update(
+            actions=[path.set(DeliveryStatus.QUEUED.value)],  # a raw map: stored as the string
+            condition=path.does_not_exist() & (Delivery.alert_status == DeliveryStatus.SENT),
         )
     except UpdateError as exc:
         if not _conditional_failed(exc):
@@ -234,15 +262,15 @@ def queue_update(delivery: Delivery, update_id: str) -> bool:
     return True
 
 
-def queue_result(delivery: Delivery) -> bool:
+def queue_result(delivery: DeliveryRecord) -> bool:
     """Queue an alerted person's result; True if it is (now, or still) queued to be sent."""
-    if delivery.result_status == "queued":
+    if delivery.result_status is DeliveryStatus.QUEUED:
         return True  # queued by an earlier run that may have crashed before enqueueing
-    if delivery.result_status is not None or delivery.alert_status not in ("sent", "sending"):
+    if delivery.result_status is not None or delivery.alert_status not in IN_FLIGHT_OR_SENT:
         return False
     try:
-        delivery.update(
-            actions=[Delivery.result_status.set("queued")],
+        ledger_item(delivery).update(
+            actions=[Delivery.result_status.set(DeliveryStatus.QUEUED)],
             condition=Delivery.result_status.does_not_exist(),
         )
     except UpdateError as exc:
@@ -257,86 +285,11 @@ def ledger(action_id: str) -> Iterator[Delivery]:
     yield from Delivery.query(action_id, consistent_read=True)
 
 
-@dataclass
-class Progress:
-    """How one channel's messages of an action went, as the ledger records them."""
-
-    first_alert: datetime | None = None
-    last_alert: datetime | None = None
-    alerts: int = 0  # sent, or unknown (may have arrived)
-    last_result: datetime | None = None
-    results: int = 0
-    results_open: int = 0  # queued or being sent
-
-
-def progress(action_id: str) -> dict[str, Progress]:
-    """Per channel, when the action's first and last alert and last result went out."""
-    found: dict[str, Progress] = {}
-    fields = ["channel", "alert_status", "alert_at", "result_status", "result_at"]
-    for d in Delivery.query(action_id, attributes_to_get=fields):
-        p = found.setdefault(str(d.channel), Progress())
-        if d.alert_status in (Settled.SENT, Settled.UNKNOWN) and d.alert_at is not None:
-            p.alerts += 1
-            p.first_alert = min(p.first_alert or d.alert_at, d.alert_at)
-            p.last_alert = max(p.last_alert or d.alert_at, d.alert_at)
-        if d.result_status in ("queued", "sending"):
-            p.results_open += 1
-        elif d.result_status == Settled.SENT and d.result_at is not None:
-            p.results += 1
-            p.last_result = max(p.last_result or d.result_at, d.result_at)
-    return found
-
-
-def tally(deliveries: Iterable[Delivery]) -> dict[str, int]:
-    """The action's counters as the ledger says they are."""
-    alerts: Counter[str] = Counter()
-    results: Counter[str | None] = Counter()
-    for d in deliveries:
-        alerts[d.alert_status] += 1
-        results[d.result_status] += 1
-    return {
-        "targeted": alerts.total(),
-        "sent": alerts["sent"],
-        "failed": alerts["failed"],
-        "cancelled": alerts["cancelled"],
-        "unknown": alerts["unknown"],
-        "results_sent": results["sent"],
-        "results_failed": results["failed"],
-        "results_unknown": results["unknown"],
-    }
-
-
 def add_counts(action_id: str, **deltas: int) -> None:
     """Add to the action's live counters."""
     updates = [getattr(models.Action, name).add(delta) for name, delta in deltas.items() if delta]
     if updates:
         models.Action(action_id).update(actions=updates)
-
-
-def set_counts(action_id: str, counts: dict[str, int]) -> None:
-    """Overwrite the action's counters with the ledger's truth."""
-    models.Action(action_id).update(
-        actions=[getattr(models.Action, k).set(v) for k, v in counts.items()]
-    )
-
-
-def finish_call(
-    delivery: Delivery,
-    kind: Kind,
-    contact_id: str,
-    line: int,
-    now: datetime,
-    update_id: str | None = None,
-) -> None:
-    """Record a placed call (sent, for now: its outcome follows from Connect's contact events)."""
-    call: list[Action] = [
-        Delivery.contact_id.set(contact_id),
-        Delivery.contact_kind.set(kind.value),
-        Delivery.voice_line.set(line),
-    ]
-    if kind is Kind.ALERT:
-        call.append(Delivery.voice_attempts.add(1))
-    finish_sending(delivery, kind, Settled.SENT, now, contact_id, also=call, update_id=update_id)
 
 
 def alerted_actions(phone: str, since: datetime) -> list[str]:
@@ -372,53 +325,6 @@ def rehash_callers() -> int:
     return changed
 
 
-def by_contact(contact_id: str) -> Delivery | None:
-    """The delivery whose latest call has this Connect contact id."""
-    hit = next(iter(Delivery.by_contact.query(contact_id)), None)
-    if hit is None:
-        return None
-    return Delivery.get(hit.action_id, hit.participant_id, consistent_read=True)
-
-
-def forget_line(delivery: Delivery) -> None:
-    """The delivery's call has ended: it holds no line any more."""
-    delivery.update(actions=[Delivery.voice_line.remove()])
-
-
-def by_reference(reference: str) -> Delivery | None:
-    """The delivery a call's reference names (`action:participant:message:attempt`)."""
-    parts = reference.split(":")
-    if len(parts) < 2 or not all(parts[:2]):
-        return None
-    try:
-        return Delivery.get(parts[0], parts[1], consistent_read=True)
-    except Delivery.DoesNotExist:
-        return None
-
-
-def record_call_outcome(delivery: Delivery, outcome: str) -> None:
-    """Note how the call went (answered, no_answer, busy, failed) and free its line."""
-    actions: list[Action] = [Delivery.voice_line.remove()]
-    if delivery.contact_kind == Kind.ALERT:
-        actions.append(Delivery.alert_outcome.set(outcome))
-    delivery.update(actions=actions)
-
-
-def requeue_unanswered_alert(delivery: Delivery) -> bool:
-    """Put an unanswered alert call back in the queue once; False if it had its second try."""
-    try:
-        delivery.update(
-            actions=[Delivery.alert_status.set("queued")],
-            condition=(Delivery.alert_status == "sent") & (Delivery.voice_attempts < 2),
-        )
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
-        return False
-    add_counts(delivery.action_id, sent=-1)
-    return True
-
-
 def strip_participant(participant_id: str) -> int:
     """Erasure: keep only the outcome of the person's deliveries; how many were stripped.
 
@@ -431,9 +337,12 @@ def strip_participant(participant_id: str) -> int:
         cancel_unsent_alert(delivery)
         try:
             delivery.update(
-                actions=[Delivery.result_status.set("skipped")],
+                actions=[Delivery.result_status.set(DeliveryStatus.SKIPPED)],
                 condition=Delivery.action_id.exists()  # never recreate one TTL removed
-                & (Delivery.result_status.does_not_exist() | (Delivery.result_status == "queued")),
+                & (
+                    Delivery.result_status.does_not_exist()
+                    | (Delivery.result_status == DeliveryStatus.QUEUED)
+                ),
             )
         except UpdateError as exc:
             if not _conditional_failed(exc):

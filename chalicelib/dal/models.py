@@ -1,10 +1,12 @@
-"""PynamoDB models of the five tables; `infra/template.json` is their schema's source of truth."""
+"""PynamoDB models of the tables; `infra/template.json` is their schema's source of truth."""
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from pynamodb.attributes import (
+    Attribute,
     BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
@@ -14,10 +16,33 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.domain.model import ActionStatus, DeliveryStatus, Fanout, Kind, Outcome, Stage
 from chalicelib.settings import Settings
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumAttribute(Attribute[E], Generic[E]):
+    """A string attribute read back as a member of `enum`: stored as the member's value, so items
+    written as plain strings read back unchanged."""
+
+    attr_type = STRING
+
+    def __init__(self, enum: type[E], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enum = enum
+
+    def serialize(self, value: E | str) -> str:
+        """The member's value; a string that names no member is refused before it is written."""
+        return self.enum(value).value
+
+    def deserialize(self, value: str) -> E:
+        """The member stored."""
+        return self.enum(value)
 
 
 class PhoneIndex(GlobalSecondaryIndex["Participant"]):
@@ -91,7 +116,7 @@ class StatusIndex(GlobalSecondaryIndex["Action"]):
         index_name = "status-index"
         projection = AllProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    status = EnumAttribute(ActionStatus, hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -102,7 +127,7 @@ class PendingIndex(GlobalSecondaryIndex["Action"]):
         index_name = "pending-index"
         projection = KeysOnlyProjection()
 
-    pending = UnicodeAttribute(hash_key=True)
+    pending = EnumAttribute(Fanout, hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -132,7 +157,7 @@ class Bulletin(MapAttribute[str, Any]):
 
     identifier = UnicodeAttribute()  # unique per message, as CAP's <identifier>
     sent = UnicodeAttribute()  # ISO 8601 UTC
-    kind = UnicodeAttribute()  # start | update | result
+    kind = EnumAttribute(Stage)
     update_id = UnicodeAttribute(null=True)  # for kind update
 
 
@@ -180,16 +205,16 @@ class Action(Model):
     # The social posts made, "<network>:<start|update id|result>" -> the network's post id: a
     # retried message finds its post here and makes no second one (dal/actions.record_post).
     posts = MapAttribute[str, Any](default=dict)
-    status = UnicodeAttribute()
+    status = EnumAttribute(ActionStatus)
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key
     expires_at = UnicodeAttribute()
     closed_at = UnicodeAttribute(null=True)
     closed_by = UnicodeAttribute(null=True)  # the caller's identity, or "sweeper" when it expired
     targeted_at = UnicodeAttribute(null=True)  # when targeting finished
-    outcome = UnicodeAttribute(null=True)
+    outcome = EnumAttribute(Outcome, null=True)
     result_message = UnicodeAttribute(null=True)
-    pending = UnicodeAttribute(null=True)  # "target" or "results" while fan-out is outstanding
+    pending = EnumAttribute(Fanout, null=True)  # TARGET or RESULTS while fan-out is outstanding
     redaction = UnicodeAttribute(null=True)  # "due" from the close until the free text is removed
     redacted_at = UnicodeAttribute(null=True)
     # The trace it started in (an AWSTraceHeader value): its later work (results, re-drives)
@@ -275,18 +300,18 @@ class Delivery(Model):
     channel = UnicodeAttribute()
     distance_m = NumberAttribute()
     claimed_at = UTCDateTimeAttribute()
-    alert_status = UnicodeAttribute()
+    alert_status = EnumAttribute(DeliveryStatus)
     alert_message_id = UnicodeAttribute(null=True)
     alert_at = UTCDateTimeAttribute(null=True)
-    result_status = UnicodeAttribute(null=True)
+    result_status = EnumAttribute(DeliveryStatus, null=True)
     result_message_id = UnicodeAttribute(null=True)
-    # One status per update of the action sent to this person: queued, sending, sent, failed,
-    # unknown or skipped. Made empty at the claim, so an update's status can be set on its own.
+    # Update id -> a DeliveryStatus value, per update of the action sent to this person (stored
+    # as plain strings). Made empty at the claim, so an update's status can be set on its own.
     update_status = MapAttribute[str, Any](default=dict)
     result_at = UTCDateTimeAttribute(null=True)
     expires = TTLAttribute()
     contact_id = UnicodeAttribute(null=True)  # the latest call's Connect contact id
-    contact_kind = UnicodeAttribute(null=True)  # which message that call carried: alert | result
+    contact_kind = EnumAttribute(Kind, null=True)  # which message that call carried
     voice_line = NumberAttribute(null=True)  # the call line that call holds
     voice_attempts = NumberAttribute(null=True)
     alert_outcome = UnicodeAttribute(null=True)  # calls: answered | no_answer | busy | failed

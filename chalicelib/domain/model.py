@@ -77,3 +77,29 @@ class DeliveryStatus(StrEnum):
     UNKNOWN = "unknown"  # it may have gone out: never sent again
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+
+
+class Fanout(StrEnum):
+    """Fan-out work the targeting queue carries; an action's `pending` holds TARGET or RESULTS
+    while that work is outstanding."""
+
+    TARGET = "target"  # claim everyone in the area and queue their alerts
+    RESULTS = "results"  # queue the result for everyone alerted
+    UPDATE = "update"  # queue one update for everyone alerted
+
+
+class Stage(StrEnum):
+    """Which public state of an action a bulletin or a social post is about."""
+
+    START = "start"
+    UPDATE = "update"
+    RESULT = "result"
+
+
+class CallOutcome(StrEnum):
+    """How an alert call went, as the ledger keeps it (a delivery's alert_outcome)."""
+
+    ANSWERED = "answered"  # a person or a voicemail took it
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"  # the number cannot be called

@@ -67,7 +67,7 @@ def start_action() -> Response:
 @dispatch.route("/actions", methods=["GET"], authorizer=iam)
 @json_errors
 @wired
-def list_actions() -> dict[str, Any]:
+def list_actions() -> actions.ActionPage:
     """Actions with a status, newest first, a page at a time."""
     status, limit, page = parse_list_query(dispatch.current_request.query_params)
     return actions.list_actions(status, limit, page)
@@ -76,7 +76,7 @@ def list_actions() -> dict[str, Any]:
 @dispatch.route("/actions/{action_id}", methods=["GET"], authorizer=iam)
 @json_errors
 @wired
-def get_action(action_id: str) -> dict[str, Any]:
+def get_action(action_id: str) -> actions.ActionView:
     """One action with its live counts."""
     return actions.get_action(action_id)
 
@@ -95,14 +95,14 @@ def post_update(action_id: str) -> Response:
 @dispatch.route("/actions/{action_id}/timeline", methods=["GET"], authorizer=iam)
 @json_errors
 @wired
-def action_timeline(action_id: str) -> dict[str, Any]:
+def action_timeline(action_id: str) -> timeline.Timeline:
     """What happened to an action and when, oldest first (for cloud ops)."""
     return timeline.timeline(action_id)
 
 
 @dispatch.route("/actions/{action_id}/close", methods=["POST"], authorizer=iam)
 @json_errors
-def close_action(action_id: str) -> dict[str, Any]:
+def close_action(action_id: str) -> actions.ActionView:
     """Close an action; everyone it alerted gets the result."""
     rt = runtime()
     request = parse_close_request(_body())

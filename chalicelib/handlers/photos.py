@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib.domain.photos import MEDIA_TYPES
 from chalicelib.handlers.http import iam, json_errors, media_type
-from chalicelib.logic import photos
+from chalicelib.logic import actions, photos
 from chalicelib.runtime import photo_store, runtime
 
 action_photos = Blueprint(__name__)
@@ -21,7 +21,7 @@ action_photos = Blueprint(__name__)
     content_types=list(MEDIA_TYPES),  # binary types: API Gateway passes the bytes as they came
 )
 @json_errors
-def put_photo(action_id: str) -> dict[str, Any]:
+def put_photo(action_id: str) -> actions.ActionView:
     """Attach a JPEG or PNG to an active action; answers once its two sizes are public."""
     request = action_photos.current_request
     body = request.raw_body

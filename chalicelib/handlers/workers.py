@@ -14,7 +14,7 @@ from chalicelib.adapters.connect import CONTACT_EVENTS, ended_call
 from chalicelib.adapters.sms import parse_reply
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
-from chalicelib.logic import account, codes, sending, social, sweep, targeting
+from chalicelib.logic import account, calls, codes, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -144,7 +144,7 @@ def contact_events(event: Any) -> None:
     rt = runtime()
     ended = ended_call(event.detail)
     if ended is not None:
-        sending.call_ended(ended.contact_id, ended.outcome, rt.queues, rt.sender.voice)
+        calls.call_ended(ended.contact_id, ended.outcome, rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
@@ -157,7 +157,7 @@ def inbound_sms(event: Any) -> None:
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
-def sweeper(event: Any) -> dict[str, int]:
+def sweeper(event: Any) -> sweep.SweepReport:
     """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
     and late targeting."""
     rt = runtime()

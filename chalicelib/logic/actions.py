@@ -5,19 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypedDict
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import municipalities
-from chalicelib.dal.models import Action, ActionUpdate
 from chalicelib.dal.participants import places_in
 from chalicelib.domain import messages
 from chalicelib.domain.geo.geojson import to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.model import iso
+from chalicelib.domain.model import ActionStatus, Fanout, Outcome, Stage
+from chalicelib.domain.records import ActionRecord, PhotoRecord, UpdateRecord
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logic import social
 from chalicelib.logs import log_event
@@ -26,6 +25,86 @@ from chalicelib.tracing import annotate, trace_header, traced, within
 
 # Unambiguous when read aloud or typed from an SMS: no 0/O, 1/I/L.
 REF_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class Targeting(StrEnum):
+    """Whether an action's targeting has finished, as the dispatch API shows it."""
+
+    PENDING = "pending"
+    DONE = "done"
+
+
+class Counts(TypedDict):
+    """An action's alerts and results, by how they stand."""
+
+    targeted: int
+    queued: int  # claimed, not yet settled
+    sent: int
+    failed: int
+    cancelled: int
+    unknown: int
+    results_sent: int
+    results_failed: int
+    results_unknown: int
+
+
+class UpdateCounts(TypedDict):
+    """How an update's messages went."""
+
+    sent: int
+    failed: int
+    unknown: int
+
+
+class UpdateView(TypedDict):
+    """An update as the dispatch API shows it."""
+
+    update_id: str
+    at: str
+    message: str | None
+    description: str | None
+    queued: bool  # all its messages handed to the senders
+    counts: UpdateCounts
+
+
+class PhotoView(TypedDict):
+    """The public URLs of an action's photo at its two sizes."""
+
+    large: str
+    small: str
+
+
+class ActionView(TypedDict):
+    """An action as the dispatch API shows it."""
+
+    action_id: str
+    ref: str
+    status: ActionStatus
+    incident: str
+    description: str | None
+    area: dict[str, Any]
+    channels: list[str]
+    public: bool
+    exercise: bool
+    place: str | None
+    photo: PhotoView | None
+    created_by: str
+    created_at: str
+    expires_at: str
+    closed_at: str | None
+    outcome: Outcome | None
+    result_message: str | None
+    redacted_at: str | None  # free text removed KEEP_DESCRIPTIONS_DAYS after close
+    targeting: Targeting
+    counts: Counts
+    updates: list[UpdateView]
+
+
+class ActionPage(TypedDict):
+    """A page of actions, and the token of the next one (None on the last)."""
+
+    actions: list[ActionView]
+    next: str | None
 
 
 def new_ref() -> str:
@@ -40,34 +119,26 @@ def start_action(
     targeting: WorkQueue,
     now: datetime,
     posts: WorkQueue | None = None,
-) -> Action:
+) -> ActionRecord:
     """Store a new action and enqueue its targeting (and its post, if public); a retried request
     returns the first action."""
-    action_id = str(uuid.uuid4())
-    action = Action(
-        action_id,
-        ref=new_ref(),
-        incident=request.incident.value,
-        description=request.description,
-        **store.area_fields(request.area),
-        channels=[c.value for c in request.channels],
-        public=request.public,
-        exercise=request.exercise,
-        place=request.place or municipalities.name_at(*request.area.centre),
-        bulletins=[store.bulletin(action_id, "start", now)],
-        status="active",
-        created_by=caller,
-        created_at=iso(now),
-        expires_at=iso(now + timedelta(minutes=request.duration_minutes)),
-        pending="target",  # the counters start at their defaults, 0
-    )
+    place = request.place or municipalities.name_at(*request.area.centre)
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
-    with traced("start_action", incident=action.incident):
-        action.trace_header = trace_header()  # the trace the action's work will all be part of
-        stored = store.insert_action(action, key, fingerprint, now)
-        annotate(action_id=stored.action_id, ref=stored.ref)
-    if stored is action:
+    with traced("start_action", incident=request.incident.value):
+        action, new = store.create(
+            request,
+            action_id=str(uuid.uuid4()),
+            ref=new_ref(),
+            place=place,
+            caller=caller,
+            now=now,
+            trace=trace_header(),  # the trace the action's work will all be part of
+            idempotency_key=key,
+            request_hash=fingerprint,
+        )
+        annotate(action_id=action.action_id, ref=action.ref)
+    if new:
         log_event(
             "action_started",
             action_id=action.action_id,
@@ -75,10 +146,10 @@ def start_action(
             area=type(request.area).__name__,  # Circle, Polygon or Corridor; never coordinates
             radius_m=request.area.radius_m if isinstance(request.area, Circle) else None,
         )
-        enqueue(targeting, "target", action.action_id, trace=action.trace_header)
+        enqueue(targeting, Fanout.TARGET, action.action_id, trace=action.trace_header)
         if action.public:
-            social.enqueue(posts, action.action_id, "start")
-    return stored
+            social.enqueue(posts, action.action_id, Stage.START)
+    return action
 
 
 def close_action(
@@ -88,39 +159,39 @@ def close_action(
     targeting: WorkQueue,
     now: datetime,
     posts: WorkQueue | None = None,
-) -> Action:
+) -> ActionRecord:
     """Close an active action and enqueue its result messages (and its result post, if public)."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
-        action = store.close_action(action_id, request.outcome.value, request.message, now, caller)
+        action = store.close_action(action_id, request.outcome, request.message, now, caller)
         annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
-    enqueue(targeting, "results", action_id, trace=action.trace_header)
+    enqueue(targeting, Fanout.RESULTS, action_id, trace=action.trace_header)
     if action.public:
-        social.enqueue(posts, action_id, "result")
+        social.enqueue(posts, action_id, Stage.RESULT)
     return action
 
 
 def enqueue(
     targeting: WorkQueue,
-    kind: str,
+    kind: Fanout,
     action_id: str,
     update_id: str | None = None,
     trace: str | None = None,
 ) -> None:
-    """Hand fan-out work to the targeting queue, in the action's `trace` (Action.trace_header).
+    """Hand fan-out work to the targeting queue, in the action's `trace` (its trace_header).
 
     The action is already stored with its work outstanding (`pending`, or an update not yet
     queued), so if SQS is unreachable now the scheduled sweep enqueues it a little later: the
     caller still gets its answer, and nothing is lost.
     """
-    work = {"kind": kind, "action_id": action_id}
+    work = {"kind": kind.value, "action_id": action_id}
     if update_id is not None:
         work["update_id"] = update_id
     try:
         with within(trace):
             targeting.send([work])
-    except (QueueError, ClientError, BotoCoreError) as exc:
-        log_event("enqueue_deferred", action_id=action_id, kind=kind, error=type(exc).__name__)
+    except QueueError as exc:
+        log_event("enqueue_deferred", action_id=action_id, kind=kind, error=exc.cause)
 
 
 def reach(area: Shape) -> int:
@@ -128,13 +199,13 @@ def reach(area: Shape) -> int:
     return len(places_in(area))
 
 
-def list_actions(status: str, limit: int, page: str | None) -> dict[str, Any]:
+def list_actions(status: str, limit: int, page: str | None) -> ActionPage:
     """A page of actions with a status, newest first, as the dispatch API shows them."""
-    found, next_page = store.list_actions(status, limit, page)
-    return {"actions": [action_view(a) for a in found], "next": next_page}
+    found, next_page = store.list_actions(ActionStatus(status), limit, page)
+    return ActionPage(actions=[action_view(a) for a in found], next=next_page)
 
 
-def get_action(action_id: str) -> dict[str, Any]:
+def get_action(action_id: str) -> ActionView:
     """One action with its live counts."""
     return action_view(store.get_action(action_id))
 
@@ -146,61 +217,59 @@ def area_view(area: Shape) -> dict[str, Any]:
     return to_geojson(area)
 
 
-def action_view(action: Action) -> dict[str, Any]:
+def action_view(action: ActionRecord) -> ActionView:
     """The action as the dispatch API shows it."""
     targeted = int(action.targeted)
     done = int(action.sent) + int(action.failed) + int(action.cancelled) + int(action.unknown)
-    return {
-        "action_id": action.action_id,
-        "ref": action.ref,
-        "status": action.status,
-        "incident": action.incident,
-        "description": action.description,
-        "area": area_view(store.area_of(action)),
-        "channels": list(action.channels),
-        "public": bool(action.public),
-        "exercise": bool(action.exercise),
-        "place": action.place,
-        "photo": _photo(action),
-        "created_by": action.created_by,
-        "created_at": action.created_at,
-        "expires_at": action.expires_at,
-        "closed_at": action.closed_at,
-        "outcome": action.outcome,
-        "result_message": action.result_message,
-        "redacted_at": action.redacted_at,  # free text removed KEEP_DESCRIPTIONS_DAYS after close
-        "targeting": "pending" if action.pending == "target" else "done",
-        "counts": {
-            "targeted": targeted,
-            "queued": max(0, targeted - done),
-            "sent": int(action.sent),
-            "failed": int(action.failed),
-            "cancelled": int(action.cancelled),
-            "unknown": int(action.unknown),
-            "results_sent": int(action.results_sent),
-            "results_failed": int(action.results_failed),
-            "results_unknown": int(action.results_unknown),
-        },
-        "updates": [_update_view(u) for u in action.updates],
-    }
+    return ActionView(
+        action_id=action.action_id,
+        ref=action.ref,
+        status=action.status,
+        incident=action.incident,
+        description=action.description,
+        area=area_view(store.area_of(action)),
+        channels=[str(c) for c in action.channels],
+        public=bool(action.public),
+        exercise=bool(action.exercise),
+        place=action.place,
+        photo=_photo(action.photo),
+        created_by=action.created_by,
+        created_at=action.created_at,
+        expires_at=action.expires_at,
+        closed_at=action.closed_at,
+        outcome=action.outcome,
+        result_message=action.result_message,
+        redacted_at=action.redacted_at,
+        targeting=Targeting.PENDING if action.pending is Fanout.TARGET else Targeting.DONE,
+        counts=Counts(
+            targeted=targeted,
+            queued=max(0, targeted - done),
+            sent=int(action.sent),
+            failed=int(action.failed),
+            cancelled=int(action.cancelled),
+            unknown=int(action.unknown),
+            results_sent=int(action.results_sent),
+            results_failed=int(action.results_failed),
+            results_unknown=int(action.results_unknown),
+        ),
+        updates=[_update_view(u) for u in action.updates],
+    )
 
 
-def _update_view(update: ActionUpdate) -> dict[str, Any]:
+def _update_view(update: UpdateRecord) -> UpdateView:
     """An update as the dispatch API shows it, with how its messages went."""
-    return {
-        "update_id": update.update_id,
-        "at": update.at,
-        "message": update.message,
-        "description": update.description,
-        "queued": bool(update.queued),  # all its messages handed to the senders
-        "counts": {
-            "sent": int(update.sent),
-            "failed": int(update.failed),
-            "unknown": int(update.unknown),
-        },
-    }
+    return UpdateView(
+        update_id=update.update_id,
+        at=update.at,
+        message=update.message,
+        description=update.description,
+        queued=bool(update.queued),
+        counts=UpdateCounts(
+            sent=int(update.sent), failed=int(update.failed), unknown=int(update.unknown)
+        ),
+    )
 
 
-def _photo(action: Action) -> dict[str, str] | None:
+def _photo(photo: PhotoRecord | None) -> PhotoView | None:
     """The public URLs of the action's photo at its two sizes, if it has one."""
-    return {"large": action.photo.large, "small": action.photo.small} if action.photo else None
+    return PhotoView(large=photo.large, small=photo.small) if photo else None

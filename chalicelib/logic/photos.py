@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.dal import actions as store
-from chalicelib.dal.models import Action
 from chalicelib.domain.errors import InvalidInput, ServiceUnavailable
+from chalicelib.domain.model import ActionStatus
 from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late, public_url
-from chalicelib.logic.actions import action_view
+from chalicelib.domain.records import ActionRecord
+from chalicelib.logic.actions import ActionView, action_view
 from chalicelib.logic.ports import PhotoStore, Resizer
 from chalicelib.logs import log_event
 
@@ -31,13 +32,13 @@ class Photos:
     public_url: str  # where the bucket's public/ prefix is served
 
 
-def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -> Action:
+def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -> ActionRecord:
     """Give an active action a photo (replacing the one it had); return the action.
 
     NotFound, Conflict (closed), InvalidInput or PayloadTooLarge leave nothing stored.
     """
     check_upload(body, media_type)
-    if store.get_action(action_id).status != "active":
+    if store.get_action(action_id).status is not ActionStatus.ACTIVE:
         raise photo_too_late(action_id)  # before any work; set_photo checks again at the end
     keys = PhotoKeys(action_id, uuid.uuid4().hex)
     photos.store.put(keys.upload, body, media_type)
@@ -62,7 +63,7 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
 
 def put_photo(
     action_id: str, body: bytes, media_type: str, photos: Photos | None
-) -> dict[str, Any]:
+) -> ActionView:
     """The photo route: attach the photo where this deployment keeps photos; return the action
     as dispatch sees it."""
     if photos is None:

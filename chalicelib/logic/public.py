@@ -12,12 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.dal import actions as store
-from chalicelib.dal import models
-from chalicelib.dal.models import Action
 from chalicelib.domain import atom, cap, page
 from chalicelib.domain.errors import DomainError, Expired, NotFound
 from chalicelib.domain.messages import REF_LENGTH
-from chalicelib.domain.model import Incident, Outcome
+from chalicelib.domain.model import Incident, Outcome, Stage
 from chalicelib.domain.public import (
     SHOWN_AFTER_CLOSE,
     Bulletin,
@@ -27,6 +25,7 @@ from chalicelib.domain.public import (
     Update,
     alert_item,
 )
+from chalicelib.domain.records import ActionRecord, BulletinRecord
 from chalicelib.domain.requests import MAX_DURATION
 from chalicelib.logic.actions import REF_ALPHABET
 
@@ -91,11 +90,11 @@ def _shown(ref: str, now: datetime) -> PublicAction:
     return public_view(action)
 
 
-def _on_show(action: Action, now: datetime) -> bool:
+def _on_show(action: ActionRecord, now: datetime) -> bool:
     return action.closed_at is None or _time(action.closed_at) > now - SHOWN_AFTER_CLOSE
 
 
-def public_view(action: Action) -> PublicAction:
+def public_view(action: ActionRecord) -> PublicAction:
     """What the public may see of an action (its free text is gone once redacted)."""
     updates = tuple(
         Update(u.update_id, _time(u.at), message=u.message, description=u.description)
@@ -123,13 +122,15 @@ def public_view(action: Action) -> PublicAction:
     )
 
 
-def _bulletins(action: Action) -> list[models.Bulletin]:
+def _bulletins(action: ActionRecord) -> list[BulletinRecord]:
     """The action's public states; actions started before they were recorded get theirs here."""
     if action.bulletins:
         return list(action.bulletins)
-    made = [store.bulletin(action.action_id, "start", _time(action.created_at))]
+    made: list[BulletinRecord] = [
+        store.bulletin(action.action_id, Stage.START, _time(action.created_at))
+    ]
     if action.closed_at:
-        made.append(store.bulletin(action.action_id, "result", _time(action.closed_at)))
+        made.append(store.bulletin(action.action_id, Stage.RESULT, _time(action.closed_at)))
     return made
 
 

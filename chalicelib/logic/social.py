@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.adapters.social import PostFailed
 from chalicelib.dal import actions as store
-from chalicelib.dal.models import Action
-from chalicelib.domain.model import Incident, Outcome
+from chalicelib.domain.model import Incident, Outcome, Stage
+from chalicelib.domain.records import ActionRecord
 from chalicelib.domain.social import KINDS, Post, render
 from chalicelib.logic.ports import Network
 from chalicelib.logs import log_event
@@ -28,7 +26,7 @@ class PostsOutstanding(Exception):
 
 
 def enqueue(
-    queue: WorkQueue | None, action_id: str, kind: str, update_id: str | None = None
+    queue: WorkQueue | None, action_id: str, kind: Stage, update_id: str | None = None
 ) -> None:
     """Hand a public state of an action (start, an update, result) to the social poster.
 
@@ -37,12 +35,12 @@ def enqueue(
     """
     if queue is None:
         return
-    if kind not in KINDS or (kind == "update") != (update_id is not None):
+    if kind not in KINDS or (kind == Stage.UPDATE) != (update_id is not None):
         raise ValueError(f"a {kind!r} post with update_id {update_id!r}")
     try:
         queue.send([{"action_id": action_id, "kind": kind, "update_id": update_id}])
-    except (QueueError, ClientError, BotoCoreError) as exc:
-        log_event("social_enqueue_failed", action_id=action_id, kind=kind, error=type(exc).__name__)
+    except QueueError as exc:
+        log_event("social_enqueue_failed", action_id=action_id, kind=kind, error=exc.cause)
 
 
 def post(
@@ -53,19 +51,19 @@ def post(
 ) -> None:
     """Make the posts one message asks for on every network that lacks them."""
     action = store.get_action(str(item["action_id"]))
-    kind, update_id = str(item["kind"]), item.get("update_id")
+    kind, update_id = Stage(item["kind"]), item.get("update_id")
     if not action.public:
         log_event("social_skipped", action_id=action.action_id, kind=kind, reason="not_public")
         return
-    slot = str(update_id) if kind == "update" else kind
+    slot = str(update_id) if kind is Stage.UPDATE else kind.value
     content = _content(action, kind, slot, public_url, callback_number)
-    photo = action.photo.large if action.photo and kind != "result" else None
+    photo = action.photo.large if action.photo and kind is not Stage.RESULT else None
     waiting = []
     for name, network in networks.items():
         if store.posted(action, name, slot):
             continue  # made by an earlier delivery of this message
-        thread = store.posted(action, name, "start") if kind != "start" else None
-        if kind != "start" and thread is None:
+        thread = store.posted(action, name, Stage.START) if kind is not Stage.START else None
+        if kind is not Stage.START and thread is None:
             waiting.append(f"{name}:no_start_post")  # the start post is still to come
             continue
         try:
@@ -91,15 +89,17 @@ def post(
         raise PostsOutstanding(", ".join(waiting))
 
 
-def _content(action: Action, kind: str, slot: str, public_url: str, callback_number: str) -> Post:
+def _content(
+    action: ActionRecord, kind: Stage, slot: str, public_url: str, callback_number: str
+) -> Post:
     """What the post for one public state of the action says."""
     message, description = None, action.description
-    if kind == "update":
+    if kind is Stage.UPDATE:
         update = next((u for u in action.updates if u.update_id == slot), None)
         if update is None:
             raise PostsOutstanding(f"update {slot} is not stored (yet)")
         message, description = update.message, update.description or description
-    elif kind == "result":
+    elif kind is Stage.RESULT:
         message = action.result_message
     return Post(
         kind=kind,
@@ -111,5 +111,5 @@ def _content(action: Action, kind: str, slot: str, public_url: str, callback_num
         place=action.place,
         exercise=bool(action.exercise),
         message=message,
-        outcome=Outcome(action.outcome) if kind == "result" and action.outcome else None,
+        outcome=Outcome(action.outcome) if kind is Stage.RESULT and action.outcome else None,
     )

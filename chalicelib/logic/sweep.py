@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import devices
-from chalicelib.dal.models import Action
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.metrics import Metric, Metrics
-from chalicelib.domain.model import Outcome, iso
+from chalicelib.domain.model import Fanout, Outcome, Stage, iso
+from chalicelib.domain.records import ActionRecord
 from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event
@@ -28,6 +29,14 @@ TARGETING_LATE_AFTER = timedelta(minutes=2)
 REDACT_PER_RUN = 50
 
 
+class SweepReport(TypedDict):
+    """What one run did."""
+
+    expired: int  # actions closed because their time ran out
+    redriven: int  # fan-out work enqueued again
+    redacted: int  # closed actions whose free text was removed
+
+
 def sweep(
     targeting: WorkQueue,
     now: datetime,
@@ -35,7 +44,7 @@ def sweep(
     dead_letters: Sequence[WorkQueue],
     metrics: Metrics,
     posts: WorkQueue | None = None,
-) -> dict[str, int]:
+) -> SweepReport:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
     and publish what operations alarm on: late targeting and dead-lettered messages."""
     expired = 0
@@ -43,13 +52,13 @@ def sweep(
     for action in store.active_actions():
         if action.expires_at <= iso(now):
             try:
-                store.close_action(action.action_id, Outcome.EXPIRED.value, None, now, SWEEPER)
+                store.close_action(action.action_id, Outcome.EXPIRED, None, now, SWEEPER)
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
-            enqueue(targeting, "results", action.action_id, trace=action.trace_header)
+            enqueue(targeting, Fanout.RESULTS, action.action_id, trace=action.trace_header)
             if action.public:
-                social.enqueue(posts, action.action_id, "result")
+                social.enqueue(posts, action.action_id, Stage.RESULT)
             expired += 1
             continue
         redriven += _redrive_updates(action, targeting, now)
@@ -61,7 +70,7 @@ def sweep(
             redriven += 1
     redacted = redact(now, keep_descriptions)
     measure(now, dead_letters, metrics)  # last: the sweep's own work never waits on it
-    return {"expired": expired, "redriven": redriven, "redacted": redacted}
+    return SweepReport(expired=expired, redriven=redriven, redacted=redacted)
 
 
 def measure(now: datetime, dead_letters: Sequence[WorkQueue], metrics: Metrics) -> None:
@@ -90,23 +99,27 @@ def redact(now: datetime, keep: timedelta) -> int:
     return redacted
 
 
-def _redrive_updates(action: Action, targeting: WorkQueue, now: datetime) -> int:
+def _redrive_updates(action: ActionRecord, targeting: WorkQueue, now: datetime) -> int:
     """Re-enqueue the fan-out of updates not yet queued a while after they were posted (a lost
     enqueue, or a crashed run); a second fan-out of one update sends nobody anything twice."""
     redriven = 0
     for update in action.updates:
         if not update.queued and now - datetime.fromisoformat(update.at) >= REDRIVE_IDLE:
-            log_event("fanout_redriven", action_id=action.action_id, kind="update")
+            log_event("fanout_redriven", action_id=action.action_id, kind=Fanout.UPDATE)
             enqueue(
-                targeting, "update", action.action_id, update.update_id, trace=action.trace_header
+                targeting,
+                Fanout.UPDATE,
+                action.action_id,
+                update.update_id,
+                trace=action.trace_header,
             )
             redriven += 1
     return redriven
 
 
-def _stalled(action: Action, kind: str, now: datetime) -> bool:
-    since = action.created_at if kind == "target" else (action.closed_at or action.created_at)
-    if kind == "target":
+def _stalled(action: ActionRecord, kind: Fanout, now: datetime) -> bool:
+    since = action.created_at if kind is Fanout.TARGET else (action.closed_at or action.created_at)
+    if kind is Fanout.TARGET:
         progress = int(action.targeted)
     else:
         progress = int(action.results_sent + action.results_failed + action.results_unknown)

@@ -13,14 +13,14 @@ from datetime import datetime
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
+from chalicelib.dal import progress as ledger_progress
 from chalicelib.dal.deliveries import Recipient
-from chalicelib.dal.models import Place
 from chalicelib.dal.participants import places_in
 from chalicelib.domain.metrics import Metric, Metrics
-from chalicelib.domain.model import Channel, Incident, Kind
+from chalicelib.domain.model import ActionStatus, Channel, DeliveryStatus, Fanout, Incident, Kind
 from chalicelib.domain.phones import is_mobile
+from chalicelib.domain.records import PlaceRecord
 from chalicelib.domain.signup import QuietHours
-from chalicelib.logic.sending import cut_off, update_index
 from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import SQS_BATCH, WorkQueue
@@ -31,7 +31,7 @@ CLAIM_BATCH = SEND_CHUNK * SQS_BATCH
 
 
 def choose_channel(
-    place: Place,
+    place: PlaceRecord,
     available: Sequence[str],
     incident: Incident,
     now: datetime,
@@ -65,7 +65,7 @@ def choose_channel(
     return None
 
 
-def quiet_until(place: Place, incident: Incident, now: datetime) -> datetime | None:
+def quiet_until(place: PlaceRecord, incident: Incident, now: datetime) -> datetime | None:
     """When this place's quiet hours end, if `now` is inside them and they apply to the incident."""
     if place.quiet_from is None or place.quiet_to is None or incident is Incident.MISSING_PERSON:
         return None
@@ -82,12 +82,12 @@ def target(
 ) -> int:
     """Claim every person inside the action's area, nearest first, and enqueue their alerts."""
     action = store.get_action(action_id)
-    if action.status != "active":
-        store.finish_pending(action_id, "target", now)
+    if action.status is not ActionStatus.ACTIVE:
+        store.finish_pending(action_id, Fanout.TARGET, now)
         return 0
     area = store.area_of(action)
     incident = Incident(action.incident)
-    with traced("target", action_id=action_id, ref=action.ref, incident=action.incident):
+    with traced(Fanout.TARGET.value, action_id=action_id, ref=action.ref, incident=action.incident):
         found = places_in(area, now)
         endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
         available = list(map(str, action.channels))
@@ -107,7 +107,9 @@ def target(
                     distance,
                     device_id=place.device_id if push else None,
                     endpoint_arn=endpoint if push else None,
-                    not_before=quiet_until(place, incident, now) if channel == "voice" else None,
+                    not_before=quiet_until(place, incident, now)
+                    if channel == Channel.VOICE
+                    else None,
                 )
             )
         inside = len(found)
@@ -126,9 +128,11 @@ def target(
             for not_before, group in waits.items():
                 enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
-            ledger.set_counts(action_id, {"targeted": len(recipients)})
+            ledger_progress.set_targeted(action_id, len(recipients))
         count(inside=inside, recipients=len(recipients), claimed=claimed)
-    if store.finish_pending(action_id, "target", now):  # once per action, whoever runs it again
+    if store.finish_pending(
+        action_id, Fanout.TARGET, now
+    ):  # once per action, whoever runs it again
         metrics.publish({Metric.RECIPIENTS: len(recipients)}, action_id=action_id)
     log_event(
         "action_targeted",
@@ -150,31 +154,30 @@ def fan_out_results(
     alert counters to the ledger's exact figures.
     """
     action = store.get_action(action_id)
-    if action.status != "closed":
+    if action.status is not ActionStatus.CLOSED:
         return 0
     queued = 0
-    exact: Counter[str] = Counter()
+    exact: Counter[DeliveryStatus] = Counter()
     cut_offs: Counter[str] = Counter()
-    with traced("results", action_id=action_id, ref=action.ref, incident=action.incident):
+    with traced(
+        Fanout.RESULTS.value, action_id=action_id, ref=action.ref, incident=action.incident
+    ):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             for d in chunk:
                 # The update refreshes `d`: it counts as unknown below.
-                if cut_off(d, now) and ledger.settle_cut_off_alert(d, now):
+                if ledger.cut_off(d, now) and ledger.settle_cut_off_alert(d, now):
                     cut_offs[str(d.channel)] += 1
-            exact.update(ledger.tally(chunk))
+            exact.update(ledger_progress.tally(chunk))
             todo = [d for d in chunk if ledger.queue_result(d)]
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
             queued += len(todo)
-        ledger.set_counts(
-            action_id,
-            {k: exact[k] for k in ("targeted", "sent", "failed", "cancelled", "unknown")},
-        )
+        ledger_progress.set_alert_counts(action_id, exact)
         count(queued=queued)
     for channel, failed in cut_offs.items():
         metrics.publish(
             {Metric.ALERTS_FAILED: failed}, dimension=("Channel", channel), action_id=action_id
         )
-    store.finish_pending(action_id, "results", now)
+    store.finish_pending(action_id, Fanout.RESULTS, now)
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
 
@@ -183,15 +186,17 @@ def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, Work
     """Queue one message of this update for every person the action has alerted; return how
     many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
     action = store.get_action(action_id)
-    if action.status != "active" or all(u.update_id != update_id for u in action.updates):
+    if action.status is not ActionStatus.ACTIVE or all(
+        u.update_id != update_id for u in action.updates
+    ):
         return 0  # closed first (the result says what matters now), or no such update
     queued = 0
-    with traced("update", action_id=action_id, ref=action.ref, incident=action.incident):
+    with traced(Fanout.UPDATE.value, action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             todo = [d for d in chunk if ledger.queue_update(d, update_id)]
             enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
             queued += len(todo)
         count(queued=queued)
-    store.update_queued(action_id, update_index(action, update_id))
+    store.update_queued(action_id, store.update_index(action, update_id))
     log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.dal import actions as store
-from chalicelib.domain.model import Incident
+from chalicelib.domain.model import Fanout, Incident, Stage
 from chalicelib.domain.requests import parse_update_request
 from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
@@ -34,7 +34,7 @@ def post_update(
     with traced("post_update", action_id=action_id, ref=action.ref, incident=action.incident):
         store.add_update(action_id, update_id, request.message, request.description, now)
     log_event("update_posted", action_id=action_id, update_id=update_id)
-    enqueue(targeting, "update", action_id, update_id, trace=action.trace_header)
+    enqueue(targeting, Fanout.UPDATE, action_id, update_id, trace=action.trace_header)
     if action.public:
-        social.enqueue(posts, action_id, "update", update_id)
+        social.enqueue(posts, action_id, Stage.UPDATE, update_id)
     return update_id

@@ -1,13 +1,17 @@
-"""Send work: the message that asks a sender to send one chunk of alerts or results."""
+"""Send work: the message that asks a sender to send one chunk of alerts or results, and the
+tally of what became of each of its deliveries."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import Enum, auto
 from itertools import islice
 from typing import Any, Protocol
 
+from chalicelib.domain.metrics import Metric
 from chalicelib.domain.model import Channel, Kind
 from chalicelib.queues import WorkQueue
 
@@ -117,3 +121,50 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+class Step(Enum):
+    """What became of one delivery of a chunk (logged by its lower-case name)."""
+
+    SENT = auto()
+    FAILED = auto()  # refused for good: it did not go out
+    UNKNOWN = auto()  # it may have gone out: never sent again
+    CUT_OFF = auto()  # a result whose alert's sender died mid-send: that alert is unknown
+    SETTLED = auto()  # nothing (more) to send: done earlier, cancelled or skipped
+    THROTTLED = auto()  # the provider refused for now: the rest of the chunk waits
+    LINES_BUSY = auto()  # no call line came free in time: the rest of the chunk waits
+    WAIT_ALERT = auto()  # a result whose alert is still being sent
+
+
+@dataclass
+class Tally:
+    """What one chunk did, as the ledger records it: counted and published once when it ends."""
+
+    steps: Counter[Step] = field(default_factory=Counter)
+    last_sent: datetime | None = None
+    first_alert: datetime | None = None  # the action's first alert on this channel, if this chunk's
+
+    def note(self, step: Step, at: datetime) -> None:
+        """Count one delivery's step (a throttled one once per refusal)."""
+        self.steps[step] += 1
+        if step is Step.SENT:
+            self.last_sent = at
+
+    def values(self, kind: Kind, created_at: datetime) -> dict[Metric, float]:
+        """The chunk's metrics; times in milliseconds from the action's start."""
+        values: dict[Metric, float] = {Metric.THROTTLED: self.steps[Step.THROTTLED]}
+        if kind is Kind.ALERT:
+            values[Metric.ALERTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.FAILED] + self.steps[Step.UNKNOWN]
+            if self.last_sent is not None:
+                values[Metric.TIME_TO_LAST_ALERT] = _ms(self.last_sent - created_at)
+        elif kind is Kind.RESULT:
+            values[Metric.RESULTS_SENT] = self.steps[Step.SENT]
+            values[Metric.ALERTS_FAILED] = self.steps[Step.CUT_OFF]  # found unknown only now
+        if self.first_alert is not None:
+            values[Metric.TIME_TO_FIRST_ALERT] = _ms(self.first_alert - created_at)
+        return values
+
+
+def _ms(elapsed: timedelta) -> float:
+    return round(elapsed.total_seconds() * 1000, 1)

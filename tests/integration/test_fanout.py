@@ -13,22 +13,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries as ledger
-from chalicelib.dal.deliveries import Settled
+from chalicelib.dal.deliveries import ALERT_IN_FLIGHT
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_result
-from chalicelib.domain.model import Kind, Language, Outcome
-from chalicelib.logic.sending import ALERT_IN_FLIGHT, ALERT_WAIT_DELAY_S, THROTTLED_RETRIES
+from chalicelib.domain.model import DeliveryStatus, Kind, Language, Outcome
+from chalicelib.logic.sending import ALERT_WAIT_DELAY_S, THROTTLED_RETRIES
 from chalicelib.logic.sweep import REDRIVE_IDLE
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
 from chalicelib.runtime import runtime
-from tests.support.builders import add_participant
+from tests.support.builders import UTRECHT, add_participant
 from tests.support.fanout import (
     CALLBACK_NUMBER,
+    DESCRIPTION,
     INSIDE,
     INSIDE_PHONES,
+    RADIUS_M,
     LambdaTimeout,
     PublishFaults,
     alert_text,
@@ -568,6 +571,45 @@ def test_given_the_targeting_enqueue_is_lost_when_the_sweep_runs_then_everyone_i
     assert view(system, action["action_id"])["targeting"] == "done"
 
 
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_sqs_unreachable_when_an_action_starts_then_it_answers_202_and_the_sweep_enqueues(
+    system: System, clock: Callable[[timedelta], datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: the SQS endpoint cannot be reached (botocore's own error, below the WorkQueue)
+    client = runtime().targeting.client
+    real_send = client.send_message_batch
+    refusals: list[int] = []
+
+    def unreachable_once(**kwargs: Any) -> Any:
+        if not refusals:
+            refusals.append(1)
+            raise EndpointConnectionError(endpoint_url="https://sqs.eu-west-1.amazonaws.com/")
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(client, "send_message_batch", unreachable_once)
+
+    # When: POST while SQS is unreachable
+    response = system.post(
+        "/actions",
+        {
+            "incident": "burglary",
+            "description": DESCRIPTION,
+            "area": {"lat": UTRECHT[0], "lon": UTRECHT[1], "radius_m": RADIUS_M},
+        },
+    )
+
+    # Then: accepted, its targeting pending until the sweep re-drives it
+    assert response.status_code == 202, response.body
+    action_id = response.json_body["action_id"]
+    assert refusals == [1]
+    assert view(system, action_id)["targeting"] == "pending"
+    clock(timedelta(minutes=3))
+    assert system.sweep()["redriven"] == 1
+    system.run_queues()
+    assert view(system, action_id)["targeting"] == "done"
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, response.json_body["ref"]))
+
+
 # --- 10. No personal data in logs ----------------------------------------------------------------
 
 
@@ -676,7 +718,9 @@ def test_given_alerts_in_flight_when_closed_then_their_results_wait_for_them_but
 
     # When: the other sender's publish to `slow` completes, and it records the alert as sent
     message_id = runtime().sender.sms.send(slow, alert_text(ref, language_of(slow)))
-    ledger.finish_sending(taken[slow], Kind.ALERT, Settled.SENT, datetime.now(UTC), message_id)
+    ledger.finish_sending(
+        taken[slow], Kind.ALERT, DeliveryStatus.SENT, datetime.now(UTC), message_id
+    )
     system.emulator.time_passes(SMS_QUEUE)
     run(system, "sms_sender", SMS_QUEUE)
 

@@ -8,6 +8,7 @@ from bench import moto_gsi
 from bench.fanout.simulation import run
 from bench.fanout.world import Params, world
 from bench.simclock import Scheduler
+from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
@@ -54,7 +55,7 @@ def test_the_index_query_shortcut_answers_as_moto_does() -> None:
         for n, delivery in enumerate(ledger.load("a", [p.participant_id for p in people])):
             if n % 3:  # two deliveries share a contact id, two have none
                 ledger.start_sending(delivery, Kind.ALERT, NOW)
-                ledger.finish_call(delivery, Kind.ALERT, f"contact-{n % 2}", n, NOW)
+                call_ledger.finish_call(delivery, Kind.ALERT, f"contact-{n % 2}", n, NOW)
 
         def answers() -> list[list[str]]:
             return [

@@ -1,0 +1,72 @@
+"""How an action's messages went, read from its ledger: per channel for its timeline, and in
+total as the truth its live counters are set to."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.dal.models import Action, Delivery
+from chalicelib.domain.model import DeliveryStatus
+from chalicelib.domain.records import DeliveryRecord
+
+# An alert that may have reached the phone (counted as alerted on the timeline).
+MAY_HAVE_ARRIVED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
+# A message queued or being sent: not yet settled.
+OPEN = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
+
+
+@dataclass
+class Progress:
+    """How one channel's messages of an action went, as the ledger records them."""
+
+    first_alert: datetime | None = None
+    last_alert: datetime | None = None
+    alerts: int = 0  # sent, or unknown (may have arrived)
+    last_result: datetime | None = None
+    results: int = 0
+    results_open: int = 0  # queued or being sent
+
+
+def progress(action_id: str) -> dict[str, Progress]:
+    """Per channel, when the action's first and last alert and last result went out."""
+    found: dict[str, Progress] = {}
+    fields = ["channel", "alert_status", "alert_at", "result_status", "result_at"]
+    for d in Delivery.query(action_id, attributes_to_get=fields):
+        p = found.setdefault(str(d.channel), Progress())
+        if d.alert_status in MAY_HAVE_ARRIVED and d.alert_at is not None:
+            p.alerts += 1
+            p.first_alert = min(p.first_alert or d.alert_at, d.alert_at)
+            p.last_alert = max(p.last_alert or d.alert_at, d.alert_at)
+        if d.result_status in OPEN:
+            p.results_open += 1
+        elif d.result_status is DeliveryStatus.SENT and d.result_at is not None:
+            p.results += 1
+            p.last_result = max(p.last_result or d.result_at, d.result_at)
+    return found
+
+
+def tally(deliveries: Iterable[DeliveryRecord]) -> Counter[DeliveryStatus]:
+    """How many of these deliveries' alerts stand in each state."""
+    return Counter(d.alert_status for d in deliveries)
+
+
+def set_targeted(action_id: str, targeted: int) -> None:
+    """Overwrite the action's count of people targeted with the ledger's truth."""
+    Action(action_id).update(actions=[Action.targeted.set(targeted)])
+
+
+def set_alert_counts(action_id: str, alerts: Counter[DeliveryStatus]) -> None:
+    """Overwrite the action's alert counters with the ledger's truth (a tally of its ledger)."""
+    action = Action
+    action(action_id).update(
+        actions=[
+            action.targeted.set(alerts.total()),
+            action.sent.set(alerts[DeliveryStatus.SENT]),
+            action.failed.set(alerts[DeliveryStatus.FAILED]),
+            action.cancelled.set(alerts[DeliveryStatus.CANCELLED]),
+            action.unknown.set(alerts[DeliveryStatus.UNKNOWN]),
+        ]
+    )

@@ -1,0 +1,103 @@
+"""The call lines: a voice sender leases one per call, and a call's end gives it back.
+
+Connect takes at most so many calls at once (`Sender.voice_lines`); a placed call holds its
+line until Connect's contact event says it ended (or the lease runs out, dal/lines.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.dal import actions as store
+from chalicelib.dal import calls as call_ledger
+from chalicelib.dal import lines
+from chalicelib.domain.model import ActionStatus, CallOutcome, Channel, Kind
+from chalicelib.logic.ports import Voice
+from chalicelib.logic.work import enqueue_by_channel
+from chalicelib.logs import log_event
+from chalicelib.queues import WorkQueue
+
+# How long a voice sender waits in-process for a free line before putting the rest back: a
+# Lambda waiting costs little, and it takes a line within a poll of the call that frees it.
+LINE_WAIT_S = 180.0
+LINE_POLL_S = 0.5
+# An alert call nobody answered is tried once more, a few minutes later.
+RETRY_UNANSWERED_S = 300
+
+
+class LinesBusy(Exception):
+    """Every call line stayed in use for as long as this sender may wait."""
+
+
+@dataclass
+class Lease:
+    """A call line held by this sender; `taken` once a placed call holds it until it ends."""
+
+    number: int
+    taken: bool = False
+
+
+@contextmanager
+def call_line(
+    limit: int,
+    moment: Callable[[], datetime],
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> Iterator[Lease]:
+    """One of `limit` call lines, waited for until `clock` reaches `deadline` (LinesBusy after
+    that). Given back on leaving, whatever happened, unless a placed call took it."""
+    number = lines.acquire(limit, moment())
+    while number is None:
+        if clock() + LINE_POLL_S > deadline:
+            raise LinesBusy
+        sleep(LINE_POLL_S)
+        number = lines.acquire(limit, moment())
+    lease = Lease(number)
+    try:
+        yield lease
+    finally:
+        if not lease.taken:
+            lines.release(number)
+
+
+def call_ended(
+    contact_id: str, outcome: CallOutcome, queues: Mapping[Channel, WorkQueue], voice: Voice | None
+) -> None:
+    """Record how a call went, free its line, and queue a second try for an unanswered alert."""
+    delivery = call_ledger.by_contact(contact_id)
+    if delivery is None:
+        _unknown_call_ended(contact_id, voice)
+        return
+    if delivery.voice_line is not None:
+        lines.release(int(delivery.voice_line))
+    call_ledger.record_call_outcome(delivery, outcome)
+    log_event(
+        "call_ended", action_id=delivery.action_id, kind=delivery.contact_kind, outcome=outcome
+    )
+    unanswered = outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY)
+    if (
+        unanswered
+        and delivery.contact_kind is Kind.ALERT
+        and store.get_action(delivery.action_id).status is ActionStatus.ACTIVE
+        and call_ledger.requeue_unanswered_alert(delivery)
+    ):
+        enqueue_by_channel(
+            queues, Kind.ALERT, delivery.action_id, [delivery], delay_s=RETRY_UNANSWERED_S
+        )
+
+
+def _unknown_call_ended(contact_id: str, voice: Voice | None) -> None:
+    """A call we never learnt the id of ended: its start's answer was lost (an unknown alert).
+    Its reference names the delivery that holds its line: free that line now."""
+    reference = voice.reference_of(contact_id) if voice is not None else None
+    delivery = call_ledger.by_reference(reference) if reference else None
+    if delivery is None or delivery.voice_line is None:
+        log_event("unknown_contact", contact_id=contact_id)
+        return
+    lines.release(int(delivery.voice_line))
+    call_ledger.forget_line(delivery)
+    log_event("unknown_call_ended", action_id=delivery.action_id, contact_id=contact_id)
