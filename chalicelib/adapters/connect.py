@@ -188,8 +188,6 @@ def caller_of(invocation: Mapping[str, Any]) -> str | None:
     return endpoint.get("Address") if endpoint.get("Type") == "TELEPHONE_NUMBER" else None
 
 
-# The EventBridge pattern of Connect's contact events: the contact_events handler's trigger.
-CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"]}
 UNREACHABLE = ("TELECOM_NUMBER_INVALID", "TELECOM_PROBLEM", "TELECOM_POTENTIAL_BLOCKING")
 
 

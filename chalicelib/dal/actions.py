@@ -13,12 +13,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency, Photo
 from chalicelib.dal.paging import decode_page, encode_page
+from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.geo.geojson import from_geojson, to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
 from chalicelib.domain.model import ActionStatus, Channel, Fanout, Outcome, Stage, iso
 from chalicelib.domain.photos import photo_too_late
-from chalicelib.domain.records import ActionRecord
 from chalicelib.domain.requests import ActionRequest
 
 IDEMPOTENCY_TTL = timedelta(hours=24)

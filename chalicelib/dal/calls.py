@@ -13,8 +13,8 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.dal.deliveries import add_counts, finish_sending, ledger_item
 from chalicelib.dal.models import Delivery
+from chalicelib.dal.records import DeliveryRecord
 from chalicelib.domain.model import CallOutcome, DeliveryStatus, Kind
-from chalicelib.domain.records import DeliveryRecord
 
 
 def finish_call(

@@ -28,8 +28,8 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
+from chalicelib.dal.records import DeliveryRecord
 from chalicelib.domain.model import DeliveryStatus, Kind
-from chalicelib.domain.records import DeliveryRecord
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.dal.models import Action, Delivery
+from chalicelib.dal.records import DeliveryRecord
 from chalicelib.domain.model import DeliveryStatus
-from chalicelib.domain.records import DeliveryRecord
 
 # An alert that may have reached the phone (counted as alerted on the timeline).
 MAY_HAVE_ARRIVED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})

@@ -7,7 +7,6 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.adapters.connect import caller_of
 from chalicelib.handlers.http import wired
 from chalicelib.logic.callbacks import CallerRoute, route_caller
 
@@ -18,4 +17,4 @@ callbacks = Blueprint(__name__)
 @wired
 def callback_router(event: dict[str, Any], context: Any) -> CallerRoute:
     """Connect's Lambda invocation in, flat string attributes out (Connect's required shape)."""
-    return route_caller(caller_of(event), datetime.now(UTC))
+    return route_caller(event, datetime.now(UTC))

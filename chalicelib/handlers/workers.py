@@ -10,8 +10,6 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib.adapters.connect import CONTACT_EVENTS, ended_call
-from chalicelib.adapters.sms import parse_reply
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
 from chalicelib.logic import account, calls, codes, sending, social, sweep, targeting
@@ -42,6 +40,8 @@ def now() -> datetime:
 
 # The fields of a message body its span is annotated with: ids, never the rest of a body.
 TRACED_FIELDS = ("action_id", "kind", "channel")
+# The EventBridge pattern that triggers contact_events: Connect's contact events of this account.
+CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"]}
 
 
 def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
@@ -142,18 +142,14 @@ def social_poster(event: Any) -> dict[str, Any]:
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
     rt = runtime()
-    ended = ended_call(event.detail)
-    if ended is not None:
-        calls.call_ended(ended.contact_id, ended.outcome, rt.queues, rt.sender.voice)
+    calls.contact_event(event.detail, rt.queues, rt.sender.voice)
 
 
 @workers.on_sns_message(topic=INBOUND_SMS_TOPIC)
 @wired
 def inbound_sms(event: Any) -> None:
     """Replies to our SMS (SNS two-way messaging): STOP removes the sender at once."""
-    reply = parse_reply(event.message)
-    if reply is not None:
-        account.receive_reply(reply.phone, reply.text)
+    account.receive_reply(event.message)
 
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from chalicelib.adapters.errors import SendFailed
+from chalicelib.adapters.sms import parse_reply
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries, devices, participants, verifications
 from chalicelib.dal.records import (
@@ -182,10 +183,12 @@ def stop_by_reply(phone: str) -> bool:
     return True
 
 
-def receive_reply(phone: str, text: str) -> None:
-    """An SMS reply from `phone`: STOP removes its sender at once; anything else changes nothing."""
-    if is_stop(text):
-        removed = stop_by_reply(phone)
+def receive_reply(message: str) -> None:
+    """An SMS reply (SNS two-way messaging): STOP removes its sender at once; anything else, or a
+    reply that names no sender, changes nothing."""
+    reply = parse_reply(message)
+    if reply is not None and is_stop(reply.text):
+        removed = stop_by_reply(reply.phone)
         log_event("stop_reply", removed=int(removed))
 
 

@@ -12,11 +12,11 @@ from typing import Any, TypedDict
 from chalicelib.dal import actions as store
 from chalicelib.dal import municipalities
 from chalicelib.dal.participants import places_in
+from chalicelib.dal.records import ActionRecord, PhotoRecord, UpdateRecord
 from chalicelib.domain import messages
 from chalicelib.domain.geo.geojson import to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
 from chalicelib.domain.model import ActionStatus, Fanout, Outcome, Stage
-from chalicelib.domain.records import ActionRecord, PhotoRecord, UpdateRecord
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logic import social
 from chalicelib.logs import log_event

@@ -6,9 +6,11 @@ them. A caller's number can be spoofed, so nothing here may change what the call
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from chalicelib.adapters.connect import caller_of
 from chalicelib.dal import actions as store
 from chalicelib.dal import deliveries, municipalities, ratelimits
 from chalicelib.domain.errors import DomainError, NotFound, TooManyRequests
@@ -42,14 +44,14 @@ GENERAL = CallerRoute(
 )
 
 
-def route_caller(caller: str | None, now: datetime) -> CallerRoute:
-    """Contact attributes for the inbound flow: the dispatch queue with the action's context,
-    or the general queue for unknown, withheld or too frequent numbers.
+def route_caller(invocation: Mapping[str, Any], now: datetime) -> CallerRoute:
+    """Contact attributes for the inbound flow's Lambda invocation: the dispatch queue with the
+    action's context, or the general queue for unknown, withheld or too frequent numbers.
 
     Only a keyed hash of the number is used, and the number is never logged.
     """
     try:
-        phone = normalise(caller or "")
+        phone = normalise(caller_of(invocation) or "")
     except DomainError:
         return GENERAL.copy()
     try:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from chalicelib.adapters.connect import ended_call
 from chalicelib.dal import actions as store
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import lines
@@ -62,6 +64,16 @@ def call_line(
     finally:
         if not lease.taken:
             lines.release(number)
+
+
+def contact_event(
+    detail: Mapping[str, Any], queues: Mapping[Channel, WorkQueue], voice: Voice | None
+) -> None:
+    """One of Connect's contact events: a call that ended frees its line (call_ended); other
+    events change nothing."""
+    ended = ended_call(detail)
+    if ended is not None:
+        call_ended(ended.contact_id, ended.outcome, queues, voice)
 
 
 def call_ended(

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.dal import actions as store
+from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import InvalidInput, ServiceUnavailable
 from chalicelib.domain.model import ActionStatus
 from chalicelib.domain.photos import PhotoKeys, check_upload, photo_too_late, public_url
-from chalicelib.domain.records import ActionRecord
 from chalicelib.logic.actions import ActionView, action_view
 from chalicelib.logic.ports import PhotoStore, Resizer
 from chalicelib.logs import log_event

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.dal import actions as store
+from chalicelib.dal.records import ActionRecord, BulletinRecord
 from chalicelib.domain import atom, cap, page
 from chalicelib.domain.errors import DomainError, Expired, NotFound
 from chalicelib.domain.messages import REF_LENGTH
@@ -25,7 +26,6 @@ from chalicelib.domain.public import (
     Update,
     alert_item,
 )
-from chalicelib.domain.records import ActionRecord, BulletinRecord
 from chalicelib.domain.requests import MAX_DURATION
 from chalicelib.logic.actions import REF_ALPHABET
 

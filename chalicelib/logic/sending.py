@@ -22,6 +22,7 @@ from chalicelib.dal import actions as store
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
+from chalicelib.dal.records import ActionRecord, DeliveryRecord
 from chalicelib.domain import messages
 from chalicelib.domain.messages import speakable
 from chalicelib.domain.metrics import Metrics
@@ -34,7 +35,6 @@ from chalicelib.domain.model import (
     Language,
 )
 from chalicelib.domain.pacing import RateLimiter
-from chalicelib.domain.records import ActionRecord, DeliveryRecord
 from chalicelib.logic.calls import LINE_WAIT_S, Lease, LinesBusy, call_line
 from chalicelib.logic.ports import Push, Sms, Voice
 from chalicelib.logic.work import SendWork, Step, Tally, enqueue_by_channel

@@ -13,8 +13,8 @@ from typing import Any
 
 from chalicelib.adapters.social import PostFailed
 from chalicelib.dal import actions as store
+from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.model import Incident, Outcome, Stage
-from chalicelib.domain.records import ActionRecord
 from chalicelib.domain.social import KINDS, Post, render
 from chalicelib.logic.ports import Network
 from chalicelib.logs import log_event

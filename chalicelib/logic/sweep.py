@@ -9,10 +9,10 @@ from typing import TypedDict
 
 from chalicelib.dal import actions as store
 from chalicelib.dal import devices
+from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Fanout, Outcome, Stage, iso
-from chalicelib.domain.records import ActionRecord
 from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logs import log_event

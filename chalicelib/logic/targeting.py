@@ -16,10 +16,10 @@ from chalicelib.dal import devices
 from chalicelib.dal import progress as ledger_progress
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.participants import places_in
+from chalicelib.dal.records import PlaceRecord
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import ActionStatus, Channel, DeliveryStatus, Fanout, Incident, Kind
 from chalicelib.domain.phones import is_mobile
-from chalicelib.domain.records import PlaceRecord
 from chalicelib.domain.signup import QuietHours
 from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
 from chalicelib.logs import log_event

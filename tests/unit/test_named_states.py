@@ -28,17 +28,6 @@ ERRORS = frozenset(
     for name, value in vars(errors).items()
     if inspect.isclass(value) and issubclass(value, errors.DomainError)
 )
-# The people helper's files of issue 20, cleaned on their own branch: remove this set (and the
-# mark it puts on them) once the branches are merged. strict: a cleaned file fails here until then.
-CLEANED_ELSEWHERE = frozenset(
-    {
-        "chalicelib/logic/callbacks.py",
-        "chalicelib/logic/devices.py",
-        "chalicelib/logic/participants.py",
-    }
-)
-
-
 def _allowed(tree: ast.AST) -> set[int]:
     """The ids of the string nodes that may hold a state's word."""
     allowed: set[int] = set()
@@ -75,22 +64,10 @@ def literal_states(source: str) -> list[tuple[int, str]]:
     )
 
 
-def _modules() -> list[object]:
-    found = sorted(
+def _modules() -> list[str]:
+    return sorted(
         p.relative_to(ROOT).as_posix() for d in SCANNED for p in (ROOT / d).rglob("*.py")
     )
-    return [
-        pytest.param(
-            path,
-            marks=pytest.mark.xfail(
-                reason="issue 20: the people helper names these states on their branch",
-                strict=True,
-            ),
-        )
-        if path in CLEANED_ELSEWHERE
-        else path
-        for path in found
-    ]
 
 
 @pytest.mark.parametrize("path", _modules())
