@@ -26,7 +26,7 @@ from bench.memory_index import PlaceLike
 from chalicelib.domain.geo.planning import query_units
 from chalicelib.domain.geo.shapes import Circle
 
-HASH_KEY_LENGTH = 6  # the setting the comparison in issue 12 measured
+HASH_KEY_LENGTH = 6  # the setting docs/benchmarks.md's targeting comparison measured
 
 
 class PeerTable:

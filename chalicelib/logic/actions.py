@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import municipalities
 from chalicelib.dal.participants import places_in
 from chalicelib.dal.records import ActionRecord, PhotoRecord, UpdateRecord
@@ -126,7 +126,7 @@ def start_action(
     key = f"{caller}#{idempotency_key}" if idempotency_key else None
     fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
     with traced("start_action", incident=request.incident.value):
-        action, new = store.create(
+        action, new = action_store.create(
             request,
             action_id=str(uuid.uuid4()),
             ref=new_ref(),
@@ -162,7 +162,7 @@ def close_action(
 ) -> ActionRecord:
     """Close an active action and enqueue its result messages (and its result post, if public)."""
     with traced("close_action", action_id=action_id, outcome=request.outcome.value):
-        action = store.close_action(action_id, request.outcome, request.message, now, caller)
+        action = action_store.close_action(action_id, request.outcome, request.message, now, caller)
         annotate(ref=action.ref, incident=action.incident)
     log_event("action_closed", action_id=action_id, outcome=request.outcome.value)
     enqueue(targeting, Fanout.RESULTS, action_id, trace=action.trace_header)
@@ -201,13 +201,13 @@ def reach(area: Shape) -> int:
 
 def list_actions(status: str, limit: int, page: str | None) -> ActionPage:
     """A page of actions with a status, newest first, as the dispatch API shows them."""
-    found, next_page = store.list_actions(ActionStatus(status), limit, page)
+    found, next_page = action_store.list_actions(ActionStatus(status), limit, page)
     return ActionPage(actions=[action_view(a) for a in found], next=next_page)
 
 
 def get_action(action_id: str) -> ActionView:
     """One action with its live counts."""
-    return action_view(store.get_action(action_id))
+    return action_view(action_store.get_action(action_id))
 
 
 def area_view(area: Shape) -> dict[str, Any]:
@@ -227,7 +227,7 @@ def action_view(action: ActionRecord) -> ActionView:
         status=action.status,
         incident=action.incident,
         description=action.description,
-        area=area_view(store.area_of(action)),
+        area=area_view(action_store.area_of(action)),
         channels=[str(c) for c in action.channels],
         public=bool(action.public),
         exercise=bool(action.exercise),

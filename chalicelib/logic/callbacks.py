@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from chalicelib.adapters.connect import caller_of
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries, municipalities, ratelimits
 from chalicelib.domain.errors import DomainError, NotFound, TooManyRequests
 from chalicelib.domain.model import ActionStatus
@@ -62,7 +62,7 @@ def route_caller(invocation: Mapping[str, Any], now: datetime) -> CallerRoute:
     candidates = []
     for action_id in deliveries.alerted_actions(phone, now - RECENT):
         try:
-            candidates.append(store.get_action(action_id))
+            candidates.append(action_store.get_action(action_id))
         except NotFound:
             continue
     if not candidates:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.connect import ended_call
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import lines
 from chalicelib.domain.model import ActionStatus, CallOutcome, Channel, Kind
@@ -94,7 +94,7 @@ def call_ended(
     if (
         unanswered
         and delivery.contact_kind is Kind.ALERT
-        and store.get_action(delivery.action_id).status is ActionStatus.ACTIVE
+        and action_store.get_action(delivery.action_id).status is ActionStatus.ACTIVE
         and call_ledger.requeue_unanswered_alert(delivery)
     ):
         enqueue_by_channel(

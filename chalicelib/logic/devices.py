@@ -11,7 +11,7 @@ from chalicelib.adapters.attestation import AttestationRefused
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
 from chalicelib.dal import actions, deliveries, ratelimits
-from chalicelib.dal import devices as store
+from chalicelib.dal import devices as device_store
 from chalicelib.dal.verifications import session_participant
 from chalicelib.domain.devices import (
     Fix,
@@ -137,7 +137,7 @@ def register(
     except SendFailed as exc:
         log_event("device_register_failed", code=exc.code)
         raise
-    device, secret = store.create_device(
+    device, secret = device_store.create_device(
         request.platform, endpoint, request.language, participant_id, now
     )
     log_event("device_registered", device_id=device.device_id, linked=int(bool(participant_id)))
@@ -148,7 +148,7 @@ def update_location(
     device_id: str, secret: str | None, body: Mapping[str, Any], now: datetime
 ) -> int:
     """Replace the device's current location; the seconds it counts for."""
-    device = store.authenticate(device_id, secret)
+    device = device_store.authenticate(device_id, secret)
     lat, lon = parse_position(body)
     _limit(
         "device-location",
@@ -162,14 +162,14 @@ def update_location(
     if device.located_at and device.located_lat is not None and device.located_lon is not None:
         last = Fix(float(device.located_lat), float(device.located_lon), device.located_at)
     check_plausible_move(last, Fix(lat, lon, now))
-    store.set_location(device, lat, lon, now)
-    return int(store.LOCATION_TTL.total_seconds())
+    device_store.set_location(device, lat, lon, now)
+    return int(device_store.LOCATION_TTL.total_seconds())
 
 
 def delete(device_id: str, secret: str | None, push: PushRegistry | None) -> None:
     """Remove the install, its location and its push endpoint."""
-    device = store.authenticate(device_id, secret)
-    store.delete_device(device)
+    device = device_store.authenticate(device_id, secret)
+    device_store.delete_device(device)
     if push is not None and device.endpoint_arn:
         push.delete(str(device.endpoint_arn))
     log_event("device_deleted", device_id=device_id)
@@ -183,7 +183,7 @@ def report_sighting(
     now: datetime,
 ) -> str:
     """Store a sighting from a device that was alerted for the action; its id."""
-    device = store.authenticate(device_id, secret)
+    device = device_store.authenticate(device_id, secret)
     action = actions.get_action(action_id)
     if action.status != ActionStatus.ACTIVE:
         raise Conflict("action_not_active", "This action is closed; no sightings are taken.")
@@ -215,7 +215,7 @@ def report_sighting(
         "too_many_sightings",
         "sightings per action",
     )
-    stored = store.add_sighting(action_id, device.device_id, sighting, now)
+    stored = device_store.add_sighting(action_id, device.device_id, sighting, now)
     log_event("sighting_reported", action_id=action_id, device_id=device.device_id)
     return str(stored.sighting_id)
 
@@ -224,7 +224,7 @@ def list_sightings(action_id: str, limit: int, page: str | None) -> SightingsPag
     """Dispatch: a page of an action's sightings, newest received first, from its centre."""
     action = actions.get_action(action_id)
     centre = (float(action.lat), float(action.lon))
-    found, next_page = store.sightings_page(action_id, limit, page)
+    found, next_page = device_store.sightings_page(action_id, limit, page)
     return SightingsPage(
         sightings=[
             sighting_view(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
-from chalicelib.dal import municipalities as store
+from chalicelib.dal import municipalities as municipality_store
 from chalicelib.dal.records import MunicipalityRecord
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.outlines import MUNICIPALITY_FIELDS, check_code, from_bytes, parse_outline
@@ -22,7 +22,7 @@ class MunicipalityView(TypedDict):
 
 
 def _view(m: MunicipalityRecord, with_area: bool = False) -> MunicipalityView:
-    view = MunicipalityView(code=m.code, name=m.name, bbox=store.bbox(m))
+    view = MunicipalityView(code=m.code, name=m.name, bbox=municipality_store.bbox(m))
     if with_area:
         view["area"] = from_bytes(m.area).geojson()
     return view
@@ -35,7 +35,7 @@ def put_municipality(body: Mapping[str, Any]) -> MunicipalityView:
     name = required(body, "name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise InvalidInput("wrong_type", "name must be the municipality's name.", "name")
-    record = store.put_municipality(
+    record = municipality_store.put_municipality(
         code, name.strip(), parse_outline(body.get("area"), body.get("bbox"))
     )
     return _view(record, with_area=True)
@@ -43,9 +43,9 @@ def put_municipality(body: Mapping[str, Any]) -> MunicipalityView:
 
 def get_municipality(code: str) -> MunicipalityView:
     """One municipality's view, with its area (NotFound if there is none)."""
-    return _view(store.get_municipality(code), with_area=True)
+    return _view(municipality_store.get_municipality(code), with_area=True)
 
 
 def list_municipalities() -> list[MunicipalityView]:
     """Every municipality's view, without the outlines."""
-    return [_view(m) for m in store.list_municipalities()]
+    return [_view(m) for m in municipality_store.list_municipalities()]

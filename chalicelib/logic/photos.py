@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import InvalidInput, ServiceUnavailable
 from chalicelib.domain.model import ActionStatus
@@ -38,7 +38,7 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
     NotFound, Conflict (closed), InvalidInput or PayloadTooLarge leave nothing stored.
     """
     check_upload(body, media_type)
-    if store.get_action(action_id).status is not ActionStatus.ACTIVE:
+    if action_store.get_action(action_id).status is not ActionStatus.ACTIVE:
         raise photo_too_late(action_id)  # before any work; set_photo checks again at the end
     keys = PhotoKeys(action_id, uuid.uuid4().hex)
     photos.store.put(keys.upload, body, media_type)
@@ -47,7 +47,7 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
         refused = photos.resizer.resize(action_id, keys.photo_id)
         if refused:
             raise InvalidInput(str(refused["error"]), str(refused["message"]))
-        action = store.set_photo(
+        action = action_store.set_photo(
             action_id,
             large=public_url(photos.public_url, keys.large),
             small=public_url(photos.public_url, keys.small),
@@ -61,9 +61,7 @@ def attach_photo(action_id: str, body: bytes, media_type: str, photos: Photos) -
     return action
 
 
-def put_photo(
-    action_id: str, body: bytes, media_type: str, photos: Photos | None
-) -> ActionView:
+def put_photo(action_id: str, body: bytes, media_type: str, photos: Photos | None) -> ActionView:
     """The photo route: attach the photo where this deployment keeps photos; return the action
     as dispatch sees it."""
     if photos is None:

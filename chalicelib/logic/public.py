@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.records import ActionRecord, BulletinRecord
 from chalicelib.domain import atom, cap, page
 from chalicelib.domain.errors import DomainError, Expired, NotFound
@@ -41,7 +41,7 @@ def alert_list(site: Site) -> list[dict[str, Any]]:
     Exercises stay out: the list has no way to mark one, and the displays at bus and tram stops
     that read it would show a drill as a real search.
     """
-    shown = [a for a in store.active_actions() if a.public and not a.exercise]
+    shown = [a for a in action_store.active_actions() if a.public and not a.exercise]
     shown.sort(key=lambda a: str(a.created_at), reverse=True)
     return [alert_item(public_view(a), site) for a in shown]
 
@@ -53,8 +53,10 @@ def cap_message(ref: str, site: Site, now: datetime) -> str:
 
 def feed(site: Site, now: datetime) -> str:
     """The Atom index: active public actions and those closed less than SHOWN_AFTER_CLOSE ago."""
-    recent = store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
-    actions = [a for a in (*store.active_actions(), *recent) if a.public and _on_show(a, now)]
+    recent = action_store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
+    actions = [
+        a for a in (*action_store.active_actions(), *recent) if a.public and _on_show(a, now)
+    ]
     return atom.feed([public_view(a) for a in actions], site)
 
 
@@ -73,7 +75,7 @@ def _shown(ref: str, now: datetime) -> PublicAction:
     action = None
     if REF.fullmatch(ref):
         with contextlib.suppress(NotFound):
-            action = store.action_by_ref(ref)
+            action = action_store.action_by_ref(ref)
     # A non-public action answers exactly as an unknown reference: its existence stays private.
     if action is None or not action.public:
         raise NotFound(
@@ -107,7 +109,7 @@ def public_view(action: ActionRecord) -> PublicAction:
         incident=Incident(action.incident),
         description=latest_description or action.description,
         place=action.place,
-        area=store.area_of(action),
+        area=action_store.area_of(action),
         exercise=bool(action.exercise),
         started=_time(action.created_at),
         expires=_time(action.expires_at),
@@ -127,10 +129,10 @@ def _bulletins(action: ActionRecord) -> list[BulletinRecord]:
     if action.bulletins:
         return list(action.bulletins)
     made: list[BulletinRecord] = [
-        store.bulletin(action.action_id, Stage.START, _time(action.created_at))
+        action_store.bulletin(action.action_id, Stage.START, _time(action.created_at))
     ]
     if action.closed_at:
-        made.append(store.bulletin(action.action_id, Stage.RESULT, _time(action.closed_at)))
+        made.append(action_store.bulletin(action.action_id, Stage.RESULT, _time(action.closed_at)))
     return made
 
 

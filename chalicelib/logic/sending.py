@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
@@ -96,7 +96,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
 
     Whatever cannot go out yet is put back on the channel's queue as a new, delayed message.
     """
-    action = store.get_action(work.action_id)
+    action = action_store.get_action(work.action_id)
     if (
         work.not_before is not None
         and now < work.not_before
@@ -174,9 +174,9 @@ def _count(work: SendWork, action: ActionRecord, tally: Tally) -> None:
     if throttled:
         ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})
     if work.kind is Kind.UPDATE:
-        index = store.update_index(action, str(work.update_id))
+        index = action_store.update_index(action, str(work.update_id))
         steps = tally.steps
-        store.count_update(
+        action_store.count_update(
             work.action_id,
             index,
             sent=steps[Step.SENT],
@@ -191,7 +191,9 @@ def _note_first_alert(action: ActionRecord, channel: Channel, tally: Tally) -> N
     Checked on the first alert a chunk sends, not when it ends: of chunks running at once, the
     earliest alert wins the conditional write.
     """
-    if tally.last_sent is not None and store.record_first_alert(action, channel, tally.last_sent):
+    if tally.last_sent is not None and action_store.record_first_alert(
+        action, channel, tally.last_sent
+    ):
         tally.first_alert = tally.last_sent
 
 
@@ -365,7 +367,7 @@ def _messages_for_late_alerts(
     An update's or the results' pass may have read these people's deliveries before their
     alerts were sent; queueing is conditional per delivery, so whoever comes second does nothing.
     """
-    action = store.get_action(action_id)
+    action = action_store.get_action(action_id)
     for update in action.updates:
         uid = update.update_id
         late = [d for d in alerted if ledger.queue_update(d, uid)]
@@ -379,7 +381,7 @@ def _render(chunk: Chunk, language: Language) -> str:
     work, action, callback_number = chunk.work, chunk.action, chunk.sender.callback_number
     kind = work.kind
     if kind is Kind.UPDATE:
-        update = action.updates[store.update_index(action, str(work.update_id))]
+        update = action.updates[action_store.update_index(action, str(work.update_id))]
         return messages.render_update(
             Incident(action.incident), update.message or "", action.ref, language, callback_number
         )

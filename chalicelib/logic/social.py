@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.social import PostFailed
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.model import Incident, Outcome, Stage
 from chalicelib.domain.social import KINDS, Post, render
@@ -50,7 +50,7 @@ def post(
     callback_number: str,
 ) -> None:
     """Make the posts one message asks for on every network that lacks them."""
-    action = store.get_action(str(item["action_id"]))
+    action = action_store.get_action(str(item["action_id"]))
     kind, update_id = Stage(item["kind"]), item.get("update_id")
     if not action.public:
         log_event("social_skipped", action_id=action.action_id, kind=kind, reason="not_public")
@@ -60,9 +60,9 @@ def post(
     photo = action.photo.large if action.photo and kind is not Stage.RESULT else None
     waiting = []
     for name, network in networks.items():
-        if store.posted(action, name, slot):
+        if action_store.posted(action, name, slot):
             continue  # made by an earlier delivery of this message
-        thread = store.posted(action, name, Stage.START) if kind is not Stage.START else None
+        thread = action_store.posted(action, name, Stage.START) if kind is not Stage.START else None
         if kind is not Stage.START and thread is None:
             waiting.append(f"{name}:no_start_post")  # the start post is still to come
             continue
@@ -83,7 +83,7 @@ def post(
             )
             waiting.append(f"{name}:{exc.code}")
             continue
-        store.record_post(action.action_id, name, slot, post_id)
+        action_store.record_post(action.action_id, name, slot, post_id)
         log_event("social_posted", action_id=action.action_id, network=name, kind=kind)
     if waiting:
         raise PostsOutstanding(", ".join(waiting))

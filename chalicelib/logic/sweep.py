@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import devices
 from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import Conflict
@@ -49,10 +49,10 @@ def sweep(
     and publish what operations alarm on: late targeting and dead-lettered messages."""
     expired = 0
     redriven = 0
-    for action in store.active_actions():
+    for action in action_store.active_actions():
         if action.expires_at <= iso(now):
             try:
-                store.close_action(action.action_id, Outcome.EXPIRED, None, now, SWEEPER)
+                action_store.close_action(action.action_id, Outcome.EXPIRED, None, now, SWEEPER)
             except Conflict:
                 continue  # an overlapping run or a dispatcher closed it first
             log_event("action_expired", action_id=action.action_id)
@@ -62,8 +62,8 @@ def sweep(
             expired += 1
             continue
         redriven += _redrive_updates(action, targeting, now)
-    for action_id, kind in store.pending_action_ids():
-        action = store.get_action(action_id)
+    for action_id, kind in action_store.pending_action_ids():
+        action = action_store.get_action(action_id)
         if _stalled(action, kind, now):
             log_event("fanout_redriven", action_id=action_id, kind=kind)
             enqueue(targeting, kind, action_id, trace=action.trace_header)
@@ -78,7 +78,7 @@ def measure(now: datetime, dead_letters: Sequence[WorkQueue], metrics: Metrics) 
 
     Zeros too: an alarm then sees a steady series, and missing data means the sweep stopped.
     """
-    late = store.late_targeting(now - TARGETING_LATE_AFTER)
+    late = action_store.late_targeting(now - TARGETING_LATE_AFTER)
     metrics.publish({Metric.TARGETING_LATE: late})
     for queue in dead_letters:
         metrics.publish({Metric.DEAD_LETTERED: queue.waiting()}, dimension=("Queue", queue.name))
@@ -91,9 +91,9 @@ def redact(now: datetime, keep: timedelta) -> int:
     nothing else. Sightings go first: if the run stops half-way the action stays due.
     """
     redacted = 0
-    for action_id in store.due_for_redaction(now - keep, REDACT_PER_RUN):
+    for action_id in action_store.due_for_redaction(now - keep, REDACT_PER_RUN):
         devices.strip_sighting_texts(action_id)
-        if store.redact(action_id, now):
+        if action_store.redact(action_id, now):
             log_event("action_redacted", action_id=action_id)
             redacted += 1
     return redacted

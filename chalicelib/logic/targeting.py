@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import devices
 from chalicelib.dal import progress as ledger_progress
@@ -81,11 +81,11 @@ def target(
     action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
 ) -> int:
     """Claim every person inside the action's area, nearest first, and enqueue their alerts."""
-    action = store.get_action(action_id)
+    action = action_store.get_action(action_id)
     if action.status is not ActionStatus.ACTIVE:
-        store.finish_pending(action_id, Fanout.TARGET, now)
+        action_store.finish_pending(action_id, Fanout.TARGET, now)
         return 0
-    area = store.area_of(action)
+    area = action_store.area_of(action)
     incident = Incident(action.incident)
     with traced(Fanout.TARGET.value, action_id=action_id, ref=action.ref, incident=action.incident):
         found = places_in(area, now)
@@ -130,7 +130,7 @@ def target(
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger_progress.set_targeted(action_id, len(recipients))
         count(inside=inside, recipients=len(recipients), claimed=claimed)
-    if store.finish_pending(
+    if action_store.finish_pending(
         action_id, Fanout.TARGET, now
     ):  # once per action, whoever runs it again
         metrics.publish({Metric.RECIPIENTS: len(recipients)}, action_id=action_id)
@@ -153,7 +153,7 @@ def fan_out_results(
     so they are neither resent nor followed by a result; counted as AlertsFailed) and sets the
     alert counters to the ledger's exact figures.
     """
-    action = store.get_action(action_id)
+    action = action_store.get_action(action_id)
     if action.status is not ActionStatus.CLOSED:
         return 0
     queued = 0
@@ -177,7 +177,7 @@ def fan_out_results(
         metrics.publish(
             {Metric.ALERTS_FAILED: failed}, dimension=("Channel", channel), action_id=action_id
         )
-    store.finish_pending(action_id, Fanout.RESULTS, now)
+    action_store.finish_pending(action_id, Fanout.RESULTS, now)
     log_event("results_queued", action_id=action_id, queued=queued)
     return queued
 
@@ -185,7 +185,7 @@ def fan_out_results(
 def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue]) -> int:
     """Queue one message of this update for every person the action has alerted; return how
     many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
-    action = store.get_action(action_id)
+    action = action_store.get_action(action_id)
     if action.status is not ActionStatus.ACTIVE or all(
         u.update_id != update_id for u in action.updates
     ):
@@ -197,6 +197,6 @@ def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, Work
             enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
             queued += len(todo)
         count(queued=queued)
-    store.update_queued(action_id, store.update_index(action, update_id))
+    action_store.update_queued(action_id, action_store.update_index(action, update_id))
     log_event("update_queued", action_id=action_id, update_id=update_id, queued=queued)
     return queued

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NotRequired, TypedDict
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal import progress as ledger_progress
 from chalicelib.domain.model import Channel, Fanout, Outcome, iso
 
@@ -59,7 +59,7 @@ def timeline(action_id: str) -> Timeline:
     """The action's events, oldest first: started, targeted, first and last alert and throttling
     per channel, each update (posted, and how many it reached so far), closed (or expired),
     results done. Counts agree with the action's counters."""
-    action = store.get_action(action_id)
+    action = action_store.get_action(action_id)
     events = [_event(action.created_at, Event.STARTED, detail=Detail(incident=action.incident))]
     if action.targeted_at:
         took = _seconds(action.targeted_at) - _seconds(action.created_at)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.domain.model import Fanout, Incident, Stage
 from chalicelib.domain.requests import parse_update_request
 from chalicelib.logic import social
@@ -28,11 +28,11 @@ def post_update(
 ) -> str:
     """Validate and store an update of an active action, and queue its fan-out (and its post,
     if public); its id."""
-    action = store.get_action(action_id)  # NotFound before anything is judged
+    action = action_store.get_action(action_id)  # NotFound before anything is judged
     request = parse_update_request(body, Incident(action.incident), callback_number)
     update_id = str(uuid.uuid4())
     with traced("post_update", action_id=action_id, ref=action.ref, incident=action.incident):
-        store.add_update(action_id, update_id, request.message, request.description, now)
+        action_store.add_update(action_id, update_id, request.message, request.description, now)
     log_event("update_posted", action_id=action_id, update_id=update_id)
     enqueue(targeting, Fanout.UPDATE, action_id, update_id, trace=action.trace_header)
     if action.public:

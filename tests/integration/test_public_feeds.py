@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
 from chalicelib.domain.geo.sphere import EARTH_RADIUS_M, haversine_m
 from chalicelib.domain.model import Incident
@@ -397,7 +397,7 @@ def test_a_redacted_action_still_gives_a_valid_message_without_its_text(
     action = start(system)
     post_update(system, action["action_id"], "Nu te voet richting station.", "Man, blauwe jas")
     close(system, action["action_id"], message="Dank voor het uitkijken.")
-    assert store.redact(action["action_id"], datetime.now(UTC))
+    assert action_store.redact(action["action_id"], datetime.now(UTC))
 
     message = cap(system, action["ref"])
     page = system.get(f"/a/{action['ref']}")

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
 from chalicelib.adapters.social import CREDENTIAL_KEYS
-from chalicelib.dal import actions as store
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
 from chalicelib.handlers import workers
 from chalicelib.logic import social
@@ -205,9 +205,9 @@ def test_a_non_public_action_is_never_posted_not_even_when_asked_to(
 def test_the_first_post_id_recorded_stands(posting: System) -> None:
     action_id = start(posting)["action_id"]
 
-    assert store.record_post(action_id, "x", "start", "111") == "111"
-    assert store.record_post(action_id, "x", "start", "222") == "111"  # a racing second run
-    assert store.posted(store.get_action(action_id), "x", "start") == "111"
+    assert action_store.record_post(action_id, "x", "start", "111") == "111"
+    assert action_store.record_post(action_id, "x", "start", "222") == "111"  # a racing second run
+    assert action_store.posted(action_store.get_action(action_id), "x", "start") == "111"
 
 
 def test_a_redelivered_message_posts_nothing_twice(posting: System, standin: SocialStandIn) -> None:
