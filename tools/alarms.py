@@ -9,8 +9,9 @@ function (tools.policies lists chalice's functions; a test holds that list to ap
 dashboard's quota lines from the prod stage's own settings (.chalice/config.json and the defaults
 in chalicelib/settings.py).
 
-The Burgernet metrics are a contract (docs/operations.md): namespace Burgernet, emitted as EMF by the functions;
-the per-channel ones are also published without a dimension, as all-channel totals for alarms.
+The Burgernet metrics are a contract (docs/operations.md): namespace Burgernet, emitted as EMF
+by the functions; the per-channel ones are also published without a dimension, as all-channel
+totals for alarms.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from chalicelib.domain.model import Channel
 from tools import alarms as alarms_tool
 from tools.emulator import TEMPLATE
 
-# The metric contract (docs/operations.md): the Burgernet metrics the functions emit (EMF) and their dimension
-# sets. An alarm must read one of them with a dimension set it is published with, or it never
-# sees a data point and never fires.
+# The metric contract (docs/operations.md): the Burgernet metrics the functions emit (EMF)
+# and their dimension sets. An alarm must read one of them with a dimension set it is
+# published with, or it never sees a data point and never fires.
 EMITTED = {
     **{
         name: [["Channel"], []]
