@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.local import LocalSystem
+from tests.support.local import PATIENCE_S, LocalSystem
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def calls_to(system: LocalSystem, phone: str) -> list[str]:
     return re.findall(rf"\[voice\] call to {masked} \(\w+\): (.*)", system.log.read_text())
 
 
-def wait_for(check: object, deadline_s: float = 10) -> None:
+def wait_for(check: object, deadline_s: float = PATIENCE_S) -> None:
     end = time.monotonic() + deadline_s
     while not check() and time.monotonic() < end:  # type: ignore[operator]
         time.sleep(0.2)

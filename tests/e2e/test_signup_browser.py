@@ -17,14 +17,13 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.support.local import LocalSystem
+from tests.support.local import PATIENCE_S, LocalSystem
 
 pytestmark = pytest.mark.e2e
 
 MUNICIPALITY = "GM0344"  # Utrecht, which the runner seeds
 DOMPLEIN = (52.0907, 5.1214)  # 3511 LX 1 in the geocoder stand-in
 SCREENSHOTS = Path("/tmp")
-DEADLINE_S = 10
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -39,7 +38,7 @@ def thirty_years_ago() -> date:
 @pytest.fixture(scope="module")
 def utrecht(local_system: LocalSystem) -> LocalSystem:
     """The runner, once it has registered the demo municipality (just after the API is up)."""
-    end = time.monotonic() + DEADLINE_S
+    end = time.monotonic() + PATIENCE_S
     while time.monotonic() < end:
         url = f"{local_system.api}/municipalities/{MUNICIPALITY}"
         if requests.get(url, timeout=5).status_code == 200:
@@ -79,7 +78,7 @@ def fill_step_1(page: Page, phone: str, postcode: str, house_number: str) -> Non
 
 def wait_for_code(system: LocalSystem, phone: str, already: int = 0) -> str:
     """The 6-digit code in the newest SMS to this phone (E.164), waiting up to the deadline."""
-    end = time.monotonic() + DEADLINE_S
+    end = time.monotonic() + PATIENCE_S
     while time.monotonic() < end:
         texts = system.sms_to(phone)
         if len(texts) > already:
@@ -87,7 +86,7 @@ def wait_for_code(system: LocalSystem, phone: str, already: int = 0) -> str:
             assert found, f"no 6-digit code in {texts[-1]!r}"
             return found.group(1)
         time.sleep(0.2)
-    raise AssertionError(f"no code SMS to {phone} within {DEADLINE_S} s")
+    raise AssertionError(f"no code SMS to {phone} within {PATIENCE_S} s")
 
 
 def date_keys(page: Page, day: date) -> str:
@@ -161,11 +160,11 @@ def test_a_resident_signs_up_and_is_alerted(page: Page, local_system: LocalSyste
         timeout=5,
     )
     assert response.status_code == 202, response.text
-    end = time.monotonic() + DEADLINE_S
+    end = time.monotonic() + PATIENCE_S
     while len(local_system.sms_to(e164)) == received and time.monotonic() < end:
         time.sleep(0.2)
     alerts = local_system.sms_to(e164)[received:]
-    assert len(alerts) == 1, f"expected one alert within {DEADLINE_S} s, got {alerts}"
+    assert len(alerts) == 1, f"expected one alert within {PATIENCE_S} s, got {alerts}"
     assert "0800-0011" in alerts[0] and response.json()["ref"] in alerts[0]
 
 

@@ -13,12 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.local import LocalSystem
+from tests.support.local import PATIENCE_S, LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e
-
-DEADLINE_S = 20
 
 
 def make_posts(system: LocalSystem) -> list[dict[str, Any]]:
@@ -37,7 +35,7 @@ def make_posts(system: LocalSystem) -> list[dict[str, Any]]:
 
 
 def wait_for_posts(system: LocalSystem, count: int) -> list[dict[str, Any]]:
-    end = time.monotonic() + DEADLINE_S
+    end = time.monotonic() + PATIENCE_S
     while len(posts := make_posts(system)) < count and time.monotonic() < end:
         time.sleep(0.5)
     return posts
