@@ -24,6 +24,15 @@ from chalicelib.domain.model import ActionStatus, DeliveryStatus, Fanout, Kind, 
 from chalicelib.settings import Settings
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=Model)
+
+
+def copied(record: object, model: type[M]) -> M:
+    """A new, unsaved item of `model` with every attribute of `record`, an item of that model the
+    dal handed out (as a read-only record): to change and save in its place."""
+    if not isinstance(record, model):
+        raise TypeError(f"not a {model.__name__} item: {type(record).__name__}")
+    return model(**record.attribute_values)
 
 
 class EnumAttribute(Attribute[E], Generic[E]):

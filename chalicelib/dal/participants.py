@@ -12,7 +12,7 @@ from enum import StrEnum
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.models import Participant, Place, PlaceRef
+from chalicelib.dal.models import Participant, Place, PlaceRef, copied
 from chalicelib.dal.records import ParticipantRecord
 from chalicelib.domain import signup
 from chalicelib.domain.geo.keys import KeyRange, place_cell, place_sort_key
@@ -264,7 +264,7 @@ def update_participant(
     places: Sequence[signup.Place] | None,
 ) -> Participant:
     """Apply a preference change; `places` (resolved) replace the old ones, in one transaction."""
-    updated = _copy(previous)
+    updated = copied(previous, Participant)
     if change.language:
         updated.language = change.language.value
     if change.channel:
@@ -277,22 +277,6 @@ def update_participant(
         updated.places = _refs(previous.participant_id, places)
     save_participant(updated, previous)
     return updated
-
-
-def _copy(p: ParticipantRecord) -> Participant:
-    """A new record with every attribute of `p`, to change and save in its place."""
-    return Participant(
-        p.participant_id,
-        phone=p.phone,
-        language=p.language,
-        channel=p.channel,
-        places=list(p.places),
-        created_at=p.created_at,
-        quiet_from=p.quiet_from,
-        quiet_to=p.quiet_to,
-        municipality=p.municipality,
-        age_checked=p.age_checked,
-    )
 
 
 def _refs(pid: str, places: Sequence[signup.Place]) -> list[PlaceRef]:

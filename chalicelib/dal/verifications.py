@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from chalicelib.dal.models import Session, Verification
+from chalicelib.dal.models import Session, Verification, copied
 from chalicelib.dal.records import VerificationRecord
 from chalicelib.domain.errors import Expired, InvalidInput, Locked, NotFound, Unauthorized
 
@@ -165,25 +165,10 @@ def consume(record: Verification) -> None:
 def give_back(record: VerificationRecord) -> None:
     """Put a consumed code back after the work it unlocked failed, so the person can retry it."""
     try:
-        _copy(record).save(condition=Verification.verification_id.does_not_exist())
+        copied(record, Verification).save(condition=Verification.verification_id.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-
-
-def _copy(r: VerificationRecord) -> Verification:
-    """The record with every attribute of `r`, as it was before it was used up."""
-    return Verification(
-        r.verification_id,
-        purpose=r.purpose,
-        phone=r.phone,
-        code_hash=r.code_hash,
-        valid_until=r.valid_until,
-        attempts=r.attempts,
-        participant_id=r.participant_id,
-        request=r.request,
-        expires=r.expires,
-    )
 
 
 def start_session(participant_id: str, now: datetime) -> str:

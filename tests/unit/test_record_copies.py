@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.dal import participants, verifications
-from chalicelib.dal.models import Participant, PlaceRef, Verification
+from chalicelib.dal.models import Participant, PlaceRef, Verification, copied
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
@@ -36,7 +35,7 @@ def test_a_participant_copy_keeps_every_attribute() -> None:
         age_checked=True,
     )
     assert set(original.attribute_values) == set(Participant.get_attributes())
-    assert participants._copy(original).serialize() == original.serialize()
+    assert copied(original, Participant).serialize() == original.serialize()
 
 
 def test_a_participant_copy_leaves_out_what_was_never_set() -> None:
@@ -44,7 +43,7 @@ def test_a_participant_copy_leaves_out_what_was_never_set() -> None:
     original = Participant(
         "p2", phone="+31612345679", language="en", channel="voice", places=[], created_at=NOW
     )
-    assert participants._copy(original).serialize() == original.serialize()
+    assert copied(original, Participant).serialize() == original.serialize()
 
 
 def test_a_given_back_verification_keeps_every_attribute() -> None:
@@ -61,4 +60,4 @@ def test_a_given_back_verification_keeps_every_attribute() -> None:
         expires=NOW,
     )
     assert set(original.attribute_values) == set(Verification.get_attributes())
-    assert verifications._copy(original).serialize() == original.serialize()
+    assert copied(original, Verification).serialize() == original.serialize()
