@@ -9,24 +9,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from chalicelib.domain.signup import Address
+
 # centroide_ll is WKT in WGS84: "POINT(5.12143 52.09074)"
 POINT = re.compile(r"POINT\(\s*(-?[0-9.]+)\s+(-?[0-9.]+)\s*\)")
 
 
 class GeocoderUnavailable(Exception):
     """PDOK did not answer usefully; the caller should ask the person to try again later."""
-
-
-@dataclass(frozen=True)
-class Address:
-    """A BAG address with its position and municipality."""
-
-    postcode: str
-    house_number: str
-    addition: str | None
-    lat: float
-    lon: float
-    municipality: str  # CBS code, GM + 4 digits
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,18 @@ QUIET_HOURS_FIELDS = ("from", "to")
 
 
 @dataclass(frozen=True)
+class Address:
+    """A BAG address with its position and municipality."""
+
+    postcode: str
+    house_number: str
+    addition: str | None
+    lat: float
+    lon: float
+    municipality: str  # CBS code, GM + 4 digits
+
+
+@dataclass(frozen=True)
 class AddressInput:
     """A place given as a Dutch address, still to be looked up."""
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.adapters.pdok import Address
 from chalicelib.domain.model import Language
+from chalicelib.domain.signup import Address
 
 
 class Voice(Protocol):
