@@ -160,7 +160,7 @@ def test_chunks_sending_at_once_publish_the_first_alert_once(
     # Given both chunks read the action before either sent anything (two senders at once)
     action_id = start(system)
     before_any_alert = action_store.get_action(action_id)
-    monkeypatch.setattr(sending.store, "get_action", lambda _: before_any_alert)
+    monkeypatch.setattr(sending.action_store, "get_action", lambda _: before_any_alert)
 
     # When they send
     system.run_queues()
