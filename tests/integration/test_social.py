@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
-from chalicelib.adapters.social import CREDENTIAL_KEYS
+from chalicelib.adapters.social import CREDENTIAL_KEYS, mastodon_network
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
 from chalicelib.handlers import workers
@@ -28,6 +28,7 @@ from chalicelib.runtime import runtime
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.mastodon import MastodonServer
 from tests.support.system import REGION, System
+from tools.posts import mastodon_posts
 from tools.social_standin import CREDENTIALS, PHOTO, SocialStandIn, State, put_credentials
 
 CREDENTIALS_PARAMETER = "/burgernet/social-credentials"
@@ -348,6 +349,30 @@ def test_when_the_social_queue_refuses_the_action_still_starts_and_alerts(
     start(posting)
     posting.run_queues()
     assert len(posting.emulator.sms_to("+31610000001")) == 1
+
+
+# --- make posts -----------------------------------------------------------------------------
+
+
+def test_make_posts_reads_every_mastodon_post_back_oldest_first_as_a_reader_sees_it(
+    env: dict[str, str], mastodon: MastodonServer
+) -> None:
+    account = mastodon_network(mastodon.url, CREDENTIALS["mastodon"])
+    first = account.post("Rode jas & <zwarte> fiets, café", reply_to=None, photo_url=None, key="0")
+    for n in range(1, 41):  # more than one page (Mastodon gives at most 40)
+        account.post(f"Update {n}", reply_to=first, photo_url=None, key=str(n))
+
+    posts = mastodon_posts(mastodon.url)
+
+    assert len(posts) == 41
+    assert posts[0] == {
+        "network": "mastodon",
+        "id": first,
+        "text": "Rode jas & <zwarte> fiets, café",
+        "in_reply_to": None,
+    }
+    assert [p["text"] for p in posts[1:]] == [f"Update {n}" for n in range(1, 41)]
+    assert {p["in_reply_to"] for p in posts[1:]} == {first}
 
 
 # --- credentials --------------------------------------------------------------------------
