@@ -24,8 +24,8 @@ lock: $(STAMP)  ## regenerate requirements.txt and requirements-dev.txt from the
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
-# run serves on BURGERNET_API_PORT, BURGERNET_EMULATOR_PORT and BURGERNET_SOCIAL_PORT; ops, sms,
-# posts and import call the same ports (tools/local_urls.py reads them for every tool).
+# run serves on BURGERNET_API_PORT, BURGERNET_EMULATOR_PORT, BURGERNET_SOCIAL_PORT (X) and
+# BURGERNET_MASTODON_PORT; ops, sms, posts and import call the same ports (tools/local_urls.py).
 run: $(STAMP)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
 	$(BIN)/python -m tools.local $(ARGS)
 
@@ -59,7 +59,7 @@ ops: $(STAMP)  ## make ops ACTION=<id>: an action's timeline (BURGERNET_API_URL=
 sms: $(STAMP)  ## the SMS the local emulator has sent
 	$(BIN)/python -m tools.sms
 
-posts: $(STAMP)  ## the posts the local Mastodon and X stand-in received, one JSON object a line
+posts: $(STAMP)  ## the posts on the local Mastodon (mastodon_mock) and X stand-in, one JSON a line
 	@$(BIN)/python -m tools.posts
 
 # chalice needs a region only to name service principals; the template itself is region-free

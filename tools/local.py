@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import tempfile
 import threading
 import time
 import urllib.request
@@ -29,7 +30,8 @@ from moto.server import ThreadedMotoServer
 
 from tools import moto_atomic, moto_index, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
-from tools.local_urls import HOST, local_urls, loopback
+from tools.local_urls import HOST, LocalUrls, local_urls, loopback
+from tools.mastodon_local import LocalMastodon
 from tools.pdok_standin import PdokStandIn
 from tools.social_standin import SocialStandIn, put_credentials
 
@@ -265,7 +267,8 @@ Join as a resident:  {api}/signup?municipality=GM0344   (the code arrives in `ma
                      demo addresses: 3511 LX 1, 3512 JE 12, 3521 AZ 150, 3581 KP 1)
 Follow it:           curl -s {api}/actions/<action_id>
 See the SMS sent:    make sms          (or: curl -s {emulator}/moto-api/data.json)
-See the posts:       make posts        (Mastodon and X, a stand-in: nothing leaves this machine)
+See the posts:       make posts        (Mastodon is mastodon_mock, X a stand-in: nothing leaves
+                                        this machine)
 Add a photo:         curl -s -X PUT {api}/actions/<action_id>/photo \\
                           -H 'Content-Type: image/jpeg' --data-binary @photo.jpg
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
@@ -338,12 +341,15 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     return server, geocoder
 
 
-def start_social_standin(port: int) -> SocialStandIn:
-    """Mastodon and X on a loopback port (`make posts` reads it), with the poster aimed at it."""
-    standin = SocialStandIn(port).start()
-    os.environ["MASTODON_URL"] = os.environ["X_API_URL"] = standin.url
+def start_social_networks(urls: LocalUrls, media_dir: str) -> tuple[LocalMastodon, SocialStandIn]:
+    """Mastodon (mastodon_mock) and X (our stand-in) on loopback ports, the poster aimed at them;
+    `make posts` reads both."""
+    mastodon = LocalMastodon(urls.mastodon_port, media_dir).start()
+    x = SocialStandIn(urls.social_port).start()
+    os.environ["MASTODON_URL"], os.environ["X_API_URL"] = mastodon.url, x.url
     put_credentials(boto3.client("ssm"), os.environ["SOCIAL_CREDENTIALS_PARAMETER"])
-    return standin
+    print(f"social: Mastodon (mastodon_mock) at {mastodon.url}, X stand-in at {x.url}")
+    return mastodon, x
 
 
 def freeze_heap() -> None:
@@ -371,7 +377,8 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     server, geocoder = start_emulator(urls.emulator_port)
-    social = start_social_standin(urls.social_port)
+    media = tempfile.TemporaryDirectory(prefix="burgernet-mastodon-")  # uploaded photos
+    mastodon, x = start_social_networks(urls, media.name)
     os.environ["PUBLIC_URL"] = urls.local_api  # feeds and posts link here
     factory, config = load_app()
     app = config.chalice_app
@@ -431,7 +438,9 @@ def main(argv: list[str] | None = None) -> None:
         thread.join(timeout=5)
     server.stop()
     geocoder.stop()
-    social.stop()
+    mastodon.stop()
+    x.stop()
+    media.cleanup()
     print("stopped.", flush=True)
 
 

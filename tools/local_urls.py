@@ -8,7 +8,8 @@ started on other ports is found without telling each tool again.
 | ------------------------- | ------- | ------------------------------------------------------ |
 | `BURGERNET_API_PORT`      | 8000    | the API                                                |
 | `BURGERNET_EMULATOR_PORT` | 5000    | the AWS emulator (moto server)                         |
-| `BURGERNET_SOCIAL_PORT`   | 5001    | the Mastodon and X stand-in                            |
+| `BURGERNET_SOCIAL_PORT`   | 5001    | the X stand-in (and the photos tests post)             |
+| `BURGERNET_MASTODON_PORT` | 5002    | Burgernet's Mastodon account on mastodon_mock          |
 | `BURGERNET_API_URL`       | unset   | the API the tools call instead (a deployed stage, say) |
 """
 
@@ -32,6 +33,7 @@ class LocalUrls:
     api_port: int
     emulator_port: int
     social_port: int
+    mastodon_port: int
     api: str  # BURGERNET_API_URL, else the local API
 
     @property
@@ -46,8 +48,13 @@ class LocalUrls:
 
     @property
     def social(self) -> str:
-        """The Mastodon and X stand-in's base URL."""
+        """The X stand-in's base URL."""
         return loopback(self.social_port)
+
+    @property
+    def mastodon(self) -> str:
+        """The local Mastodon server's base URL (mastodon_mock)."""
+        return loopback(self.mastodon_port)
 
 
 def local_urls() -> LocalUrls:
@@ -57,6 +64,7 @@ def local_urls() -> LocalUrls:
         api_port=api_port,
         emulator_port=_port("BURGERNET_EMULATOR_PORT", 5000),
         social_port=_port("BURGERNET_SOCIAL_PORT", 5001),
+        mastodon_port=_port("BURGERNET_MASTODON_PORT", 5002),
         api=os.environ.get("BURGERNET_API_URL") or loopback(api_port),
     )
 

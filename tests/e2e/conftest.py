@@ -41,12 +41,13 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     """Start the runner as `make run` does (without demo data) and stop it with Ctrl-C."""
-    api_port, emulator_port, social_port = free_port(), free_port(), free_port()
+    api_port, emulator_port, social_port, mastodon_port = (free_port() for _ in range(4))
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "BURGERNET_API_PORT": str(api_port),
         "BURGERNET_EMULATOR_PORT": str(emulator_port),
         "BURGERNET_SOCIAL_PORT": str(social_port),
+        "BURGERNET_MASTODON_PORT": str(mastodon_port),
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path_factory.mktemp("run") / "run.log"
@@ -65,6 +66,7 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
         f"http://127.0.0.1:{emulator_port}",
         log,
         social_port,
+        mastodon_port,
     )
     try:
         _wait_until_serving(system, log)

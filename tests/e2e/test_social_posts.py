@@ -1,5 +1,5 @@
 """End to end: `make posts` shows a public action's thread (start, update, result), and nothing of
-a private one."""
+a private one: on Mastodon (mastodon_mock, in the runner) and on X (our stand-in)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ pytestmark = pytest.mark.e2e
 
 def make_posts(system: LocalSystem) -> list[dict[str, Any]]:
     """What `make posts` prints, one JSON object a line."""
-    env = {**os.environ, "BURGERNET_SOCIAL_PORT": str(system.social_port)}
+    env = {
+        **os.environ,
+        "BURGERNET_SOCIAL_PORT": str(system.social_port),
+        "BURGERNET_MASTODON_PORT": str(system.mastodon_port),
+    }
     run = subprocess.run(
         [sys.executable, "-m", "tools.posts"],
         cwd=ROOT,

@@ -1,8 +1,10 @@
 """Public actions on Mastodon and X: a thread per action, each post made once, never a private one.
 
-The real adapters (Mastodon.py; requests with OAuth 1.0a) post over HTTP to the loopback
-stand-in (tools/social_standin.py); SQS, DynamoDB and SSM are moto. What is checked is what the
-networks' readers would see: which posts exist, their text, and which post each replies to.
+The real adapters post over HTTP on loopback: Mastodon.py to mastodon_mock (a stateful mock of
+Mastodon's REST API that nobody here wrote), requests with OAuth 1.0a to our X stand-in
+(tools/social_standin.py), since nothing else speaks X's API; SQS, DynamoDB and SSM are moto.
+What is checked is what the networks' readers would see: Mastodon's posts are read back through
+its API with Mastodon.py (the account's statuses, a thread's replies, the attached photo).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import boto3
 import pytest
 
 from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
-from chalicelib.adapters.social import CREDENTIAL_KEYS
+from chalicelib.adapters.social import CREDENTIAL_KEYS, mastodon_network
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
 from chalicelib.handlers import workers
@@ -24,8 +26,10 @@ from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
 from chalicelib.runtime import runtime
 from tests.support.builders import UTRECHT, add_participant
+from tests.support.mastodon import MastodonServer
 from tests.support.system import REGION, System
-from tools.social_standin import CREDENTIALS, SocialStandIn, State, put_credentials
+from tools.posts import mastodon_posts
+from tools.social_standin import CREDENTIALS, PHOTO, SocialStandIn, State, put_credentials
 
 CREDENTIALS_PARAMETER = "/burgernet/social-credentials"
 NETWORKS = ("mastodon", "x")
@@ -34,19 +38,33 @@ PUBLIC_URL = "https://www.burgernet.nl"
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[SocialStandIn]:
-    """Mastodon and X on a loopback port."""
+    """X on a loopback port (and photos to attach)."""
     server = SocialStandIn().start()
     yield server
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def mastodon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MastodonServer]:
+    """Burgernet's Mastodon account on mastodon_mock, on a loopback port."""
+    server = MastodonServer(str(tmp_path_factory.mktemp("mastodon-media"))).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, standin: SocialStandIn) -> Any:
-    """The test stage, posting to both networks at the stand-in (which starts each test empty)."""
+def env(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+) -> Any:
+    """The test stage, posting to both networks (each starting the test with no posts)."""
     standin.server.state = State()
+    mastodon.reset()
     social_env = {
         "SOCIAL_NETWORKS": "mastodon,x",
-        "MASTODON_URL": standin.url,
+        "MASTODON_URL": mastodon.url,
         "X_API_URL": standin.url,
         "PUBLIC_URL": PUBLIC_URL,
     }
@@ -115,7 +133,7 @@ def add_update(system: System, action_id: str, message: str, description: str | 
 
 
 def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
     action = start(posting)
     run_posts(posting)
@@ -126,22 +144,53 @@ def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread
     posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
     run_posts(posting)
 
-    ref = action["ref"]
-    for network in NETWORKS:
-        first, update, result = standin.posts(network)
-        assert first.in_reply_to is None
-        assert first.text.startswith("Burgernet: inbraak in Utrecht, Binnenstad. De politie zoekt:")
-        assert "Nu te voet richting het station." in update.text
-        assert "Signalement: Man, rode jas, te voet." in update.text
-        assert "Er is een verdachte aangehouden." in result.text
-        assert (update.in_reply_to, result.in_reply_to) == (first.id, first.id)
-        for post in (first, update, result):
-            assert f"0800-0011 en noem ref. {ref}." in post.text
-            assert post.text.endswith(f"{PUBLIC_URL}/a/{ref}")
+    ref, link = action["ref"], f"{PUBLIC_URL}/a/{action['ref']}"
+    # Mastodon, read back through its API: three public Dutch posts, the update and the result
+    # in the start post's thread, and nothing but the action's public texts.
+    first, update, result = mastodon.statuses()
+    assert first.text == (
+        "Burgernet: inbraak in Utrecht, Binnenstad. De politie zoekt: Man, circa 30 jaar, rode "
+        "jas, zwarte fiets. Ziet u deze persoon of dit voertuig? Bel direct gratis 0800-0011 en "
+        f"noem ref. {ref}. {link}"
+    )
+    assert update.text == (
+        "Update Burgernet, inbraak in Utrecht, Binnenstad: Nu te voet richting het station. "
+        f"Signalement: Man, rode jas, te voet. Gezien? Bel direct gratis 0800-0011 en noem ref. "
+        f"{ref}. {link}"
+    )
+    assert "Er is een verdachte aangehouden." in result.text
+    assert result.text.endswith(f"0800-0011 en noem ref. {ref}. Bedankt voor uw hulp! {link}")
+    assert (first.in_reply_to, update.in_reply_to, result.in_reply_to) == (None, first.id, first.id)
+    assert mastodon.replies(first.id) == [update, result]
+    assert {(s.visibility, s.language) for s in (first, update, result)} == {("public", "nl")}
+
+    x_first, x_update, x_result = standin.posts()
+    assert x_first.in_reply_to is None
+    assert x_first.text.startswith("Burgernet: inbraak in Utrecht, Binnenstad. De politie zoekt:")
+    assert "Nu te voet richting het station." in x_update.text
+    assert "Er is een verdachte aangehouden." in x_result.text
+    assert (x_update.in_reply_to, x_result.in_reply_to) == (x_first.id, x_first.id)
+    for post in (x_first, x_update, x_result):
+        assert f"0800-0011 en noem ref. {ref}." in post.text
+        assert post.text.endswith(link)
+
+
+def test_an_exercise_says_so_in_every_post(posting: System, mastodon: MastodonServer) -> None:
+    action = start(posting, exercise=True)
+    run_posts(posting)
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
+    run_posts(posting)
+
+    posts = mastodon.statuses()
+    assert len(posts) == 2
+    assert all(p.text.startswith("OEFENING, geen echte actie. Burgernet") for p in posts)
 
 
 def test_an_expired_action_gets_its_result_reply_too(
-    posting: System, standin: SocialStandIn, monkeypatch: pytest.MonkeyPatch
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     start(posting, duration_minutes=5)
     run_posts(posting)
@@ -151,32 +200,37 @@ def test_an_expired_action_gets_its_result_reply_too(
     assert posting.sweep()["expired"] == 1
     run_posts(posting)
 
-    for network in NETWORKS:
-        first, result = standin.posts(network)
+    for first, result in (mastodon.statuses(), standin.posts()):
         assert result.in_reply_to == first.id
         assert "de actie is beëindigd." in result.text
 
 
-def test_the_photo_goes_with_the_post_on_mastodon(posting: System, standin: SocialStandIn) -> None:
+def test_the_photo_goes_with_the_post_on_mastodon(
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
+) -> None:
     action = start(posting)
     photo = Photo(large=f"{standin.url}/photos/large.png", small=f"{standin.url}/photos/small.png")
     Action(action["action_id"]).update(actions=[Action.photo.set(photo)])
     run_posts(posting)
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
+    run_posts(posting)
 
-    (post,) = standin.posts("mastodon")
-    assert len(post.media) == 1
-    assert standin.state.media[post.media[0]] > 0
+    first, result = mastodon.statuses()
+    (attached,) = first.media
+    assert (attached["type"], attached["description"]) == ("image", "Foto bij deze Burgernet-actie")
+    assert mastodon.fetch(attached["url"]) == PHOTO  # the public photo, nothing else
+    assert result.media == []  # the result shows no one anymore
 
 
 def test_a_photo_that_cannot_be_fetched_does_not_hold_the_post_back(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
     action = start(posting)
     gone = Photo(large=f"{standin.url}/nothing-here.png", small=f"{standin.url}/nothing.png")
     Action(action["action_id"]).update(actions=[Action.photo.set(gone)])
 
     assert run_posts(posting) == []
-    (post,) = standin.posts("mastodon")
+    (post,) = mastodon.statuses()
     assert post.media == []
 
 
@@ -184,7 +238,7 @@ def test_a_photo_that_cannot_be_fetched_does_not_hold_the_post_back(
 
 
 def test_a_non_public_action_is_never_posted_not_even_when_asked_to(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
     action = start(posting, public=False)
     add_update(posting, action["action_id"], "Nu te voet.")
@@ -196,7 +250,7 @@ def test_a_non_public_action_is_never_posted_not_even_when_asked_to(
         social.enqueue(runtime().posts, action["action_id"], kind)
     social.enqueue(runtime().posts, action["action_id"], "update", "an-update")
     assert run_posts(posting) == []
-    assert standin.posts() == []
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
 
 
 # --- once, and never in the way of an alert -------------------------------------------------
@@ -210,7 +264,9 @@ def test_the_first_post_id_recorded_stands(posting: System) -> None:
     assert action_store.posted(action_store.get_action(action_id), "x", "start") == "111"
 
 
-def test_a_redelivered_message_posts_nothing_twice(posting: System, standin: SocialStandIn) -> None:
+def test_a_redelivered_message_posts_nothing_twice(
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
+) -> None:
     start(posting)
     (message,) = posting.emulator.drain(SOCIAL_QUEUE)
 
@@ -218,61 +274,62 @@ def test_a_redelivered_message_posts_nothing_twice(posting: System, standin: Soc
         result = posting.invoke("social_poster", SOCIAL_QUEUE, [message])
         assert result["batchItemFailures"] == []
 
-    assert [p.network for p in standin.posts()] == ["mastodon", "x"]
+    assert (len(mastodon.statuses()), len(standin.posts())) == (1, 1)
 
 
 def test_a_post_whose_answer_was_lost_is_not_made_again(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
     start(posting)
-    standin.state.lose_answers = {"mastodon", "x"}  # the post is made, its answer never comes
-    assert len(run_posts(posting)) == 1
-    standin.state.lose_answers = set()
+    standin.state.lose_answers = True  # each post is made, its answer never comes
+    with mastodon.answers_lost():
+        assert len(run_posts(posting)) == 1
+    standin.state.lose_answers = False
+    assert (len(mastodon.statuses()), len(standin.posts())) == (1, 1)
 
     still_failing = run_posts(posting)
 
     # Mastodon answers the repeat with the first post (Idempotency-Key); X refuses it as a
     # duplicate, and the message stays failing, towards the dead-letter queue and its alarm.
-    assert [p.network for p in standin.posts()] == ["mastodon", "x"]
+    assert (len(mastodon.statuses()), len(standin.posts())) == (1, 1)
     assert len(still_failing) == 1
 
 
 def test_a_network_outage_never_delays_an_alert_and_its_posts_follow_when_it_is_back(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
     add_participant("+31610000001", UTRECHT)
-    standin.state.down = {"mastodon"}
+    mastodon.down()
 
     start(posting)
     posting.run_queues()
     assert len(posting.emulator.sms_to("+31610000001")) == 1  # the alert went out
 
     assert len(run_posts(posting, rounds=3)) == 1  # X posted, Mastodon tried again and again
-    assert [p.network for p in standin.posts()] == ["x"]
+    mastodon.up()
+    assert (mastodon.statuses(), len(standin.posts())) == ([], 1)
 
-    standin.state.down = set()
     assert run_posts(posting) == []
-    assert [p.network for p in standin.posts()] == ["x", "mastodon"]  # X not posted twice
+    assert (len(mastodon.statuses()), len(standin.posts())) == (1, 1)  # X not posted twice
 
 
 def test_a_reply_waits_until_its_threads_start_post_exists(
-    posting: System, standin: SocialStandIn
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
-    standin.state.down = {"mastodon"}
+    mastodon.down()
     action = start(posting)
     run_posts(posting)  # X has its start post; Mastodon's is still to come
     posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
     pending = posting.emulator.drain(SOCIAL_QUEUE)  # the start (tried again), the result
-    standin.state.down = set()
+    mastodon.up()
 
     # The result comes round before the start: on Mastodon it must wait for its thread.
     requeue(posting, pending[::-1])
     assert len(run_posts(posting)) == 1
-    assert [p.in_reply_to for p in standin.posts("mastodon")] == [None]  # the start only
+    assert [p.in_reply_to for p in mastodon.statuses()] == [None]  # the start only
     run_posts(posting)
 
-    for network in NETWORKS:
-        first, result = standin.posts(network)
+    for first, result in (mastodon.statuses(), standin.posts()):
         assert "Burgernet: inbraak" in first.text
         assert result.in_reply_to == first.id
 
@@ -292,6 +349,30 @@ def test_when_the_social_queue_refuses_the_action_still_starts_and_alerts(
     start(posting)
     posting.run_queues()
     assert len(posting.emulator.sms_to("+31610000001")) == 1
+
+
+# --- make posts -----------------------------------------------------------------------------
+
+
+def test_make_posts_reads_every_mastodon_post_back_oldest_first_as_a_reader_sees_it(
+    env: dict[str, str], mastodon: MastodonServer
+) -> None:
+    account = mastodon_network(mastodon.url, CREDENTIALS["mastodon"])
+    first = account.post("Rode jas & <zwarte> fiets, café", reply_to=None, photo_url=None, key="0")
+    for n in range(1, 41):  # more than one page (Mastodon gives at most 40)
+        account.post(f"Update {n}", reply_to=first, photo_url=None, key=str(n))
+
+    posts = mastodon_posts(mastodon.url)
+
+    assert len(posts) == 41
+    assert posts[0] == {
+        "network": "mastodon",
+        "id": first,
+        "text": "Rode jas & <zwarte> fiets, café",
+        "in_reply_to": None,
+    }
+    assert [p["text"] for p in posts[1:]] == [f"Update {n}" for n in range(1, 41)]
+    assert {p["in_reply_to"] for p in posts[1:]} == {first}
 
 
 # --- credentials --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ PATIENCE_S = 120.0
 
 
 class LocalSystem:
-    """The running `make run` process, its two ports and its log."""
+    """The running `make run` process, its ports and its log."""
 
     def __init__(
         self,
@@ -29,12 +29,14 @@ class LocalSystem:
         emulator: str,
         log: Path | None = None,
         social_port: int | None = None,
+        mastodon_port: int | None = None,
     ) -> None:
         self.process = process
         self.api = api
         self.emulator = emulator
         self.log = log
-        self.social_port = social_port  # the Mastodon and X stand-in (`make posts`)
+        self.social_port = social_port  # the X stand-in (`make posts`)
+        self.mastodon_port = mastodon_port  # mastodon_mock, Burgernet's Mastodon (`make posts`)
 
     def sms(self) -> list[dict[str, Any]]:
         """Every SMS the emulator has sent."""

@@ -16,7 +16,12 @@ from tools import import_participants, posts, sms
 from tools.local import cloudwatch_event, lambda_sqs_event, schedule_seconds
 from tools.local_urls import local_urls
 
-PORT_SETTINGS = ("BURGERNET_API_PORT", "BURGERNET_EMULATOR_PORT", "BURGERNET_SOCIAL_PORT")
+PORT_SETTINGS = (
+    "BURGERNET_API_PORT",
+    "BURGERNET_EMULATOR_PORT",
+    "BURGERNET_SOCIAL_PORT",
+    "BURGERNET_MASTODON_PORT",
+)
 STAGE = "https://abc123.execute-api.eu-west-1.amazonaws.com/api"
 
 
@@ -53,11 +58,12 @@ def test_the_local_system_is_on_its_default_ports_when_nothing_is_set(
 
     urls = local_urls()
 
-    assert (urls.api, urls.local_api, urls.emulator, urls.social) == (
+    assert (urls.api, urls.local_api, urls.emulator, urls.social, urls.mastodon) == (
         "http://127.0.0.1:8000",
         "http://127.0.0.1:8000",
         "http://127.0.0.1:5000",
         "http://127.0.0.1:5001",
+        "http://127.0.0.1:5002",
     )
 
 
@@ -65,16 +71,22 @@ def test_the_ports_make_run_reads_are_the_ports_the_tools_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("BURGERNET_API_URL", raising=False)
-    for name, port in zip(PORT_SETTINGS, ("8123", "5123", "5124"), strict=True):
+    for name, port in zip(PORT_SETTINGS, ("8123", "5123", "5124", "5125"), strict=True):
         monkeypatch.setenv(name, port)
 
     urls = local_urls()
 
-    assert (urls.api_port, urls.emulator_port, urls.social_port) == (8123, 5123, 5124)
-    assert (urls.api, urls.emulator, urls.social) == (
+    assert (urls.api_port, urls.emulator_port, urls.social_port, urls.mastodon_port) == (
+        8123,
+        5123,
+        5124,
+        5125,
+    )
+    assert (urls.api, urls.emulator, urls.social, urls.mastodon) == (
         "http://127.0.0.1:8123",
         "http://127.0.0.1:5123",
         "http://127.0.0.1:5124",
+        "http://127.0.0.1:5125",
     )
 
 
@@ -98,7 +110,10 @@ def test_a_port_that_is_no_port_is_refused_by_name(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     ("tool", "called"),
-    [(sms, "http://127.0.0.1:5123/moto-api/data.json"), (posts, "http://127.0.0.1:5124/posts")],
+    [
+        (sms, "http://127.0.0.1:5123/moto-api/data.json"),
+        (posts, "http://127.0.0.1:5125/api/v1/accounts/lookup?acct=burgernet"),
+    ],
 )
 def test_make_sms_and_make_posts_call_the_configured_ports(
     tool: ModuleType,
@@ -108,6 +123,7 @@ def test_make_sms_and_make_posts_call_the_configured_ports(
 ) -> None:
     monkeypatch.setenv("BURGERNET_EMULATOR_PORT", "5123")
     monkeypatch.setenv("BURGERNET_SOCIAL_PORT", "5124")
+    monkeypatch.setenv("BURGERNET_MASTODON_PORT", "5125")
     urls: list[str] = []
 
     def refuse(url: str, timeout: float) -> Any:
