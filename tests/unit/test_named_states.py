@@ -28,6 +28,8 @@ ERRORS = frozenset(
     for name, value in vars(errors).items()
     if inspect.isclass(value) and issubclass(value, errors.DomainError)
 )
+
+
 def _allowed(tree: ast.AST) -> set[int]:
     """The ids of the string nodes that may hold a state's word."""
     allowed: set[int] = set()
@@ -65,9 +67,7 @@ def literal_states(source: str) -> list[tuple[int, str]]:
 
 
 def _modules() -> list[str]:
-    return sorted(
-        p.relative_to(ROOT).as_posix() for d in SCANNED for p in (ROOT / d).rglob("*.py")
-    )
+    return sorted(p.relative_to(ROOT).as_posix() for d in SCANNED for p in (ROOT / d).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", _modules())
