@@ -145,11 +145,13 @@ def _time(text: str) -> datetime:
 def action_list(site: Site, now: datetime) -> ActionList:
     """Burgernet's action list: public actions running or closed less than SHOWN_AFTER_CLOSE
     ago, each with its messages; exercises stay out, as a reading app would show them as real."""
+    # Active first, closed second, kept by id: an action that closes between the two reads is
+    # in both, and shown once, closed (read the other way round, it would be in neither).
+    active = action_store.active_actions()
     recent = action_store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
-    # By id, the later read last: an action closed between the two reads is shown closed, once.
     shown = {
         a.action_id: a
-        for a in (*action_store.active_actions(), *recent)
+        for a in (*active, *recent)
         if a.public and not a.exercise and _on_show(a, now)
     }
     return action_list_of([public_view(a) for a in shown.values()], site)

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action
 from chalicelib.domain.geo.sphere import haversine_m
-from chalicelib.domain.model import iso
+from chalicelib.domain.model import Outcome, iso
 from chalicelib.handlers import feeds
 from chalicelib.handlers.openapi import document
 from tests.support.actions import action_body, area
@@ -206,6 +206,24 @@ def test_a_closed_action_stays_48_hours_then_is_gone(
 
     later(timedelta(hours=48, seconds=1))
     assert actions(system) == []
+
+
+def test_an_action_closing_while_the_list_is_read_is_in_it_once_and_closed(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action = start(system)
+    read_active = action_store.active_actions
+
+    def then_it_closes() -> list[Any]:
+        found = read_active()
+        action_store.close_action(
+            action["action_id"], Outcome.ARRESTED, None, datetime.now(UTC), "dispatch"
+        )
+        return found
+
+    monkeypatch.setattr(action_store, "active_actions", then_it_closes)
+
+    assert [(a["id"], a["active"]) for a in actions(system)] == [(action["ref"], False)]
 
 
 def test_newest_start_first(system: System) -> None:
