@@ -274,6 +274,7 @@ Add a photo:         curl -s -X PUT {api}/actions/<action_id>/photo \\
 Close it:            curl -s -X POST {api}/actions/<action_id>/close \\
                           -H 'Content-Type: application/json' -d '{{"outcome": "arrested"}}'
 Public feeds:        {api}/public/alerts   (Burgernet's alert list, JSON)
+                     {api}/public/actions   (Burgernet's action list, JSON)
                      {api}/public/feed.atom   (Atom index of the CAP 1.2 messages)
                      {api}/public/actions/<ref>.cap   {api}/a/<ref>   (the page)
 Import participants: make import CSV=path/to/participants.csv

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 
 from chalice import Blueprint, Response
@@ -83,3 +84,22 @@ def action_page(ref: str) -> Response:
     """The action's public page (HTML, Dutch with English), or why there is none."""
     status, html, image_origins = public.action_page(ref, _site(), now())
     return Response(body=html, status_code=status, headers=page_headers(image_origins))
+
+
+@feeds.route("/public/actions", methods=["GET"])
+def action_list() -> Response:
+    """Public actions with their messages, in Burgernet's action-list shape (JSON)."""
+    return _polled(json.dumps(public.action_list(_site(), now())), "application/json")
+
+
+def _polled(body: str, content_type: str) -> Response:
+    """A polled read: cached for FEED_MAX_AGE_S, with an ETag and 304 while it is unchanged."""
+    etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
+    headers: dict[str, str | list[str]] = {
+        **COMMON_HEADERS,
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
+    }
+    if _matches(feeds.current_request.headers.get("if-none-match"), etag):
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=body, status_code=200, headers={**headers, "Content-Type": content_type})

@@ -28,6 +28,7 @@ OPEN_ROUTES: dict[tuple[str, str], str] = {
     ("/actions/{action_id}/sightings", "POST"): "device secret, and only for alerted devices",
     # What the police publish about public actions, for anyone to read (non-public: 404).
     ("/public/alerts", "GET"): "active public actions, as Burgernet's public alert list",
+    ("/public/actions", "GET"): "public actions with their messages, as Burgernet's action list",
     ("/public/actions/{name}", "GET"): "a public action's latest CAP 1.2 message",
     ("/public/feed.atom", "GET"): "the Atom index of the CAP messages",
     ("/a/{ref}", "GET"): "a public action's page, linked from its posts and messages",

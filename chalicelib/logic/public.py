@@ -14,6 +14,8 @@ from typing import Any
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.records import ActionRecord, BulletinRecord
 from chalicelib.domain import atom, cap, page
+from chalicelib.domain.action_list import ActionList
+from chalicelib.domain.action_list import action_list as action_list_of
 from chalicelib.domain.errors import DomainError, Expired, NotFound
 from chalicelib.domain.messages import REF_LENGTH
 from chalicelib.domain.model import Incident, Outcome, Stage
@@ -138,3 +140,18 @@ def _bulletins(action: ActionRecord) -> list[BulletinRecord]:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def action_list(site: Site, now: datetime) -> ActionList:
+    """Burgernet's action list: public actions running or closed less than SHOWN_AFTER_CLOSE
+    ago, each with its messages; exercises stay out, as a reading app would show them as real."""
+    # Active first, closed second, kept by id: an action that closes between the two reads is
+    # in both, and shown once, closed (read the other way round, it would be in neither).
+    active = action_store.active_actions()
+    recent = action_store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
+    shown = {
+        a.action_id: a
+        for a in (*active, *recent)
+        if a.public and not a.exercise and _on_show(a, now)
+    }
+    return action_list_of([public_view(a) for a in shown.values()], site)

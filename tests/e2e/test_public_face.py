@@ -7,6 +7,7 @@ Content-Security-Policy must let exactly that image in, and nothing else.
 
 from __future__ import annotations
 
+import json
 import struct
 import threading
 import xml.etree.ElementTree as ET
@@ -238,3 +239,28 @@ def test_a_non_public_action_has_no_page(tab: Page, local_system: LocalSystem) -
     assert response is not None and response.status == 404
     expect(tab.get_by_role("heading", level=1)).to_have_text("Burgernet: actie niet gevonden")
     expect(tab.locator("main")).not_to_contain_text("rode jas")
+
+
+def test_the_action_list_follows_an_action_from_start_to_afloop(
+    local_system: LocalSystem,
+) -> None:
+    api = local_system.api
+    action = start(local_system)
+    update = requests.post(
+        f"{api}/actions/{action['action_id']}/updates",
+        json={"message": "Nu te voet richting Centraal Station."},
+        timeout=10,
+    )
+    assert update.status_code == 202, update.text
+    closed = requests.post(
+        f"{api}/actions/{action['action_id']}/close", json={"outcome": "arrested"}, timeout=10
+    )
+    assert closed.status_code == 200, closed.text
+
+    listed = requests.get(f"{api}/public/actions", timeout=10).json()
+
+    (shown,) = [a for a in listed["actions"] if a["id"] == action["ref"]]
+    assert shown["active"] is False and isinstance(shown["endTimestamp"], int)
+    assert [m["messageType"] for m in shown["messages"]] == ["Start", "Update", "Afloop"]
+    assert shown["messages"][-1]["responseUrl"] == f"{api}/a/{action['ref']}"
+    assert action["action_id"] not in json.dumps(listed)

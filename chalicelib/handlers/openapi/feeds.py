@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.domain.action_list import MessageType
+from chalicelib.domain.model import Incident
 from chalicelib.handlers.openapi.common import (
     NULLABLE_TEXT,
     TIME,
@@ -113,4 +115,87 @@ def paths() -> dict[str, Schema]:
                 parameters=[path_parameter("ref", "The action's reference, e.g. K7P2QX.")],
             )
         },
+        **action_list_path(),
     }
+
+
+def action_list_path() -> dict[str, Schema]:
+    """GET /public/actions: Burgernet's action list, each action with its messages."""
+    epoch = {"type": "integer", "description": "Unix time in whole seconds."}
+    message = obj(
+        {
+            "title": {"type": "string"},
+            "body": {"type": "string", "minLength": 1},
+            "responseUrl": {"type": "string", "format": "uri", "description": "The page."},
+            "messageType": {"type": "string", "enum": [t.value for t in MessageType]},
+            "lastModifiedTimestamp": epoch,
+            "speechId": {"type": "null", "description": "No spoken versions: always null."},
+        },
+        ("title", "body", "responseUrl", "messageType", "lastModifiedTimestamp", "speechId"),
+    )
+    action = obj(
+        {
+            "id": {"type": "string", "description": "The action's reference."},
+            "municipality": NULLABLE_TEXT,
+            "actionType": {"type": "string", "enum": [i.value for i in Incident]},
+            "amberAlert": {"type": "boolean", "const": False},
+            "active": {"type": "boolean"},
+            "startTimestamp": epoch,
+            "endTimestamp": {**epoch, "type": ["integer", "null"]},
+            "area": obj(
+                {
+                    "lat": {"type": "number"},
+                    "lng": {"type": "number"},
+                    "radius": {"type": "integer", "minimum": 1, "description": "Metres."},
+                },
+                ("lat", "lng", "radius"),
+            ),
+            "messages": {"type": "array", "items": message, "minItems": 1},
+        },
+        (
+            "id",
+            "municipality",
+            "actionType",
+            "amberAlert",
+            "active",
+            "startTimestamp",
+            "endTimestamp",
+            "area",
+            "messages",
+        ),
+    )
+    cached = {
+        "ETag": {"schema": {"type": "string"}},
+        "Cache-Control": {"schema": {"type": "string"}},
+    }
+    return {
+        "/public/actions": {
+            "get": op(
+                "Public actions with their messages, as Burgernet's action list",
+                {
+                    "200": json_answer(
+                        obj({"actions": {"type": "array", "items": action}}, ("actions",)),
+                        "Active public actions and those closed in the last 48 hours, newest "
+                        "first; messages Start, each Update, Afloop; exercises never appear.",
+                        cached,
+                    ),
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
+                },
+                parameters=[IF_NONE_MATCH],
+            )
+        }
+    }
+
+
+_ENTITY_TAG = r'(W/)?"[^"]*"'
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "description": "The ETag last read (or a list of them, or *).",
+    # RFC 9110: *, or a list of entity tags
+    "schema": {
+        "type": "string",
+        "pattern": rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$",
+        "maxLength": 1000,
+    },
+}
