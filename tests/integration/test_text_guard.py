@@ -143,6 +143,12 @@ def test_an_emoji_is_a_surrogate_pair_in_json_and_is_accepted(system: System) ->
 # --- Old data: the second guard, in the XML writers ---------------------------------------------
 
 
+def _served(system: System, path: str) -> bytes:
+    response = system.get(path)
+    assert response.status_code == 200, response.body
+    return bytes(response.body)
+
+
 def test_text_stored_before_the_rule_still_gives_feeds_every_reader_parses(system: System) -> None:
     """An action from before the rule, its control characters written through the dal as old
     data would hold them: the CAP message and the Atom feed stay well-formed and valid."""
@@ -152,11 +158,11 @@ def test_text_stored_before_the_rule_still_gives_feeds_every_reader_parses(syste
         actions=[Action.description.set("Man\x01 rode jas"), Action.place.set("Utrecht\x1f")]
     )
     action_store.add_update(action_id, str(uuid.uuid4()), "Nu\x02 te voet", "Man\x0b", now)
-    updated_cap = system.get(f"/public/actions/{action['ref']}.cap").body
-    updated_feed = system.get("/public/feed.atom").body
+    updated_cap = _served(system, f"/public/actions/{action['ref']}.cap")
+    updated_feed = _served(system, "/public/feed.atom")
     action_store.close_action(action_id, Outcome.ARRESTED, "Dank\x7f u", now, "old")
-    closed_cap = system.get(f"/public/actions/{action['ref']}.cap").body
-    closed_feed = system.get("/public/feed.atom").body
+    closed_cap = _served(system, f"/public/actions/{action['ref']}.cap")
+    closed_feed = _served(system, "/public/feed.atom")
 
     for message in (updated_cap, closed_cap):
         assert capvalidator.validate_cap_message(message, strict=False).passed
