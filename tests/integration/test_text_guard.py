@@ -3,6 +3,7 @@ invisible controls), and old text that holds one still gives feeds every reader 
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import pytest
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action
 from chalicelib.domain.model import Outcome
+from chalicelib.handlers.openapi import document
 from tests.support.actions import action_body, assert_error, started
 from tests.support.cap import CAP_SCHEMA, NS
 from tests.support.system import System
@@ -87,6 +89,29 @@ def test_the_error_says_at_which_character_counted_as_people_count(system: Syste
 
     body = assert_error(response, 400, "invalid_character", "description", "at character 4")
     assert body["position"] == 4
+
+
+def test_the_position_counts_an_emoji_as_one_character(system: System) -> None:
+    response = _start(system, description="\U0001f6b2\x01 fiets")
+
+    assert assert_error(response, 400, "invalid_character", "description")["position"] == 2
+
+
+def test_the_openapi_document_gives_the_rule_on_every_free_text_field() -> None:
+    schemas = document()["components"]["schemas"]
+    fields = [
+        ("ActionRequest", "description"),
+        ("ActionRequest", "place"),
+        ("UpdateRequest", "message"),
+        ("UpdateRequest", "description"),
+        ("CloseRequest", "message"),
+    ]
+    for schema, name in fields:
+        pattern = re.compile(schemas[schema]["properties"][name]["pattern"])
+        assert pattern.fullmatch("Man\tin\r\nrode jas, ë \U0001f6b2"), (schema, name)
+        for character in REFUSED:
+            if not 0xD800 <= ord(character) <= 0xDFFF:  # left to the words; see the pattern
+                assert not pattern.fullmatch(f"Man{character}"), (schema, name, character)
 
 
 def test_a_lone_surrogate_sent_as_a_json_escape_is_a_400(system: System) -> None:
