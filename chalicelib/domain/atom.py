@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from xml.etree.ElementTree import Element, tostring
+from xml.etree.ElementTree import Element
 
 from chalicelib.domain.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
-from chalicelib.domain.cap import child, description
+from chalicelib.domain.cap import child, description, document
 from chalicelib.domain.model import Language, iso
 from chalicelib.domain.public import PublicAction, Site, title
 
@@ -33,8 +33,9 @@ def feed(actions: Sequence[PublicAction], site: Site) -> str:
         child(entry, "published", iso(action.started))
         child(entry, "updated", iso(action.latest.sent))  # the time of the message linked to
         child(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=site.cap(action.ref))
-        child(entry, "link", rel="related", type="text/html", href=site.page(action.ref))
+        # Also an alternate, as HTML: feed readers (feedparser's entry.link) open only an HTML
+        # alternate, and would otherwise offer the urn:uuid id. RFC 4287 allows one per type.
+        child(entry, "link", rel="alternate", type="text/html", href=site.page(action.ref))
         # What the linked message says, so a new message changes the feed within its second too.
         child(entry, "summary", description(action, Language.NL))
-    xml: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
-    return xml.decode("utf-8")
+    return document(root)  # refuses a character XML cannot carry (child() replaced old ones)

@@ -1,6 +1,8 @@
 """An action's public state as an OASIS CAP 1.2 message (docs.oasis-open.org/emergency/cap/v1.2).
 
-Built as an element tree, so whatever a dispatcher typed is escaped by the serializer.
+Built as an element tree, so whatever a dispatcher typed is escaped by the serializer. The API
+refuses characters XML cannot carry; text stored before that rule has them replaced by U+FFFD on
+the way in (`child`), and `document` refuses to write any that got into the tree another way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from chalicelib.domain.public import (
     title,
 )
 from chalicelib.domain.signup import AMSTERDAM
+from chalicelib.domain.validation import UNREADABLE, legible
 
 NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 MEDIA_TYPE = "application/cap+xml"
@@ -79,8 +82,7 @@ def message(action: PublicAction, site: Site) -> str:
         )
     for language in LANGUAGES:
         _info(alert, action, site, language)
-    xml: bytes = tostring(alert, encoding="utf-8", xml_declaration=True)
-    return xml.decode("utf-8")  # with its declaration: <?xml version='1.0' encoding='utf-8'?>
+    return document(alert)
 
 
 def _info(alert: Element, action: PublicAction, site: Site, language: Language) -> None:
@@ -142,6 +144,28 @@ def description(action: PublicAction, language: Language) -> str:
 
 def child(parent: Element, tag: str, text: str | None = None, **attributes: str) -> Element:
     """A new element in its parent's namespace, with text (escaped when written)."""
-    element = SubElement(parent, tag, attributes)
-    element.text = text
+    # Old data may hold a character XML cannot carry: a feed with U+FFFD in its place still
+    # parses for every reader, where refusing it would leave them with no feed for 48 hours.
+    element = SubElement(parent, tag, {name: legible(v) for name, v in attributes.items()})
+    element.text = None if text is None else legible(text)
     return element
+
+
+class UnwritableText(ValueError):
+    """A text in the tree holds a character XML 1.0 cannot carry; writing it would give every
+    reader a document that is not well-formed."""
+
+
+def document(root: Element) -> str:
+    """The tree as UTF-8 XML text with its declaration; UnwritableText rather than a broken one."""
+    for element in root.iter():
+        texts = [("text", element.text), ("tail", element.tail), *element.attrib.items()]
+        for where, value in texts:
+            found = UNREADABLE.search(value or "")
+            if found:
+                raise UnwritableText(
+                    f"<{element.tag}> {where} holds U+{ord(found.group()):04X} at character "
+                    f"{found.start() + 1}, which XML cannot carry; build it with child()."
+                )
+    xml: bytes = tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml.decode("utf-8")  # with its declaration: <?xml version='1.0' encoding='utf-8'?>

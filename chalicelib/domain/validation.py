@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -16,6 +17,21 @@ from chalicelib.domain.errors import InvalidInput, PayloadTooLarge
 MAX_BODY_BYTES = 16 * 1024  # far above any valid request; refuses junk before parsing it
 
 E = TypeVar("E", bound=StrEnum)
+
+# Characters no reader of our texts can take: XML 1.0 forbids C0 controls other than tab, LF and
+# CR, lone surrogates and U+FFFE/U+FFFF (one makes a whole CAP message or Atom feed unreadable);
+# C1 controls are invisible, and XML 1.1 and HTML count them as errors.
+# CR is allowed: a Windows client's CR LF is whitespace, and `text` makes it one space.
+UNREADABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# The same rule as a JSON Schema pattern (ECMA-262) for the OpenAPI document. Lone surrogates are
+# left out of it: a validator without the "u" flag would read every emoji's pair as two of them.
+READABLE_PATTERN = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFE\uFFFF]*$"
+READABLE_RULE = (
+    "tab, newline and carriage return are allowed, but no other control character "
+    "(U+0000–U+001F, U+007F–U+009F), no lone surrogate (U+D800–U+DFFF), and not U+FFFE or U+FFFF"
+)
+# What an XML writer puts in place of such a character found in data stored before the rule.
+REPLACEMENT = "\ufffd"
 
 
 def parse_json_object(raw: bytes | str | None, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -108,10 +124,38 @@ def choice(
 
 
 def text(value: Any, field: str) -> str:
-    """A string, trimmed, with each run of whitespace made one space."""
+    """A readable string, trimmed, with each run of whitespace made one space."""
     if not isinstance(value, str):
         raise InvalidInput("wrong_type", f"{field} must be a string.", field)
+    readable(value, field)  # before whitespace is collapsed, so the position is the sender's
     return " ".join(value.split())
+
+
+def readable(value: str, field: str) -> str:
+    """The text unchanged, or InvalidInput naming the first character no reader can take."""
+    found = UNREADABLE.search(value)
+    if found is None:
+        return value
+    point = ord(found.group())
+    position = found.start() + 1  # in characters (code points), counted from 1 as people count
+    raise InvalidInput(
+        "invalid_character",
+        f"{field} holds {_kind(point)}, U+{point:04X}, at character {position}; {READABLE_RULE}.",
+        field,
+        character=f"U+{point:04X}",
+        position=position,
+    )
+
+
+def _kind(point: int) -> str:
+    if 0xD800 <= point <= 0xDFFF:
+        return "a lone surrogate"
+    return "a noncharacter" if point >= 0xFFFE else "a control character"
+
+
+def legible(value: str) -> str:
+    """The text with each character no reader can take replaced by U+FFFD (for old data)."""
+    return UNREADABLE.sub(REPLACEMENT, value)
 
 
 def flag(body: Mapping[str, Any], field: str, default: bool) -> bool:

@@ -115,8 +115,7 @@ def entries(system: System) -> dict[str, ET.Element]:
     root = ET.fromstring(response.body)
     found = {}
     for entry in root.findall("atom:entry", NS):
-        (link,) = entry.findall("atom:link[@rel='alternate']", NS)
-        assert link.get("type") == "application/cap+xml"
+        (link,) = entry.findall("atom:link[@rel='alternate'][@type='application/cap+xml']", NS)
         href = link.get("href") or ""
         assert href.startswith(f"{PUBLIC_URL}/public/actions/") and href.endswith(".cap")
         found[href.rsplit("/", 1)[1].removesuffix(".cap")] = entry

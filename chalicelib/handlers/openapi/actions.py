@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.domain import photos as photo_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain.model import Channel, Incident
+from chalicelib.domain.validation import READABLE_PATTERN, READABLE_RULE
 from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
 from chalicelib.handlers.openapi.common import (
     IAM,
@@ -24,6 +25,19 @@ from chalicelib.handlers.openapi.common import (
 from chalicelib.logic import timeline
 
 ACTION_ID = path_parameter("action_id", "The action's id, from POST /actions.")
+# Every free text dispatch sends: the pattern says what a validator can; the words say the rest.
+READABLE = f"Text: {READABLE_RULE}; runs of whitespace become one space."
+
+
+def free_text(description: str, nullable: bool = False, **limits: int) -> Schema:
+    """A free-text field's schema: a string no reader of the alerts and feeds chokes on."""
+    kind: Schema = {"type": ["string", "null"]} if nullable else {"type": "string", "minLength": 1}
+    return {
+        **kind,
+        **limits,
+        "pattern": READABLE_PATTERN,
+        "description": f"{description} {READABLE}",
+    }
 
 
 def schemas() -> dict[str, Schema]:
@@ -44,7 +58,7 @@ def schemas() -> dict[str, Schema]:
             rules.ACTION_FIELDS,
             {
                 "incident": {"type": "string", "enum": [i.value for i in Incident]},
-                "description": {"type": "string", "minLength": 1},
+                "description": free_text("Whom to look out for."),
                 "area": ref("Area"),
                 "duration_minutes": {
                     "type": "integer",
@@ -68,30 +82,24 @@ def schemas() -> dict[str, Schema]:
                     "default": False,
                     "description": "A drill: its public messages say so (CAP status Test).",
                 },
-                "place": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": rules.MAX_PLACE,
-                    "description": "The area's name for people; by default the municipality's.",
-                },
+                "place": free_text(
+                    "The area's name for people; by default the municipality's.",
+                    maxLength=rules.MAX_PLACE,
+                ),
             },
             ("incident", "description", "area"),
         ),
         "UpdateRequest": request_object(
             rules.UPDATE_FIELDS,
             {
-                "message": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "What changed, as sent to everyone alerted; it must fit the "
-                    "update SMS (three segments) in every language.",
-                },
-                "description": {
-                    "type": "string",
-                    "minLength": 1,
-                    "description": "A new description of whom to look out for, for the alerts "
-                    "still to go and the public page; the alert's length rules apply.",
-                },
+                "message": free_text(
+                    "What changed, as sent to everyone alerted; it must fit the "
+                    "update SMS (three segments) in every language."
+                ),
+                "description": free_text(
+                    "A new description of whom to look out for, for the alerts "
+                    "still to go and the public page; the alert's length rules apply."
+                ),
             },
             ("message",),
         ),
@@ -99,7 +107,9 @@ def schemas() -> dict[str, Schema]:
             rules.CLOSE_FIELDS,
             {
                 "outcome": {"type": "string", "enum": [o.value for o in rules.CLOSE_OUTCOMES]},
-                "message": {"type": ["string", "null"]},
+                "message": free_text(
+                    "The result, after the outcome's own sentence.", nullable=True
+                ),
             },
             ("outcome",),
         ),
