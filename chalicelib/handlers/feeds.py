@@ -32,9 +32,9 @@ def _site() -> Site:
 
 @feeds.route("/public/alerts", methods=["GET"])
 def alert_list() -> Response:
-    """Active public actions in Burgernet's alert-list shape (JSON)."""
+    """Public actions in the shape of Burgernet's public alert list (a JSON array)."""
     return Response(
-        body=public.alert_list(_site()),
+        body=public.alert_list(_site(), now()),
         status_code=200,
         headers={**COMMON_HEADERS, "Content-Type": "application/json"},
     )
