@@ -247,9 +247,11 @@ def test_an_exercise_is_listed_as_an_exercise_and_never_shown_as_actual(system: 
 
 def test_a_non_public_action_is_never_listed(system: System) -> None:
     hidden = start(system, public=False)
-    update(system, hidden["action_id"], "Nu te voet richting station.")
-    close(system, hidden["action_id"])
+    assert decode(raw(system)) == []
 
+    update(system, hidden["action_id"], "Nu te voet richting station.")
+    assert decode(raw(system)) == []
+    close(system, hidden["action_id"])
     assert decode(raw(system)) == []
 
 
