@@ -96,6 +96,8 @@ def alert_item(action: PublicAction, site: Site) -> dict[str, Any]:
         text = result_text(action)
     else:
         looking = cap_description(action, Language.NL)
+        if not looking.endswith((".", "!", "?")):  # the callback line starts a new sentence
+            looking += "."
         text = f"{looking} {callback_line(action.ref, site.callback_number, Language.NL)}"
     # Not every consumer filters on State: the text itself says it is a drill, as the title does.
     text = exercise_marked(text, action.exercise, Language.NL)

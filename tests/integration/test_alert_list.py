@@ -135,7 +135,7 @@ def test_a_started_public_action_is_an_actual_alert_with_burgernets_fields(
         },
         "Message": {
             "Title": "Burgernet: inbraak in Utrecht, Binnenstad",
-            "Description": f"De politie zoekt: {DESCRIPTION} Gezien? Bel direct gratis "
+            "Description": f"De politie zoekt: {DESCRIPTION}. Gezien? Bel direct gratis "
             f"0800-0011 en noem ref. {ref}.",
             "DescriptionExt": "Inbraak",
             "Readmore_URL": f"{PUBLIC_URL}/a/{ref}",
@@ -261,7 +261,7 @@ def test_typed_markup_and_accents_arrive_as_entities(system: System) -> None:
     item = listed(system, action["ref"])
 
     assert (
-        "De politie zoekt: Man &lt;b&gt;&amp;&quot;&#235; Gezien?"
+        "De politie zoekt: Man &lt;b&gt;&amp;&quot;&#235;. Gezien?"
         in (item["Message"]["Description"])
     )
     place = "&#39;s-Hertogenbosch &lt;Zuid&gt;"
