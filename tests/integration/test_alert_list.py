@@ -393,3 +393,23 @@ def test_the_action_lists_radius_is_the_lists_circle_in_metres(system: System) -
         area = by_id[ref]
         assert (area["lat"], area["lng"]) == (lat, lon)
         assert abs(area["radius"] - radius_m) < 1  # whole metres there, km here
+
+
+# --- polling -------------------------------------------------------------------------------------
+
+
+def test_readers_poll_with_an_etag_and_widgets_on_other_sites_may_read_it(system: System) -> None:
+    action = start(system)
+    first = system.client.http.get("/public/alerts")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "public, max-age=60"
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+
+    again = system.client.http.get("/public/alerts", headers={"If-None-Match": etag})
+    assert (again.status_code, again.body, again.headers["ETag"]) == (304, b"", etag)
+
+    update(system, action["action_id"], "Nu te voet richting station.")
+    changed = system.client.http.get("/public/alerts", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert decode(changed.body)[0]["Type"] == "Update"

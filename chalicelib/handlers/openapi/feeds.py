@@ -18,6 +18,12 @@ def paths() -> dict[str, Schema]:
     html = {"description": "", "content": {"text/html": {"schema": text}}}
     entity_tag = r'(W/)?"[^"]*"'
     etags = rf"^(\*|{entity_tag}( *, *{entity_tag})*)$"  # RFC 9110: *, or a list of tags
+    if_none_match = {
+        "name": "If-None-Match",
+        "in": "header",
+        "description": "The ETag last read (or a list of them, or *).",
+        "schema": {"type": "string", "pattern": etags, "maxLength": 1000},
+    }
     alert = _alert_item()
     return {
         "/public/alerts": {
@@ -30,8 +36,15 @@ def paths() -> dict[str, Schema]:
                         "in the last 3 hours as `Cancel`. Every value is a string or null; "
                         "exercises have `State` `Exercise`. docs/api.md, Reading our public "
                         "feeds.",
-                    )
+                        headers={
+                            "ETag": {"schema": text},
+                            "Cache-Control": {"schema": text},
+                            "Access-Control-Allow-Origin": {"schema": text},
+                        },
+                    ),
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
+                parameters=[if_none_match],
             )
         },
         "/public/actions/{name}": {
@@ -65,14 +78,7 @@ def paths() -> dict[str, Schema]:
                     },
                     "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
-                parameters=[
-                    {
-                        "name": "If-None-Match",
-                        "in": "header",
-                        "description": "The ETag last read (or a list of them, or *).",
-                        "schema": {"type": "string", "pattern": etags, "maxLength": 1000},
-                    }
-                ],
+                parameters=[if_none_match],
             )
         },
         "/a/{ref}": {
