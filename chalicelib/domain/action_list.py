@@ -13,9 +13,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypedDict
 
-from chalicelib.domain.geo.enclosing import enclosing_ring
-from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.domain.messages import outcome_sentence
 from chalicelib.domain.model import Incident, Language, Outcome, Stage
 from chalicelib.domain.public import (
@@ -25,6 +22,7 @@ from chalicelib.domain.public import (
     Update,
     callback_line,
     looking_for,
+    public_circle,
     title,
 )
 
@@ -91,7 +89,7 @@ def action_list(actions: list[PublicAction], site: Site) -> ActionList:
 
 def action_item(action: PublicAction, site: Site) -> ActionItem:
     """One public action, its area as a circle and its messages oldest first."""
-    lat, lon, radius_m = circle_around(action.area)
+    lat, lon, radius_m = public_circle(action.area)
     return {
         "id": action.ref,  # the public reference: the internal action id is never shown
         "municipality": action.place,
@@ -146,21 +144,6 @@ def _result(action: PublicAction) -> str:
     ended = outcome_sentence(action.outcome or Outcome.EXPIRED, LANGUAGE)
     closing = _sentence(action.result_message) if action.result_message else None
     return " ".join(part for part in (ended, closing) if part)
-
-
-def circle_around(area: Shape) -> tuple[float, float, float]:
-    """(lat, lon, radius_m) of the circle the public lists give for an area: a circle itself, or
-    the circle from a shape's centre (to 6 decimals) through its farthest outline point.
-
-    The same circle as the alert list's `Circle` (domain/public.py); to become public_circle.
-    """
-    if isinstance(area, Circle):
-        return area.lat, area.lon, area.radius_m
-    centre_lat, centre_lon = area.centre
-    lat, lon = round(centre_lat, 6), round(centre_lon, 6)
-    # Measured from the rounded centre, so rounding cannot leave a corner outside.
-    around = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in enclosing_ring(area))
-    return lat, lon, around
 
 
 def epoch(moment: datetime) -> int:

@@ -11,18 +11,16 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.domain.geo.enclosing import enclosing_ring
-from chalicelib.domain.geo.shapes import Circle, Shape
+from chalicelib.domain.geo.shapes import Circle, Corridor, Shape
 from chalicelib.domain.geo.sphere import Ring, haversine_m
 from chalicelib.domain.messages import incident_name
-from chalicelib.domain.model import Incident, Language, Outcome, iso
+from chalicelib.domain.model import Incident, Language, Outcome
 
 # A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
 SHOWN_AFTER_CLOSE = timedelta(hours=48)
-ACTION_LEVEL = 5  # Burgernet's alert list: 5 is an action, 10 a national AMBER Alert
 HOST = re.compile(r"[a-z0-9.-]{1,253}")  # a host name as urlsplit gives it (lower case)
 
 
@@ -132,9 +130,12 @@ def title(action: PublicAction, language: Language) -> str:
         text += f" in {action.place}"  # the same word in Dutch and English
     if action.closed:
         text += f" ({_ENDED[language]})"
-    if action.exercise:
-        text = f"{_EXERCISE[language]} – {text}"
-    return text
+    return exercise_marked(text, action.exercise, language)
+
+
+def exercise_marked(text: str, exercise: bool, language: Language) -> str:
+    """The text, led by "OEFENING –" when the action is a drill."""
+    return f"{_EXERCISE[language]} – {text}" if exercise else text
 
 
 def looking_for(action: PublicAction, language: Language) -> str:
@@ -159,45 +160,21 @@ def kilometres(metres: float) -> str:
     return format((Decimal(repr(float(metres))) / 1000).normalize(), "f")
 
 
-def alert_item(action: PublicAction, site: Site) -> dict[str, Any]:
-    """One action in the shape of Burgernet's public alert list (Dutch, as that list is)."""
-    photo = action.photo
-    return {
-        "AlertId": action.ref,
-        "AlertLevel": ACTION_LEVEL,
-        "Sent": iso(action.started),
-        "Message": {
-            "Title": title(action, Language.NL),
-            "Description": action.description,
-            "DescriptionExt": " ".join(
-                (
-                    looking_for(action, Language.NL),
-                    *(u.message for u in action.updates if u.message),
-                    callback_line(action.ref, site.callback_number, Language.NL),
-                )
-            ),
-            "Readmore_URL": site.page(action.ref),
-            "Media": {
-                "Image": photo.large if photo else None,
-                "SmallImage": photo.small if photo else None,
-            },
-        },
-        "Area": {"Description": action.place, **_area_item(action.area)},
-    }
-
-
-def _area_item(area: Shape) -> dict[str, str]:
-    """The area as the alert list says it: a circle; a shape's outline as `Polygon`, with the
-    circle around it for consumers that read only `Circle`."""
+def public_circle(area: Shape) -> tuple[float, float, float]:
+    """(lat, lon, radius_m) of the one circle every public format gives: a circle as drawn, or
+    the circle around a polygon's outer ring or around a corridor and the outline CAP gives it."""
     if isinstance(area, Circle):
-        return {"Circle": f"{number(area.lat)},{number(area.lon)} {number(area.radius_m)}"}
-    ring = enclosing_ring(area)
-    lat, lon = area.centre
-    around = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in ring)
-    return {
-        "Circle": f"{number(round(lat, 6))},{number(round(lon, 6))} {math.ceil(around)}",
-        "Polygon": polygon_text(ring),
-    }
+        return area.lat, area.lon, area.radius_m
+    # The centre as written (6 decimals, ~0.1 m), and the radius measured from that written
+    # centre, so a reader's circle holds every point even after the rounding.
+    lat, lon = (round(value, 6) for value in area.centre)
+    reach = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in enclosing_ring(area))
+    if isinstance(area, Corridor):  # the buffer itself, wherever the outline cuts a corner
+        reach = max(
+            reach,
+            max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in area.line) + area.buffer_m,
+        )
+    return lat, lon, math.ceil(reach)
 
 
 def polygon_text(ring: Ring) -> str:

@@ -33,11 +33,22 @@ def _site() -> Site:
 
 @feeds.route("/public/alerts", methods=["GET"])
 def alert_list() -> Response:
-    """Active public actions in Burgernet's alert-list shape (JSON)."""
+    """Public actions in the shape of Burgernet's public alert list (a JSON array), with an ETag
+    for polling readers."""
+    body = json.dumps(public.alert_list(_site(), now()), separators=(",", ":"))
+    etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
+    headers: dict[str, str | list[str]] = {
+        **COMMON_HEADERS,
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
+        # Widgets on other sites fetch it from their visitors' browsers; it is public and
+        # read without credentials, so any origin may read it.
+        "Access-Control-Allow-Origin": "*",
+    }
+    if _matches(feeds.current_request.headers.get("if-none-match"), etag):
+        return Response(body="", status_code=304, headers=headers)
     return Response(
-        body=public.alert_list(_site()),
-        status_code=200,
-        headers={**COMMON_HEADERS, "Content-Type": "application/json"},
+        body=body, status_code=200, headers={**headers, "Content-Type": "application/json"}
     )
 
 

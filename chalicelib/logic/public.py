@@ -1,7 +1,8 @@
 """The public face of actions: Burgernet's alert list, CAP 1.2 messages, their Atom index, the page.
 
-Only public actions appear, and only what may be shown of them. A closed action leaves the alert
-list at once, and the feed SHOWN_AFTER_CLOSE later, when its CAP message and page answer 410.
+Only public actions appear, and only what may be shown of them. A closed action stays in the alert
+list as a Cancel for CANCEL_SHOWN, and in the feed SHOWN_AFTER_CLOSE, when its CAP message and page
+answer 410.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from chalicelib.dal.records import ActionRecord, BulletinRecord
 from chalicelib.domain import atom, cap, page
 from chalicelib.domain.action_list import ActionList
 from chalicelib.domain.action_list import action_list as action_list_of
+from chalicelib.domain.alert_list import CANCEL_SHOWN, alert_item
 from chalicelib.domain.errors import DomainError, Expired, NotFound
 from chalicelib.domain.messages import REF_LENGTH
 from chalicelib.domain.model import Incident, Outcome, Stage
@@ -26,7 +28,6 @@ from chalicelib.domain.public import (
     PublicAction,
     Site,
     Update,
-    alert_item,
 )
 from chalicelib.domain.requests import MAX_DURATION
 from chalicelib.logic.actions import REF_ALPHABET
@@ -37,15 +38,24 @@ LONGEST_ACTION = timedelta(minutes=MAX_DURATION, hours=1)
 REF = re.compile(f"[{REF_ALPHABET}]{{1,{REF_LENGTH}}}")
 
 
-def alert_list(site: Site) -> list[dict[str, Any]]:
-    """Every active public action, newest first, as Burgernet's public alert list shows it.
+def alert_list(site: Site, now: datetime) -> list[dict[str, Any]]:
+    """Burgernet's public alert list: running public actions, newest first, then those closed
+    less than CANCEL_SHOWN ago as Cancel, latest close first.
 
-    Exercises stay out: the list has no way to mark one, and the displays at bus and tram stops
-    that read it would show a drill as a real search.
+    Exercises are in it with State "Exercise": consumers keep only State "Actual", so a display
+    at a stop never shows a drill as a real search, and a test display can still be tried out.
     """
-    shown = [a for a in action_store.active_actions() if a.public and not a.exercise]
-    shown.sort(key=lambda a: str(a.created_at), reverse=True)
-    return [alert_item(public_view(a), site) for a in shown]
+    since = now - CANCEL_SHOWN - LONGEST_ACTION
+    running = [a for a in action_store.active_actions() if a.public]
+    ended = [
+        a
+        for a in action_store.closed_actions_created_since(since)
+        if a.public and a.closed_at and _time(a.closed_at) > now - CANCEL_SHOWN
+    ]
+    # Running first: a bot that shows the list's first item (Velvox's /amberalert) shows a search.
+    running.sort(key=lambda a: _time(a.created_at), reverse=True)
+    ended.sort(key=lambda a: _time(str(a.closed_at)), reverse=True)
+    return [alert_item(public_view(a), site) for a in (*running, *ended)]
 
 
 def cap_message(ref: str, site: Site, now: datetime) -> str:

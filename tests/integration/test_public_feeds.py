@@ -1,9 +1,9 @@
-"""The public face of an action as its readers see it: Burgernet's alert list, CAP 1.2 (checked
-against the OASIS schema), the Atom index, and the page; non-public actions nowhere."""
+"""The public face of an action as its readers see it: CAP 1.2 (checked against the OASIS
+schema), the Atom index, and the page; non-public actions nowhere. Burgernet's alert list:
+test_alert_list.py."""
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,7 +14,6 @@ import pytest
 
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
-from chalicelib.domain.geo.sphere import EARTH_RADIUS_M, haversine_m
 from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
 from chalicelib.handlers import feeds
@@ -77,13 +76,6 @@ def later(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
     return move
 
 
-def alerts(system: System) -> list[dict[str, Any]]:
-    response = system.get("/public/alerts")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
-    return list(response.json_body)
-
-
 def cap(system: System, ref: str) -> ET.Element:
     """The action's CAP message, after checking it against the OASIS schema."""
     response = system.get(f"/public/actions/{ref}.cap")
@@ -120,116 +112,6 @@ def entries(system: System) -> dict[str, ET.Element]:
         assert href.startswith(f"{PUBLIC_URL}/public/actions/") and href.endswith(".cap")
         found[href.rsplit("/", 1)[1].removesuffix(".cap")] = entry
     return found
-
-
-# --- Burgernet's alert list ---------------------------------------------------------------------
-
-
-def test_a_public_action_is_in_the_alert_list_as_its_consumers_read_it(system: System) -> None:
-    action = start(system, radius_m=1500)
-
-    (alert,) = alerts(system)
-
-    assert alert == {
-        "AlertId": action["ref"],
-        "AlertLevel": 5,
-        "Sent": action["created_at"],
-        "Message": {
-            "Title": "Burgernet: inbraak in Utrecht, Binnenstad",
-            "Description": DESCRIPTION,
-            "DescriptionExt": f"De politie zoekt: {DESCRIPTION} Gezien? Bel direct gratis "
-            f"0800-0011 en noem ref. {action['ref']}.",
-            "Readmore_URL": f"{PUBLIC_URL}/a/{action['ref']}",
-            "Media": {"Image": None, "SmallImage": None},
-        },
-        "Area": {"Description": "Utrecht, Binnenstad", "Circle": "52.0907,5.1214 1500"},
-    }
-
-
-def test_the_alert_list_carries_the_photo_and_the_latest_description(system: System) -> None:
-    action = start(system)
-    add_photo(action["action_id"])
-    post_update(system, action["action_id"], "Nu te voet richting station.", "Man in blauwe jas")
-
-    (alert,) = alerts(system)
-
-    assert alert["Message"]["Media"] == {"Image": PHOTO.large, "SmallImage": PHOTO.small}
-    assert alert["Message"]["Description"] == "Man in blauwe jas"
-    assert "Nu te voet richting station." in alert["Message"]["DescriptionExt"]
-
-
-def test_a_closed_action_leaves_the_alert_list_at_once(system: System) -> None:
-    action = start(system)
-    assert [a["AlertId"] for a in alerts(system)] == [action["ref"]]
-
-    close(system, action["action_id"])
-
-    assert alerts(system) == []
-
-
-def test_non_public_actions_and_exercises_stay_out_of_the_alert_list(system: System) -> None:
-    start(system, public=False)
-    start(system, exercise=True)  # the list cannot mark a drill: stop displays would show it
-
-    assert alerts(system) == []
-
-
-def _point_at(lat: float, lon: float, distance_m: float, bearing_deg: float) -> tuple[float, float]:
-    """The point this far from (lat, lon) in this direction, on the sphere distances use."""
-    d, b = distance_m / EARTH_RADIUS_M, math.radians(bearing_deg)
-    p1, l1 = math.radians(lat), math.radians(lon)
-    p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
-    l2 = l1 + math.atan2(
-        math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
-    )
-    return math.degrees(p2), math.degrees(l2)
-
-
-def test_a_consumer_keeping_alerts_whose_circle_covers_it_finds_exactly_those_actions(
-    system: System,
-) -> None:
-    # Given overlapping actions around Utrecht, some not public or already closed
-    areas = {
-        "dom": (52.0907, 5.1214, 1000),
-        "north": (52.1002, 5.1301, 2500),
-        "west": (52.0843, 5.0987, 733.5),
-        "east": (52.0921, 5.1502, 1200),
-    }
-    refs = {
-        name: start(system, lat, lon, radius_m=r)["ref"] for name, (lat, lon, r) in areas.items()
-    }
-    hidden = start(system, 52.0907, 5.1214, radius_m=5000, public=False)
-    closed = start(system, 52.0907, 5.1214, radius_m=5000)
-    close(system, closed["action_id"])
-    feed_items = alerts(system)
-
-    def consumer(lat: float, lon: float) -> set[str]:
-        """A display at a stop: keeps an alert when its own position lies within Circle."""
-        kept = set()
-        for alert in feed_items:
-            centre, radius = alert["Area"]["Circle"].split(" ")
-            c_lat, c_lon = (float(x) for x in centre.split(","))
-            if haversine_m(c_lat, c_lon, lat, lon) <= float(radius):
-                kept.add(alert["AlertId"])
-        return kept
-
-    # Positions 1 m inside and 1 m outside every edge, all round, and a grid over the city
-    positions = [
-        _point_at(lat, lon, r + edge, bearing)
-        for lat, lon, r in areas.values()
-        for edge in (-1, 1)
-        for bearing in range(0, 360, 15)
-    ]
-    positions += [(52.06 + i * 0.0035, 5.07 + j * 0.0055) for i in range(20) for j in range(20)]
-    for lat, lon in positions:
-        covering = {
-            refs[name]
-            for name, (c_lat, c_lon, r) in areas.items()
-            if haversine_m(c_lat, c_lon, lat, lon) <= r
-        }
-        assert consumer(lat, lon) == covering, (lat, lon)
-    assert hidden["ref"] not in {a["AlertId"] for a in feed_items}
-    assert closed["ref"] not in {a["AlertId"] for a in feed_items}
 
 
 # --- CAP 1.2 -------------------------------------------------------------------------------------

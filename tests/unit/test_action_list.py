@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from chalicelib.domain.action_list import circle_around
 from chalicelib.domain.geo.geojson import parse_action_area
 from chalicelib.domain.geo.shapes import Circle, Shape
 from chalicelib.domain.geo.sphere import haversine_m
+from chalicelib.domain.public import public_circle
 
 BENT_CORRIDOR = {
     "type": "LineString",
@@ -40,7 +40,7 @@ def inside_points(shape: Shape, steps: int = 60) -> list[tuple[float, float]]:
 @pytest.mark.parametrize("raw", [BENT_CORRIDOR, POLYGON_WITH_HOLE], ids=["corridor", "polygon"])
 def test_the_circle_in_whole_metres_holds_every_point_of_the_area(raw: dict[str, object]) -> None:
     shape = parse_action_area(raw)
-    lat, lon, radius_m = circle_around(shape)
+    lat, lon, radius_m = public_circle(shape)
     radius = math.ceil(radius_m)  # as the list gives it
 
     points = inside_points(shape)
@@ -52,4 +52,4 @@ def test_the_circle_in_whole_metres_holds_every_point_of_the_area(raw: dict[str,
 
 
 def test_a_circle_is_its_own_circle() -> None:
-    assert circle_around(Circle(52.0907, 5.1214, 733.4)) == (52.0907, 5.1214, 733.4)
+    assert public_circle(Circle(52.0907, 5.1214, 733.4)) == (52.0907, 5.1214, 733.4)

@@ -6,7 +6,6 @@ from chalicelib.domain.action_list import MessageType
 from chalicelib.domain.model import Incident
 from chalicelib.handlers.openapi.common import (
     NULLABLE_TEXT,
-    TIME,
     Schema,
     error,
     json_answer,
@@ -15,52 +14,45 @@ from chalicelib.handlers.openapi.common import (
     path_parameter,
 )
 
+_ENTITY_TAG = r'(W/)?"[^"]*"'
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "description": "The ETag last read (or a list of them, or *).",
+    # RFC 9110: *, or a list of entity tags
+    "schema": {
+        "type": "string",
+        "pattern": rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$",
+        "maxLength": 1000,
+    },
+}
+
 
 def paths() -> dict[str, Schema]:
     """The public face of public actions: feeds, CAP messages and the page."""
     text = {"type": "string"}
     html = {"description": "", "content": {"text/html": {"schema": text}}}
-    nullable_url = {"type": ["string", "null"], "format": "uri"}
-    entity_tag = r'(W/)?"[^"]*"'
-    etags = rf"^(\*|{entity_tag}( *, *{entity_tag})*)$"  # RFC 9110: *, or a list of tags
-    alert = obj(
-        {
-            "AlertId": {"type": "string", "description": "The action's reference."},
-            "AlertLevel": {"type": "integer", "enum": [5, 10]},
-            "Sent": TIME,
-            "Message": obj(
-                {
-                    "Title": text,
-                    "Description": NULLABLE_TEXT,
-                    "DescriptionExt": text,
-                    "Readmore_URL": {"type": "string", "format": "uri"},
-                    "Media": obj(
-                        {"Image": nullable_url, "SmallImage": nullable_url},
-                        ("Image", "SmallImage"),
-                    ),
-                },
-                ("Title", "Description", "DescriptionExt", "Readmore_URL", "Media"),
-            ),
-            "Area": obj(
-                {
-                    "Description": NULLABLE_TEXT,
-                    "Circle": {"type": "string", "description": '"lat,lon radius_m"'},
-                },
-                ("Description", "Circle"),
-            ),
-        },
-        ("AlertId", "AlertLevel", "Sent", "Message", "Area"),
-    )
+    alert = _alert_item()
     return {
         "/public/alerts": {
             "get": op(
-                "Active public actions, as Burgernet's public alert list",
+                "Public actions, as Burgernet's public alert list",
                 {
                     "200": json_answer(
                         {"type": "array", "items": alert},
-                        "Newest first; a closed action leaves at once; exercises never appear.",
-                    )
+                        "A bare array: running public actions, newest first, then those closed "
+                        "in the last 3 hours as `Cancel`. Every value is a string or null; "
+                        "exercises have `State` `Exercise`. docs/api.md, Reading our public "
+                        "feeds.",
+                        headers={
+                            "ETag": {"schema": text},
+                            "Cache-Control": {"schema": text},
+                            "Access-Control-Allow-Origin": {"schema": text},
+                        },
+                    ),
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
+                parameters=[IF_NONE_MATCH],
             )
         },
         "/public/actions/{name}": {
@@ -94,14 +86,7 @@ def paths() -> dict[str, Schema]:
                     },
                     "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
-                parameters=[
-                    {
-                        "name": "If-None-Match",
-                        "in": "header",
-                        "description": "The ETag last read (or a list of them, or *).",
-                        "schema": {"type": "string", "pattern": etags, "maxLength": 1000},
-                    }
-                ],
+                parameters=[IF_NONE_MATCH],
             )
         },
         "/a/{ref}": {
@@ -187,15 +172,86 @@ def action_list_path() -> dict[str, Schema]:
     }
 
 
-_ENTITY_TAG = r'(W/)?"[^"]*"'
-IF_NONE_MATCH = {
-    "name": "If-None-Match",
-    "in": "header",
-    "description": "The ETag last read (or a list of them, or *).",
-    # RFC 9110: *, or a list of entity tags
-    "schema": {
-        "type": "string",
-        "pattern": rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$",
-        "maxLength": 1000,
-    },
-}
+def _alert_item() -> Schema:
+    """One item of the alert list: Burgernet's keys, every value a string or null."""
+    text = {"type": "string"}
+    html = {
+        "type": ["string", "null"],
+        "description": "HTML-escaped: &, <, >, quotes and "
+        "every non-ASCII character as entities (ë is &#235;).",
+    }
+    digits = {"type": "string", "pattern": "^[0-9]+$"}
+    decimal = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    nullable_url = {"type": ["string", "null"], "format": "uri"}
+    circle = r"^-?[0-9]+(\.[0-9]+)?,-?[0-9]+(\.[0-9]+)? [0-9]+(\.[0-9]+)?$"
+    return obj(
+        {
+            "AlertId": {
+                **digits,
+                "description": "The action's reference as digits (two a "
+                "character: its character code).",
+            },
+            "MessageId": {
+                **digits,
+                "description": "AlertId and the number of the state: "
+                "the start 1, each update one more, the close last.",
+            },
+            "Sender": {**text, "description": "CAP_SENDER, as in the CAP messages."},
+            "Sent": {**digits, "description": "Unix seconds of this state (start, update, close)."},
+            "State": {"type": "string", "enum": ["Actual", "Exercise"]},
+            "Type": {"type": "string", "enum": ["Alert", "Update", "Cancel"]},
+            "Scope": {"type": "string", "enum": ["Public"]},
+            "AlertLevel": {
+                "type": "string",
+                "enum": ["5"],
+                "description": '"10" is '
+                "reserved for a national AMBER Alert, which this system never starts.",
+            },
+            "Location": obj(
+                {"Description": html, "Latitude": decimal, "Longitude": decimal},
+                ("Description", "Latitude", "Longitude"),
+            ),
+            "Message": obj(
+                {
+                    "Title": {**html, "description": "null for a Cancel."},
+                    "Description": html,
+                    "DescriptionExt": {
+                        **html,
+                        "description": "What happened in a word (Inbraak); null for a Cancel.",
+                    },
+                    "Readmore_URL": {"type": "string", "format": "uri"},
+                    "Media_URL": nullable_url,
+                    "Media": obj(
+                        {"Image": nullable_url, "SmallImage": nullable_url},
+                        ("Image", "SmallImage"),
+                    ),
+                },
+                ("Title", "Description", "DescriptionExt", "Readmore_URL", "Media_URL", "Media"),
+            ),
+            "Area": obj(
+                {
+                    "Description": html,
+                    "Circle": {
+                        "type": "string",
+                        "pattern": circle,
+                        "description": '"lat,lon radius_km", as CAP writes it.',
+                    },
+                    "CircleKM": {**decimal, "description": "The same radius in km."},
+                },
+                ("Description", "Circle", "CircleKM"),
+            ),
+        },
+        (
+            "AlertId",
+            "MessageId",
+            "Sender",
+            "Sent",
+            "State",
+            "Type",
+            "Scope",
+            "AlertLevel",
+            "Location",
+            "Message",
+            "Area",
+        ),
+    )
