@@ -27,7 +27,8 @@ OPEN_ROUTES: dict[tuple[str, str], str] = {
     ("/devices/{device_id}", "DELETE"): "the device's secret (X-Device-Secret)",
     ("/actions/{action_id}/sightings", "POST"): "device secret, and only for alerted devices",
     # What the police publish about public actions, for anyone to read (non-public: 404).
-    ("/public/alerts", "GET"): "public actions (closed ones for 3 hours, as Cancel), as Burgernet's alert list",
+    ("/public/alerts", "GET"): "public actions (closed ones for 3 hours, as a Cancel), as "
+    "Burgernet's alert list",
     ("/public/actions", "GET"): "public actions with their messages, as Burgernet's action list",
     ("/public/actions/{name}", "GET"): "a public action's latest CAP 1.2 message",
     ("/public/feed.atom", "GET"): "the Atom index of the CAP messages",
