@@ -36,20 +36,9 @@ def alert_list() -> Response:
     """Public actions in the shape of Burgernet's public alert list (a JSON array), with an ETag
     for polling readers."""
     body = json.dumps(public.alert_list(_site(), now()), separators=(",", ":"))
-    etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
-    headers: dict[str, str | list[str]] = {
-        **COMMON_HEADERS,
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
-        # Widgets on other sites fetch it from their visitors' browsers; it is public and
-        # read without credentials, so any origin may read it.
-        "Access-Control-Allow-Origin": "*",
-    }
-    if _matches(feeds.current_request.headers.get("if-none-match"), etag):
-        return Response(body="", status_code=304, headers=headers)
-    return Response(
-        body=body, status_code=200, headers={**headers, "Content-Type": "application/json"}
-    )
+    # Widgets on other sites fetch it from their visitors' browsers; it is public and read
+    # without credentials, so any origin may read it.
+    return _polled(body, "application/json", {"Access-Control-Allow-Origin": "*"})
 
 
 @feeds.route("/public/actions/{name}", methods=["GET"])
@@ -71,17 +60,7 @@ def cap_message(name: str) -> Response:
 @feeds.route("/public/feed.atom", methods=["GET"])
 def atom_feed() -> Response:
     """The Atom index of the public actions' CAP messages, with an ETag for polling readers."""
-    body = public.feed(_site(), now())
-    etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
-    headers: dict[str, str | list[str]] = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
-    }
-    if _matches(feeds.current_request.headers.get("if-none-match"), etag):
-        return Response(body="", status_code=304, headers=headers)
-    return Response(
-        body=body, status_code=200, headers={**headers, "Content-Type": atom.MEDIA_TYPE}
-    )
+    return _polled(public.feed(_site(), now()), atom.MEDIA_TYPE)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -103,13 +82,14 @@ def action_list() -> Response:
     return _polled(json.dumps(public.action_list(_site(), now())), "application/json")
 
 
-def _polled(body: str, content_type: str) -> Response:
+def _polled(body: str, content_type: str, extra: dict[str, str] | None = None) -> Response:
     """A polled read: cached for FEED_MAX_AGE_S, with an ETag and 304 while it is unchanged."""
     etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
     headers: dict[str, str | list[str]] = {
         **COMMON_HEADERS,
         "ETag": etag,
         "Cache-Control": f"public, max-age={FEED_MAX_AGE_S}",
+        **(extra or {}),
     }
     if _matches(feeds.current_request.headers.get("if-none-match"), etag):
         return Response(body="", status_code=304, headers=headers)

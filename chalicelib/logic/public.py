@@ -45,13 +45,9 @@ def alert_list(site: Site, now: datetime) -> list[dict[str, Any]]:
     Exercises are in it with State "Exercise": consumers keep only State "Actual", so a display
     at a stop never shows a drill as a real search, and a test display can still be tried out.
     """
-    since = now - CANCEL_SHOWN - LONGEST_ACTION
-    running = [a for a in action_store.active_actions() if a.public]
-    ended = [
-        a
-        for a in action_store.closed_actions_created_since(since)
-        if a.public and a.closed_at and _time(a.closed_at) > now - CANCEL_SHOWN
-    ]
+    shown = _public_actions(CANCEL_SHOWN, now)
+    running = [a for a in shown if a.closed_at is None]
+    ended = [a for a in shown if a.closed_at is not None]
     # Running first: a bot that shows the list's first item (Velvox's /amberalert) shows a search.
     running.sort(key=lambda a: _time(a.created_at), reverse=True)
     ended.sort(key=lambda a: _time(str(a.closed_at)), reverse=True)
@@ -65,11 +61,7 @@ def cap_message(ref: str, site: Site, now: datetime) -> str:
 
 def feed(site: Site, now: datetime) -> str:
     """The Atom index: active public actions and those closed less than SHOWN_AFTER_CLOSE ago."""
-    recent = action_store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
-    actions = [
-        a for a in (*action_store.active_actions(), *recent) if a.public and _on_show(a, now)
-    ]
-    return atom.feed([public_view(a) for a in actions], site)
+    return atom.feed([public_view(a) for a in _public_actions(SHOWN_AFTER_CLOSE, now)], site)
 
 
 def action_page(ref: str, site: Site, now: datetime) -> tuple[int, str, list[str]]:
@@ -104,8 +96,9 @@ def _shown(ref: str, now: datetime) -> PublicAction:
     return public_view(action)
 
 
-def _on_show(action: ActionRecord, now: datetime) -> bool:
-    return action.closed_at is None or _time(action.closed_at) > now - SHOWN_AFTER_CLOSE
+def _on_show(action: ActionRecord, now: datetime, window: timedelta = SHOWN_AFTER_CLOSE) -> bool:
+    """Whether the action is running, or closed less than `window` ago."""
+    return action.closed_at is None or _time(action.closed_at) > now - window
 
 
 def public_view(action: ActionRecord) -> PublicAction:
@@ -155,13 +148,19 @@ def _time(text: str) -> datetime:
 def action_list(site: Site, now: datetime) -> ActionList:
     """Burgernet's action list: public actions running or closed less than SHOWN_AFTER_CLOSE
     ago, each with its messages; exercises stay out, as a reading app would show them as real."""
-    # Active first, closed second, kept by id: an action that closes between the two reads is
-    # in both, and shown once, closed (read the other way round, it would be in neither).
+    shown = _public_actions(SHOWN_AFTER_CLOSE, now)
+    return action_list_of([public_view(a) for a in shown if not a.exercise], site)
+
+
+def _public_actions(closed_within: timedelta, now: datetime) -> list[ActionRecord]:
+    """Public actions running, or closed less than `closed_within` ago, each once.
+
+    Active first, closed second, kept by id: an action that closes between the two reads is in
+    both and shown once, closed (read the other way round, it would be in neither).
+    """
     active = action_store.active_actions()
-    recent = action_store.closed_actions_created_since(now - SHOWN_AFTER_CLOSE - LONGEST_ACTION)
+    recent = action_store.closed_actions_created_since(now - closed_within - LONGEST_ACTION)
     shown = {
-        a.action_id: a
-        for a in (*active, *recent)
-        if a.public and not a.exercise and _on_show(a, now)
+        a.action_id: a for a in (*active, *recent) if a.public and _on_show(a, now, closed_within)
     }
-    return action_list_of([public_view(a) for a in shown.values()], site)
+    return list(shown.values())
