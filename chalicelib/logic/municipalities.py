@@ -9,7 +9,7 @@ from chalicelib.dal import municipalities as municipality_store
 from chalicelib.dal.records import MunicipalityRecord
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.outlines import MUNICIPALITY_FIELDS, check_code, from_bytes, parse_outline
-from chalicelib.domain.validation import check_fields, required
+from chalicelib.domain.validation import check_fields, readable, required
 
 
 class MunicipalityView(TypedDict):
@@ -35,6 +35,8 @@ def put_municipality(body: Mapping[str, Any]) -> MunicipalityView:
     name = required(body, "name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise InvalidInput("wrong_type", "name must be the municipality's name.", "name")
+    # The name becomes an action's public place: the same characters as dispatch's free texts.
+    readable(name, "name")
     record = municipality_store.put_municipality(
         code, name.strip(), parse_outline(body.get("area"), body.get("bbox"))
     )

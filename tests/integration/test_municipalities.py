@@ -265,6 +265,8 @@ def test_a_detailed_outline_of_tens_of_thousands_of_vertices_is_accepted(system:
             {"area": MISSING, "bbox": [5.0, 52.0, 5.1]}, "invalid_area", "bbox", id="bbox-three"
         ),
         pytest.param({"population": 361_924}, "unknown_field", "population", id="unknown-field"),
+        # The name is the public place of actions in it: a feed reader must be able to take it.
+        pytest.param({"name": "Utrecht\x01"}, "invalid_character", "name", id="name-control"),
     ],
 )
 def test_bad_input_is_refused_with_the_field_named(
