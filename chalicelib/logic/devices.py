@@ -37,6 +37,10 @@ HOUR_S = 3600
 REGISTRATIONS_PER_ADDRESS_PER_HOUR = 10
 LOCATION_UPDATES_PER_HOUR = 60
 SIGHTINGS_PER_HOUR = 10  # per device
+# Per participant and action: all their installs together. A witness following someone reports
+# every few minutes at most; 20 is one every 3 minutes for a whole hour, a phone and a tablet
+# both at their own cap. So one person's many installs take at most a tenth of the action's 200.
+SIGHTINGS_PER_PARTICIPANT_PER_HOUR = 20
 SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during a live search
 # An alert whose send was ambiguous may well have arrived: its reader may report what they saw.
 ALERTED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
@@ -206,6 +210,15 @@ def report_sighting(
         now,
         "too_many_sightings",
         "sightings per device",
+    )
+    # Keyed by action and person (hashed in the store): 20 linked installs share one budget.
+    _limit(
+        "sightings-by",
+        f"{action_id}#{device_store.location_owner(device)}",
+        SIGHTINGS_PER_PARTICIPANT_PER_HOUR,
+        now,
+        "too_many_sightings",
+        "sightings per participant for one action",
     )
     _limit(
         "sightings-of",

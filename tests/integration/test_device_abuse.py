@@ -268,6 +268,47 @@ def test_sightings_of_one_action_stop_at_its_hourly_limit(
     assert int(response.headers["Retry-After"]) > 0
 
 
+def linked_devices(app: System, phone: str, count: int) -> list[dict[str, Any]]:
+    """`count` app installs, each linked to the participant with this phone."""
+    person = find_by_phone(phone)
+    assert person is not None
+    session = start_session(person.participant_id, datetime.now(UTC))
+    return [register(app, token=f"{phone}-{n}", bearer=session) for n in range(count)]
+
+
+def test_one_participant_with_many_installs_cannot_use_up_the_actions_sightings(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small numbers, same shape as production (10 / 20 / 200): an install's cap, below a
+    # person's, below the action's; four installs at their own cap would take the whole action.
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_HOUR", 2)
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_PARTICIPANT_PER_HOUR", 3)
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_ACTION_PER_HOUR", 5)
+    other_phone = "+31612345671"
+    add_participant(PHONE, UTRECHT)
+    add_participant(other_phone, UTRECHT)
+    many = linked_devices(app, PHONE, 4)
+    (own,) = linked_devices(app, other_phone, 1)
+    action_id = start_action(app)["action_id"]
+    app.run_queues()  # both alerted by SMS at home
+
+    answers = [sighting(app, device, action_id, HERE) for device in many for _ in range(2)]
+
+    assert [a.status_code for a in answers].count(201) == 3  # the person's 3, not the action's 5
+    refused = answers[-1]
+    assert_error(refused, 429, "too_many_sightings")
+    assert refused.json_body["limit"] == 3
+    assert "per participant" in refused.json_body["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # Someone else who was alerted can still report; their install keeps its own cap.
+    assert sighting(app, own, action_id, HERE).status_code == 201
+    assert sighting(app, own, action_id, HERE).status_code == 201
+    third = sighting(app, own, action_id, HERE)
+    assert_error(third, 429, "too_many_sightings")
+    assert third.json_body["limit"] == 2
+    assert len(app.get(f"/actions/{action_id}/sightings").json_body["sightings"]) == 5
+
+
 # --- dispatch reads sightings a page at a time ---------------------------------------------------
 
 
