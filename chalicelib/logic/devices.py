@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from chalicelib.adapters.attestation import AttestationRefused
+from chalicelib.adapters.attestation import AttestationRefused, AttestationUnavailable
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
 from chalicelib.dal import actions, deliveries, ratelimits
@@ -26,6 +26,7 @@ from chalicelib.domain.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
 )
@@ -102,6 +103,14 @@ def _attest(request: NewDevice, attestation: Attestation | None, now: datetime) 
             "The attestation token does not vouch for this app and push token, or is older "
             "than 10 minutes; request a new one and register again.",
             "attestation",
+        ) from None
+    except AttestationUnavailable as down:
+        # Google could not be asked: our outage, not the app's fault; the app retries later.
+        log_event("device_attestation_unavailable", platform=request.platform, reason=str(down))
+        raise ServiceUnavailable(
+            "attestation_unavailable",
+            "The app's attestation cannot be checked right now; try again in a few minutes.",
+            retry_after=60,
         ) from None
 
 
