@@ -302,14 +302,14 @@ def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], examp
 def _play_integrity(env: Mapping[str, str]) -> _PlayIntegrity:
     raw = _required(env, "PLAY_INTEGRITY_CERTIFICATES")
     certificates = tuple(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip()))
-    # Stored without padding; the verifier compares Google's digests the same way.
     if not certificates or not all(CERTIFICATE_DIGEST.fullmatch(c) for c in certificates):
         raise SettingsError(
             "PLAY_INTEGRITY_CERTIFICATES must be a comma-separated list of the app's signing "
-            "certificates' SHA-256 digests, base64url without padding (43 characters, as Play "
-            f"Console shows them), got {raw!r}"
+            "certificates' SHA-256 digests in base64url, as the verdict reports them (43 "
+            f"characters, an = at the end allowed; Play Console shows them in hex), got {raw!r}"
         )
     return _PlayIntegrity(
+        # Stored without padding; the verifier compares Google's digests the same way.
         play_integrity_certificates=tuple(c.rstrip("=") for c in certificates),
         play_integrity_package=_matching(
             env, "PLAY_INTEGRITY_PACKAGE", ANDROID_PACKAGE, "nl.burgernet.app"
