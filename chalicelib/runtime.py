@@ -7,7 +7,13 @@ from functools import cache
 
 from chalicelib import aws, tracing
 from chalicelib.adapters import social
-from chalicelib.adapters.attestation import StandInAttestation
+from chalicelib.adapters.attestation import (
+    GoogleIntegrityDecoder,
+    GoogleWorkloadToken,
+    PlatformAttestation,
+    PlayIntegrityVerifier,
+    StandInAttestation,
+)
 from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
@@ -145,11 +151,26 @@ def photo_store() -> S3Photos:
 
 
 def attestation(settings: Settings) -> Attestation | None:
-    """The check of app registrations: none, or the stand-in (platform is refused in settings)."""
-    if settings.attestation != "standin":
-        return None
-    key = settings.attestation_standin_key
-    return StandInAttestation(key.encode()) if key else local_attestation()
+    """The check of app registrations: none, the stand-in, or Play Integrity (Android only)."""
+    if settings.attestation == "standin":
+        key = settings.attestation_standin_key
+        return StandInAttestation(key.encode()) if key else local_attestation()
+    if settings.attestation == "play_integrity":
+        if not settings.play_integrity_package:
+            return PlatformAttestation({})  # no Android push here: fail closed all the same
+        token = GoogleWorkloadToken(
+            provider=str(settings.google_workload_provider),
+            service_account=str(settings.google_service_account),
+            region=settings.region,
+        )
+        android = PlayIntegrityVerifier(
+            GoogleIntegrityDecoder(access_token=token),
+            settings.play_integrity_package,
+            frozenset(settings.play_integrity_certificates),
+        )
+        # Settings refuse an iOS push application here: apns has no verifier, so is refused.
+        return PlatformAttestation({"fcm": android})
+    return None
 
 
 @cache

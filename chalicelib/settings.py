@@ -16,7 +16,7 @@ from chalicelib.domain.social import NETWORKS as SOCIAL_NETWORKS
 # The channels this code can send on.
 SENDABLE_CHANNELS = (Channel.SMS, Channel.VOICE)
 VOICE_BACKENDS = ("connect", "local")  # Amazon Connect, or the local stand-in that records calls
-ATTESTATION_MODES = ("off", "standin", "platform")
+ATTESTATION_MODES = ("off", "standin", "play_integrity")
 # What records traces (chalicelib/tracing.py): the X-Ray SDK, the OpenTelemetry API, or nothing.
 TRACING_BACKENDS = ("xray", "otel", "off")
 # An SSM parameter path; the leading / lets the IAM policy name it as parameter/<path>.
@@ -27,6 +27,18 @@ CAP_SENDER = re.compile(r"[^\s,<&]{1,255}")
 BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
 PUBLIC_URL_EXAMPLE = "https://www.burgernet.nl"
 PHOTOS_URL_EXAMPLE = "https://d111111abcdef8.cloudfront.net"
+# Play Integrity: our Android package, its signing certificates (base64url SHA-256, as Google
+# reports them), the workload identity pool provider that trusts our AWS account, and the
+# service account it impersonates.
+ANDROID_PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+CERTIFICATE_DIGEST = re.compile(r"[A-Za-z0-9_-]{43}=?")
+WORKLOAD_PROVIDER = re.compile(
+    r"//iam\.googleapis\.com/projects/[0-9]+/locations/global/"
+    r"workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32}"
+)
+SERVICE_ACCOUNT = re.compile(
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com"
+)
 X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
 
 
@@ -84,8 +96,13 @@ class Settings:
     push_application_fcm_arn: str | None = None  # SNS platform applications, when the app exists
     push_application_apns_arn: str | None = None
     endpoint_url: str | None = None  # set only when running against the local emulator
-    attestation: str = "off"  # POST /devices checks app attestation: off | standin | platform
+    attestation: str = "off"  # POST /devices checks app attestation: ATTESTATION_MODES
     attestation_standin_key: str | None = None  # the stand-in's key; None: one per process
+    # ATTESTATION=play_integrity, where Android push is configured (else None and ()).
+    play_integrity_package: str | None = None
+    play_integrity_certificates: tuple[str, ...] = ()
+    google_workload_provider: str | None = None
+    google_service_account: str | None = None
     social_networks: tuple[str, ...] = ()  # where public actions are posted (none: nowhere)
     social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
     mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
@@ -146,6 +163,17 @@ class _Push(TypedDict):
     push_application_apns_arn: str | None
     attestation: str
     attestation_standin_key: str | None
+    play_integrity_package: str | None
+    play_integrity_certificates: tuple[str, ...]
+    google_workload_provider: str | None
+    google_service_account: str | None
+
+
+class _PlayIntegrity(TypedDict):
+    play_integrity_package: str | None
+    play_integrity_certificates: tuple[str, ...]
+    google_workload_provider: str | None
+    google_service_account: str | None
 
 
 class _Social(TypedDict):
@@ -237,18 +265,68 @@ def _push(env: Mapping[str, str]) -> _Push:
     if attestation == "standin" and env.get("STAGE") == "prod":
         # The stand-in accepts tokens anyone with its key makes: never in front of the public.
         raise SettingsError("ATTESTATION=standin is for local and test stages, not prod")
-    if attestation == "platform":
+    fcm = env.get("PUSH_APPLICATION_FCM_ARN") or None
+    apns = env.get("PUSH_APPLICATION_APNS_ARN") or None
+    if attestation == "play_integrity" and apns:
+        # A platform is what the app says it is: iOS unattested would let any script in.
         raise SettingsError(
-            "ATTESTATION=platform is not available in this build: the Play Integrity and "
-            "App Attest verifiers need Google credentials and Apple's root certificate, "
-            "which it cannot load yet (docs/api.md, App attestation); use off or standin"
+            "ATTESTATION=play_integrity attests Android only (App Attest is not implemented, "
+            "docs/api.md): unset PUSH_APPLICATION_APNS_ARN, or use ATTESTATION=off"
         )
     return _Push(
         push_per_second=_number(env, "PUSH_PER_SECOND", "500"),
-        push_application_fcm_arn=env.get("PUSH_APPLICATION_FCM_ARN") or None,
-        push_application_apns_arn=env.get("PUSH_APPLICATION_APNS_ARN") or None,
+        push_application_fcm_arn=fcm,
+        push_application_apns_arn=apns,
         attestation=attestation,
         attestation_standin_key=env.get("ATTESTATION_STANDIN_KEY") or None,
+        # Needed only where there is something to attest: no push application, no registrations.
+        **(_play_integrity(env) if attestation == "play_integrity" and fcm else _NO_PLAY),
+    )
+
+
+_NO_PLAY = _PlayIntegrity(
+    play_integrity_package=None,
+    play_integrity_certificates=(),
+    google_workload_provider=None,
+    google_service_account=None,
+)
+
+
+def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], example: str) -> str:
+    value = _required(env, name)
+    if not pattern.fullmatch(value):
+        raise SettingsError(f"{name} must look like {example}, got {value!r}")
+    return value
+
+
+def _play_integrity(env: Mapping[str, str]) -> _PlayIntegrity:
+    raw = _required(env, "PLAY_INTEGRITY_CERTIFICATES")
+    certificates = tuple(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip()))
+    if not certificates or not all(CERTIFICATE_DIGEST.fullmatch(c) for c in certificates):
+        raise SettingsError(
+            "PLAY_INTEGRITY_CERTIFICATES must be a comma-separated list of the app's signing "
+            "certificates' SHA-256 digests in base64url, as the verdict reports them (43 "
+            f"characters, an = at the end allowed; Play Console shows them in hex), got {raw!r}"
+        )
+    return _PlayIntegrity(
+        # Stored without padding; the verifier compares Google's digests the same way.
+        play_integrity_certificates=tuple(c.rstrip("=") for c in certificates),
+        play_integrity_package=_matching(
+            env, "PLAY_INTEGRITY_PACKAGE", ANDROID_PACKAGE, "nl.burgernet.app"
+        ),
+        google_workload_provider=_matching(
+            env,
+            "GOOGLE_WORKLOAD_PROVIDER",
+            WORKLOAD_PROVIDER,
+            "//iam.googleapis.com/projects/123456789012/locations/global/"
+            "workloadIdentityPools/burgernet/providers/aws-prod",
+        ),
+        google_service_account=_matching(
+            env,
+            "GOOGLE_SERVICE_ACCOUNT",
+            SERVICE_ACCOUNT,
+            "play-integrity@burgernet-prod.iam.gserviceaccount.com",
+        ),
     )
 
 

@@ -9,6 +9,8 @@ one registration cannot register another phone's push token.
   tests, where Google and Apple cannot be reached.
 - `PlayIntegrityVerifier` checks the verdict Google decodes from an integrity token; the call to
   Google (`decodeIntegrityToken`) sits behind `IntegrityDecoder`, so it is tested with a stub.
+- `GoogleWorkloadToken` gets the access token Google's call needs from this Lambda's own AWS
+  role (workload identity federation): no Google key is stored anywhere.
 - `PlatformAttestation` picks the verifier of the device's platform.
 """
 
@@ -18,6 +20,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,10 +29,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
+
 STANDIN_PREFIX = "standin.v1"
 MAX_AGE = timedelta(minutes=10)  # a verdict older than this is not fresh (Google's own advice)
 CLOCK_SKEW = timedelta(minutes=2)
 DECODE_URL = "https://playintegrity.googleapis.com/v1/{package}:decodeIntegrityToken"
+GOOGLE_STS_URL = "https://sts.googleapis.com/v1/token"
+IMPERSONATE_URL = (
+    "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{account}"
+    ":generateAccessToken"
+)
+PLAY_INTEGRITY_SCOPE = "https://www.googleapis.com/auth/playintegrity"
+TOKEN_REFRESH_S = 300  # a cached token this close to its end is renewed before use
 
 
 class AttestationRefused(Exception):
@@ -140,6 +155,97 @@ class GoogleIntegrityDecoder:
         return payload
 
 
+def session_credentials() -> ReadOnlyCredentials:
+    """This process's AWS credentials (the Lambda role's), frozen for one signature."""
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise AttestationUnavailable("no AWS credentials to federate")
+    return credentials.get_frozen_credentials()
+
+
+@dataclass
+class GoogleWorkloadToken:
+    """Google access tokens for our service account, obtained with this Lambda's AWS role.
+
+    Workload identity federation: a signed (not sent) STS GetCallerIdentity request proves to
+    Google's STS who we are; the federated token impersonates the service account that the Play
+    Console links to our app. Tokens are cached until 5 minutes before they end.
+    """
+
+    provider: str  # //iam.googleapis.com/projects/<n>/locations/global/workloadIdentityPools/…
+    service_account: str  # …@<project>.iam.gserviceaccount.com, allowed to decode our tokens
+    region: str
+    credentials: Callable[[], ReadOnlyCredentials] = session_credentials
+    post: HttpPost = urllib_post
+    clock: Callable[[], float] = time.time
+    _token: str = field(default="", repr=False)
+    _until: float = 0.0
+
+    def __call__(self) -> str:
+        """A Google access token with the playintegrity scope."""
+        if self._token and self.clock() < self._until - TOKEN_REFRESH_S:
+            return self._token
+        federated = self._exchange(self._subject_token())
+        status, body = self.post(
+            IMPERSONATE_URL.format(account=urllib.parse.quote(self.service_account, safe="@")),
+            json.dumps({"scope": [PLAY_INTEGRITY_SCOPE], "lifetime": "3600s"}).encode(),
+            {"Authorization": f"Bearer {federated}", "Content-Type": "application/json"},
+        )
+        answer = _google_answer("generateAccessToken", status, body)
+        token, expires = answer.get("accessToken"), answer.get("expireTime")
+        if not isinstance(token, str) or not isinstance(expires, str):
+            raise AttestationUnavailable("generateAccessToken gave no token")
+        self._token = token
+        self._until = datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp()
+        return token
+
+    def _subject_token(self) -> str:
+        """A GetCallerIdentity request signed by our role, bound to the pool's provider."""
+        host = f"sts.{self.region}.amazonaws.com"
+        request = AWSRequest(
+            method="POST",
+            url=f"https://{host}?Action=GetCallerIdentity&Version=2011-06-15",
+            headers={"host": host, "x-goog-cloud-target-resource": self.provider},
+        )
+        SigV4Auth(self.credentials(), "sts", self.region).add_auth(request)
+        headers = [{"key": k, "value": v} for k, v in sorted(request.headers.items())]
+        signed = {"url": request.url, "method": "POST", "headers": headers}
+        return urllib.parse.quote(json.dumps(signed, separators=(",", ":"), sort_keys=True))
+
+    def _exchange(self, subject_token: str) -> str:
+        """Google STS (RFC 8693 token exchange): our signed request for a federated token."""
+        form = {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "audience": self.provider,
+            "scope": "https://www.googleapis.com/auth/cloud-platform",
+            "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "subject_token_type": "urn:ietf:params:aws:token-type:aws4_request",
+            "subject_token": subject_token,
+        }
+        status, body = self.post(
+            GOOGLE_STS_URL,
+            urllib.parse.urlencode(form).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        token = _google_answer("sts", status, body).get("access_token")
+        if not isinstance(token, str):
+            raise AttestationUnavailable("sts gave no token")
+        return token
+
+
+def _google_answer(step: str, status: int, body: bytes) -> Mapping[str, Any]:
+    """Google's JSON answer; any refusal is our configuration's fault, never the app's."""
+    if status != 200:
+        raise AttestationUnavailable(f"{step} answered {status}")
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise AttestationUnavailable(f"{step} answered no JSON") from None
+    if not isinstance(answer, dict):
+        raise AttestationUnavailable(f"{step} answered no object")
+    return answer
+
+
 @dataclass(frozen=True)
 class PlayIntegrityVerifier:
     """Android: the verdict of a Play Integrity standard request, checked field by field."""
@@ -167,8 +273,10 @@ class PlayIntegrityVerifier:
             raise AttestationRefused("app_not_recognized")
         if app.get("packageName") != self.package_name:
             raise AttestationRefused("package")
-        digests = set(app.get("certificateSha256Digest") or [])
-        if self.certificate_digests and not digests & self.certificate_digests:
+        # Compared without base64 padding, however either side writes it.
+        digests = {str(d).rstrip("=") for d in app.get("certificateSha256Digest") or []}
+        ours = {d.rstrip("=") for d in self.certificate_digests}
+        if ours and not digests & ours:
             raise AttestationRefused("certificate")
         if "MEETS_DEVICE_INTEGRITY" not in (device.get("deviceRecognitionVerdict") or []):
             raise AttestationRefused("device_integrity")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from chalicelib.adapters.attestation import AttestationRefused
+from chalicelib.adapters.attestation import AttestationRefused, AttestationUnavailable
 from chalicelib.adapters.errors import SendFailed
 from chalicelib.adapters.push import EndpointGone
 from chalicelib.dal import actions, deliveries, ratelimits
@@ -26,6 +26,7 @@ from chalicelib.domain.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
 )
@@ -37,6 +38,10 @@ HOUR_S = 3600
 REGISTRATIONS_PER_ADDRESS_PER_HOUR = 10
 LOCATION_UPDATES_PER_HOUR = 60
 SIGHTINGS_PER_HOUR = 10  # per device
+# Per participant and action: all their installs together. A witness following someone reports
+# every few minutes at most; 20 is one every 3 minutes for a whole hour, a phone and a tablet
+# both at their own cap. So one person's many installs take at most a tenth of the action's 200.
+SIGHTINGS_PER_PARTICIPANT_PER_HOUR = 20
 SIGHTINGS_PER_ACTION_PER_HOUR = 200  # what one dispatcher can still read during a live search
 # An alert whose send was ambiguous may well have arrived: its reader may report what they saw.
 ALERTED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
@@ -98,6 +103,14 @@ def _attest(request: NewDevice, attestation: Attestation | None, now: datetime) 
             "The attestation token does not vouch for this app and push token, or is older "
             "than 10 minutes; request a new one and register again.",
             "attestation",
+        ) from None
+    except AttestationUnavailable as down:
+        # Google could not be asked: our outage, not the app's fault; the app retries later.
+        log_event("device_attestation_unavailable", platform=request.platform, reason=str(down))
+        raise ServiceUnavailable(
+            "attestation_unavailable",
+            "The app's attestation cannot be checked right now; try again in a few minutes.",
+            retry_after=60,
         ) from None
 
 
@@ -206,6 +219,15 @@ def report_sighting(
         now,
         "too_many_sightings",
         "sightings per device",
+    )
+    # Keyed by action and person (hashed in the store): 20 linked installs share one budget.
+    _limit(
+        "sightings-by",
+        f"{action_id}#{device_store.location_owner(device)}",
+        SIGHTINGS_PER_PARTICIPANT_PER_HOUR,
+        now,
+        "too_many_sightings",
+        "sightings per participant for one action",
     )
     _limit(
         "sightings-of",

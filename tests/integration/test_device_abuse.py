@@ -3,15 +3,24 @@ expiry of silent installs, sightings only from people who were alerted, and page
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import boto3
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 
 from chalicelib import runtime as runtime_module
-from chalicelib.adapters.attestation import StandInAttestation
+from chalicelib.adapters.attestation import (
+    GoogleIntegrityDecoder,
+    GoogleWorkloadToken,
+    StandInAttestation,
+    binding,
+)
 from chalicelib.dal.models import Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
@@ -142,6 +151,116 @@ def test_with_attestation_off_the_local_api_registers_without_a_token(app: Syste
     assert register_with(app, None).status_code == 201
 
 
+# --- Play Integrity in production: the real verifier, Google's answers faked at its HTTP seam ----
+
+PACKAGE = "nl.burgernet.app"
+SIGNING_CERT = "S" * 43
+
+
+def google(asked: list[str], sts_status: int = 200) -> Any:
+    """Google's STS, IAM Credentials and decodeIntegrityToken, as our adapters call them.
+
+    An integrity token `good:<push token>` decodes to a sound verdict bound to that push token.
+    """
+
+    def post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        asked.append(url.split("/")[2])
+        if url.startswith("https://sts.googleapis.com/"):
+            return sts_status, json.dumps({"access_token": "federated"}).encode()
+        if url.startswith("https://iamcredentials.googleapis.com/"):
+            later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+            return 200, json.dumps({"accessToken": "ya29.ours", "expireTime": later}).encode()
+        assert headers["Authorization"] == "Bearer ya29.ours"
+        token = json.loads(body)["integrityToken"]
+        if not token.startswith("good:"):
+            return 400, b"{}"
+        verdict = {
+            "requestDetails": {
+                "requestPackageName": PACKAGE,
+                "requestHash": binding(token.removeprefix("good:")),
+                "timestampMillis": str(int(datetime.now(UTC).timestamp() * 1000)),
+            },
+            "appIntegrity": {
+                "appRecognitionVerdict": "PLAY_RECOGNIZED",
+                "packageName": PACKAGE,
+                "certificateSha256Digest": [SIGNING_CERT],
+            },
+            "deviceIntegrity": {"deviceRecognitionVerdict": ["MEETS_DEVICE_INTEGRITY"]},
+        }
+        return 200, json.dumps({"tokenPayloadExternal": verdict}).encode()
+
+    return post
+
+
+def play_integrity(
+    monkeypatch: pytest.MonkeyPatch, asked: list[str], sts_status: int = 200
+) -> None:
+    """The app as prod runs it (ATTESTATION=play_integrity), Google faked at the HTTP seam."""
+    for name, value in {
+        "ATTESTATION": "play_integrity",
+        "PLAY_INTEGRITY_PACKAGE": PACKAGE,
+        "PLAY_INTEGRITY_CERTIFICATES": SIGNING_CERT,
+        "GOOGLE_WORKLOAD_PROVIDER": "//iam.googleapis.com/projects/1/locations/global/"
+        "workloadIdentityPools/burgernet/providers/aws-prod",
+        "GOOGLE_SERVICE_ACCOUNT": "play-integrity@burgernet-prod.iam.gserviceaccount.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PUSH_APPLICATION_APNS_ARN")  # iOS cannot be attested yet
+    post = google(asked, sts_status)
+    keys = ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
+    monkeypatch.setattr(
+        runtime_module,
+        "GoogleWorkloadToken",
+        functools.partial(GoogleWorkloadToken, credentials=lambda: keys, post=post),
+    )
+    monkeypatch.setattr(
+        runtime_module,
+        "GoogleIntegrityDecoder",
+        functools.partial(GoogleIntegrityDecoder, post=post),
+    )
+    runtime_module.reset()
+    runtime_module.runtime()
+
+
+def test_with_play_integrity_a_sound_verdict_for_this_push_token_registers(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    play_integrity(monkeypatch, asked)
+
+    assert register_with(app, "good:token-1").status_code == 201
+    assert asked == [
+        "sts.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "playintegrity.googleapis.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    "token", ["good:someone-else", "lifted-or-forged"], ids=["other-push-token", "refused"]
+)
+def test_with_play_integrity_a_verdict_that_does_not_vouch_is_403(
+    app: System, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    play_integrity(monkeypatch, [])
+
+    assert_error(register_with(app, token), 403, "attestation_failed")
+    assert_error(register_with(app, None), 401, "attestation_required")
+    assert list(Device.scan()) == []
+
+
+def test_with_play_integrity_google_unreachable_is_503_for_the_app_to_retry(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    play_integrity(monkeypatch, [], sts_status=503)
+
+    response = register_with(app, "good:token-1")
+
+    assert_error(response, 503, "attestation_unavailable")
+    assert int(response.headers["Retry-After"]) > 0
+    assert list(Device.scan()) == []
+
+
 # --- implausible moves ---------------------------------------------------------------------------
 
 
@@ -266,6 +385,47 @@ def test_sightings_of_one_action_stop_at_its_hourly_limit(
     response = sighting(app, first, action_id, HERE)
     assert_error(response, 429, "too_many_sightings")
     assert int(response.headers["Retry-After"]) > 0
+
+
+def linked_devices(app: System, phone: str, count: int) -> list[dict[str, Any]]:
+    """`count` app installs, each linked to the participant with this phone."""
+    person = find_by_phone(phone)
+    assert person is not None
+    session = start_session(person.participant_id, datetime.now(UTC))
+    return [register(app, token=f"{phone}-{n}", bearer=session) for n in range(count)]
+
+
+def test_one_participant_with_many_installs_cannot_use_up_the_actions_sightings(
+    app: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small numbers, same shape as production (10 / 20 / 200): an install's cap, below a
+    # person's, below the action's; four installs at their own cap would take the whole action.
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_HOUR", 2)
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_PARTICIPANT_PER_HOUR", 3)
+    monkeypatch.setattr(devices_logic, "SIGHTINGS_PER_ACTION_PER_HOUR", 5)
+    other_phone = "+31612345671"
+    add_participant(PHONE, UTRECHT)
+    add_participant(other_phone, UTRECHT)
+    many = linked_devices(app, PHONE, 4)
+    (own,) = linked_devices(app, other_phone, 1)
+    action_id = start_action(app)["action_id"]
+    app.run_queues()  # both alerted by SMS at home
+
+    answers = [sighting(app, device, action_id, HERE) for device in many for _ in range(2)]
+
+    assert [a.status_code for a in answers].count(201) == 3  # the person's 3, not the action's 5
+    refused = answers[-1]
+    assert_error(refused, 429, "too_many_sightings")
+    assert refused.json_body["limit"] == 3
+    assert "per participant" in refused.json_body["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    # Someone else who was alerted can still report; their install keeps its own cap.
+    assert sighting(app, own, action_id, HERE).status_code == 201
+    assert sighting(app, own, action_id, HERE).status_code == 201
+    third = sighting(app, own, action_id, HERE)
+    assert_error(third, 429, "too_many_sightings")
+    assert third.json_body["limit"] == 2
+    assert len(app.get(f"/actions/{action_id}/sightings").json_body["sightings"]) == 5
 
 
 # --- dispatch reads sightings a page at a time ---------------------------------------------------

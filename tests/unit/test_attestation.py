@@ -8,13 +8,17 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 
+from chalicelib import runtime
 from chalicelib.adapters.attestation import (
     AttestationRefused,
     AttestationUnavailable,
     GoogleIntegrityDecoder,
+    GoogleWorkloadToken,
     PlatformAttestation,
     PlayIntegrityVerifier,
     StandInAttestation,
@@ -195,12 +199,57 @@ def test_attestation_is_off_unless_a_deployment_switches_it_on() -> None:
     assert settings(ATTESTATION="standin").attestation == "standin"
 
 
+FCM_ARN = "arn:aws:sns:eu-west-1:123456789012:app/GCM/burgernet"
+PROVIDER = (
+    "//iam.googleapis.com/projects/123456789012/locations/global/"
+    "workloadIdentityPools/burgernet/providers/aws-prod"
+)
+ACCOUNT = "play-integrity@burgernet-prod.iam.gserviceaccount.com"
+DIGEST = "A" * 43
+PLAY = {
+    "ATTESTATION": "play_integrity",
+    "PUSH_APPLICATION_FCM_ARN": FCM_ARN,
+    "PLAY_INTEGRITY_PACKAGE": PACKAGE,
+    "PLAY_INTEGRITY_CERTIFICATES": f"{DIGEST}=, {'B' * 43}",
+    "GOOGLE_WORKLOAD_PROVIDER": PROVIDER,
+    "GOOGLE_SERVICE_ACCOUNT": ACCOUNT,
+}
+
+
+def test_prod_checks_play_integrity() -> None:
+    prod = Settings.from_env({**stage_environment("prod"), "AWS_REGION": "eu-west-1"})
+    assert prod.attestation == "play_integrity"
+
+
+def test_play_integrity_reads_our_package_certificates_and_google_identity() -> None:
+    play = settings(**PLAY)
+    assert play.play_integrity_package == PACKAGE
+    assert play.play_integrity_certificates == (DIGEST, "B" * 43)
+    assert (play.google_workload_provider, play.google_service_account) == (PROVIDER, ACCOUNT)
+
+
+def test_play_integrity_needs_nothing_more_where_there_is_no_android_push() -> None:
+    """No push application: POST /devices registers nobody, so there is nothing to attest."""
+    assert settings(ATTESTATION="play_integrity").play_integrity_package is None
+
+
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        ({"ATTESTATION": "yes"}, "ATTESTATION must be one of off, standin, platform"),
+        ({"ATTESTATION": "yes"}, "ATTESTATION must be one of off, standin, play_integrity"),
         ({"ATTESTATION": "standin", "STAGE": "prod"}, "ATTESTATION=standin"),
-        ({"ATTESTATION": "platform"}, "ATTESTATION=platform"),
+        ({"ATTESTATION": "platform"}, "ATTESTATION must be one of"),
+        ({**PLAY, "PLAY_INTEGRITY_PACKAGE": ""}, "PLAY_INTEGRITY_PACKAGE is not set"),
+        ({**PLAY, "PLAY_INTEGRITY_PACKAGE": "burgernet"}, "PLAY_INTEGRITY_PACKAGE must look like"),
+        ({**PLAY, "PLAY_INTEGRITY_CERTIFICATES": "abc"}, "PLAY_INTEGRITY_CERTIFICATES must be"),
+        ({**PLAY, "PLAY_INTEGRITY_CERTIFICATES": ""}, "PLAY_INTEGRITY_CERTIFICATES is not set"),
+        ({**PLAY, "GOOGLE_WORKLOAD_PROVIDER": ""}, "GOOGLE_WORKLOAD_PROVIDER is not set"),
+        ({**PLAY, "GOOGLE_WORKLOAD_PROVIDER": "burgernet"}, "GOOGLE_WORKLOAD_PROVIDER must look"),
+        ({**PLAY, "GOOGLE_SERVICE_ACCOUNT": "me@gmail.com"}, "GOOGLE_SERVICE_ACCOUNT must look"),
+        (
+            {**PLAY, "PUSH_APPLICATION_APNS_ARN": FCM_ARN.replace("GCM", "APNS")},
+            "unset PUSH_APPLICATION_APNS_ARN",
+        ),
     ],
 )
 def test_a_wrong_attestation_setting_fails_at_cold_start_naming_it(
@@ -208,6 +257,109 @@ def test_a_wrong_attestation_setting_fails_at_cold_start_naming_it(
 ) -> None:
     with pytest.raises(SettingsError, match=named):
         settings(**changes)
+
+
+def test_prod_wiring_attests_android_with_play_integrity_and_refuses_the_rest() -> None:
+    check = runtime.attestation(settings(**PLAY))
+    assert isinstance(check, PlatformAttestation)
+    android = check.verifiers["fcm"]
+    assert isinstance(android, PlayIntegrityVerifier)
+    assert android.package_name == PACKAGE
+    with pytest.raises(AttestationRefused):
+        check.verify("apns", "tok", PUSH_TOKEN, NOW)
+
+
+def test_play_integrity_without_android_push_still_fails_closed() -> None:
+    check = runtime.attestation(settings(ATTESTATION="play_integrity"))
+    assert check is not None
+    for platform in ("fcm", "apns"):
+        with pytest.raises(AttestationRefused):
+            check.verify(platform, "tok", PUSH_TOKEN, NOW)
+
+
+# --- Google's access token, from our AWS role (workload identity federation) --------------------
+
+AWS_KEYS = ReadOnlyCredentials("AKIDEXAMPLE", "secret", "session-token")
+LATER = "2026-11-28T13:00:00Z"
+
+
+class FakeGoogle:
+    """Google's STS and IAM Credentials, answering as the test says; records every call."""
+
+    def __init__(self, sts: int = 200, iam: int = 200) -> None:
+        self.status = {"sts": sts, "iam": iam}
+        self.calls: list[tuple[str, bytes, Mapping[str, str]]] = []
+
+    def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        self.calls.append((url, body, headers))
+        if url == "https://sts.googleapis.com/v1/token":
+            return self.status["sts"], json.dumps({"access_token": "federated"}).encode()
+        answer = {"accessToken": f"ya29.{len(self.calls)}", "expireTime": LATER}
+        return self.status["iam"], json.dumps(answer).encode()
+
+
+def workload_token(google: FakeGoogle, clock: list[float]) -> GoogleWorkloadToken:
+    return GoogleWorkloadToken(
+        PROVIDER, ACCOUNT, "eu-west-1", lambda: AWS_KEYS, post=google, clock=lambda: clock[0]
+    )
+
+
+def test_our_aws_role_is_exchanged_for_the_service_accounts_play_integrity_token() -> None:
+    google = FakeGoogle()
+    assert workload_token(google, [NOW.timestamp()])() == "ya29.2"
+
+    (sts_url, sts_body, _), (iam_url, iam_body, iam_headers) = google.calls
+    assert sts_url == "https://sts.googleapis.com/v1/token"
+    form = parse_qs(sts_body.decode())
+    assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:token-exchange"]
+    assert form["audience"] == [PROVIDER]
+    assert form["subject_token_type"] == ["urn:ietf:params:aws:token-type:aws4_request"]
+    # The subject token is a GetCallerIdentity request our role signed, bound to our provider.
+    signed = json.loads(unquote(form["subject_token"][0]))
+    assert (
+        signed["url"]
+        == "https://sts.eu-west-1.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15"
+    )
+    assert signed["method"] == "POST"
+    headers = {h["key"].lower(): h["value"] for h in signed["headers"]}
+    assert headers["x-goog-cloud-target-resource"] == PROVIDER
+    assert headers["host"] == "sts.eu-west-1.amazonaws.com"
+    assert headers["x-amz-security-token"] == "session-token"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/sts/aws4_request" in headers["authorization"]
+    assert "x-goog-cloud-target-resource" in headers["authorization"]  # signed, not just sent
+    assert "secret" not in form["subject_token"][0]
+    # The federated token impersonates our service account, for Play Integrity only.
+    assert iam_url == (
+        f"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/{ACCOUNT}"
+        ":generateAccessToken"
+    )
+    assert iam_headers["Authorization"] == "Bearer federated"
+    assert json.loads(iam_body)["scope"] == ["https://www.googleapis.com/auth/playintegrity"]
+
+
+def test_the_token_is_reused_until_five_minutes_before_it_ends() -> None:
+    google = FakeGoogle()
+    clock = [NOW.timestamp()]
+    token = workload_token(google, clock)
+    first = token()
+    clock[0] += 3600 - 301
+    assert token() == first and len(google.calls) == 2
+    clock[0] += 2
+    assert token() != first and len(google.calls) == 4
+
+
+@pytest.mark.parametrize("google", [FakeGoogle(sts=400), FakeGoogle(iam=403), FakeGoogle(iam=500)])
+def test_google_refusing_our_identity_is_our_outage_not_the_apps_fault(google: FakeGoogle) -> None:
+    with pytest.raises(AttestationUnavailable):
+        workload_token(google, [NOW.timestamp()])()
+
+
+def test_the_verifier_compares_certificate_digests_with_or_without_padding() -> None:
+    payload = verdict(appIntegrity__certificateSha256Digest=[f"{CERT}="])
+    PlayIntegrityVerifier(StubDecoder(payload), PACKAGE, frozenset({CERT})).verify(
+        "tok", PUSH_TOKEN, NOW
+    )
 
 
 # --- implausible moves -------------------------------------------------------------------------

@@ -130,6 +130,9 @@ def paths() -> dict[str, Schema]:
                         "Registered; the secret is shown only this once.",
                     ),
                     "429": error("`too_many_devices`, with Retry-After."),
+                    "503": error(
+                        "`attestation_unavailable`: Google could not be asked; with Retry-After."
+                    ),
                 },
                 security=[*BEARER, {}],
                 body=ref("DeviceRequest"),
