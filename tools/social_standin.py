@@ -6,7 +6,7 @@ is not stood in for: it is mastodon_mock (tools/mastodon_local.py).
 
 - `POST /2/tweets` (JSON, `reply.in_reply_to_tweet_id`), refusing a repeat of a post's text as
   duplicate content with a 403, as X does;
-- `GET /2/users/me` and `GET /2/users/:id/tweets` (`max_results`, `tweet.fields=referenced_tweets`):
+- `GET /2/users/me` and `GET /2/users/:id/tweets` (`max_results`):
   our account and its posts, newest first, their texts as X gives them back (links shortened to
   t.co, &, < and > escaped);
 - `GET /posts`: every post received, oldest first (`make posts` prints them);
@@ -114,17 +114,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _timeline(self, query: dict[str, list[str]]) -> Any:
         """Our posts, newest first, as X's user timeline gives them."""
         count = int(query.get("max_results", ["10"])[0])
-        fields = ",".join(query.get("tweet.fields", [])).split(",")
         with self.server.state.lock:
             state = self.server.state
             posts = [] if state.timeline_hidden else [p for p in state.posts if p.network == "x"]
             posts = posts[::-1][:count]
         data = []
         for post in posts:
-            tweet: dict[str, Any] = {"id": post.id, "text": as_x_shows(post.text)}
-            if "referenced_tweets" in fields and post.in_reply_to:
-                tweet["referenced_tweets"] = [{"type": "replied_to", "id": post.in_reply_to}]
-            data.append(tweet)
+            data.append({"id": post.id, "text": as_x_shows(post.text)})
         meta: dict[str, Any] = {"result_count": len(data)}
         if data:
             meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}

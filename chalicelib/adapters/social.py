@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 import requests
 from mastodon import Mastodon, MastodonAPIError, MastodonError, MastodonRatelimitError
@@ -141,7 +140,7 @@ class XNetwork:
         except requests.RequestException as exc:
             raise PostFailed(self.name, type(exc).__name__) from None
         if response.status_code == 403 and "duplicate" in response.text.lower():
-            return self._made_before(text, reply_to)
+            return self._made_before(text)
         if response.status_code != 201:
             raise PostFailed(self.name, f"http_{response.status_code}")
         try:
@@ -149,24 +148,19 @@ class XNetwork:
         except (ValueError, KeyError, TypeError):
             raise PostFailed(self.name, "unreadable_answer") from None
 
-    def _made_before(self, text: str, reply_to: str | None) -> str:
-        """The id of our recent post with this text (in reply to `reply_to`), which X refused
-        to make again; PostFailed if it is not among them (tried again later)."""
+    def _made_before(self, text: str) -> str:
+        """The id of our recent post with this text, which X refused to make again; PostFailed
+        if it is not among them (tried again later).
+
+        The text alone finds it: every post names its action's ref, and X refuses a repeat only
+        of the same text, so the post it refused is the one with that text.
+        """
         try:
             me = self._get("/2/users/me")["data"]["id"]
-            query = urlencode({"max_results": RECENT_POSTS, "tweet.fields": "referenced_tweets"})
-            recent = self._get(f"/2/users/{me}/tweets?{query}").get("data") or []
+            recent = self._get(f"/2/users/{me}/tweets?max_results={RECENT_POSTS}").get("data")
             wanted = _comparable(text)
-            for tweet in recent:
-                replied_to = next(
-                    (
-                        r["id"]
-                        for r in tweet.get("referenced_tweets") or []
-                        if r.get("type") == "replied_to"
-                    ),
-                    None,
-                )
-                if replied_to == reply_to and _comparable(tweet["text"]) == wanted:
+            for tweet in recent or []:
+                if _comparable(tweet["text"]) == wanted:
                     return str(tweet["id"])
         except (ValueError, KeyError, TypeError, AttributeError):
             raise PostFailed(self.name, "duplicate_unreadable_timeline") from None
