@@ -5,7 +5,10 @@ Nothing but X speaks X's API, so tests and `make run` point X_API_URL here and t
 is not stood in for: it is mastodon_mock (tools/mastodon_local.py).
 
 - `POST /2/tweets` (JSON, `reply.in_reply_to_tweet_id`), refusing a repeat of a post's text as
-  duplicate content, as X does;
+  duplicate content with a 403, as X does;
+- `GET /2/users/me` and `GET /2/users/:id/tweets` (`max_results`):
+  our account and its posts, newest first, their texts as X gives them back (links shortened to
+  t.co, &, < and > escaped);
 - `GET /posts`: every post received, oldest first (`make posts` prints them);
 - `GET /photos/<name>`: a small PNG, a photo URL for tests.
 """
@@ -13,13 +16,16 @@ is not stood in for: it is mastodon_mock (tools/mastodon_local.py).
 from __future__ import annotations
 
 import base64
+import html
 import itertools
 import json
+import re
 import threading
+import zlib
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from tools import mastodon_local
 
@@ -27,6 +33,17 @@ from tools import mastodon_local
 PHOTO = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
+
+
+USER_ID = "1700000000000000001"  # Burgernet's account on the stand-in
+
+
+def as_x_shows(text: str) -> str:
+    """A post's text as X's API gives it back: each link a t.co link, &, < and > escaped."""
+    shortened = re.sub(
+        r"https?://\S+", lambda m: f"https://t.co/{zlib.crc32(m[0].encode()):08x}", text
+    )
+    return html.escape(shortened, quote=False)
 
 
 @dataclass
@@ -46,6 +63,7 @@ class State:
     posts: list[ReceivedPost] = field(default_factory=list)
     down: bool = False  # answering 503
     lose_answers: bool = False  # post made, then the answer is a 504
+    timeline_hidden: bool = False  # our timeline lists no posts (X's lags behind at times)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -54,8 +72,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        path = urlparse(self.path).path
-        if path == "/posts":
+        url = urlparse(self.path)
+        path = url.path
+        if path.startswith("/2/") and not self._signed():
+            self._json(401, {"title": "Unauthorized", "status": 401})
+        elif path == "/2/users/me":
+            self._json(200, {"data": {"id": USER_ID, "name": "Burgernet", "username": "burgernet"}})
+        elif path == f"/2/users/{USER_ID}/tweets":
+            self._json(200, self._timeline(parse_qs(url.query)))
+        elif path == "/posts":
             with self.server.state.lock:
                 posts = [asdict(p) for p in self.server.state.posts]
             self._json(200, posts)
@@ -73,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         if state.down:
             self._json(503, {"error": "Service Unavailable"})
             return
-        if not self.headers.get("Authorization", "").startswith("OAuth "):
+        if not self._signed():
             self._json(401, {"error": "Unauthorized"})
             return
         with state.lock:
@@ -83,14 +108,34 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(status, answer)
 
+    def _signed(self) -> bool:
+        return self.headers.get("Authorization", "").startswith("OAuth ")
+
+    def _timeline(self, query: dict[str, list[str]]) -> Any:
+        """Our posts, newest first, as X's user timeline gives them."""
+        count = int(query.get("max_results", ["10"])[0])
+        with self.server.state.lock:
+            state = self.server.state
+            posts = [] if state.timeline_hidden else [p for p in state.posts if p.network == "x"]
+            posts = posts[::-1][:count]
+        data = []
+        for post in posts:
+            data.append({"id": post.id, "text": as_x_shows(post.text)})
+        meta: dict[str, Any] = {"result_count": len(data)}
+        if data:
+            meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+        return {"data": data, "meta": meta} if data else {"meta": meta}
+
     def _tweet(self, body: bytes) -> tuple[int, Any]:
         state = self.server.state
         request = json.loads(body)
         text = str(request["text"])
         if any(p.network == "x" and p.text == text for p in state.posts):
             return 403, {
-                "title": "Forbidden",
                 "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank",
+                "title": "Forbidden",
+                "status": 403,
             }
         reply_to = (request.get("reply") or {}).get("in_reply_to_tweet_id")
         post = ReceivedPost("x", str(100000 + next(state.ids)), text, reply_to)

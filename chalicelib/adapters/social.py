@@ -7,7 +7,9 @@ texts about an action.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +21,10 @@ from requests_oauthlib import OAuth1
 TIMEOUT_S = 10.0  # per request; the poster has 60 s, and a post is at most three requests
 MASTODON_VERSION = "4.0.0"  # the least we use (POST /api/v2/media); saves asking the server
 PHOTO_TYPES = ("image/jpeg", "image/png")
+# How far back a duplicate is looked for: X refuses repeats of recent posts, and the poster's
+# retries come within minutes, so the post we made is among our last few (threads interleave).
+RECENT_POSTS = 50
+LINK = re.compile(r"https?://\S+")
 
 
 class PostFailed(Exception):
@@ -121,8 +127,11 @@ class XNetwork:
     name: str = "x"
 
     def post(self, text: str, *, reply_to: str | None, photo_url: str | None, key: str) -> str:
-        """Post `text` (a reply when `reply_to`). X has no idempotency key; it refuses a repeat
-        of a recent post of ours as duplicate content, which we report as such."""
+        """Post `text` (a reply when `reply_to`); a repeat of a post we made returns its id.
+
+        X has no idempotency key: it refuses a repeat of a recent post of ours as duplicate
+        content. That is a post whose answer was lost, so we find it among our recent posts.
+        """
         body: dict[str, Any] = {"text": text}
         if reply_to:
             body["reply"] = {"in_reply_to_tweet_id": reply_to}
@@ -130,15 +139,48 @@ class XNetwork:
             response = self.http.post(f"{self.api_url}/2/tweets", json=body, timeout=TIMEOUT_S)
         except requests.RequestException as exc:
             raise PostFailed(self.name, type(exc).__name__) from None
+        if response.status_code == 403 and "duplicate" in response.text.lower():
+            return self._made_before(text)
         if response.status_code != 201:
-            duplicate = response.status_code == 403 and "duplicate" in response.text.lower()
-            raise PostFailed(
-                self.name, "duplicate" if duplicate else f"http_{response.status_code}"
-            )
+            raise PostFailed(self.name, f"http_{response.status_code}")
         try:
             return str(response.json()["data"]["id"])
         except (ValueError, KeyError, TypeError):
             raise PostFailed(self.name, "unreadable_answer") from None
+
+    def _made_before(self, text: str) -> str:
+        """The id of our recent post with this text, which X refused to make again; PostFailed
+        if it is not among them (tried again later).
+
+        The text alone finds it: every post names its action's ref, and X refuses a repeat only
+        of the same text, so the post it refused is the one with that text.
+        """
+        try:
+            me = self._get("/2/users/me")["data"]["id"]
+            recent = self._get(f"/2/users/{me}/tweets?max_results={RECENT_POSTS}").get("data")
+            wanted = _comparable(text)
+            for tweet in recent or []:
+                if _comparable(tweet["text"]) == wanted:
+                    return str(tweet["id"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise PostFailed(self.name, "duplicate_unreadable_timeline") from None
+        raise PostFailed(self.name, "duplicate_not_found")
+
+    def _get(self, path: str) -> Any:
+        try:
+            response = self.http.get(f"{self.api_url}{path}", timeout=TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise PostFailed(self.name, type(exc).__name__) from None
+        if response.status_code != 200:
+            raise PostFailed(self.name, f"duplicate_lookup_http_{response.status_code}")
+        return response.json()
+
+
+def _comparable(text: str) -> str:
+    """A post's text as X gives it back and as we sent it, made alike: X shows links as t.co
+    links and escapes &, < and > (its API's own rule), and may trim white space."""
+    linkless = LINK.sub("<link>", html.unescape(text))
+    return " ".join(linkless.split())
 
 
 def mastodon_network(url: str, credentials: dict[str, str]) -> MastodonNetwork:

@@ -116,8 +116,14 @@ def _insert(
 
 
 def _key_taken(exc: TransactWriteError) -> bool:
+    return _failed(exc, 0)
+
+
+def _failed(exc: TransactWriteError, item: int) -> bool:
+    """Whether the transaction's `item`-th write failed its condition."""
     reasons = exc.cancellation_reasons or []
-    return bool(reasons) and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"
+    reason = reasons[item] if len(reasons) > item else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"
 
 
 def get_action(action_id: str) -> Action:
@@ -174,10 +180,21 @@ def close_action(
 
 
 def add_update(
-    action_id: str, update_id: str, message: str, description: str | None, now: datetime
-) -> None:
+    action_id: str,
+    update_id: str,
+    message: str,
+    description: str | None,
+    now: datetime,
+    *,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+) -> tuple[str, bool]:
     """Append an update (and its public state) to an active action; a new description replaces
-    the old one for the alerts still to go. Conflict if the action has closed."""
+    the old one for the alerts still to go. Conflict if the action has closed.
+
+    With a key, a retried request stores nothing and gets the first update's id instead. The
+    update's id, and True if it was stored now.
+    """
     update = ActionUpdate(
         update_id=update_id,
         at=iso(now),
@@ -192,15 +209,48 @@ def add_update(
     ]
     if description:
         changes.append(Action.description.set(description))
+    active = Action.status == ActionStatus.ACTIVE
+    if idempotency_key is None:
+        try:
+            Action(action_id).update(actions=changes, condition=active)
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            raise _closed(action_id) from None
+        return update_id, True
+    record = Idempotency(
+        idempotency_key,
+        request_hash=request_hash,
+        action_id=action_id,
+        update_id=update_id,
+        expires=now + IDEMPOTENCY_TTL,
+    )
     try:
-        Action(action_id).update(actions=changes, condition=Action.status == ActionStatus.ACTIVE)
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        # The key and the update in one transaction, as for a new action: neither or both.
+        with TransactWrite(connection=Action._get_connection().connection) as tx:
+            tx.save(record, condition=Idempotency.key.does_not_exist())
+            tx.update(Action(action_id), actions=changes, condition=active)
+    except TransactWriteError as exc:
+        if not _key_taken(exc):
+            if _failed(exc, 1):
+                raise _closed(action_id) from None
             raise
-        get_action(action_id)  # NotFound if there is no such action
-        raise Conflict(
-            "action_closed", f"Action {action_id!r} is closed; it takes no more updates."
-        ) from None
+        earlier = Idempotency.get(idempotency_key, consistent_read=True)
+        # The action is part of the request: the same key on another action is a reuse.
+        if earlier.request_hash != request_hash or earlier.update_id is None:
+            raise Conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request; use a new key "
+                "for a new update.",
+            ) from None
+        return earlier.update_id, False
+    return update_id, True
+
+
+def _closed(action_id: str) -> Conflict:
+    """The refusal of an update to an action that is closed (NotFound if there is none)."""
+    get_action(action_id)
+    return Conflict("action_closed", f"Action {action_id!r} is closed; it takes no more updates.")
 
 
 def update_index(action: ActionRecord, update_id: str) -> int:

@@ -252,7 +252,7 @@ class Action(Model):
 
 
 class Idempotency(Model):
-    """Remembers which action an Idempotency-Key created, for a day."""
+    """Remembers which action (or update) an Idempotency-Key created, for a day."""
 
     class Meta:
         table_name: str | None = None
@@ -260,6 +260,7 @@ class Idempotency(Model):
     key = UnicodeAttribute(hash_key=True)  # caller identity # Idempotency-Key
     request_hash = UnicodeAttribute()
     action_id = UnicodeAttribute()
+    update_id = UnicodeAttribute(null=True)  # set when the key was an update's
     expires = TTLAttribute()
 
 

@@ -84,10 +84,17 @@ def get_action(action_id: str) -> actions.ActionView:
 @dispatch.route("/actions/{action_id}/updates", methods=["POST"], authorizer=iam)
 @json_errors
 def post_update(action_id: str) -> Response:
-    """Correct or sharpen an action: everyone alerted gets the update once."""
+    """Correct or sharpen an action: everyone alerted gets the update once, retries included."""
     rt = runtime()
     update_id = updates.post_update(
-        action_id, _body(), rt.settings.callback_number, rt.targeting, datetime.now(UTC), rt.posts
+        action_id,
+        _body(),
+        rt.settings.callback_number,
+        rt.targeting,
+        datetime.now(UTC),
+        rt.posts,
+        caller=_caller(),
+        idempotency_key=_idempotency_key(),
     )
     return Response(body={"update_id": update_id}, status_code=202)
 

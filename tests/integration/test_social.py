@@ -280,7 +280,7 @@ def test_a_redelivered_message_posts_nothing_twice(
 def test_a_post_whose_answer_was_lost_is_not_made_again(
     posting: System, standin: SocialStandIn, mastodon: MastodonServer
 ) -> None:
-    start(posting)
+    action = start(posting)
     standin.state.lose_answers = True  # each post is made, its answer never comes
     with mastodon.answers_lost():
         assert len(run_posts(posting)) == 1
@@ -290,9 +290,70 @@ def test_a_post_whose_answer_was_lost_is_not_made_again(
     still_failing = run_posts(posting)
 
     # Mastodon answers the repeat with the first post (Idempotency-Key); X refuses it as a
-    # duplicate, and the message stays failing, towards the dead-letter queue and its alarm.
+    # duplicate, and the post is found among our own recent posts: both ids are in the ledger.
+    [toot], [tweet] = mastodon.statuses(), standin.posts()
     assert (len(mastodon.statuses()), len(standin.posts())) == (1, 1)
-    assert len(still_failing) == 1
+    assert still_failing == []
+    stored = action_store.get_action(action["action_id"])
+    assert action_store.posted(stored, "mastodon", "start") == toot.id
+    assert action_store.posted(stored, "x", "start") == tweet.id
+
+
+def test_an_x_start_post_whose_answer_was_lost_still_gets_its_thread_each_reply_once(
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
+) -> None:
+    # An & is escaped, and the link shortened, in the text X gives back: it still matches.
+    action = start(posting, description="Man, rode jas & zwarte fiets")
+    standin.state.lose_answers = True
+    run_posts(posting)  # X made the start post; its answer was lost
+    standin.state.lose_answers = False
+    add_update(posting, action["action_id"], "Nu te voet richting het station.")
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "arrested"})
+
+    assert run_posts(posting, rounds=2) == []  # the start's retry, then the replies
+
+    first, update, result = standin.posts()
+    assert "rode jas & zwarte fiets" in first.text
+    assert "Nu te voet richting het station." in update.text
+    assert "Er is een verdachte aangehouden." in result.text
+    assert (first.in_reply_to, update.in_reply_to, result.in_reply_to) == (None, first.id, first.id)
+    assert len(mastodon.replies(mastodon.statuses()[0].id)) == 2
+
+
+def test_an_x_reply_whose_answer_was_lost_is_found_in_its_thread_not_made_again(
+    posting: System, standin: SocialStandIn
+) -> None:
+    action = start(posting)
+    run_posts(posting)
+    add_update(posting, action["action_id"], "Nu te voet richting het station.")
+    standin.state.lose_answers = True
+    assert len(run_posts(posting)) == 1  # the update reply was made; its answer lost
+    standin.state.lose_answers = False
+
+    assert run_posts(posting) == []
+
+    first, update = standin.posts()
+    assert update.in_reply_to == first.id
+    [stored_update] = action_store.get_action(action["action_id"]).updates
+    stored = action_store.get_action(action["action_id"])
+    assert action_store.posted(stored, "x", stored_update.update_id) == update.id
+
+
+def test_an_x_duplicate_not_among_our_recent_posts_is_tried_again_not_guessed(
+    posting: System, standin: SocialStandIn
+) -> None:
+    action = start(posting)
+    standin.state.lose_answers = True
+    run_posts(posting)
+    standin.state.lose_answers = False
+    standin.state.timeline_hidden = True  # X's timeline lags, or the post scrolled out of it
+
+    assert len(run_posts(posting)) == 1  # still outstanding: SQS tries again later
+    assert action_store.posted(action_store.get_action(action["action_id"]), "x", "start") is None
+
+    standin.state.timeline_hidden = False
+    assert run_posts(posting) == []
+    assert len(standin.posts()) == 1
 
 
 def test_a_network_outage_never_delays_an_alert_and_its_posts_follow_when_it_is_back(

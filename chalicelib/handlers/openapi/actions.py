@@ -260,11 +260,26 @@ def paths() -> dict[str, Schema]:
                         "Stored; its messages go out from the queues.",
                     ),
                     "404": error("`action_not_found`."),
-                    "409": error("`action_closed`."),
+                    "409": error(
+                        "`action_closed`; `idempotency_key_reused` with a different body or action."
+                    ),
                 },
                 security=IAM,
                 body=ref("UpdateRequest"),
-                parameters=[action_id],
+                parameters=[
+                    action_id,
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "description": "The same key and body return the same update_id and "
+                        "send nothing again, for 24 h.",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_IDEMPOTENCY_KEY,
+                        },
+                    },
+                ],
             )
         },
         "/actions/{action_id}/timeline": {
