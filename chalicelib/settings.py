@@ -107,6 +107,9 @@ class Settings:
     social_credentials_parameter: str | None = None  # SSM SecureString, JSON, per network
     mastodon_url: str | None = None  # the Mastodon server of Burgernet's account
     x_api_url: str = X_API
+    # Exercises stay off social networks unless a region asks (each post then says OEFENING):
+    # a followed account is read as news, and a drill there reads as a real search.
+    social_post_exercises: bool = False
     # Action photos: the private bucket, where its public/ prefix is served (the CDN), and the
     # resizer Lambda's name, or "local" to resize in this process. Unset: no photo route.
     photos_bucket: str | None = None
@@ -181,6 +184,7 @@ class _Social(TypedDict):
     social_credentials_parameter: str | None
     mastodon_url: str | None
     x_api_url: str
+    social_post_exercises: bool
 
 
 class _Photos(TypedDict):
@@ -372,7 +376,15 @@ def _social(env: Mapping[str, str]) -> _Social:
         social_credentials_parameter=credentials,
         mastodon_url=None if mastodon is None else _base_url("MASTODON_URL", mastodon),
         x_api_url=_base_url("X_API_URL", env.get("X_API_URL") or X_API),
+        social_post_exercises=_switch(env, "SOCIAL_POST_EXERCISES"),
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()  # empty, as unset: the default
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
 
 
 def _cap_sender(env: Mapping[str, str]) -> str:

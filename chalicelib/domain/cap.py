@@ -26,6 +26,7 @@ from chalicelib.domain.public import (
     looking_for,
     number,
     polygon_text,
+    public_area,
     title,
 )
 from chalicelib.domain.signup import AMSTERDAM
@@ -67,7 +68,7 @@ def message(action: PublicAction, site: Site) -> str:
     """The CAP message of the action's latest public state, as UTF-8 XML text."""
     latest = action.latest
     alert = Element("alert", xmlns=NAMESPACE)
-    child(alert, "identifier", latest.identifier)
+    child(alert, "identifier", identifier(action, len(action.bulletins)))
     child(alert, "sender", site.cap_sender)
     child(alert, "sent", cap_time(latest.sent))
     child(alert, "status", "Test" if action.exercise else "Actual")
@@ -78,11 +79,21 @@ def message(action: PublicAction, site: Site) -> str:
         child(
             alert,
             "references",
-            " ".join(f"{site.cap_sender},{b.identifier},{cap_time(b.sent)}" for b in earlier),
+            " ".join(
+                f"{site.cap_sender},{identifier(action, number)},{cap_time(b.sent)}"
+                for number, b in enumerate(earlier, start=1)
+            ),
         )
     for language in LANGUAGES:
         _info(alert, action, site, language)
     return document(alert)
+
+
+def identifier(action: PublicAction, number: int) -> str:
+    """CAP's identifier of the action's number-th public message (the start is 1), never its
+    internal id: K7P2QX-20261205-1. The start day (Dutch time) is in it because references are
+    drawn at random and may come back one day; CAP forbids spaces, commas, < and &: none here."""
+    return f"{action.ref}-{action.started.astimezone(AMSTERDAM):%Y%m%d}-{number}"
 
 
 def _info(alert: Element, action: PublicAction, site: Site, language: Language) -> None:
@@ -117,7 +128,7 @@ def _info(alert: Element, action: PublicAction, site: Site, language: Language) 
         child(resource, "uri", action.photo.large)
     area = child(info, "area")
     child(area, "areaDesc", action.place or _SEARCH_AREA[language])
-    shape = action.area
+    shape = public_area(action.area)  # never the exact point: rounded, and grown to cover
     if isinstance(shape, Circle):
         circle = f"{number(shape.lat)},{number(shape.lon)} {kilometres(shape.radius_m)}"
         child(area, "circle", circle)

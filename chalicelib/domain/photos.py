@@ -25,7 +25,8 @@ UPLOADS, ORIGINALS, PUBLIC = "uploads/", "originals/", "public/"  # key prefixes
 class PhotoKeys:
     """Where one photo's files are: the upload as received, the original without metadata
     (private), and the two sizes (public, through the photos URL). A new photo of an action
-    gets a new id, so every key is written once and its URL never changes."""
+    gets a new id, so every key is written once and its URL never changes. The public keys
+    hold only the photo's own random id: a URL anyone can see never shows the action's id."""
 
     action_id: str
     photo_id: str
@@ -40,11 +41,11 @@ class PhotoKeys:
 
     @property
     def large(self) -> str:
-        return f"{PUBLIC}{self.action_id}/{self.photo_id}/{LARGE_PX}.jpg"
+        return f"{PUBLIC}{self.photo_id}/{LARGE_PX}.jpg"
 
     @property
     def small(self) -> str:
-        return f"{PUBLIC}{self.action_id}/{self.photo_id}/{SMALL_PX}.jpg"
+        return f"{PUBLIC}{self.photo_id}/{SMALL_PX}.jpg"
 
 
 def public_url(base_url: str, key: str) -> str:

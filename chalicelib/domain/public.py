@@ -22,6 +22,14 @@ from chalicelib.domain.model import Incident, Language, Outcome
 # A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
 SHOWN_AFTER_CLOSE = timedelta(hours=48)
 HOST = re.compile(r"[a-z0-9.-]{1,253}")  # a host name as urlsplit gives it (lower case)
+# Public coordinates have 3 decimals: about 111 m of latitude, 68 m of longitude at 52°N.
+PUBLIC_DECIMALS = 3
+# The farthest a rounded point can lie from the true one: half a cell's diagonal, largest at the
+# equator (78.6 m). A fixed margin, not each point's own distance: a radius grown by exactly that
+# distance would tell a reader how far from the rounded centre the true one is.
+ROUNDING_MARGIN_M = math.ceil(
+    haversine_m(0.0, 0.0, 0.5 / 10**PUBLIC_DECIMALS, 0.5 / 10**PUBLIC_DECIMALS)
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +74,9 @@ class Update:
 
 @dataclass(frozen=True)
 class Bulletin:
-    """One public state of an action (start, update or result): one CAP message."""
+    """One public state of an action (start, update or result): one CAP message. It has no id of
+    its own: CAP names it by the action's reference and its place among the bulletins."""
 
-    identifier: str
     sent: datetime
     kind: str  # start | update | result
     update_id: str | None = None
@@ -76,9 +84,9 @@ class Bulletin:
 
 @dataclass(frozen=True)
 class PublicAction:
-    """What may be shown of a public action; free text is None once redacted."""
+    """What may be shown of a public action; free text is None once redacted. The internal
+    action id is not in it, so no public format can show it: the reference is the public name."""
 
-    action_id: str
     ref: str
     incident: Incident
     description: str | None  # the latest description (an update may have replaced it)
@@ -160,19 +168,45 @@ def kilometres(metres: float) -> str:
     return format((Decimal(repr(float(metres))) / 1000).normalize(), "f")
 
 
-def public_circle(area: Shape) -> tuple[float, float, float]:
-    """(lat, lon, radius_m) of the one circle every public format gives: a circle as drawn, or
-    the circle around a polygon's outer ring or around a corridor and the outline CAP gives it."""
+def public_point(lat: float, lon: float) -> tuple[float, float]:
+    """A point as the public sees it: to PUBLIC_DECIMALS, a cell of ~111 m by ~68 m at 52°N."""
+    return round(lat, PUBLIC_DECIMALS), round(lon, PUBLIC_DECIMALS)
+
+
+def public_area(area: Shape) -> Shape:
+    """The area as every public format gives it: no point more exact than ~100 m, grown by
+    ROUNDING_MARGIN_M so it still holds all of the area dispatch targeted.
+
+    A circle's centre, often the victim's home, and a corridor's line, which often starts there,
+    are rounded. A polygon stays as drawn: its corners are the edges of a search area dispatch
+    drew, not a place someone lives, and rounding them would cut off parts of it.
+    """
     if isinstance(area, Circle):
-        return area.lat, area.lon, area.radius_m
-    # The centre as written (6 decimals, ~0.1 m), and the radius measured from that written
-    # centre, so a reader's circle holds every point even after the rounding.
-    lat, lon = (round(value, 6) for value in area.centre)
-    reach = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in enclosing_ring(area))
-    if isinstance(area, Corridor):  # the buffer itself, wherever the outline cuts a corner
+        lat, lon = public_point(area.lat, area.lon)
+        return Circle(lat, lon, math.ceil(area.radius_m + ROUNDING_MARGIN_M))
+    if isinstance(area, Corridor):
+        # Each rounded vertex lies within the margin of the true one, so every rounded segment
+        # lies within it of the true segment: the buffer grown by it holds the whole corridor.
+        line = tuple((lon, lat) for lat, lon in (public_point(p[1], p[0]) for p in area.line))
+        return Corridor(line, math.ceil(area.buffer_m + ROUNDING_MARGIN_M))
+    return area
+
+
+def public_circle(area: Shape) -> tuple[float, float, float]:
+    """(lat, lon, radius_m) of the one circle every public format gives: the public circle, or
+    the circle around a polygon's outer ring or around a (rounded) corridor and the outline CAP
+    gives it; its centre is never more exact than public_point."""
+    shown = public_area(area)
+    if isinstance(shown, Circle):
+        return shown.lat, shown.lon, shown.radius_m
+    # The radius is measured from the rounded centre, so a reader's circle holds every point.
+    lat, lon = public_point(*area.centre)
+    reach = max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in enclosing_ring(shown))
+    if isinstance(shown, Corridor):  # the buffer itself, wherever the outline cuts a corner
         reach = max(
             reach,
-            max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in area.line) + area.buffer_m,
+            max(haversine_m(lat, lon, p_lat, p_lon) for p_lon, p_lat in shown.line)
+            + shown.buffer_m,
         )
     return lat, lon, math.ceil(reach)
 

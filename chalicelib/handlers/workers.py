@@ -134,7 +134,13 @@ def social_poster(event: Any) -> dict[str, Any]:
     return _each(
         "social_poster",
         event,
-        lambda item: social.post(item, networks, settings.public_url, settings.callback_number),
+        lambda item: social.post(
+            item,
+            networks,
+            settings.public_url,
+            settings.callback_number,
+            post_exercises=settings.social_post_exercises,
+        ),
     )
 
 

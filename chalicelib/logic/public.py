@@ -109,7 +109,6 @@ def public_view(action: ActionRecord) -> PublicAction:
     )
     latest_description = next((u.description for u in reversed(updates) if u.description), None)
     return PublicAction(
-        action_id=action.action_id,
         ref=action.ref,
         incident=Incident(action.incident),
         description=latest_description or action.description,
@@ -123,9 +122,7 @@ def public_view(action: ActionRecord) -> PublicAction:
         result_message=action.result_message,
         photo=Photo(large=action.photo.large, small=action.photo.small) if action.photo else None,
         updates=updates,
-        bulletins=tuple(
-            Bulletin(b.identifier, _time(b.sent), b.kind, b.update_id) for b in _bulletins(action)
-        ),
+        bulletins=tuple(Bulletin(_time(b.sent), b.kind, b.update_id) for b in _bulletins(action)),
     )
 
 

@@ -48,12 +48,17 @@ def post(
     networks: Mapping[str, Network],
     public_url: str,
     callback_number: str,
+    post_exercises: bool = False,
 ) -> None:
-    """Make the posts one message asks for on every network that lacks them."""
+    """Make the posts one message asks for on every network that lacks them; an exercise only
+    where the region posts exercises (SOCIAL_POST_EXERCISES)."""
     action = action_store.get_action(str(item["action_id"]))
     kind, update_id = Stage(item["kind"]), item.get("update_id")
     if not action.public:
         log_event("social_skipped", action_id=action.action_id, kind=kind, reason="not_public")
+        return
+    if action.exercise and not post_exercises:
+        log_event("social_skipped", action_id=action.action_id, kind=kind, reason="exercise")
         return
     slot = str(update_id) if kind is Stage.UPDATE else kind.value
     content = _content(action, kind, slot, public_url, callback_number)

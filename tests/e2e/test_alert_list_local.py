@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.domain.public import ROUNDING_MARGIN_M
 from tests.support.burgernet import decode, shown
 from tests.support.geometry import destination
 from tests.support.local import LocalSystem
@@ -52,7 +53,7 @@ def test_a_reader_sees_an_alert_then_an_update_then_a_cancel_and_never_a_drill(
     [alert] = [a for a in shown(read(local_system)) if a.alert_id == alert_id]
     assert alert.kind == "Alert"
     assert alert.covers(*destination(*DOM, 45, 1199)) and not alert.covers(
-        *destination(*DOM, 45, 1201)
+        *destination(*DOM, 45, 1201 + 2 * ROUNDING_MARGIN_M)  # the centre is rounded to ~100 m
     )
     assert "Man &lt;b&gt;&amp;&quot;&#235;, rode jas" in str(alert.description)
 

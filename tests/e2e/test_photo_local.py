@@ -39,5 +39,10 @@ def test_a_photo_sent_over_http_is_public_in_two_sizes_and_its_original_is_not(
         assert served.headers["Content-Type"] == "image/jpeg"
         assert opened(served.content).size == size
         assert_no_metadata(served.content)
-    original = photo["large"].replace("/public/", "/originals/").replace("/1280.jpg", ".jpg")
+    assert action["action_id"] not in photo["large"]  # a public URL never shows the internal id
+    original = (
+        photo["large"]
+        .replace("/public/", f"/originals/{action['action_id']}/")
+        .replace("/1280.jpg", ".jpg")
+    )
     assert requests.get(original, timeout=10).status_code == 403

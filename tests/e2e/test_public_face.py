@@ -114,7 +114,8 @@ def test_an_action_started_over_http_is_in_the_alert_list_and_its_cap_messages_i
     alerts = requests.get(f"{api}/public/alerts", timeout=10).json()
     (alert,) = [a for a in alerts if a["Message"]["Readmore_URL"].endswith(f"/a/{ref}")]
     assert (alert["State"], alert["Type"]) == ("Actual", "Alert")
-    assert alert["Area"]["Circle"] == "52.0907,5.1214 0.8"  # km, as CAP writes it
+    # km, as CAP writes it; the centre to ~100 m, the radius grown by 79 m to still hold it all
+    assert alert["Area"]["Circle"] == "52.091,5.121 0.879"
     assert alert["Message"]["Readmore_URL"] == f"{api}/a/{ref}"  # PUBLIC_URL is this runner
 
     feed = ET.fromstring(requests.get(f"{api}/public/feed.atom", timeout=10).content)

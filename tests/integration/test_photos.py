@@ -220,8 +220,8 @@ def test_the_resizer_function_makes_the_sizes_of_an_upload(system: System) -> No
 
     assert answer.payload == {}
     files = stored()
-    assert opened(files["public/a-1/p-1/1280.jpg"]).size == (1280, 640)
-    assert opened(files["public/a-1/p-1/320.jpg"]).size == (320, 160)
+    assert opened(files["public/p-1/1280.jpg"]).size == (1280, 640)
+    assert opened(files["public/p-1/320.jpg"]).size == (320, 160)
     assert_no_metadata(files["originals/a-1/p-1.jpg"])
 
 

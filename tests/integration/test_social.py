@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib import runtime as runtime_module
 from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_credentials
 from chalicelib.adapters.social import CREDENTIAL_KEYS, mastodon_network
 from chalicelib.dal import actions as action_store
@@ -175,15 +176,37 @@ def test_a_public_action_is_a_post_and_its_update_and_result_reply_in_its_thread
         assert post.text.endswith(link)
 
 
-def test_an_exercise_says_so_in_every_post(posting: System, mastodon: MastodonServer) -> None:
+def test_an_exercise_is_never_posted_by_default(
+    posting: System, standin: SocialStandIn, mastodon: MastodonServer
+) -> None:
     action = start(posting, exercise=True)
-    run_posts(posting)
+    add_update(posting, action["action_id"], "Nu te voet.")
     posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
-    run_posts(posting)
 
-    posts = mastodon.statuses()
-    assert len(posts) == 2
-    assert all(p.text.startswith("OEFENING, geen echte actie. Burgernet") for p in posts)
+    # Asked for like any public action's posts, and refused by the poster: a drill on an account
+    # people follow for news reads as a real search.
+    assert run_posts(posting) == []
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
+    assert action_store.get_action(action["action_id"]).posts.as_dict() == {}
+
+
+def test_a_region_that_posts_exercises_gets_each_post_marked_as_one(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOCIAL_POST_EXERCISES", "true")
+    runtime_module.reset()  # settings are read once per cold start: this is a new one
+    runtime_module.runtime()
+    action = start(posting, exercise=True)
+    assert run_posts(posting) == []
+    posting.post(f"/actions/{action['action_id']}/close", {"outcome": "found"})
+    assert run_posts(posting) == []
+
+    for posts in (mastodon.statuses(), standin.posts()):
+        assert len(posts) == 2
+        assert all(p.text.startswith("OEFENING, geen echte actie. Burgernet") for p in posts)
 
 
 def test_an_expired_action_gets_its_result_reply_too(

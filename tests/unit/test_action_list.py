@@ -8,7 +8,7 @@ import math
 import pytest
 
 from chalicelib.domain.geo.geojson import parse_action_area
-from chalicelib.domain.geo.shapes import Circle, Shape
+from chalicelib.domain.geo.shapes import Shape
 from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.domain.public import public_circle
 
@@ -49,7 +49,3 @@ def test_the_circle_in_whole_metres_holds_every_point_of_the_area(raw: dict[str,
     farthest = max(haversine_m(lat, lon, p_lat, p_lon) for p_lat, p_lon in points)
     assert farthest <= radius
     assert radius < farthest * 1.05  # around the area, not far beyond it
-
-
-def test_a_circle_is_its_own_circle() -> None:
-    assert public_circle(Circle(52.0907, 5.1214, 733.4)) == (52.0907, 5.1214, 733.4)

@@ -76,3 +76,15 @@ def test_given_no_public_url_when_read_then_the_error_names_it() -> None:
 def test_given_a_public_url_with_a_path_when_read_then_it_is_kept() -> None:
     settings = Settings.from_env(complete(PUBLIC_URL="https://example.nl/burgernet"))
     assert settings.public_url == "https://example.nl/burgernet"
+
+
+def test_given_nothing_said_exercises_are_not_posted_and_a_region_can_switch_them_on() -> None:
+    assert Settings.from_env(complete()).social_post_exercises is False
+    assert Settings.from_env(complete(SOCIAL_POST_EXERCISES="")).social_post_exercises is False
+    assert Settings.from_env(complete(SOCIAL_POST_EXERCISES=" True ")).social_post_exercises
+
+
+@pytest.mark.parametrize("raw", ["yes", "1", "on", "no"])
+def test_given_a_switch_that_is_not_true_or_false_the_error_says_which_are(raw: str) -> None:
+    message = error_for(complete(SOCIAL_POST_EXERCISES=raw))
+    assert message == f"SOCIAL_POST_EXERCISES must be true or false, got {raw!r}"

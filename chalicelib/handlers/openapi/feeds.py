@@ -27,6 +27,9 @@ IF_NONE_MATCH = {
     },
 }
 
+# The public circle's centre (chalicelib/domain/public.py): never the exact point, often a home.
+_ROUNDED = "3 decimals (about 100 m): never the exact point."
+
 
 def paths() -> dict[str, Schema]:
     """The public face of public actions: feeds, CAP messages and the page."""
@@ -129,9 +132,13 @@ def action_list_path() -> dict[str, Schema]:
             "endTimestamp": {**epoch, "type": ["integer", "null"]},
             "area": obj(
                 {
-                    "lat": {"type": "number"},
-                    "lng": {"type": "number"},
-                    "radius": {"type": "integer", "minimum": 1, "description": "Metres."},
+                    "lat": {"type": "number", "description": _ROUNDED},
+                    "lng": {"type": "number", "description": _ROUNDED},
+                    "radius": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": "Metres, grown so the circle holds the whole area.",
+                    },
                 },
                 ("lat", "lng", "radius"),
             ),
@@ -208,7 +215,11 @@ def _alert_item() -> Schema:
                 "reserved for a national AMBER Alert, which this system never starts.",
             },
             "Location": obj(
-                {"Description": html, "Latitude": decimal, "Longitude": decimal},
+                {
+                    "Description": html,
+                    "Latitude": {**decimal, "description": _ROUNDED},
+                    "Longitude": {**decimal, "description": _ROUNDED},
+                },
                 ("Description", "Latitude", "Longitude"),
             ),
             "Message": obj(
