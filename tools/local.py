@@ -8,6 +8,7 @@ failures), and fires every schedule. Then it serves the API with chalice's local
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import logging
@@ -26,6 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, RouteMatcher
 from moto.server import ThreadedMotoServer
 
 from tools import moto_atomic, moto_index, moto_trace_header
@@ -315,6 +319,86 @@ def serve_public_photos(s3: Any, emulator: str) -> str:
     return f"{emulator}/{bucket}/public"
 
 
+# What API Gateway (REST) answers, itself, for a method no route defines on a path, as for a path
+# no route has: the function never runs.
+MISSING_AUTHENTICATION_TOKEN = b'{"message": "Missing Authentication Token"}'
+
+
+class ApiGatewayRequestHandler(ChaliceRequestHandler):
+    """chalice local's request handler, answering methods no route defines as API Gateway does.
+
+    chalice local hands such a request to the app (405 from chalice) or, for a method
+    http.server has no `do_` method for (TRACE, QUERY, ...), answers 501 Not Implemented itself.
+    A deployed REST API answers both with 403 `{"message": "Missing Authentication Token"}`.
+    """
+
+    # The parent writes headers and body in separate sends: with Nagle's algorithm the body waits
+    # for the client's delayed ACK, about 40 ms on every answer.
+    disable_nagle_algorithm = True
+
+    def __init__(
+        self,
+        request: Any,
+        client_address: tuple[str, int],
+        server: Any,
+        app_object: Chalice,
+        config: Config,
+    ) -> None:
+        self._routes = app_object.routes
+        self._matcher = RouteMatcher(list(app_object.routes))
+        # The parent handles the request inside __init__: everything above must be set first.
+        super().__init__(request, client_address, server, app_object, config)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 for a method it finds no do_<METHOD> for; every method is
+        # routed here instead, as API Gateway takes any method and decides by its routes.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def _generic_handle(self) -> None:
+        if self._defined(self.command, self.path):
+            super()._generic_handle()
+            return
+        self._parse_payload()  # read the body, so the next request on this connection parses
+        headers = {
+            "x-amzn-RequestId": str(uuid.uuid4()),
+            "x-amzn-ErrorType": "MissingAuthenticationTokenException",
+            "Content-Type": "application/json",
+        }
+        self._send_http_response(403, headers, MISSING_AUTHENTICATION_TOKEN)
+
+    # The parent binds its own _generic_handle to these names; the other methods come through
+    # __getattr__.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def _defined(self, method: str, path: str) -> bool:
+        """Whether a route defines the method on the path (an unknown path is chalice's 403)."""
+        try:
+            route = self._matcher.match_route(path).route
+        except ValueError:
+            return True
+        views = self._routes[route]
+        if method == "OPTIONS":
+            # chalice deploys a preflight OPTIONS only where a view on the path has CORS.
+            return method in views or any(view.cors for view in views.values())
+        return method in views
+
+    def _send_http_response_with_body(
+        self, code: int, headers: dict[str, Any], body: str | bytes
+    ) -> None:
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        # A HEAD answer has headers only (RFC 9110): a body sent anyway would be read as the
+        # start of the next answer on this keep-alive connection.
+        size = len(body.encode() if isinstance(body, str) else body)
+        self.send_response(code)
+        self.send_header("Content-Length", str(size))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
+
 def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
     """Start the emulator with the stage's resources, and a geocoder; aim this process at them."""
     # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
@@ -423,6 +507,10 @@ def main(argv: list[str] | None = None) -> None:
         thread.start()
 
     http = factory.create_local_server(app, config, HOST, urls.api_port)
+    # API Gateway's answer to a method no route defines, where chalice local gives 405 or 501.
+    http.server.RequestHandlerClass = functools.partial(
+        ApiGatewayRequestHandler, app_object=app, config=config
+    )
     threading.Thread(target=http.serve_forever, name="api", daemon=True).start()
     seed_municipality(urls.local_api)
     print(banner(urls.local_api, urls.emulator), flush=True)

@@ -18,6 +18,14 @@ from chalicelib.domain.validation import is_number
 
 CBS_CODE = re.compile(r"GM\d{4}")
 MAX_VERTICES = 200_000  # parsing bound; what is stored is bounded by to_bytes
+LON_RANGE, LAT_RANGE = (-180, 180), (-90, 90)  # degrees, as GeoJSON positions have them
+BBOX_MEMBERS = (  # shared with the OpenAPI schema
+    ("min_lon", LON_RANGE),
+    ("min_lat", LAT_RANGE),
+    ("max_lon", LON_RANGE),
+    ("max_lat", LAT_RANGE),
+)
+DECIMALS = 7  # outlines are stored to 1e-7 degree (about 1 cm)
 MUNICIPALITY_FIELDS = ("code", "name", "area", "bbox")  # shared with the OpenAPI schema
 
 
@@ -107,11 +115,31 @@ def _from_bbox(bbox: Any) -> Outline:
         raise InvalidInput(
             "invalid_area", "bbox must be [min_lon, min_lat, max_lon, max_lat] in degrees.", "bbox"
         )
-    min_lon, min_lat, max_lon, max_lat = (float(v) for v in bbox)
+    for i, (value, (name, (low, high))) in enumerate(zip(bbox, BBOX_MEMBERS, strict=True)):
+        # Compared before float(): 10**400 is valid JSON and too large for one, and 1e300 would
+        # overflow the stored integers.
+        if not low <= value <= high:
+            raise InvalidInput(
+                "out_of_range",
+                f"bbox[{i}] ({name}) is {_shown(value)}; allowed is {low} to {high} degrees.",
+                "bbox",
+            )
+    min_lon, min_lat, max_lon, max_lat = (round(float(v), DECIMALS) for v in bbox)
     if not (min_lon < max_lon and min_lat < max_lat):
-        raise InvalidInput("invalid_area", "bbox minimums must be below its maximums.", "bbox")
+        raise InvalidInput(
+            "invalid_area",
+            f"bbox minimums must be below its maximums (to 1e-{DECIMALS} degree, the precision "
+            "outlines are stored with).",
+            "bbox",
+        )
     ring = ((min_lon, min_lat), (max_lon, min_lat), (max_lon, max_lat), (min_lon, max_lat))
     return Outline((Polygon(((*ring, ring[0]),)),), (min_lon, min_lat, max_lon, max_lat))
+
+
+def _shown(value: float) -> str:
+    """A number as a message can show it: a 400-digit integer is cut short."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
 
 
 def _polygon(raw: Any) -> Polygon:
@@ -131,16 +159,24 @@ def _ring(raw: Any) -> Ring:
             isinstance(position, list) and len(position) >= 2 and all(map(is_number, position[:2]))
         ):
             raise InvalidInput("invalid_area", "Positions must be [lon, lat] numbers.", "area")
-        lon, lat = float(position[0]), float(position[1])
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInput("invalid_area", "Positions must be [lon, lat] in degrees.", "area")
-        ring.append((lon, lat))
+        lon, lat = position[0], position[1]
+        # Compared before float(), as in _from_bbox; rounded as stored, so what is read back
+        # (and the bbox kept beside it) is what was taken.
+        (lon_lo, lon_hi), (lat_lo, lat_hi) = LON_RANGE, LAT_RANGE
+        if not (lon_lo <= lon <= lon_hi and lat_lo <= lat <= lat_hi):
+            raise InvalidInput(
+                "invalid_area",
+                f"Positions must be [lon, lat] in degrees: lon {lon_lo} to {lon_hi}, "
+                f"lat {lat_lo} to {lat_hi}.",
+                "area",
+            )
+        ring.append((round(float(lon), DECIMALS), round(float(lat), DECIMALS)))
     if ring[0] != ring[-1]:
         raise InvalidInput("invalid_area", "Each ring must end where it starts.", "area")
     return tuple(ring)
 
 
-SCALE = 10_000_000  # stored to 1e-7 degree (about 1 cm)
+SCALE = 10**DECIMALS
 MAX_STORED_BYTES = 350_000  # a DynamoDB item holds 400 KB
 
 
@@ -184,7 +220,7 @@ def from_bytes(data: bytes) -> Outline:
             for _ in range(next(values)):
                 x += next(values)
                 y += next(values)
-                ring.append((round(x / SCALE, 7), round(y / SCALE, 7)))
+                ring.append((round(x / SCALE, DECIMALS), round(y / SCALE, DECIMALS)))
             rings.append(tuple(ring))
         polygons.append(Polygon(tuple(rings)))
     return Outline(tuple(polygons), _bounds(polygons))

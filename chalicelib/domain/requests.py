@@ -226,11 +226,15 @@ def parse_page_query(
     params = params or {}
     check_fields(params, (*extra, *PAGE_FIELDS))
     raw_limit = params.get("limit", str(DEFAULT_LIST_LIMIT))
+    digits = raw_limit.lstrip("0")
+    # The length first: int() refuses a string of more than 4,300 digits with a ValueError.
     if (
         not (raw_limit.isascii() and raw_limit.isdigit())
-        or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT
+        or len(digits) > len(str(MAX_LIST_LIMIT))
+        or not 1 <= int(digits or "0") <= MAX_LIST_LIMIT
     ):
+        shown = raw_limit if len(raw_limit) <= 20 else f"{raw_limit[:20]}…"
         raise InvalidInput(
-            "out_of_range", f"limit is {raw_limit!r}; allowed is 1–{MAX_LIST_LIMIT}.", "limit"
+            "out_of_range", f"limit is {shown!r}; allowed is 1–{MAX_LIST_LIMIT}.", "limit"
         )
-    return int(raw_limit), params.get("next")
+    return int(digits), params.get("next")

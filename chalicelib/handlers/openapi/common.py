@@ -144,13 +144,23 @@ def schemas() -> dict[str, Schema]:
             "required": ["error", "message"],
             "additionalProperties": {"type": ["string", "integer"]},
         },
+        "GatewayError": {
+            "type": "object",
+            "description": "API Gateway's own refusal, before any function runs: 403 "
+            '`{"message": "Missing Authentication Token"}` for a method or path no route '
+            "defines or a signed route called unsigned, 403 for a wrong signature, 429 when "
+            "throttled. The local runner answers methods no route defines the same way.",
+            "properties": {"message": {"type": "string"}},
+            "required": ["message"],
+            "additionalProperties": False,
+        },
     }
 
 
 RESPONSES = {
     "Error": {
-        "description": "An error in the API's one shape.",
-        "content": {"application/json": {"schema": ref("Error")}},
+        "description": "An error in the API's one shape, or API Gateway's own.",
+        "content": {"application/json": {"schema": {"anyOf": [ref("Error"), ref("GatewayError")]}}},
     }
 }
 

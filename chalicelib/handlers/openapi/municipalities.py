@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.outlines import MUNICIPALITY_FIELDS
+from chalicelib.domain.outlines import BBOX_MEMBERS, MUNICIPALITY_FIELDS
 from chalicelib.handlers.openapi.common import (
     IAM,
     Schema,
@@ -28,30 +28,38 @@ def schemas() -> dict[str, Schema]:
                 "area": {"type": "object", "description": "A GeoJSON MultiPolygon."},
             },
         },
-        "MunicipalityRequest": request_object(
-            MUNICIPALITY_FIELDS,
-            {
-                "code": {"type": "string", "pattern": "^GM[0-9]{4}$"},
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "area": {
-                    "type": "object",
-                    "description": "A GeoJSON Polygon or MultiPolygon (give area or bbox).",
-                    "properties": {
-                        "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
-                        "coordinates": {"type": "array"},
+        "MunicipalityRequest": {
+            # Exactly one of them: the validator refuses both, and neither.
+            "oneOf": [{"required": ["area"]}, {"required": ["bbox"]}],
+            **request_object(
+                MUNICIPALITY_FIELDS,
+                {
+                    "code": {"type": "string", "pattern": "^GM[0-9]{4}$"},
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "area": {
+                        "type": "object",
+                        "description": "A GeoJSON Polygon or MultiPolygon (give area or bbox).",
+                        "properties": {
+                            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+                            "coordinates": {"type": "array"},
+                        },
+                        "required": ["type", "coordinates"],
                     },
-                    "required": ["type", "coordinates"],
+                    "bbox": {
+                        "type": "array",
+                        "description": "[min_lon, min_lat, max_lon, max_lat] in degrees (give area "
+                        "or bbox).",
+                        "prefixItems": [
+                            {"type": "number", "minimum": low, "maximum": high}
+                            for _, (low, high) in BBOX_MEMBERS
+                        ],
+                        "items": False,
+                        "minItems": 4,
+                    },
                 },
-                "bbox": {
-                    "type": "array",
-                    "description": "[min_lon, min_lat, max_lon, max_lat] (give area or bbox).",
-                    "items": {"type": "number"},
-                    "minItems": 4,
-                    "maxItems": 4,
-                },
-            },
-            ("code", "name"),
-        ),
+                ("code", "name"),
+            ),
+        },
     }
 
 
