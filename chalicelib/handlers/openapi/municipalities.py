@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.outlines import BBOX_MEMBERS, MUNICIPALITY_FIELDS
+from chalicelib.domain.validation import READABLE_PATTERN, READABLE_RULE
 from chalicelib.handlers.openapi.common import (
     IAM,
     Schema,
@@ -35,7 +36,13 @@ def schemas() -> dict[str, Schema]:
                 MUNICIPALITY_FIELDS,
                 {
                     "code": {"type": "string", "pattern": "^GM[0-9]{4}$"},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "name": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 100,
+                        "pattern": READABLE_PATTERN,  # it becomes actions' public place
+                        "description": f"The municipality's name. Text: {READABLE_RULE}.",
+                    },
                     "area": {
                         "type": "object",
                         "description": "A GeoJSON Polygon or MultiPolygon (give area or bbox).",
