@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import runtime as runtime_module
-from chalicelib.handlers import workers
+from chalicelib.handlers import feeds, workers
 from chalicelib.runtime import runtime
 from tests.support.builders import add_participant
 from tests.support.fanout import FAR_OUTSIDE, INSIDE, JUST_OUTSIDE, PublishFaults, north
@@ -126,3 +126,14 @@ def transaction_fault(monkeypatch: pytest.MonkeyPatch) -> TransactionFault:
 
     monkeypatch.setattr(TransactWrite, "_commit", failing_commit)
     return fault
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
+    """Moves the public routes' clock ahead of real time."""
+
+    def move(ahead: timedelta) -> None:
+        moment = datetime.now(UTC) + ahead
+        monkeypatch.setattr(feeds, "now", lambda: moment)
+
+    return move

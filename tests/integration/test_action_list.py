@@ -16,7 +16,6 @@ from chalicelib.dal.models import Action
 from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.domain.model import Outcome, iso
 from chalicelib.domain.public import ROUNDING_MARGIN_M
-from chalicelib.handlers import feeds
 from chalicelib.handlers.openapi import document
 from tests.support.actions import action_body, area
 from tests.support.builders import UTRECHT
@@ -86,17 +85,6 @@ def by_id(system: System) -> dict[str, dict[str, Any]]:
 
 def epoch(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
-
-
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the public routes' clock ahead of real time."""
-
-    def move(ahead: timedelta) -> None:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(feeds, "now", lambda: moment)
-
-    return move
 
 
 # --- What an action shows, from start to result ----------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jsonschema
@@ -17,7 +17,6 @@ from app import app
 from chalicelib.dal.models import Action, Photo
 from chalicelib.domain.geo.sphere import haversine_m
 from chalicelib.domain.public import ROUNDING_MARGIN_M
-from chalicelib.handlers import feeds
 from tests.support.builders import UTRECHT
 from tests.support.burgernet import Shown, decode, shown
 from tests.support.cap import CAP_SCHEMA, NS
@@ -97,17 +96,6 @@ def consumer_shows(system: System) -> list[Shown]:
 
 def unix(text: str) -> str:
     return str(int(datetime.fromisoformat(text).timestamp()))
-
-
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the public routes' clock ahead of real time."""
-
-    def move(ahead: timedelta) -> None:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(feeds, "now", lambda: moment)
-
-    return move
 
 
 # --- start, update, close ------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
 from chalicelib.domain.model import Incident
 from chalicelib.domain.signup import AMSTERDAM
-from chalicelib.handlers import feeds
 from chalicelib.handlers.http import CONTENT_SECURITY_POLICY
 from tests.support.builders import UTRECHT
 from tests.support.cap import CAP_SCHEMA, NS
@@ -63,17 +62,6 @@ def post_update(
 
 def add_photo(action_id: str, photo: Photo = PHOTO) -> None:
     Action(action_id).update(actions=[Action.photo.set(photo)])
-
-
-@pytest.fixture
-def later(monkeypatch: pytest.MonkeyPatch) -> Callable[[timedelta], None]:
-    """Moves the public routes' clock ahead of real time."""
-
-    def move(ahead: timedelta) -> None:
-        moment = datetime.now(UTC) + ahead
-        monkeypatch.setattr(feeds, "now", lambda: moment)
-
-    return move
 
 
 def cap(system: System, ref: str) -> ET.Element:
