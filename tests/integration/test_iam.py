@@ -215,6 +215,7 @@ DISPATCH_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/meldkamer-oost"
 ADMIN_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/gemeente-beheer"
 OTHER_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/some-other-team"
 BOTH_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/listed-twice-by-mistake"
+ELSEWHERE_ROLE = "arn:aws:iam::210987654321:role/meldkamer-noord"
 
 
 def _request(route: str) -> str:
@@ -227,11 +228,13 @@ def test_each_caller_class_may_call_exactly_its_routes(template: dict[str, Any])
     """Same-account evaluation: an Allow in the role's policy OR the resource policy admits, so
     only the resource policy's Denies keep a municipality admin from starting an action."""
     classes = {"Dispatch": DISPATCH_ROLE, "MunicipalityAdmin": ADMIN_ROLE}
-    everyone = [*classes.values(), BOTH_ROLE]
+    everyone = [*classes.values(), BOTH_ROLE, ELSEWHERE_ROLE]
     # Each class's parameter holds its role and BOTH_ROLE; any other list parameter (as the
     # single AllowedCallerPrincipals did before) holds every caller.
     parameters = {
-        name: [classes[c.name] for c in policies.CALLERS if c.parameter == name] + [BOTH_ROLE]
+        name: [classes[c.name] for c in policies.CALLERS if c.parameter == name]
+        + [BOTH_ROLE]
+        + ([ELSEWHERE_ROLE] if name == "DispatchCallerPrincipals" else [])
         if any(c.parameter == name for c in policies.CALLERS)
         else everyone
         for name, spec in template["Parameters"].items()
@@ -255,6 +258,10 @@ def test_each_caller_class_may_call_exactly_its_routes(template: dict[str, Any])
     callers["MunicipalityAdmin+"] = (ADMIN_ROLE, [own["Dispatch"], anything])
     # A role in both parameters gets no signed route: one role, one class.
     callers["Both"] = (BOTH_ROLE, [own["Dispatch"], own["MunicipalityAdmin"]])
+    # Another account's control room, listed as dispatch (docs/deploy.md): its own account's
+    # policy allows it everything, ours still keeps it to dispatch; with no policy, nothing.
+    callers["Elsewhere"] = (ELSEWHERE_ROLE, [anything])
+    callers["Elsewhere, no own policy"] = (ELSEWHERE_ROLE, [])
 
     may = {
         name: {
@@ -270,6 +277,8 @@ def test_each_caller_class_may_call_exactly_its_routes(template: dict[str, Any])
         "MunicipalityAdmin": routes["MunicipalityAdmin"],
         "Other": set(),
         "Both": set(),
+        "Elsewhere": routes["Dispatch"],
+        "Elsewhere, no own policy": set(),
         "Dispatch+": routes["Dispatch"],
         "MunicipalityAdmin+": routes["MunicipalityAdmin"],
     }
@@ -287,6 +296,11 @@ def test_the_evaluation_follows_aws_for_same_account_callers() -> None:
     assert not iam.allowed(DISPATCH_ROLE, arn, [nothing], on_resource)
     assert not iam.allowed(OTHER_ROLE, arn, [allow, deny], on_resource)
     assert not iam.allowed(OTHER_ROLE, arn, [nothing], nothing)
+    # Across accounts both sides must allow.
+    on_elsewhere = {"Statement": [{**allow["Statement"][0], "Principal": {"AWS": ELSEWHERE_ROLE}}]}
+    assert not iam.allowed(ELSEWHERE_ROLE, arn, [nothing], on_elsewhere)
+    assert not iam.allowed(ELSEWHERE_ROLE, arn, [allow], nothing)
+    assert iam.allowed(ELSEWHERE_ROLE, arn, [allow], on_elsewhere)
     assert iam.arn_matches(
         f"arn:aws:execute-api:{iam.REGION}:{iam.ACCOUNT}:*/*/GET/actions/*",
         arn.replace("POST/actions", "GET/actions/x/timeline"),

@@ -1,7 +1,8 @@
-"""AWS's policy evaluation for an API Gateway call by a caller in the API's own account.
+"""AWS's policy evaluation for an API Gateway call, as documented for APIs with a resource policy.
 
-As documented for API Gateway with a resource policy: an explicit Deny in either the caller's IAM
-policy or the resource policy refuses; otherwise an Allow in either admits; otherwise refused.
+A caller in the API's own account: an explicit Deny in either the caller's IAM policy or the
+resource policy refuses; otherwise an Allow in either admits; otherwise refused. A caller in
+another account needs an Allow in both, and a Deny in either still refuses.
 Only what our templates use is evaluated: Allow/Deny, Principal "*" or {"AWS": ...}, Action,
 Resource with * and ? wildcards, and StringNotEquals/StringEquals on aws:PrincipalArn.
 """
@@ -82,15 +83,20 @@ def allowed(
     identity_policies: list[dict[str, Any]],
     resource_policy: dict[str, Any],
 ) -> bool:
-    """Whether `principal` (a role ARN of the API's account) may invoke the method ARN `request`."""
-    effects = [
+    """Whether the role ARN `principal` may invoke the method ARN `request`."""
+    on_resource = [
         s["Effect"]
         for s in resource_policy["Statement"]
         if _applies(s, principal, request, resource_policy=True)
-    ] + [
+    ]
+    on_identity = [
         s["Effect"]
         for policy in identity_policies
         for s in policy["Statement"]
         if _applies(s, principal, request, resource_policy=False)
     ]
-    return "Deny" not in effects and "Allow" in effects
+    if "Deny" in on_resource + on_identity:
+        return False
+    if principal.split(":")[4] == ACCOUNT:
+        return "Allow" in on_resource + on_identity
+    return "Allow" in on_resource and "Allow" in on_identity
