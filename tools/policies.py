@@ -512,8 +512,11 @@ def template_rendered() -> str:
     policy = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
         "x-amazon-apigateway-policy"
     ]
-    public = [s for s in policy["Statement"] if s.get("Sid") == "Public"]
-    policy["Statement"] = public + caller_statements()
+    generated = caller_statements()
+    # The rest (the Public statement, anything added by hand) is kept as it stands.
+    ours = {s["Sid"] for s in generated}
+    kept = [s for s in policy["Statement"] if s.get("Sid") not in ours]
+    policy["Statement"] = kept + generated
     for caller in CALLERS:
         props = template["Resources"][caller.policy_id]["Properties"]
         props["PolicyDocument"] = caller_policy(caller)
