@@ -1,6 +1,9 @@
-"""Each Lambda's IAM policy, from one table: writes .chalice/policies/<function>.json.
+"""Each Lambda's IAM policy, and who may call which signed route, from tables in this file.
 
     python -m tools.policies          # rewrite the files (tests fail while they are stale)
+
+Writes .chalice/policies/<function>.json, and from CALLER_ROUTES the API's resource policy and the
+two callers' managed policies in infra/template.json and the route table in docs/deploy.md.
 
 chalice copies a policy file into the function's role verbatim, so the ARNs are CloudFormation
 `Fn::Sub` strings: the packaged template pins them to the stack's own region and account, and
@@ -388,11 +391,161 @@ def rendered(function: str) -> str:
     return json.dumps(policy(function), indent=2) + "\n"
 
 
+# --- Callers: which class of signed caller may call which route ------------------------------
+# A same-account caller is let in by an Allow in EITHER its IAM policy OR the resource policy, so
+# the resource policy itself must keep each class to its routes (and deny it the others').
+
+TEMPLATE = ROOT / "infra" / "template.json"
+DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+
+
+class Caller:
+    """A class of signed caller: its principals' stack parameter, its managed policy, its routes."""
+
+    def __init__(
+        self, name: str, parameter: str, policy: str, policy_id: str, routes: list[str]
+    ) -> None:
+        self.name = name
+        self.parameter = parameter  # role ARNs of this class (a CommaDelimitedList parameter)
+        self.policy = policy  # the managed policy attached to those roles
+        self.policy_id = policy_id  # its logical id in the template
+        self.routes = routes  # "METHOD /path", as chalice names them
+
+
+CALLERS: list[Caller] = [
+    Caller(
+        "Dispatch",
+        "DispatchCallerPrincipals",
+        "burgernet-dispatch",
+        "DispatchCallerPolicy",
+        [
+            "GET /actions",
+            "POST /actions",
+            "GET /actions/{action_id}",
+            "POST /actions/{action_id}/close",
+            "PUT /actions/{action_id}/photo",
+            "GET /actions/{action_id}/sightings",
+            "GET /actions/{action_id}/timeline",
+            "POST /actions/{action_id}/updates",
+            "POST /reach",
+        ],
+    ),
+    Caller(
+        "MunicipalityAdmin",
+        "MunicipalityAdminPrincipals",
+        "burgernet-municipality-admin",
+        "MunicipalityAdminPolicy",
+        ["GET /municipalities", "POST /municipalities", "GET /municipalities/{code}"],
+    ),
+]
+
+
+def _arn_path(route: str) -> str:
+    method, path = route.split(" ", 1)
+    return method + "/".join("*" if s.startswith("{") else s for s in path.split("/"))
+
+
+def _invoke_arns(caller: Caller) -> list[dict[str, str]]:
+    """The routes' method ARNs in any API and stage of this account and region."""
+    base = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/"
+    return [_sub(base + _arn_path(r)) for r in caller.routes]
+
+
+def _own_api_arns(caller: Caller) -> list[dict[str, str]]:
+    base = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestAPI}/api/"
+    return [_sub(base + _arn_path(r)) for r in caller.routes]
+
+
+def caller_statements() -> list[dict[str, Any]]:
+    """The resource policy's statements for the signed routes, one Allow and two Denies a class."""
+    statements: list[dict[str, Any]] = []
+    for caller in CALLERS:
+        statements.append(
+            {
+                "Sid": f"{caller.name}Callers",
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Ref": caller.parameter}},
+                "Action": "execute-api:Invoke",
+                "Resource": _invoke_arns(caller),
+            }
+        )
+    for caller in CALLERS:
+        # Without this any principal of the account holding execute-api:Invoke gets in.
+        statements.append(
+            {
+                "Sid": f"NobodyElseOn{caller.name}Routes",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": _invoke_arns(caller),
+                "Condition": {"StringNotEquals": {"aws:PrincipalArn": {"Ref": caller.parameter}}},
+            }
+        )
+        for other in CALLERS:
+            if other is not caller:
+                # Explicit, so a role listed in both parameters still gets neither class's routes.
+                statements.append(
+                    {
+                        "Sid": f"{other.name}CallersNotOn{caller.name}Routes",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": {"Ref": other.parameter}},
+                        "Action": "execute-api:Invoke",
+                        "Resource": _invoke_arns(caller),
+                    }
+                )
+    return statements
+
+
+def caller_policy(caller: Caller) -> dict[str, Any]:
+    """The managed policy a caller's role gets: Invoke on its routes of this stack's API."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": _own_api_arns(caller)}
+        ],
+    }
+
+
+def template_rendered() -> str:
+    """infra/template.json with its caller statements and caller policies from CALLERS."""
+    template = json.loads(TEMPLATE.read_text())
+    policy = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-policy"
+    ]
+    generated = caller_statements()
+    # The rest (the Public statement, anything added by hand) is kept as it stands.
+    ours = {s["Sid"] for s in generated}
+    kept = [s for s in policy["Statement"] if s.get("Sid") not in ours]
+    policy["Statement"] = kept + generated
+    for caller in CALLERS:
+        props = template["Resources"][caller.policy_id]["Properties"]
+        props["PolicyDocument"] = caller_policy(caller)
+    return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+TABLE_START = "<!-- callers: written by python -m tools.policies -->"
+TABLE_END = "<!-- /callers -->"
+
+
+def docs_rendered() -> str:
+    """docs/deploy.md with its table of signed routes, by caller class, from CALLERS."""
+    rows = ["| route | caller class | stack parameter | managed policy |", "|---|---|---|---|"]
+    for caller in CALLERS:
+        for route in caller.routes:
+            rows.append(f"| `{route}` | {caller.name} | `{caller.parameter}` | `{caller.policy}` |")
+    text = DEPLOY_DOC.read_text()
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return head + TABLE_START + "\n" + "\n".join(rows) + "\n" + TABLE_END + tail
+
+
 def main() -> None:
-    """Write every function's policy file."""
+    """Write every function's policy file, the template's caller policies and the docs table."""
     POLICY_DIR.mkdir(exist_ok=True)
     for function in FUNCTIONS:
         (POLICY_DIR / f"{function}.json").write_text(rendered(function))
+    TEMPLATE.write_text(template_rendered())
+    DEPLOY_DOC.write_text(docs_rendered())
 
 
 if __name__ == "__main__":

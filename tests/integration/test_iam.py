@@ -16,6 +16,7 @@ from typing import Any
 
 from app import app
 from chalicelib.queues import DEAD_LETTER_QUEUES
+from tests.support import iam
 from tools import policies
 from tools.emulator import ROOT
 
@@ -181,20 +182,133 @@ def _short_arn(path: str, method: str) -> str:
     )
 
 
-def test_the_resource_policy_opens_the_public_routes_and_guards_the_rest(
-    template: dict[str, Any],
-) -> None:
-    """Without an Allow here a public route is refused; without the Deny any principal of the
-    account holding execute-api:Invoke could start actions."""
+def _signed_routes() -> set[str]:
+    return {f"{m} {p}" for p, ms in app.routes.items() for m, e in ms.items() if e.authorizer}
+
+
+def test_the_public_routes_are_open_to_anyone(template: dict[str, Any]) -> None:
+    """Without an Allow here a public route is refused."""
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     by_sid = {s["Sid"]: s for s in body["x-amazon-apigateway-policy"]["Statement"]}
-    routes = [(p, m, e.authorizer) for p, ms in app.routes.items() for m, e in ms.items()]
-    public = {_short_arn(p, m) for p, m, a in routes if a is None}
-    signed = {_short_arn(p, m) for p, m, a in routes if a is not None}
+    public = {
+        _short_arn(p, m) for p, ms in app.routes.items() for m, e in ms.items() if not e.authorizer
+    }
     assert set(by_sid["Public"]["Resource"]) == public
-    assert set(by_sid["SignedCallers"]["Resource"]) == signed
-    assert set(by_sid["NobodyElseSigned"]["Resource"]) == signed
-    assert by_sid["NobodyElseSigned"]["Effect"] == "Deny"
+    assert by_sid["Public"]["Principal"] == "*"
+
+
+def test_the_caller_table_holds_every_signed_route_once() -> None:
+    listed = [r for caller in policies.CALLERS for r in caller.routes]
+    assert sorted(listed) == sorted(_signed_routes())
+
+
+def test_the_template_and_docs_are_what_tools_policies_writes() -> None:
+    assert (ROOT / "infra" / "template.json").read_text() == policies.template_rendered(), (
+        "run `python -m tools.policies`"
+    )
+    assert (ROOT / "docs" / "deploy.md").read_text() == policies.docs_rendered(), (
+        "run `python -m tools.policies`"
+    )
+
+
+DISPATCH_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/meldkamer-oost"
+ADMIN_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/gemeente-beheer"
+OTHER_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/some-other-team"
+BOTH_ROLE = f"arn:aws:iam::{iam.ACCOUNT}:role/listed-twice-by-mistake"
+ELSEWHERE_ROLE = "arn:aws:iam::210987654321:role/meldkamer-noord"
+
+
+def _request(route: str) -> str:
+    method, path = route.split(" ", 1)
+    path = "/".join("x-1" if s.startswith("{") else s for s in path.split("/"))
+    return f"arn:aws:execute-api:{iam.REGION}:{iam.ACCOUNT}:{iam.API_ID}/api/{method}{path}"
+
+
+def test_each_caller_class_may_call_exactly_its_routes(template: dict[str, Any]) -> None:
+    """Same-account evaluation: an Allow in the role's policy OR the resource policy admits, so
+    only the resource policy's Denies keep a municipality admin from starting an action."""
+    classes = {"Dispatch": DISPATCH_ROLE, "MunicipalityAdmin": ADMIN_ROLE}
+    everyone = [*classes.values(), BOTH_ROLE, ELSEWHERE_ROLE]
+    # Each class's parameter holds its role and BOTH_ROLE; any other list parameter (as the
+    # single AllowedCallerPrincipals did before) holds every caller.
+    parameters = {
+        name: [classes[c.name] for c in policies.CALLERS if c.parameter == name]
+        + [BOTH_ROLE]
+        + ([ELSEWHERE_ROLE] if name == "DispatchCallerPrincipals" else [])
+        if any(c.parameter == name for c in policies.CALLERS)
+        else everyone
+        for name, spec in template["Parameters"].items()
+        if spec["Type"] == "CommaDelimitedList"
+    }
+    resources = template["Resources"]
+    resource_policy = iam.resolve(
+        resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-policy"],
+        parameters,
+    )
+    own = {
+        c.name: iam.resolve(resources[c.policy_id]["Properties"]["PolicyDocument"], parameters)
+        for c in policies.CALLERS
+    }
+    anything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    callers = {name: (role, [own[name]]) for name, role in classes.items()}
+    # A role listed nowhere, even one allowed everything in its own policy.
+    callers["Other"] = (OTHER_ROLE, [anything])
+    # A dispatch role that was also given the admin policy, or Invoke on everything.
+    callers["Dispatch+"] = (DISPATCH_ROLE, [own["Dispatch"], own["MunicipalityAdmin"], anything])
+    callers["MunicipalityAdmin+"] = (ADMIN_ROLE, [own["Dispatch"], anything])
+    # A role in both parameters gets no signed route: one role, one class.
+    callers["Both"] = (BOTH_ROLE, [own["Dispatch"], own["MunicipalityAdmin"]])
+    # Another account's control room, listed as dispatch (docs/deploy.md): its own account's
+    # policy allows it everything, ours still keeps it to dispatch; with no policy, nothing.
+    callers["Elsewhere"] = (ELSEWHERE_ROLE, [anything])
+    callers["Elsewhere, no own policy"] = (ELSEWHERE_ROLE, [])
+
+    may = {
+        name: {
+            route
+            for route in _signed_routes()
+            if iam.allowed(role, _request(route), policies_, resource_policy)
+        }
+        for name, (role, policies_) in callers.items()
+    }
+    routes = {c.name: set(c.routes) for c in policies.CALLERS}
+    assert may == {
+        "Dispatch": routes["Dispatch"],
+        "MunicipalityAdmin": routes["MunicipalityAdmin"],
+        "Other": set(),
+        "Both": set(),
+        "Elsewhere": routes["Dispatch"],
+        "Elsewhere, no own policy": set(),
+        "Dispatch+": routes["Dispatch"],
+        "MunicipalityAdmin+": routes["MunicipalityAdmin"],
+    }
+
+
+def test_the_evaluation_follows_aws_for_same_account_callers() -> None:
+    """Either side's Allow admits, a Deny on either side wins, nothing admits nobody."""
+    arn = _request("POST /actions")
+    allow = {"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arn}]}
+    deny = {"Statement": [{**allow["Statement"][0], "Effect": "Deny"}]}
+    nothing: dict[str, Any] = {"Statement": []}
+    on_resource = {"Statement": [{**allow["Statement"][0], "Principal": {"AWS": [OTHER_ROLE]}}]}
+    assert iam.allowed(OTHER_ROLE, arn, [allow], nothing)
+    assert iam.allowed(OTHER_ROLE, arn, [nothing], on_resource)
+    assert not iam.allowed(DISPATCH_ROLE, arn, [nothing], on_resource)
+    assert not iam.allowed(OTHER_ROLE, arn, [allow, deny], on_resource)
+    assert not iam.allowed(OTHER_ROLE, arn, [nothing], nothing)
+    # Across accounts both sides must allow.
+    on_elsewhere = {"Statement": [{**allow["Statement"][0], "Principal": {"AWS": ELSEWHERE_ROLE}}]}
+    assert not iam.allowed(ELSEWHERE_ROLE, arn, [nothing], on_elsewhere)
+    assert not iam.allowed(ELSEWHERE_ROLE, arn, [allow], nothing)
+    assert iam.allowed(ELSEWHERE_ROLE, arn, [allow], on_elsewhere)
+    assert iam.arn_matches(
+        f"arn:aws:execute-api:{iam.REGION}:{iam.ACCOUNT}:*/*/GET/actions/*",
+        arn.replace("POST/actions", "GET/actions/x/timeline"),
+    )
+    assert iam.arn_matches("a?c", "abc") and not iam.arn_matches("a?c", "abbc")
+    assert not iam.arn_matches(
+        "arn:aws:execute-api:r:1:*/*/GET/actions", "arn:aws:execute-api:r:1:x/api/GET/actions/x"
+    )
 
 
 def test_only_the_sweeper_sees_the_dead_letter_queues_and_only_counts_them(
