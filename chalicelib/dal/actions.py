@@ -69,7 +69,7 @@ def create(
         public=request.public,
         exercise=request.exercise,
         place=place,
-        bulletins=[bulletin(action_id, Stage.START, now)],
+        bulletins=[bulletin(Stage.START, now)],
         status=ActionStatus.ACTIVE,
         created_by=caller,
         created_at=iso(now),
@@ -162,9 +162,7 @@ def close_action(
                 Action.result_message.set(message) if message else Action.result_message.remove(),
                 Action.closed_at.set(iso(now)),
                 Action.closed_by.set(by),
-                Action.bulletins.set(
-                    Action.bulletins.append([bulletin(action_id, Stage.RESULT, now)])
-                ),
+                Action.bulletins.set(Action.bulletins.append([bulletin(Stage.RESULT, now)])),
                 Action.pending.set(Fanout.RESULTS),
                 Action.redaction.set(REDACTION_DUE),  # enters the redaction index
             ],
@@ -204,7 +202,7 @@ def add_update(
     changes: list[UpdateAction] = [
         Action.updates.set(Action.updates.append([update])),
         Action.bulletins.set(
-            Action.bulletins.append([bulletin(action_id, Stage.UPDATE, now, update.update_id)])
+            Action.bulletins.append([bulletin(Stage.UPDATE, now, update.update_id)])
         ),
     ]
     if description:
@@ -295,10 +293,9 @@ def set_photo(action_id: str, large: str, small: str) -> Action:
     return action
 
 
-def bulletin(action_id: str, kind: Stage, now: datetime, update_id: str | None = None) -> Bulletin:
+def bulletin(kind: Stage, now: datetime, update_id: str | None = None) -> Bulletin:
     """A new public state of an action: its start, an update or its result."""
     return Bulletin(
-        identifier=f"{action_id}.{update_id or kind}",  # one start and one result per action
         sent=iso(now),
         kind=kind,
         update_id=update_id,

@@ -164,7 +164,9 @@ class RefIndex(GlobalSecondaryIndex["Action"]):
 class Bulletin(MapAttribute[str, Any]):
     """One public state of an action (its start, an update, its result): one CAP message each."""
 
-    identifier = UnicodeAttribute()  # unique per message, as CAP's <identifier>
+    # Written by earlier versions; CAP's <identifier> is now derived from the reference and the
+    # bulletin's place (domain/cap.py), so it is no longer written and never read.
+    identifier = UnicodeAttribute(null=True)
     sent = UnicodeAttribute()  # ISO 8601 UTC
     kind = EnumAttribute(Stage)
     update_id = UnicodeAttribute(null=True)  # for kind update

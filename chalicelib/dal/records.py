@@ -29,9 +29,6 @@ class BulletinRecord(Protocol):
     """One public state of an action (its start, an update, its result)."""
 
     @property
-    def identifier(self) -> str: ...
-
-    @property
     def sent(self) -> str: ...
 
     @property

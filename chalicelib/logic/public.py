@@ -130,11 +130,9 @@ def _bulletins(action: ActionRecord) -> list[BulletinRecord]:
     """The action's public states; actions started before they were recorded get theirs here."""
     if action.bulletins:
         return list(action.bulletins)
-    made: list[BulletinRecord] = [
-        action_store.bulletin(action.action_id, Stage.START, _time(action.created_at))
-    ]
+    made: list[BulletinRecord] = [action_store.bulletin(Stage.START, _time(action.created_at))]
     if action.closed_at:
-        made.append(action_store.bulletin(action.action_id, Stage.RESULT, _time(action.closed_at)))
+        made.append(action_store.bulletin(Stage.RESULT, _time(action.closed_at)))
     return made
 
 
