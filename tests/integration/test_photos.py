@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from chalicelib import runtime as runtime_module
 from chalicelib.adapters.photos import MAX_AGE_S, CloudFrontCdn, LambdaResizer
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
@@ -393,6 +394,42 @@ def test_a_replaced_photo_is_deleted_and_its_paths_invalidated_at_the_cdn(
     ]
     assert invalidated_paths(cdn, REGION) == [f"/{photo_id(wrong['large'])}/*"]
     assert system.get(f"/actions/{action_id}").json_body["photo"] == right
+
+
+def test_a_photo_attached_while_another_was_being_attached_is_taken_back_not_left_public(
+    system: System, cdn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    first = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+    read = action_store.get_action
+    reads = 0
+    racing: dict[str, Any] = {}
+
+    def read_then_race(wanted: str) -> Any:
+        # The photo route reads the action twice: the status check, then set_photo's read. Just
+        # after that second read, a second control room's photo lands on the action.
+        nonlocal reads
+        reads += 1
+        action = read(wanted)
+        if reads == 2:
+            monkeypatch.setattr(action_store, "get_action", read)
+            racing.update(put_photo(system, action_id, png(300, 400), "image/png").json_body)
+        return action
+
+    monkeypatch.setattr(action_store, "get_action", read_then_race)
+    response = put_photo(system, action_id, jpeg_with_gps(640, 480))
+
+    assert response.status_code == 200, response.body
+    last = response.json_body["photo"]
+    kept = photo_id(last["large"])
+    # The photo that raced in was replaced too, and taken back: only the last one is public.
+    assert sorted(stored()) == [
+        f"originals/{action_id}/{kept}.jpg",
+        *sorted(f"public/{kept}/{px}.jpg" for px in (1280, 320)),
+    ]
+    assert sorted(invalidated_paths(cdn, REGION)) == sorted(
+        f"/{photo_id(p['large'])}/*" for p in (first, racing["photo"])
+    )
 
 
 def test_redaction_takes_back_every_photo_the_action_had_even_one_left_behind_before(
