@@ -557,6 +557,23 @@ def test_a_refused_delete_stays_in_the_ledger_and_the_queue_until_it_is_done(
     assert set(ledger(action_id).values()) == {PostState.DELETED}
 
 
+def test_deleted_is_final_in_the_ledger_even_for_an_action_stored_before_post_states(
+    posting: System,
+) -> None:
+    action_id = start(posting)["action_id"]
+    # As an action written before the ledger kept states: a post id, no post_states at all.
+    Action(action_id).update(
+        actions=[Action.post_states.remove(), Action.posts.set({"x:start": "1800000000000000001"})]
+    )
+
+    action_store.record_post_state(action_id, "x:start", PostState.DELETE_FAILED)
+    action_store.record_post_state(action_id, "x:start", PostState.DELETED)
+    # A second poster whose DELETE failed late (X answered 503 after the other's 200).
+    action_store.record_post_state(action_id, "x:start", PostState.DELETE_FAILED)
+
+    assert ledger(action_id) == {"x:start": PostState.DELETED}
+
+
 def test_a_post_message_that_comes_after_the_redaction_posts_nothing(
     posting: System,
     standin: SocialStandIn,
