@@ -1,0 +1,183 @@
+"""Public load bench: does a crowd of anonymous readers slow an action's first SMS, locally?
+
+Runs against the local system `make run` started (tools/local_urls.py finds it), with its demo
+participants around Utrecht. First an action is started with nobody reading, and the time from
+its POST to its first SMS is taken (polling `GET /actions/{id}` for `counts.sent`). Then one
+public action becomes the one everyone reads, locust runs READERS readers of `/public/alerts` and
+that action's page (bench/readers.py) for DURATION seconds, and a third of the way in a second
+action is started and timed the same way. Both actions lie in their own 500 m circle of the demo
+municipality, so each reaches its own few dozen people.
+
+Locally one process serves everything (API, emulator, queue feeders): the readers and the
+senders share its CPU, as the public side and dispatch share one function and one account's
+concurrency without the production template. docs/benchmarks.md has the figures and what
+production does differently.
+
+    make run                                   # in another terminal
+    python -m bench.public_load [--readers 200] [--duration 60] [--locust PATH]
+
+One JSON line on stdout; locust's own report on stderr. Exit status 1 if an action sent nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tools.local_urls import local_urls
+
+LOCUSTFILE = Path(__file__).with_name("readers.py")
+DOMPLEIN = (52.0907, 5.1214)
+# Three separate 500 m circles inside the demo municipality: nobody is in two of them.
+QUIET_SPOT = (DOMPLEIN[0] + 0.018, DOMPLEIN[1])  # 2 km north
+BUSY_SPOT = (DOMPLEIN[0] - 0.018, DOMPLEIN[1])  # 2 km south
+FIRST_SMS_DEADLINE_S = 120.0
+
+
+def call(api: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One JSON request to the local API; its JSON answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        api + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def start(api: str, spot: tuple[float, float], label: str) -> tuple[dict[str, Any], float]:
+    """Start a public action in a 500 m circle; (its view, how long the POST took)."""
+    began = time.monotonic()
+    view = call(
+        api,
+        "POST",
+        "/actions",
+        {
+            "incident": "burglary",
+            "description": f"bench {label}: man, rode jas, zwarte fiets",
+            "area": {"lat": spot[0], "lon": spot[1], "radius_m": 500},
+            "duration_minutes": 30,
+        },
+    )
+    return view, time.monotonic() - began
+
+
+def time_to_first_sms(api: str, spot: tuple[float, float], label: str) -> dict[str, Any]:
+    """Start an action and time its first SMS, as its counts show it."""
+    began = time.monotonic()
+    view, post_s = start(api, spot, label)
+    while time.monotonic() - began < FIRST_SMS_DEADLINE_S:
+        counts = call(api, "GET", f"/actions/{view['action_id']}")["counts"]
+        if counts["sent"] >= 1:
+            return {
+                "action_id": view["action_id"],
+                "post_s": round(post_s, 3),
+                "first_sms_s": round(time.monotonic() - began, 2),
+            }
+        time.sleep(0.1)
+    return {"action_id": view["action_id"], "post_s": round(post_s, 3), "first_sms_s": None}
+
+
+def run_readers(
+    locust: str, host: str, ref: str, readers: int, duration: int, out: Path
+) -> subprocess.Popen[bytes]:
+    """locust, headless, in the background: `readers` readers for `duration` seconds."""
+    env = {**os.environ, "READERS_REF": ref, "READERS_OUT": str(out / "statuses.json")}
+    command = [
+        locust,
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--users",
+        str(readers),
+        "--spawn-rate",
+        str(readers),
+        "--run-time",
+        f"{duration}s",
+        "--csv",
+        str(out / "readers"),
+        "--only-summary",
+    ]
+    return subprocess.Popen(command, env=env, stdout=sys.stderr)
+
+
+def reader_figures(out: Path) -> dict[str, Any]:
+    """Requests a second, p95 and the 304s' share, from locust's CSV and the status counts."""
+    with (out / "readers_stats.csv").open() as file:
+        rows = {row["Name"]: row for row in csv.DictReader(file)}
+    statuses = {int(k): v for k, v in json.loads((out / "statuses.json").read_text()).items()}
+    total = sum(statuses.values())
+
+    def figures(row: dict[str, str]) -> dict[str, Any]:
+        return {
+            "requests": int(row["Request Count"]),
+            "requests_per_s": round(float(row["Requests/s"]), 1),
+            "p50_ms": int(float(row["50%"])),
+            "p95_ms": int(float(row["95%"])),
+            "failures": int(row["Failure Count"]),
+        }
+
+    return {
+        "all": figures(rows["Aggregated"]),
+        "alert_list": figures(rows["/public/alerts"]),
+        "page": figures(rows["/a/{ref}"]),
+        "share_304": round(statuses.get(304, 0) / total, 3) if total else None,
+        "statuses": statuses,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time an action's first SMS without readers, then with them; print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--duration", type=int, default=60, help="seconds of reading")
+    parser.add_argument("--locust", default=os.environ.get("LOCUST", "locust"))
+    args = parser.parse_args(argv)
+    api = local_urls().api
+
+    quiet = time_to_first_sms(api, QUIET_SPOT, "quiet")
+    print(f"without readers: {quiet}", file=sys.stderr)
+    popular, _ = start(api, DOMPLEIN, "popular")
+
+    with tempfile.TemporaryDirectory(prefix="burgernet-readers-") as tmp:
+        out = Path(tmp)
+        locust = run_readers(args.locust, api, popular["ref"], args.readers, args.duration, out)
+        busy: dict[str, Any] = {}
+        timer = threading.Timer(
+            args.duration / 3, lambda: busy.update(time_to_first_sms(api, BUSY_SPOT, "busy"))
+        )
+        timer.start()
+        locust.wait()
+        timer.join()
+        readers = reader_figures(out)
+    print(f"with readers: {busy}", file=sys.stderr)
+
+    for action in (quiet, busy, popular):
+        if "action_id" in action:
+            call(api, "POST", f"/actions/{action['action_id']}/close", {"outcome": "cancelled"})
+    print(
+        json.dumps(
+            {
+                "readers": args.readers,
+                "duration_s": args.duration,
+                "first_sms_s": {"without_readers": quiet, "with_readers": busy},
+                "reading": readers,
+            }
+        )
+    )
+    return 0 if quiet["first_sms_s"] and busy.get("first_sms_s") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
