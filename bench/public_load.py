@@ -4,9 +4,10 @@ Runs against the local system `make run` started (tools/local_urls.py finds it),
 participants around Utrecht. First an action is started with nobody reading, and the time from
 its POST to its first SMS is taken (polling `GET /actions/{id}` for `counts.sent`). Then one
 public action becomes the one everyone reads, locust runs READERS readers of `/public/alerts` and
-that action's page (bench/readers.py) for DURATION seconds, and a third of the way in a second
-action is started and timed the same way. Both actions lie in their own 500 m circle of the demo
-municipality, so each reaches its own few dozen people.
+that action's page (bench/readers.py) for DURATION seconds, and from 10 seconds in more actions
+are started one after another and timed the same way. Each timed action has its own 500 m circle
+of the demo municipality, 2 km from the Domplein, so each reaches its own few dozen people; three
+are timed without readers, and as many as finish while the readers read (at most three) with them.
 
 Locally one process serves everything (API, emulator, queue feeders): the readers and the
 senders share its CPU, as the public side and dispatch share one function and one account's
@@ -24,7 +25,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,9 +41,15 @@ from tools.local_urls import local_urls
 
 LOCUSTFILE = Path(__file__).with_name("readers.py")
 DOMPLEIN = (52.0907, 5.1214)
-# Three separate 500 m circles inside the demo municipality: nobody is in two of them.
-QUIET_SPOT = (DOMPLEIN[0] + 0.018, DOMPLEIN[1])  # 2 km north
-BUSY_SPOT = (DOMPLEIN[0] - 0.018, DOMPLEIN[1])  # 2 km south
+# Six 500 m circles 2 km from the Domplein, inside the demo municipality: nobody is in two.
+SPOTS = [
+    (
+        DOMPLEIN[0] + 0.018 * math.cos(math.radians(a)),
+        DOMPLEIN[1] + 0.029 * math.sin(math.radians(a)),
+    )
+    for a in range(0, 360, 60)
+]
+TIMED = 3  # actions timed without readers, and at most with them
 FIRST_SMS_DEADLINE_S = 120.0
 
 
@@ -146,37 +155,54 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     api = local_urls().api
 
-    quiet = time_to_first_sms(api, QUIET_SPOT, "quiet")
+    quiet = [time_to_first_sms(api, spot, "quiet") for spot in SPOTS[:TIMED]]
     print(f"without readers: {quiet}", file=sys.stderr)
     popular, _ = start(api, DOMPLEIN, "popular")
 
     with tempfile.TemporaryDirectory(prefix="burgernet-readers-") as tmp:
         out = Path(tmp)
+        reading_until = time.monotonic() + args.duration
         locust = run_readers(args.locust, api, popular["ref"], args.readers, args.duration, out)
-        busy: dict[str, Any] = {}
-        timer = threading.Timer(
-            args.duration / 3, lambda: busy.update(time_to_first_sms(api, BUSY_SPOT, "busy"))
-        )
+        busy: list[dict[str, Any]] = []
+
+        def time_while_reading() -> None:
+            for spot in SPOTS[TIMED:]:
+                timed = time_to_first_sms(api, spot, "busy")
+                timed["while_reading"] = time.monotonic() < reading_until
+                busy.append(timed)
+                if not timed["while_reading"]:
+                    return
+
+        timer = threading.Timer(10, time_while_reading)
         timer.start()
         locust.wait()
         timer.join()
         readers = reader_figures(out)
     print(f"with readers: {busy}", file=sys.stderr)
 
-    for action in (quiet, busy, popular):
-        if "action_id" in action:
-            call(api, "POST", f"/actions/{action['action_id']}/close", {"outcome": "cancelled"})
+    for action in (*quiet, *busy, popular):
+        call(api, "POST", f"/actions/{action['action_id']}/close", {"outcome": "cancelled"})
+    during = [b for b in busy if b["while_reading"]]
     print(
         json.dumps(
             {
                 "readers": args.readers,
                 "duration_s": args.duration,
-                "first_sms_s": {"without_readers": quiet, "with_readers": busy},
+                "first_sms_s": {
+                    "without_readers": _median(quiet),
+                    "with_readers": _median(during),
+                    "timed": {"without_readers": quiet, "with_readers": busy},
+                },
                 "reading": readers,
             }
         )
     )
-    return 0 if quiet["first_sms_s"] and busy.get("first_sms_s") else 1
+    return 0 if _median(quiet) and _median(during) else 1
+
+
+def _median(timed: list[dict[str, Any]]) -> float | None:
+    seconds = [t["first_sms_s"] for t in timed]
+    return None if not seconds or None in seconds else statistics.median(seconds)
 
 
 if __name__ == "__main__":
