@@ -17,7 +17,8 @@ production does differently.
     make run                                   # in another terminal
     python -m bench.public_load [--readers 200] [--duration 60] [--locust PATH]
 
-One JSON line on stdout; locust's own report on stderr. Exit status 1 if an action sent nothing.
+One JSON line on stdout; locust's own report on stderr. Exit status 1 if an action sent nothing
+within FIRST_SMS_DEADLINE_S.
 """
 
 from __future__ import annotations
@@ -182,7 +183,6 @@ def main(argv: list[str] | None = None) -> int:
 
     for action in (*quiet, *busy, popular):
         call(api, "POST", f"/actions/{action['action_id']}/close", {"outcome": "cancelled"})
-    during = [b for b in busy if b["while_reading"]]
     print(
         json.dumps(
             {
@@ -190,14 +190,16 @@ def main(argv: list[str] | None = None) -> int:
                 "duration_s": args.duration,
                 "first_sms_s": {
                     "without_readers": _median(quiet),
-                    "with_readers": _median(during),
+                    # Started while they read; `while_reading` says if the SMS came before they
+                    # stopped (a crowd that starves the sender shows as false).
+                    "with_readers": _median(busy),
                     "timed": {"without_readers": quiet, "with_readers": busy},
                 },
                 "reading": readers,
             }
         )
     )
-    return 0 if _median(quiet) and _median(during) else 1
+    return 0 if _median(quiet) and _median(busy) else 1
 
 
 def _median(timed: list[dict[str, Any]]) -> float | None:
