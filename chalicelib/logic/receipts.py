@@ -177,8 +177,8 @@ def _retry(
     queues: Mapping[Channel, WorkQueue],
 ) -> bool:
     """Queue an ambiguous alert once more on its channel, if its action runs and it was not
-    tried again before (the ledger's condition decides)."""
-    if action.status is not ActionStatus.ACTIVE or delivery.alert_retried:
+    tried again before: the ledger's conditional write decides, whatever this process read."""
+    if action.status is not ActionStatus.ACTIVE:
         return False
     if not ledger.retry_ambiguous_alert(delivery, before):
         return False

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_result
-from chalicelib.domain.model import Language, Outcome
+from chalicelib.domain.model import DeliveryStatus, Kind, Language, Outcome
 from chalicelib.domain.receipts import RECEIPT_WINDOW
+from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
 from tests.support.fanout import INSIDE_PHONES, close, counts, language_of, start
 from tests.support.receipts import (
@@ -244,3 +246,55 @@ def test_a_malformed_event_is_dropped_and_logged_without_the_number(
     assert len(logged) == 3
     assert "messageId" in logged[0] and "eventTimestamp" in logged[1]
     assert not any("+3161000000" in message or "0610000" in message for message in caplog.messages)
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_a_receipt_settling_an_alert_someone_settled_meanwhile_counts_nothing_twice(
+    system: System, network: LostAnswers
+) -> None:
+    # Given: an unknown alert, read by two receipt readers at once (a duplicate SQS delivery)
+    network.faults[3] = accepted
+    action = start(system)
+    system.run_queues()
+    stale = ledger_of(action["action_id"])[network.phones[2]]
+    assert ledger.settle_ambiguous_alert(stale, DeliveryStatus.UNKNOWN, DeliveryStatus.SENT)
+
+    # When: the second settles from what it read before the first wrote
+    again = ledger_of(action["action_id"])[network.phones[2]]
+    again.alert_status = DeliveryStatus.UNKNOWN  # what it had read before the first wrote
+    settled = ledger.settle_ambiguous_alert(again, DeliveryStatus.UNKNOWN, DeliveryStatus.SENT)
+
+    # Then: the ledger refuses it, and dispatch's counts stay true
+    assert not settled
+    got = counts(system, action["action_id"])
+    assert (got["sent"], got["unknown"]) == (5, 0)
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_a_receipt_for_an_alert_still_being_sent_is_read_again_later(
+    system: System, clock: Clock
+) -> None:
+    # Given: an alert its sender has taken (sending) but not finished
+    action = start(system)
+    system.emulator.time_passes(TARGETING_QUEUE)
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    delivery = ledger_of(action["action_id"])[INSIDE_PHONES[0]]
+    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    body = receipt("TEXT_DELIVERED", INSIDE_PHONES[0])
+
+    # When: its receipt comes while the sender may still record the end itself
+    answer = deliver_receipts(system, body)
+
+    # Then: it goes back to the queue, and nothing is settled
+    assert len(answer["batchItemFailures"]) == 1
+    assert ledger_of(action["action_id"])[INSIDE_PHONES[0]].alert_status is DeliveryStatus.SENDING
+
+    # When: read again after the sender's time is up (it died mid-send)
+    clock(timedelta(minutes=7))
+    answer = deliver_receipts(system, body)
+
+    # Then: the provider's word settles it
+    assert answer == {"batchItemFailures": []}
+    assert ledger_of(action["action_id"])[INSIDE_PHONES[0]].alert_status is DeliveryStatus.SENT
+    assert counts(system, action["action_id"])["sent"] == 1
