@@ -298,3 +298,27 @@ def test_a_receipt_for_an_alert_still_being_sent_is_read_again_later(
     assert answer == {"batchItemFailures": []}
     assert ledger_of(action["action_id"])[INSIDE_PHONES[0]].alert_status is DeliveryStatus.SENT
     assert counts(system, action["action_id"])["sent"] == 1
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_a_receipt_naming_a_sent_message_never_settles_another_alert_of_that_number(
+    system: System, network: LostAnswers
+) -> None:
+    # Given: that person's SMS of one action went out (the ledger has its id); another's is unknown
+    first = start(system)
+    system.run_queues()
+    phone = INSIDE_PHONES[0]
+    sent = ledger_of(first["action_id"])[phone]
+    network.faults[6] = accepted
+    second = start(system, description="Vrouw met blauwe jas en rode rugzak")
+    system.run_queues()
+    assert network.phones[5] == phone
+
+    # When: the carrier reports the first message undelivered
+    late = sms_event("TEXT_TTL_EXPIRED", phone, datetime.now(UTC), sent.alert_message_id)
+    deliver_receipts(system, json.dumps(late))
+    system.run_queues()
+
+    # Then: the unknown alert of the other action is not taken for it: no SMS goes out
+    assert network.publishes == 10
+    assert counts(system, second["action_id"])["unknown"] == 1
