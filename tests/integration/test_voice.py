@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib import runtime as runtime_module
 from chalicelib.adapters.errors import SendFailed
+from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery, Place
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.pacing import RateLimiter
@@ -473,7 +474,7 @@ def test_a_call_placed_though_its_start_answer_was_lost_counts_as_sent_when_it_e
     # Then: dispatch sees it sent and answered, and the sweep, long after, calls nobody again
     counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
     assert (counts["sent"], counts["unknown"]) == (1, 0)
-    [delivery] = Delivery.query(action["action_id"])
+    [delivery] = ledger.ledger(action["action_id"])
     assert delivery.alert_outcome == "answered"
     clock.sleep(600)  # twice the receipt window, the action still running
     assert system.sweep()["retried"] == 0
