@@ -323,3 +323,26 @@ def test_a_receipt_naming_a_sent_message_never_settles_another_alert_of_that_num
     # Then: the unknown alert of the other action is not taken for it: no SMS goes out
     assert network.publishes == 10
     assert counts(system, second["action_id"])["unknown"] == 1
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_a_delivered_receipt_after_the_close_gets_that_person_the_result_too(
+    system: System, network: LostAnswers
+) -> None:
+    # Given: an unknown alert, and the action closed before its receipt came (no result for it)
+    network.faults[2] = accepted
+    action = start(system)
+    system.run_queues()
+    phone = network.phones[1]
+    close(system, action["action_id"])
+    system.run_queues()
+    result = render_result(Outcome.ARRESTED, action["ref"], Language(language_of(phone)))
+    assert result not in system.emulator.sms_to(phone)
+
+    # When: the receipt says the alert was delivered
+    deliver_receipts(system, receipt("TEXT_SUCCESSFUL", phone))
+    system.run_queues()
+
+    # Then: alerted after all, they get the result, once, like everyone alerted
+    assert system.emulator.sms_to(phone)[1:] == [result]
+    assert counts(system, action["action_id"])["results_sent"] == 5
