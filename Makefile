@@ -47,6 +47,7 @@ bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.local_scale
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.ledger_keys
 
 import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 	@test -n "$(CSV)" || (echo "usage: make import CSV=path/to/participants.csv [STAGE=local]"; exit 2)
