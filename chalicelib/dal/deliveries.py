@@ -38,8 +38,8 @@ from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 # Partition keys per action. DynamoDB gives one key about 1,000 write units a second, and one
-# action's peak (claims on 16 threads while its pushes and SMS already go out) is about 4,500
-# ledger writes a second: 16 keys hold each near 300/s, under a third of the limit, with room
+# action's peak (claims on 16 threads while its pushes and SMS already go out) is about 4,400
+# ledger writes a second: 16 keys hold each near 300/s, about a third of the limit, with room
 # for the spread of the hash. The arithmetic: docs/architecture.md#the-ledgers-partition-keys.
 # Changing it moves every stored delivery to another key: only with an empty ledger.
 SHARDS = 16
@@ -328,8 +328,9 @@ def _page(
 def ledger(action_id: str, attributes: Sequence[str] | None = None) -> Iterator[Delivery]:
     """Every delivery of an action (only `attributes` of each, if given), page by page.
 
-    Each round reads the next page of every shard not yet done at once, and hands them out
-    before the next round starts: reads run side by side, never behind the caller's back.
+    Each round reads the next page of every shard not yet done, side by side, then hands them
+    out: nothing is read ahead while the caller works through a round, so at most SHARDS pages
+    are held at once.
     """
     read = carried(_page)
     starts: dict[str, dict[str, Any] | None] = dict.fromkeys(ledger_keys(action_id))
