@@ -171,7 +171,7 @@ def fan_out_results(
             todo = [d for d in chunk if ledger.queue_result(d)]
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
             queued += len(todo)
-        ledger_progress.set_alert_counts(action_id, exact)
+        ledger.set_alert_counts(action_id, exact)
         count(queued=queued)
     for channel, failed in cut_offs.items():
         metrics.publish(
