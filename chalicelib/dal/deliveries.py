@@ -366,10 +366,10 @@ def add_counts(action_id: str, **deltas: int) -> None:
 
 # The counters a full pass over the ledger sets (set_alert_counts), by the alert state each counts.
 ALERT_COUNTERS = {
-    DeliveryStatus.SENT: "sent",
-    DeliveryStatus.FAILED: "failed",
-    DeliveryStatus.CANCELLED: "cancelled",
-    DeliveryStatus.UNKNOWN: "unknown",
+    DeliveryStatus.SENT: models.Action.sent,
+    DeliveryStatus.FAILED: models.Action.failed,
+    DeliveryStatus.CANCELLED: models.Action.cancelled,
+    DeliveryStatus.UNKNOWN: models.Action.unknown,
 }
 
 
@@ -379,7 +379,7 @@ def set_alert_counts(action_id: str, alerts: Counter[DeliveryStatus]) -> None:
     action(action_id).update(
         actions=[
             action.targeted.set(alerts.total()),
-            *(getattr(action, name).set(alerts[state]) for state, name in ALERT_COUNTERS.items()),
+            *(counter.set(alerts[state]) for state, counter in ALERT_COUNTERS.items()),
             action.recounts.add(1),  # chunks counting since before this pass must not add to it
         ]
     )
@@ -398,8 +398,8 @@ class _Gathered:
 
     `recounts` is the action's count of full passes when the chunk read it: if a pass ran since,
     it may have counted some of the chunk's alerts already, so the gathered alert deltas are not
-    added; the alert counters are set from the ledger once more instead (only a chunk in flight
-    when the results are fanned out: a few per channel).
+    added; the alert counters are set from the ledger once more instead (only the chunks that
+    overlap the close's pass: each sender instance's chunk then).
     """
 
     action_id: str
@@ -408,7 +408,7 @@ class _Gathered:
     recounted: bool = False
 
     def write(self, also: Sequence[Action] = ()) -> None:
-        names = set(ALERT_COUNTERS.values()) | {"targeted"}
+        names = {c.attr_name for c in (*ALERT_COUNTERS.values(), models.Action.targeted)}
         alerts = {k: v for k, v in self.deltas.items() if k in names and v}
         others = {k: v for k, v in self.deltas.items() if k not in names}
         self.deltas.clear()
