@@ -1,0 +1,137 @@
+"""The fault schedule: what goes wrong, how often, drawn from seeded generators.
+
+Every rate here is printed with the results (the `faults` object of each JSON line). A fault is
+injected where it happens in production: in the providers' answers (providers.py), in SQS
+(sqs.py), in DynamoDB (dynamo.py), and in the real sending path, which `crash_points` wraps so an
+invocation can die between any two of its steps.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from chalicelib.dal import deliveries as ledger
+from chalicelib.logic import sending
+
+# Where a send can die: before the provider call, after it but before the ledger records it,
+# and between the ledger's two writes (the delivery's status, then the action's counters).
+CRASH_POINTS = ("before_provider", "before_ledger", "between_ledger_writes")
+
+
+class Killed(BaseException):
+    """The invocation dies here (a crash, or Lambda's timeout): not an Exception, so the code
+    under test cannot catch it; SQS redelivers its message after the visibility timeout.
+
+    Unlike a real kill, `finally` blocks still run; the sending path's only ones count and
+    publish metrics.
+    """
+
+
+@dataclass(frozen=True)
+class FaultRates:
+    """How often each fault happens (printed with the results)."""
+
+    throttled: float = 0.05  # provider refusals (Throttling, TooManyRequests), nothing sent
+    ambiguous: float = 0.01  # a timeout with no answer: the code cannot know what happened
+    ambiguous_delivered: float = 0.5  # of those, the share the provider had accepted
+    crashes: float = 0.002  # per send, spread evenly over CRASH_POINTS
+    hung_invocations: float = 0.001  # invocations that hang until Lambda's timeout cuts them off
+    duplicate_deliveries: float = 0.01  # SQS messages delivered twice, to two instances
+    receipts_lost: float = 0.001  # accepted messages whose delivery receipt never arrives
+    receipt_delay_s: tuple[float, float] = (5.0, 60.0)
+    ledger_write_units: float = 1000.0  # per partition key a second
+    ledger_read_units: float = 3000.0
+    ledger_burst_s: float = 300.0  # unused capacity DynamoDB keeps for bursts
+
+    def printed(self) -> dict[str, Any]:
+        """The rates, as the JSON lines show them."""
+        return asdict(self)
+
+
+NO_FAULTS = FaultRates(
+    throttled=0.0,
+    ambiguous=0.0,
+    crashes=0.0,
+    hung_invocations=0.0,
+    duplicate_deliveries=0.0,
+    receipts_lost=0.0,
+)
+
+
+class Faults:
+    """The seeded draws and the counts of what was injected."""
+
+    def __init__(self, rates: FaultRates, seed: int) -> None:
+        self.rates = rates
+        self.counts: Counter[str] = Counter()
+        self._rngs: dict[str, random.Random] = {}
+        self._seed = seed
+        self._local = threading.local()
+
+    def rng(self, stream: str) -> random.Random:
+        """One generator per kind of draw, so adding draws of one kind leaves the others be."""
+        if stream not in self._rngs:
+            self._rngs[stream] = random.Random(f"{self._seed}:{stream}")
+        return self._rngs[stream]
+
+    def happens(self, stream: str, rate: float) -> bool:
+        """A seeded draw of one fault."""
+        return rate > 0 and self.rng(stream).random() < rate
+
+    # -- crashes inside a send --------------------------------------------------------------------
+
+    @contextmanager
+    def crash_points(self, on_send: Callable[[Any, Any], None]) -> Iterator[None]:
+        """Wrap the sending path's provider call and the ledger writes after it, so a send can die
+        at any of CRASH_POINTS; `on_send(delivery, chunk)` runs before each provider call."""
+        local = self._local
+        transmit = sending._transmit
+        finish_sending = ledger.finish_sending
+        add_counts = ledger.add_counts
+
+        def crashing_transmit(delivery: Any, text: str, chunk: Any) -> str:
+            local.point = None
+            on_send(delivery, chunk)
+            if self.happens("crash", self.rates.crashes):
+                point = self.rng("crash_point").choice(CRASH_POINTS)
+                self.counts[f"crash:{point}"] += 1
+                if point == "before_provider":
+                    raise Killed(point)
+                local.point = point
+            message_id = transmit(delivery, text, chunk)
+            if getattr(local, "point", None) == "before_ledger":
+                local.point = None
+                raise Killed("before_ledger")
+            return message_id
+
+        def crashing_add_counts(action_id: str, **deltas: int) -> None:
+            if getattr(local, "point", None) == "between_ledger_writes":
+                local.point = None
+                raise Killed("between_ledger_writes")
+            add_counts(action_id, **deltas)
+
+        def finishing(real: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapped(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return real(*args, **kwargs)
+                finally:
+                    local.point = None  # the send's last ledger write is behind it
+
+            return wrapped
+
+        sending._transmit = crashing_transmit
+        ledger.add_counts = crashing_add_counts
+        # finish_sending (a call's finish_call too) writes the item, then add_counts.
+        ledger.finish_sending = finishing(finish_sending)
+        try:
+            yield
+        finally:
+            sending._transmit = transmit
+            ledger.add_counts = add_counts
+            ledger.finish_sending = finish_sending
