@@ -67,6 +67,7 @@ class ThroughputModel:
     throttled_seconds: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     writes_in_second: dict[str, tuple[int, float]] = field(default_factory=dict)
     most_writes: dict[str, float] = field(default_factory=dict)  # key -> most units in a second
+    over_rate: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, units: dict[str, float], kind: str, now: float) -> bool:
@@ -99,6 +100,8 @@ class ThroughputModel:
         at, seen = self.writes_in_second.get(key, (second, 0.0))
         seen = seen + n if at == second else n
         self.writes_in_second[key] = (second, seen)
+        if seen > self.write_rate:
+            self.over_rate[key].add(second)  # taken from the burst, not the key's own rate
         self.most_writes[key] = max(self.most_writes.get(key, 0.0), seen)
 
     def figures(self) -> dict[str, Any]:
@@ -111,6 +114,9 @@ class ThroughputModel:
             "max_writes_per_s_per_key": round(hottest[1]),
             "keys_written": len(self.most_writes),
             "key_seconds_over_limit_beyond_burst": over,
+            "key_seconds_over_write_limit": max(
+                (len(s) for s in self.over_rate.values()), default=0
+            ),
             "write_units_per_key_s": self.write_rate,
             "read_units_per_key_s": self.read_rate,
             "burst_s": self.burst_s,

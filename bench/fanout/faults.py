@@ -40,7 +40,7 @@ class FaultRates:
     throttled: float = 0.05  # provider refusals (Throttling, TooManyRequests), nothing sent
     ambiguous: float = 0.01  # a timeout with no answer: the code cannot know what happened
     ambiguous_delivered: float = 0.5  # of those, the share the provider had accepted
-    crashes: float = 0.002  # per send, spread evenly over CRASH_POINTS
+    crashes: float = 0.002  # per send, at each of CRASH_POINTS in turn
     hung_invocations: float = 0.001  # invocations that hang until Lambda's timeout cuts them off
     duplicate_deliveries: float = 0.01  # SQS messages delivered twice, to two instances
     receipts_lost: float = 0.001  # accepted messages whose delivery receipt never arrives
@@ -99,22 +99,26 @@ class Faults:
             local.point = None
             on_send(delivery, chunk)
             if self.happens("crash", self.rates.crashes):
-                point = self.rng("crash_point").choice(CRASH_POINTS)
-                self.counts[f"crash:{point}"] += 1
+                point = CRASH_POINTS[self.counts["crashes"] % len(CRASH_POINTS)]  # in turn
+                self.counts["crashes"] += 1
                 if point == "before_provider":
-                    raise Killed(point)
+                    crash(point)
                 local.point = point
             message_id = transmit(delivery, text, chunk)
             if getattr(local, "point", None) == "before_ledger":
-                local.point = None
-                raise Killed("before_ledger")
+                crash("before_ledger")
             return message_id
 
         def crashing_add_counts(action_id: str, **deltas: int) -> None:
             if getattr(local, "point", None) == "between_ledger_writes":
-                local.point = None
-                raise Killed("between_ledger_writes")
+                crash("between_ledger_writes")
             add_counts(action_id, **deltas)
+
+        def crash(point: str) -> None:
+            # Counted where it strikes: a send drawn to crash may meet its timeout first.
+            local.point = None
+            self.counts[f"crash:{point}"] += 1
+            raise Killed(point)
 
         def finishing(real: Callable[..., Any]) -> Callable[..., Any]:
             def wrapped(*args: Any, **kwargs: Any) -> Any:

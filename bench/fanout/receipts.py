@@ -10,11 +10,11 @@ logic (branch s3-receipts) is in this checkout: then they call it, and nothing e
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.model import Kind
+from chalicelib.domain.model import Channel, Kind
 
 if TYPE_CHECKING:
     from bench.fanout.simulation import Simulation
@@ -65,6 +65,16 @@ class Receipts:
         # thousands of them in flight would otherwise be thousands of parked threads.
         sim.sched.call_at(receipt_at, arrive)
 
+    def again(self, receipt: Receipt) -> None:
+        """A receipt the application asked to read again later (SQS's visibility timeout)."""
+        self._pending += 1
+
+        def arrive() -> None:
+            self._pending -= 1
+            self.deliver(replace(receipt, at=self.sim.moment()))
+
+        self.sim.sched.call_at(self.sim.sched.now + 60.0, arrive)
+
     def pending(self) -> int:
         """Receipts still on their way."""
         return self._pending
@@ -85,19 +95,40 @@ class Receipts:
 def _reconciliation() -> Any:
     """The reconciliation logic's adapter for the bench, once its module is in this checkout."""
     try:
-        importlib.import_module("chalicelib.logic.receipts")
+        logic = importlib.import_module("chalicelib.logic.receipts")
+        domain = importlib.import_module("chalicelib.domain.receipts")
     except ImportError:
         return None
-    return _Wired()
+    return _Wired(logic, domain)
 
 
 class _Wired:
-    """Calls chalicelib.logic.receipts (wired when s3-receipts merges)."""
+    """Hands receipts to chalicelib.logic.receipts, in the shape its SQS handler parses."""
 
-    window = timedelta(minutes=5)
+    def __init__(self, logic: Any, domain: Any) -> None:
+        self.logic = logic
+        self.domain = domain
 
-    def handle(self, receipt: Receipt, sim: Simulation) -> bool:  # pragma: no cover - wiring
-        return False
+    def handle(self, receipt: Receipt, sim: Simulation) -> bool:
+        """One receipt through `receive`; one that comes too early is read again a minute on."""
+        domain = self.domain
+        parsed = domain.Receipt(
+            channel=Channel.SMS,
+            message_id=receipt.message_id,
+            destination=receipt.destination,
+            outcome=domain.ReceiptOutcome.DELIVERED
+            if receipt.delivered
+            else domain.ReceiptOutcome.FAILED,
+            at=receipt.at,
+            event="TEXT_DELIVERED" if receipt.delivered else "TEXT_FAILED",
+        )
+        try:
+            settled = self.logic.receive(parsed, sim.moment(), sim.queues)
+        except self.logic.ReceiptEarly:
+            sim.receipts.again(receipt)
+            return False
+        return str(getattr(settled, "name", settled)) in ("DELIVERED", "RETRIED", "FAILED")
 
-    def sweep(self, now: datetime, sim: Simulation) -> None:  # pragma: no cover - wiring
+    def sweep(self, now: datetime, sim: Simulation) -> None:
+        """The sweep itself runs the receipts' step when it is given the senders' queues."""
         return None

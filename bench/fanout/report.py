@@ -157,7 +157,7 @@ def report(
             },
             "sweeps": sim.swept,
             "faults": sim.params.faults.printed(),
-            "faults_injected": dict(sim.faults.counts),
+            "faults_injected": {k: v for k, v in sim.faults.counts.items() if ":" in k},
             "sim_s": round(sim_s, 1),
             "finished": finished,
         }

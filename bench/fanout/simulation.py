@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import itertools
 import json
 import logging
@@ -387,9 +388,15 @@ class Simulation:
         what is still queued) and re-drives stalled fan-out; then the receipts' own step. It
         stops once every action is closed and nothing is left to send."""
         keep = timedelta(days=self.settings.keep_descriptions_days)
+        # With reconciliation in the code, the sweep takes the senders' queues for its retries.
+        extra: dict[str, Any] = (
+            {"senders": self.queues}
+            if "senders" in inspect.signature(sweep.sweep).parameters
+            else {}
+        )
         while True:
             self.spend("schedule", self.params.sweep_every_s)
-            sweep.sweep(self.targeting, self.moment(), keep, (), Unmeasured())
+            sweep.sweep(self.targeting, self.moment(), keep, (), Unmeasured(), **extra)
             self.receipts.sweep(self.moment())
             self.swept += 1
             if self.closed_at is None:

@@ -64,7 +64,7 @@ class Params:
     # CPU one send takes on the sending path at one full vCPU, moto excluded, by channel:
     # measured on the bench's machine with `python -m bench.fanout.cpu` (docs/benchmarks.md).
     cpu_ms: Mapping[str, float] = field(
-        default_factory=lambda: {"sms": 3.0, "voice": 3.0, "push": 3.0}
+        default_factory=lambda: {"sms": 6.0, "voice": 25.7, "push": 6.2}
     )
     ledger_ms: float = 5.0
     sqs_ms: float = 10.0
