@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
 
 import boto3
 from moto import mock_aws
@@ -123,12 +125,31 @@ def world(params: Params) -> Iterator[Settings]:
     with _environment(env), mock_aws(), ExitStack() as speedups:
         speedups.enter_context(_moto_index())
         speedups.enter_context(moto_gsi.indexed())
+        speedups.enter_context(_known_accounts())
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.reset()
         try:
             yield runtime_module.runtime().settings
         finally:
             runtime_module.reset()
+
+
+@contextmanager
+def _known_accounts() -> Iterator[None]:
+    """moto looks an account's backends up under a process-wide lock on every request, and checks
+    the BackendDict against a list of every other one by equality; an account already there needs
+    neither (the sampled profile of a run showed a third of moto's time there, most of it waiting
+    on that lock). The answer is the same dict entry."""
+    from moto.core.base_backend import BackendDict
+
+    looked_up = BackendDict.__getitem__
+
+    def known(self: BackendDict[Any], account_id: str) -> Any:
+        found = dict.get(self, account_id)
+        return looked_up(self, account_id) if found is None else found
+
+    with mock.patch.object(BackendDict, "__getitem__", known):
+        yield
 
 
 @contextmanager
