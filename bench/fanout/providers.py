@@ -57,13 +57,16 @@ class Provider:
     ambiguous_delivered: int = 0  # of the ambiguous ends, those where the message went out
     # What actually went out, per (action id, kind, participant id): sent on, or call placed.
     delivered: Counter[tuple[str, Kind, str]] = field(default_factory=Counter)
-    first_at: dict[str, float] = field(default_factory=dict)  # action id -> first accepted
+    first_at: dict[str, float] = field(default_factory=dict)  # action id -> first alert out
+    last_at: dict[str, float] = field(default_factory=dict)  # action id -> last alert out
 
     def went_out(self, send: tuple[str, Kind, str] | None, now: float) -> None:
         """Note who a message that went out reached."""
         if send is not None:
             self.delivered[send] += 1
-            self.first_at.setdefault(send[0], now)
+            if send[1] is Kind.ALERT:
+                self.first_at.setdefault(send[0], now)
+                self.last_at[send[0]] = now
 
 
 class MessagingModel:

@@ -99,7 +99,12 @@ def report(
             "due": len(due),
             "recipients": len(mine),
             "quota_use": _ratio(made, rates[channel] * busy.seconds),
-            "time_to_last_alert_s": round((max(alert_done) - START).total_seconds(), 1)
+            # When the provider sent the last alert (the ledger's time of a send settled as unknown
+            # later, at the close, would say when it was settled instead).
+            "time_to_last_alert_s": round(provider.last_at[sim.action_id], 1)
+            if sim.action_id in provider.last_at
+            else None,
+            "ledger_last_alert_s": round((max(alert_done) - START).total_seconds(), 1)
             if alert_done
             else None,
             "lost": len(unreached - cancelled),

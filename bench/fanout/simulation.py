@@ -330,10 +330,12 @@ class Simulation:
                     handle(json.loads(message.body))
                 except Killed as killed:  # a crash or the timeout: SQS redelivers it later
                     stats.killed[str(killed)] += 1
+                    queue.abandon(message, receipt)
                     stats.record(self.sched.now - started)
                     continue
                 except Exception as exc:  # workers._each reports it; SQS redelivers later
                     stats.failed[type(exc).__name__] += 1
+                    queue.abandon(message, receipt)
                     stats.record(self.sched.now - started)
                     continue
                 finally:

@@ -139,6 +139,14 @@ class SimQueue(WorkQueue):
             self._waiting.append(process)
             self.sim.spend("idle", None)
 
+    def abandon(self, message: Message, receipt: int) -> None:
+        """Its invocation died: the message waits out its visibility timeout, work the channel
+        cannot do until then (so not busy time)."""
+        if message.receipt == receipt and not message.gone and message.active:
+            message.active = False
+            self._active -= 1
+            self._update_busy()
+
     def delete(self, message: Message, receipt: int) -> None:
         """DeleteMessage with the receipt of a receive (a stale receipt deletes nothing)."""
         if message.receipt == receipt and not message.gone:
