@@ -18,7 +18,7 @@ from chalicelib.adapters.connect import ConnectVoice, RecordingVoice
 from chalicelib.adapters.metrics import EmfMetrics
 from chalicelib.adapters.parameters import read_hash_key, read_social_credentials
 from chalicelib.adapters.pdok import PdokGeocoder
-from chalicelib.adapters.photos import LambdaResizer, S3Photos
+from chalicelib.adapters.photos import CloudFrontCdn, LambdaResizer, S3Photos
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
 from chalicelib.dal import municipalities, pseudonyms
@@ -28,8 +28,8 @@ from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.pseudonyms import Pseudonymiser
 from chalicelib.logic.devices import DeviceServices
-from chalicelib.logic.photos import InProcessResizer, Photos
-from chalicelib.logic.ports import Attestation, Network, Services, Voice
+from chalicelib.logic.photos import InProcessResizer, Photos, PhotoShelf
+from chalicelib.logic.ports import Attestation, Network, Resizer, Services, Voice
 from chalicelib.logic.sending import Sender
 from chalicelib.queues import (
     CODES_QUEUE,
@@ -60,6 +60,7 @@ class Runtime:
     dead_letters: tuple[WorkQueue, ...]  # read by the sweep, which counts what waits in them
     posts: WorkQueue | None  # the social poster's queue; None where no network is configured
     photos: Photos | None  # the photo route's bucket and resizer, where this stage keeps photos
+    shelf: PhotoShelf | None  # the bucket and CDN photos are taken back from (the sweep's)
 
 
 @cache
@@ -107,6 +108,7 @@ def runtime() -> Runtime:
         dead_letters=tuple(WorkQueue(sqs, name) for name in DEAD_LETTER_QUEUES),
         posts=WorkQueue(sqs, SOCIAL_QUEUE) if settings.social_networks else None,
         photos=photos(settings),
+        shelf=shelf(settings),
     )
 
 
@@ -135,10 +137,24 @@ def photos(settings: Settings) -> Photos | None:
         return None
     store = photo_store()
     if settings.photo_resizer == "local":
-        return Photos(store, InProcessResizer(store), settings.photos_url)
-    return Photos(
-        store, LambdaResizer(aws.client("lambda"), settings.photo_resizer), settings.photos_url
-    )
+        resizer: Resizer = InProcessResizer(store)
+    else:
+        resizer = LambdaResizer(aws.client("lambda"), settings.photo_resizer)
+    return Photos(store, resizer, settings.photos_url, cdn(settings))
+
+
+def shelf(settings: Settings) -> PhotoShelf | None:
+    """Where photos are taken back from: the bucket, and the CDN when one serves it."""
+    if not settings.photos_bucket:
+        return None
+    return PhotoShelf(photo_store(), cdn(settings))
+
+
+def cdn(settings: Settings) -> CloudFrontCdn | None:
+    """The photos' CloudFront distribution, where one is configured (never locally)."""
+    if not settings.photos_distribution_id:
+        return None
+    return CloudFrontCdn(aws.client("cloudfront"), settings.photos_distribution_id)
 
 
 @cache

@@ -115,6 +115,9 @@ class Settings:
     photos_bucket: str | None = None
     photos_url: str | None = None
     photo_resizer: str | None = None
+    # The CDN serving photos_url (CloudFront): a replaced or redacted photo's paths are
+    # invalidated there. None (locally): its files are still deleted, nothing is invalidated.
+    photos_distribution_id: str | None = None
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -191,6 +194,7 @@ class _Photos(TypedDict):
     photos_bucket: str | None
     photos_url: str | None
     photo_resizer: str | None
+    photos_distribution_id: str | None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -401,12 +405,16 @@ def _photos(env: Mapping[str, str]) -> _Photos:
     bucket = env.get("PHOTOS_BUCKET") or None
     url = env.get("PHOTOS_URL") or None
     resizer = env.get("PHOTO_RESIZER") or None
-    if (url or resizer) and not bucket:
-        raise SettingsError("PHOTOS_URL and PHOTO_RESIZER need PHOTOS_BUCKET, the bucket")
+    distribution = (env.get("PHOTOS_DISTRIBUTION_ID") or "").strip() or None
+    if (url or resizer or distribution) and not bucket:
+        raise SettingsError(
+            "PHOTOS_URL, PHOTO_RESIZER and PHOTOS_DISTRIBUTION_ID need PHOTOS_BUCKET, the bucket"
+        )
     return _Photos(
         photos_bucket=bucket,
         photos_url=None if url is None else _base_url("PHOTOS_URL", url, PHOTOS_URL_EXAMPLE),
         photo_resizer=resizer,
+        photos_distribution_id=distribution,
     )
 
 

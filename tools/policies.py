@@ -159,6 +159,28 @@ def _objects(prefixes: list[str]) -> list[dict[str, str]]:
     return [_sub(f"arn:${{AWS::Partition}}:s3:::{PHOTOS_BUCKET}/{p}*") for p in prefixes]
 
 
+def _listing(prefixes: list[str]) -> dict[str, Any]:
+    """ListBucket on the photos bucket, for keys under these prefixes only."""
+    return {
+        "Sid": "PhotosListBucket",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": _sub(f"arn:${{AWS::Partition}}:s3:::{PHOTOS_BUCKET}"),
+        "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+    }
+
+
+# Whoever takes a photo back invalidates its paths at the photos' CDN (infra: PhotosDistribution).
+INVALIDATE_PHOTOS: dict[str, Any] = {
+    "Sid": "InvalidatePhotoPaths",
+    "Effect": "Allow",
+    "Action": "cloudfront:CreateInvalidation",
+    "Resource": _sub(
+        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${PhotosDistribution}"
+    ),
+}
+
+
 SENDER_TABLES: Tables = {
     "burgernet-actions": (READ + UPDATE, []),
     "burgernet-deliveries": (BATCH_GET + UPDATE, []),
@@ -216,9 +238,11 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "sms": True,  # signup codes and the goodbye SMS
         "calls": True,  # signup codes to landlines
         "push": ["sns:CreatePlatformEndpoint", "sns:DeleteEndpoint"],
-        # a photo: the upload in, the resizer asked, and whatever is not kept removed again
+        # a photo: the upload in, the resizer asked, and whatever is not kept removed again;
+        # the photo it replaces taken back (files deleted, CDN paths invalidated)
         "photos": {"s3:PutObject": [UPLOADS], "s3:DeleteObject": [UPLOADS, ORIGINALS, PUBLIC]},
         "invoke": "PhotoResizer",
+        "invalidate_photos": True,
     },
     "targeting_worker": {
         "tables": {
@@ -284,9 +308,14 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         },
         "send_to": ["burgernet-targeting", "burgernet-social"],
         "count": list(DEAD_LETTER_QUEUES),  # the DeadLettered metric
+        # redaction takes back every photo the action had: found by its originals, deleted,
+        # and invalidated at the CDN (its posts go through burgernet-social)
+        "photos": {"s3:DeleteObject": [ORIGINALS, PUBLIC]},
+        "list_photos": [ORIGINALS],
+        "invalidate_photos": True,
     },
     "social_poster": {
-        # reads the action, records each post's id in its ledger
+        # reads the action, records each post's id (and, at redaction, its deletion) in its ledger
         "tables": {"burgernet-actions": (READ + UPDATE, [])},
         "receive": "burgernet-social",
         "social": True,
@@ -370,6 +399,10 @@ def policy(function: str) -> dict[str, Any]:
                 "Resource": _objects(prefixes),
             }
         )
+    if spec.get("list_photos"):
+        statements.append(_listing(spec["list_photos"]))
+    if spec.get("invalidate_photos"):
+        statements.append(INVALIDATE_PHOTOS)
     if "invoke" in spec:
         statements.append(
             {

@@ -6,10 +6,12 @@ is not stood in for: it is mastodon_mock (tools/mastodon_local.py).
 
 - `POST /2/tweets` (JSON, `reply.in_reply_to_tweet_id`), refusing a repeat of a post's text as
   duplicate content with a 403, as X does;
+- `DELETE /2/tweets/:id`: the post is gone from everything below (`{"data": {"deleted": true}}`),
+  a post that is not there a 404, as X answers;
 - `GET /2/users/me` and `GET /2/users/:id/tweets` (`max_results`):
   our account and its posts, newest first, their texts as X gives them back (links shortened to
   t.co, &, < and > escaped);
-- `GET /posts`: every post received, oldest first (`make posts` prints them);
+- `GET /posts`: every post received and not deleted, oldest first (`make posts` prints them);
 - `GET /photos/<name>`: a small PNG, a photo URL for tests.
 """
 
@@ -64,6 +66,8 @@ class State:
     down: bool = False  # answering 503
     lose_answers: bool = False  # post made, then the answer is a 504
     timeline_hidden: bool = False  # our timeline lists no posts (X's lags behind at times)
+    refuse_deletes: int | None = None  # answer every DELETE with this status (429, 503, ...)
+    delete_requests: list[str] = field(default_factory=list)  # each DELETE's id, repeats too
     lock: threading.Lock = field(default_factory=threading.Lock)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -107,6 +111,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(504, {"error": "Gateway Timeout"})
         else:
             self._json(status, answer)
+
+    def do_DELETE(self) -> None:
+        path = urlparse(self.path).path
+        if not path.startswith("/2/tweets/"):
+            self._json(404, {"error": "not found"})
+            return
+        state = self.server.state
+        if state.down:
+            self._json(503, {"error": "Service Unavailable"})
+            return
+        if not self._signed():
+            self._json(401, {"error": "Unauthorized"})
+            return
+        post_id = path.removeprefix("/2/tweets/")
+        with state.lock:
+            state.delete_requests.append(post_id)
+            if state.refuse_deletes:
+                status = state.refuse_deletes
+                self._json(status, {"title": "Refused (stand-in fault)", "status": status})
+                return
+            found = [p for p in state.posts if p.network == "x" and p.id == post_id]
+            state.posts = [p for p in state.posts if p not in found]
+        if found:
+            self._json(200, {"data": {"deleted": True}})
+        else:
+            detail = f"Could not find tweet with id: [{post_id}]."
+            self._json(404, {"title": "Not Found Error", "detail": detail, "status": 404})
 
     def _signed(self) -> bool:
         return self.headers.get("Authorization", "").startswith("OAuth ")

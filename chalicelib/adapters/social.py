@@ -1,7 +1,8 @@
 """Posting on social networks: Mastodon (through Mastodon.py) and X (API v2 over requests).
 
-Each network's `post` makes one post and returns its id, or raises PostFailed; the caller keeps
-the ledger and decides what to try again. Neither network gets personal data: posts are public
+Each network's `post` makes one post and returns its id, and its `delete` takes one down (one
+already gone counts as deleted), or each raises PostFailed; the caller keeps the ledger and
+decides what to try again. Neither network gets personal data: posts are public
 texts about an action.
 """
 
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
-from mastodon import Mastodon, MastodonAPIError, MastodonError, MastodonRatelimitError
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+)
 from requests_oauthlib import OAuth1
 
 TIMEOUT_S = 10.0  # per request; the poster has 60 s, and a post is at most three requests
@@ -57,6 +64,8 @@ class MastodonClient(Protocol):
         self, media_file: Any, *, mime_type: str, description: str, file_name: str
     ) -> Any: ...
 
+    def status_delete(self, id: str, delete_media: bool | None = None) -> Any: ...
+
 
 class HttpClient(Protocol):
     """The part of a requests.Session the adapters use."""
@@ -64,6 +73,8 @@ class HttpClient(Protocol):
     def get(self, url: str, *, timeout: float) -> requests.Response: ...
 
     def post(self, url: str, *, json: Any, timeout: float) -> requests.Response: ...
+
+    def delete(self, url: str, *, timeout: float) -> requests.Response: ...
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,22 @@ class MastodonNetwork:
         except MastodonError as exc:  # unreachable, timed out, ...
             raise PostFailed(self.name, type(exc).__name__) from None
         return str(status["id"])
+
+    def delete(self, post_id: str) -> None:
+        """Delete our status `post_id` and its photo (`DELETE /api/v1/statuses/:id`); a 404 means
+        it is gone already (an earlier try whose answer was lost, or a moderator)."""
+        try:
+            # delete_media: the attached photo goes now, not at the server's next media clean-up.
+            self.client.status_delete(post_id, delete_media=True)
+        except MastodonNotFoundError:
+            return
+        except MastodonRatelimitError:
+            raise PostFailed(self.name, "rate_limited") from None
+        except MastodonAPIError as exc:
+            status_code = exc.args[1] if len(exc.args) > 1 else "?"
+            raise PostFailed(self.name, f"http_{status_code}") from None
+        except MastodonError as exc:
+            raise PostFailed(self.name, type(exc).__name__) from None
 
     def _upload(self, url: str) -> Any:
         """The photo as a Mastodon media attachment, or None if it cannot be fetched now.
@@ -147,6 +174,25 @@ class XNetwork:
             return str(response.json()["data"]["id"])
         except (ValueError, KeyError, TypeError):
             raise PostFailed(self.name, "unreadable_answer") from None
+
+    def delete(self, post_id: str) -> None:
+        """Delete our post `post_id` (`DELETE /2/tweets/:id`); a 404 means it is gone already."""
+        try:
+            response = self.http.delete(f"{self.api_url}/2/tweets/{post_id}", timeout=TIMEOUT_S)
+        except requests.RequestException as exc:
+            raise PostFailed(self.name, type(exc).__name__) from None
+        if response.status_code == 404:
+            return
+        if response.status_code == 429:
+            raise PostFailed(self.name, "rate_limited")
+        if response.status_code != 200:
+            raise PostFailed(self.name, f"http_{response.status_code}")
+        try:
+            deleted = response.json()["data"]["deleted"] is True
+        except (ValueError, KeyError, TypeError):
+            raise PostFailed(self.name, "unreadable_answer") from None
+        if not deleted:
+            raise PostFailed(self.name, "not_deleted")
 
     def _made_before(self, text: str) -> str:
         """The id of our recent post with this text, which X refused to make again; PostFailed

@@ -13,15 +13,16 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.models import Action, ActionUpdate, Bulletin, Idempotency, Photo
 from chalicelib.dal.paging import decode_page, encode_page
-from chalicelib.dal.records import ActionRecord
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.dal.records import ActionRecord, PhotoRecord
+from chalicelib.domain.errors import Conflict, NotFound, ServiceUnavailable
 from chalicelib.domain.geo.geojson import from_geojson, to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.model import ActionStatus, Channel, Fanout, Outcome, Stage, iso
+from chalicelib.domain.model import ActionStatus, Channel, Fanout, Outcome, PostState, Stage, iso
 from chalicelib.domain.photos import photo_too_late
 from chalicelib.domain.requests import ActionRequest
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+PHOTO_WRITE_TRIES = 3  # uploads racing for one action: rare, and each try is one read + write
 REDACTION_DUE = "due"  # the redaction index's only partition: closed, free text still kept
 # What locates a page of the status index; the status itself is the query's own.
 PAGE_KEY = ("action_id", "created_at")
@@ -278,19 +279,35 @@ def count_update(action_id: str, index: int, *, sent: int, failed: int, unknown:
         Action(action_id).update(actions=changes)
 
 
-def set_photo(action_id: str, large: str, small: str) -> Action:
-    """Give an active action its photo's URLs (replacing any it had); Conflict if it closed."""
-    action = get_action(action_id)
-    try:
-        action.update(
-            actions=[Action.photo.set(Photo(large=large, small=small))],
-            condition=Action.status == ActionStatus.ACTIVE,
+def set_photo(action_id: str, large: str, small: str) -> tuple[Action, PhotoRecord | None]:
+    """Give an active action its photo's URLs; return it and the photo this replaced (None if it
+    had none), so that one is taken back. Conflict if it closed.
+
+    The write is conditional on the photo read before it: two uploads racing each learn exactly
+    which photo they replaced, and no photo is ever replaced unseen (and left public).
+    """
+    for _ in range(PHOTO_WRITE_TRIES):
+        action = get_action(action_id)
+        before = action.photo
+        replaced = None if before is None else Photo(large=before.large, small=before.small)
+        unchanged = (
+            Action.photo.does_not_exist() if before is None else Action.photo.large == before.large
         )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        raise photo_too_late(action_id) from None
-    return action
+        try:
+            action.update(
+                actions=[Action.photo.set(Photo(large=large, small=small))],
+                condition=(Action.status == ActionStatus.ACTIVE) & unchanged,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            if get_action(action_id).status is not ActionStatus.ACTIVE:
+                raise photo_too_late(action_id) from None
+            continue  # another photo landed meanwhile: read again, and replace that one
+        return action, replaced
+    raise ServiceUnavailable(
+        "photo_unavailable", "Other photos were attached at the same moment; send it again."
+    )
 
 
 def bulletin(kind: Stage, now: datetime, update_id: str | None = None) -> Bulletin:
@@ -320,6 +337,32 @@ def record_post(action_id: str, network: str, slot: str, post_id: str) -> str:
             raise
         return posted(get_action(action_id), network, slot) or post_id
     return post_id
+
+
+def post_state(action: Action, key: str) -> PostState:
+    """Where a post of the ledger ("<network>:<slot>") stands; posted until it is taken back."""
+    state = action.post_states.as_dict().get(key)
+    return PostState(state) if state else PostState.POSTED
+
+
+def made_posts(action: Action) -> dict[str, str]:
+    """Every post the action's ledger holds: "<network>:<slot>" -> the network's post id."""
+    return {str(key): str(post_id) for key, post_id in action.posts.as_dict().items() if post_id}
+
+
+def record_post_state(action_id: str, key: str, state: PostState) -> None:
+    """Note where a post stands; deleted is final (a late failure never writes over it)."""
+    entry = Action.post_states[key]
+    # An action stored before post states existed has no map to set an entry in: make it first.
+    Action(action_id).update(actions=[Action.post_states.set(Action.post_states | {})])
+    try:
+        Action(action_id).update(
+            actions=[entry.set(state.value)],
+            condition=entry.does_not_exist() | (entry != PostState.DELETED.value),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def action_by_ref(ref: str) -> Action:
@@ -411,7 +454,7 @@ def redact(action_id: str, now: datetime) -> bool:
                 Action.description.remove(),
                 Action.result_message.remove(),
                 *texts,
-                Action.photo.remove(),  # its files go by the bucket's lifecycle (infra/)
+                Action.photo.remove(),  # its files were taken back first (logic/sweep.py)
                 Action.redaction.remove(),
                 Action.redacted_at.set(iso(now)),
             ],

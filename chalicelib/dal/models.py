@@ -216,6 +216,9 @@ class Action(Model):
     # The social posts made, "<network>:<start|update id|result>" -> the network's post id: a
     # retried message finds its post here and makes no second one (dal/actions.record_post).
     posts = MapAttribute[str, Any](default=dict)
+    # Where each of those posts stands once taken back, same keys -> a PostState value; a post
+    # with no entry is still posted. Deleted is final: a retried deletion skips it.
+    post_states = MapAttribute[str, Any](default=dict)
     status = EnumAttribute(ActionStatus)
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()  # ISO 8601 UTC: sortable, and the index range key

@@ -96,6 +96,18 @@ class Stage(StrEnum):
     RESULT = "result"
 
 
+class PostState(StrEnum):
+    """A social post in the action's post ledger, once it has an id there.
+
+    posted -> deleted when the action is redacted (a network's 404 counts as deleted);
+    posted -> delete_failed while the network refuses or does not answer (the queue tries again).
+    """
+
+    POSTED = "posted"
+    DELETE_FAILED = "delete_failed"
+    DELETED = "deleted"
+
+
 class CallOutcome(StrEnum):
     """How an alert call went, as the ledger keeps it (a delivery's alert_outcome)."""
 

@@ -3,6 +3,7 @@ function does not ship it); decoding and resizing are in domain/images.py, in th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -19,6 +20,7 @@ LARGE_PX, SMALL_PX = 1280, 320  # the longest side of each size; never enlarged
 # before decoding. 50 million is well above any camera (a 48 MP phone photo is 8000 x 6000).
 MAX_PIXELS = 50_000_000
 UPLOADS, ORIGINALS, PUBLIC = "uploads/", "originals/", "public/"  # key prefixes in the bucket
+_PHOTO_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: a key never holds anything else
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,37 @@ class PhotoKeys:
     @property
     def small(self) -> str:
         return f"{PUBLIC}{self.photo_id}/{SMALL_PX}.jpg"
+
+    @property
+    def kept(self) -> list[str]:
+        """Every file an attached photo leaves in the bucket: the original and each size."""
+        return [self.original, self.large, self.small]
+
+    @property
+    def cdn_paths(self) -> list[str]:
+        """The photo's paths at the CDN (its origin is the bucket's public/ prefix): one
+        wildcard, so every size, and any size added later, is invalidated at once."""
+        return [f"/{self.photo_id}/*"]
+
+
+def photo_id_of(url: str) -> str | None:
+    """The photo id in one of its public URLs ({base}/{photo_id}/{px}.jpg), or None if the URL
+    is not one of ours (a stored URL is read back from the table, never trusted blindly)."""
+    parts = url.rsplit("/", 2)
+    if len(parts) != 3 or parts[2] not in (f"{LARGE_PX}.jpg", f"{SMALL_PX}.jpg"):
+        return None
+    return parts[1] if _PHOTO_ID.fullmatch(parts[1]) else None
+
+
+def photo_ids_in(original_keys: list[str]) -> list[str]:
+    """The photo ids of an action's originals (keys under originals/{action_id}/)."""
+    ids = (key.rsplit("/", 1)[-1].removesuffix(".jpg") for key in original_keys)
+    return sorted({i for i in ids if _PHOTO_ID.fullmatch(i)})
+
+
+def originals_of(action_id: str) -> str:
+    """The key prefix of every original an action was ever given (one per photo)."""
+    return f"{ORIGINALS}{action_id}/"
 
 
 def public_url(base_url: str, key: str) -> str:

@@ -127,14 +127,15 @@ def code_sender(event: Any) -> dict[str, Any]:
 
 @workers.on_sqs_message(queue=SOCIAL_QUEUE, batch_size=1, maximum_concurrency=SOCIAL_POSTERS)
 def social_poster(event: Any) -> dict[str, Any]:
-    """Post public actions' starts, updates and results; a failed post comes back through SQS."""
+    """Post public actions' starts, updates and results, and delete them all at redaction; a
+    failed post or delete comes back through SQS."""
     rt = runtime()
     networks = social_networks()
     settings = rt.settings
     return _each(
         "social_poster",
         event,
-        lambda item: social.post(
+        lambda item: social.work(
             item,
             networks,
             settings.public_url,
@@ -160,8 +161,10 @@ def inbound_sms(event: Any) -> None:
 
 @workers.schedule(Rate(1, unit=Rate.MINUTES))
 def sweeper(event: Any) -> sweep.SweepReport:
-    """Close expired actions, re-drive stalled fan-out, redact old free text; count dead letters
-    and late targeting."""
+    """Close expired actions, re-drive stalled fan-out, redact old free text and take back its
+    photos and posts; count dead letters and late targeting."""
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
-    return sweep.sweep(rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts)
+    return sweep.sweep(
+        rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts, shelf=rt.shelf
+    )

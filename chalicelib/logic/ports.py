@@ -78,6 +78,10 @@ class Network(Protocol):
         """Make one post and return its id, or raise PostFailed."""
         ...
 
+    def delete(self, post_id: str) -> None:
+        """Delete one of our posts (one already gone is fine), or raise PostFailed."""
+        ...
+
 
 class PhotoStore(Protocol):
     """The private bucket of photos (S3)."""
@@ -92,6 +96,19 @@ class PhotoStore(Protocol):
 
     def delete(self, keys: Sequence[str]) -> None:
         """Remove files; ones already gone are fine."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys of the files under a prefix."""
+        ...
+
+
+class Cdn(Protocol):
+    """The CDN in front of the public photos (CloudFront)."""
+
+    def invalidate(self, paths: Sequence[str], reference: str) -> None:
+        """Make every edge drop its copies of `paths`; the same `reference` twice is one
+        invalidation."""
         ...
 
 

@@ -4,6 +4,10 @@ Starting, updating and closing an action only enqueue (`enqueue`); the social_po
 posts (`post`), so a network's outage never delays an alert. The ledger on the action
 (dal/actions.record_post) holds each post's id: a retried message posts only what is missing,
 and a reply waits, through SQS retries, until its thread's start post exists.
+
+Redaction takes the posts back (`enqueue_take_back`, then `take_back` in the same worker): each
+post is deleted once, its state in the ledger (PostState) says so, and a delete the network
+refuses stays delete_failed, and outstanding, until SQS brings the message round again.
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ from typing import Any
 from chalicelib.adapters.social import PostFailed
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.records import ActionRecord
-from chalicelib.domain.model import Incident, Outcome, Stage
+from chalicelib.domain.model import Incident, Outcome, PostState, Stage
 from chalicelib.domain.social import KINDS, Post, render
 from chalicelib.logic.ports import Network
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
 
+# The social queue's message kind that takes an action's posts down (the others are a Stage).
+TAKE_BACK = "take_back"
+
 
 class PostsOutstanding(Exception):
-    """Some posts of a message are not made yet; SQS delivers the message again later."""
+    """Some posts of a message are not made (or deleted) yet; SQS delivers it again later."""
 
 
 def enqueue(
@@ -43,6 +50,56 @@ def enqueue(
         log_event("social_enqueue_failed", action_id=action_id, kind=kind, error=exc.cause)
 
 
+def enqueue_take_back(queue: WorkQueue | None, action_id: str) -> None:
+    """Ask the social poster to delete every post of the action. Raises QueueError: the sweep
+    then leaves the action due, and asks again a minute later."""
+    if queue is not None:
+        queue.send([{"action_id": action_id, "kind": TAKE_BACK}])
+
+
+def work(
+    item: Mapping[str, Any],
+    networks: Mapping[str, Network],
+    public_url: str,
+    callback_number: str,
+    post_exercises: bool = False,
+) -> None:
+    """One social queue message: take an action's posts back, or make a public state's posts."""
+    if item["kind"] == TAKE_BACK:
+        take_back(str(item["action_id"]), networks)
+    else:
+        post(item, networks, public_url, callback_number, post_exercises=post_exercises)
+
+
+def take_back(action_id: str, networks: Mapping[str, Network]) -> None:
+    """Delete each of the action's posts that is not deleted yet, noting each in the ledger.
+
+    Replies go before the start post they answer, so no reader finds a thread without its head.
+    """
+    action = action_store.get_action(action_id)
+    waiting = []
+    made = action_store.made_posts(action)
+    for key in sorted(made, key=lambda k: k.endswith(f":{Stage.START.value}")):
+        if action_store.post_state(action, key) is PostState.DELETED:
+            continue  # deleted by an earlier delivery of this message: never asked twice
+        name = key.split(":", 1)[0]
+        network = networks.get(name)
+        if network is None:  # no longer configured: nothing here can delete it
+            waiting.append(f"{name}:not_configured")
+            continue
+        try:
+            network.delete(made[key])
+        except PostFailed as exc:
+            log_event("social_delete_failed", action_id=action_id, network=name, error=exc.code)
+            action_store.record_post_state(action_id, key, PostState.DELETE_FAILED)
+            waiting.append(f"{name}:{exc.code}")
+            continue
+        action_store.record_post_state(action_id, key, PostState.DELETED)
+        log_event("social_deleted", action_id=action_id, network=name)
+    if waiting:
+        raise PostsOutstanding(", ".join(waiting))
+
+
 def post(
     item: Mapping[str, Any],
     networks: Mapping[str, Network],
@@ -56,6 +113,9 @@ def post(
     kind, update_id = Stage(item["kind"]), item.get("update_id")
     if not action.public:
         log_event("social_skipped", action_id=action.action_id, kind=kind, reason="not_public")
+        return
+    if action.redacted_at is not None:  # taken back already: a late message posts nothing
+        log_event("social_skipped", action_id=action.action_id, kind=kind, reason="redacted")
         return
     if action.exercise and not post_exercises:
         log_event("social_skipped", action_id=action.action_id, kind=kind, reason="exercise")

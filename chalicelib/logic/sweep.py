@@ -15,6 +15,7 @@ from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import Fanout, Outcome, Stage, iso
 from chalicelib.logic import social
 from chalicelib.logic.actions import enqueue
+from chalicelib.logic.photos import PhotoShelf, take_back_all
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
 
@@ -44,6 +45,7 @@ def sweep(
     dead_letters: Sequence[WorkQueue],
     metrics: Metrics,
     posts: WorkQueue | None = None,
+    shelf: PhotoShelf | None = None,
 ) -> SweepReport:
     """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
     and publish what operations alarm on: late targeting and dead-lettered messages."""
@@ -68,7 +70,7 @@ def sweep(
             log_event("fanout_redriven", action_id=action_id, kind=kind)
             enqueue(targeting, kind, action_id, trace=action.trace_header)
             redriven += 1
-    redacted = redact(now, keep_descriptions)
+    redacted = redact(now, keep_descriptions, shelf, posts)
     measure(now, dead_letters, metrics)  # last: the sweep's own work never waits on it
     return SweepReport(expired=expired, redriven=redriven, redacted=redacted)
 
@@ -84,19 +86,43 @@ def measure(now: datetime, dead_letters: Sequence[WorkQueue], metrics: Metrics) 
         metrics.publish({Metric.DEAD_LETTERED: queue.waiting()}, dimension=("Queue", queue.name))
 
 
-def redact(now: datetime, keep: timedelta) -> int:
-    """Remove the free text of actions closed more than `keep` ago, and of their sightings.
+def redact(
+    now: datetime,
+    keep: timedelta,
+    shelf: PhotoShelf | None = None,
+    posts: WorkQueue | None = None,
+) -> int:
+    """Remove the free text of actions closed more than `keep` ago, and of their sightings, and
+    take back what was published of them: every photo (files deleted, CDN paths invalidated) and
+    every social post (deleted by the social poster).
 
     The sparse redaction index holds only closed actions that still have text, so a run reads
-    nothing else. Sightings go first: if the run stops half-way the action stays due.
+    nothing else. All the rest goes first, each step safe to repeat: if the run stops half-way,
+    or S3, the CDN or the queue fails, the action stays due and the next run tries again.
     """
     redacted = 0
     for action_id in action_store.due_for_redaction(now - keep, REDACT_PER_RUN):
-        devices.strip_sighting_texts(action_id)
+        try:
+            devices.strip_sighting_texts(action_id)
+            _take_back(action_id, shelf, posts)
+        except Exception as exc:  # one action's outage must not hold up the others, nor expiry
+            log_event("redaction_postponed", action_id=action_id, error=type(exc).__name__)
+            continue
         if action_store.redact(action_id, now):
             log_event("action_redacted", action_id=action_id)
             redacted += 1
     return redacted
+
+
+def _take_back(action_id: str, shelf: PhotoShelf | None, posts: WorkQueue | None) -> None:
+    """Take back the action's photos and ask for its posts to be deleted."""
+    action = action_store.get_action(action_id)
+    if shelf is not None:
+        take_back_all(action_id, action.photo, shelf)
+    if action_store.made_posts(action):
+        if posts is None:  # posted once, but no network is configured now: say so
+            log_event("social_take_back_impossible", action_id=action_id)
+        social.enqueue_take_back(posts, action_id)
 
 
 def _redrive_updates(action: ActionRecord, targeting: WorkQueue, now: datetime) -> int:

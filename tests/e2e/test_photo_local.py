@@ -46,3 +46,28 @@ def test_a_photo_sent_over_http_is_public_in_two_sizes_and_its_original_is_not(
         .replace("/1280.jpg", ".jpg")
     )
     assert requests.get(original, timeout=10).status_code == 403
+
+
+def test_a_replaced_photo_stops_being_served_and_the_new_one_is(local_system: LocalSystem) -> None:
+    action = requests.post(
+        f"{local_system.api}/actions",
+        json={
+            "incident": "missing_person",
+            "description": "Meisje, 10 jaar, gele jas",
+            "area": {"lat": 52.0907, "lon": 5.1214, "radius_m": 1500},
+        },
+        timeout=10,
+    ).json()
+    url = f"{local_system.api}/actions/{action['action_id']}/photo"
+    headers = {"Content-Type": "image/jpeg"}
+    wrong = requests.put(url, data=jpeg_with_gps(800, 600), headers=headers, timeout=30).json()
+
+    right = requests.put(url, data=jpeg_with_gps(600, 800), headers=headers, timeout=30)
+
+    assert right.status_code == 200, right.text
+    for old in wrong["photo"].values():  # say, of the wrong person: not served to anyone now
+        assert requests.get(old, timeout=10).status_code in (403, 404)
+    for new in right.json()["photo"].values():
+        served = requests.get(new, timeout=10)
+        assert served.status_code == 200
+        assert served.headers["Cache-Control"] == "public, max-age=3600"

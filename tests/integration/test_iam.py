@@ -397,14 +397,44 @@ def test_only_the_api_asks_the_resizer_and_nobody_reads_the_originals(
             },
         )
     ]
-    assert {r for r, _ in s3} == {"ApiHandlerRole", "PhotoResizerRole"}
+    assert {r for r, _ in s3} == {"ApiHandlerRole", "PhotoResizerRole", "SweeperRole"}
     api = {s["Sid"]: s for r, s in s3 if r == "ApiHandlerRole"}
     assert _bucket_objects(api["PhotosPutObject"]) == {"uploads/*"}
     assert _bucket_objects(api["PhotosDeleteObject"]) == {"uploads/*", "originals/*", "public/*"}
+    # The sweep takes back a redacted action's photos: it finds them by their originals.
+    sweeper = {s["Sid"]: s for r, s in s3 if r == "SweeperRole"}
+    assert set(sweeper) == {"PhotosDeleteObject", "PhotosListBucket"}
+    assert _bucket_objects(sweeper["PhotosDeleteObject"]) == {"originals/*", "public/*"}
+    assert sweeper["PhotosListBucket"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["originals/*"]}
+    }
     readers = [s for _, s in s3 if "s3:GetObject" in _actions(s)]
     assert all(_bucket_objects(s) == {"uploads/*"} for s in readers)  # the CDN reads public/
     api_env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert api_env["PHOTO_RESIZER"] == {"Ref": "PhotoResizer"}
+
+
+def test_only_who_takes_photos_back_invalidates_and_only_the_photos_distribution(
+    template: dict[str, Any],
+) -> None:
+    invalidating = [
+        (role, s)
+        for role, s in _statements(template)
+        if any(a.startswith("cloudfront:") for a in _actions(s))
+    ]
+    functions = template["Resources"]
+
+    assert sorted(role for role, _ in invalidating) == ["ApiHandlerRole", "SweeperRole"]
+    for _, statement in invalidating:
+        assert _actions(statement) == {"cloudfront:CreateInvalidation"}
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}"
+            ":distribution/${PhotosDistribution}"
+        }
+    for function in ("APIHandler", "Sweeper"):
+        variables = functions[function]["Properties"]["Environment"]["Variables"]
+        assert variables["PHOTOS_DISTRIBUTION_ID"] == {"Ref": "PhotosDistribution"}
+        assert variables["PHOTOS_BUCKET"] == {"Ref": "PhotosBucket"}
 
 
 def test_the_photos_bucket_is_private_encrypted_and_forgets_with_the_actions_text(

@@ -13,7 +13,8 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from chalicelib import runtime as runtime_module
-from chalicelib.adapters.photos import LambdaResizer
+from chalicelib.adapters.photos import MAX_AGE_S, CloudFrontCdn, LambdaResizer
+from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.photos import MAX_PHOTO_BYTES
@@ -22,7 +23,14 @@ from chalicelib.logic import photos as photos_logic
 from tests.support.actions import started
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.devices import pushes, put_location, register
-from tests.support.photos import assert_no_metadata, jpeg_with_gps, opened, png
+from tests.support.photos import (
+    assert_no_metadata,
+    invalidated_paths,
+    jpeg_with_gps,
+    opened,
+    photo_distribution,
+    png,
+)
 from tests.support.system import REGION, System
 from tools.emulator import stage_environment
 
@@ -48,6 +56,32 @@ def served(url: str) -> bytes:
     """What the CDN serves at a photo URL: the bucket's public/ prefix."""
     assert url.startswith(PHOTOS_URL + "/"), url
     return stored()["public/" + url.removeprefix(PHOTOS_URL + "/")]
+
+
+def is_served(url: str) -> bool:
+    """Whether the CDN would find the file behind a photo URL in the bucket."""
+    return "public/" + url.removeprefix(PHOTOS_URL + "/") in stored()
+
+
+def photo_id(url: str) -> str:
+    """The photo's own id in one of its URLs ({PHOTOS_URL}/{photo_id}/{px}.jpg)."""
+    return url.removeprefix(PHOTOS_URL + "/").split("/")[0]
+
+
+@pytest.fixture
+def cdn(system: System, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A CloudFront distribution in front of the photos (PHOTOS_DISTRIBUTION_ID), as in prod."""
+    distribution = photo_distribution(BUCKET, REGION)
+    monkeypatch.setenv("PHOTOS_DISTRIBUTION_ID", distribution)
+    runtime_module.reset()  # settings are read once per cold start: this is a new one
+    runtime_module.runtime()
+    return distribution
+
+
+def redaction_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep's clock, a minute past the day the closed action's free text is kept to."""
+    later = datetime.now(UTC) + timedelta(days=int(STAGE["KEEP_DESCRIPTIONS_DAYS"]), minutes=1)
+    monkeypatch.setattr(workers, "now", lambda: later)
 
 
 def photo_of(action_id: str) -> Any:
@@ -83,7 +117,9 @@ def test_a_png_is_taken_too_and_a_new_photo_replaces_the_old_at_new_urls(system:
     second = response.json_body["photo"]
     assert set(second.values()).isdisjoint(first.values())
     assert opened(served(second["large"])).size == (600, 800)
-    assert opened(served(first["large"])).size == (800, 600)  # posts already made still show
+    # The old photo is taken back (say, of the wrong person): nothing of it is served any more.
+    assert not is_served(first["large"]) and not is_served(first["small"])
+    assert len([k for k in stored() if k.startswith("originals/")]) == 1
 
 
 # --- Refused: a 4xx that says why, and nothing stored ---------------------------------------
@@ -324,15 +360,139 @@ def test_the_photo_leaves_the_action_with_its_description(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     action_id = started(system)["action_id"]
-    assert put_photo(system, action_id, jpeg_with_gps(800, 600)).status_code == 200
+    photo = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
     assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
-    later = datetime.now(UTC) + timedelta(days=int(STAGE["KEEP_DESCRIPTIONS_DAYS"]), minutes=1)
-    monkeypatch.setattr(workers, "now", lambda: later)
+    redaction_day(monkeypatch)
 
     assert system.sweep()["redacted"] == 1
 
     after = system.get(f"/actions/{action_id}").json_body
     assert (after["description"], after["photo"]) == (None, None)
+    # Without a CDN (locally) the files go all the same: not a byte of the photo is left.
+    assert not is_served(photo["large"]) and not is_served(photo["small"])
+    assert stored() == {}
+
+
+# --- Taken back: replaced or redacted, nothing public stays -------------------------------------
+
+
+def test_a_replaced_photo_is_deleted_and_its_paths_invalidated_at_the_cdn(
+    system: System, cdn: str
+) -> None:
+    action_id = started(system)["action_id"]
+    wrong = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+
+    response = put_photo(system, action_id, png(600, 800), "image/png")
+
+    assert response.status_code == 200, response.body
+    right = response.json_body["photo"]
+    kept = photo_id(right["large"])
+    # Only the new photo's files are left; the wrong one's every size and its original are gone.
+    assert sorted(stored()) == [
+        f"originals/{action_id}/{kept}.jpg",
+        *sorted(f"public/{kept}/{px}.jpg" for px in (1280, 320)),
+    ]
+    assert invalidated_paths(cdn, REGION) == [f"/{photo_id(wrong['large'])}/*"]
+    assert system.get(f"/actions/{action_id}").json_body["photo"] == right
+
+
+def test_a_photo_attached_while_another_was_being_attached_is_taken_back_not_left_public(
+    system: System, cdn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    first = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+    read = action_store.get_action
+    reads = 0
+    racing: dict[str, Any] = {}
+
+    def read_then_race(wanted: str) -> Any:
+        # The photo route reads the action twice: the status check, then set_photo's read. Just
+        # after that second read, a second control room's photo lands on the action.
+        nonlocal reads
+        reads += 1
+        action = read(wanted)
+        if reads == 2:
+            monkeypatch.setattr(action_store, "get_action", read)
+            racing.update(put_photo(system, action_id, png(300, 400), "image/png").json_body)
+        return action
+
+    monkeypatch.setattr(action_store, "get_action", read_then_race)
+    response = put_photo(system, action_id, jpeg_with_gps(640, 480))
+
+    assert response.status_code == 200, response.body
+    last = response.json_body["photo"]
+    kept = photo_id(last["large"])
+    # The photo that raced in was replaced too, and taken back: only the last one is public.
+    assert sorted(stored()) == [
+        f"originals/{action_id}/{kept}.jpg",
+        *sorted(f"public/{kept}/{px}.jpg" for px in (1280, 320)),
+    ]
+    assert sorted(invalidated_paths(cdn, REGION)) == sorted(
+        f"/{photo_id(p['large'])}/*" for p in (first, racing["photo"])
+    )
+
+
+def test_redaction_takes_back_every_photo_the_action_had_even_one_left_behind_before(
+    system: System, cdn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    first = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+    invalidate = CloudFrontCdn.invalidate
+
+    def cdn_down(self: CloudFrontCdn, paths: Any, reference: str) -> None:
+        raise ServiceUnavailable("cdn_unavailable", "down")
+
+    monkeypatch.setattr(CloudFrontCdn, "invalidate", cdn_down)
+    replaced = put_photo(system, action_id, jpeg_with_gps(640, 480))
+    # The new photo is in place: dispatch is not told to send it again for our CDN's outage.
+    assert replaced.status_code == 200, replaced.body
+    second = replaced.json_body["photo"]
+    assert is_served(second["large"])
+    monkeypatch.setattr(CloudFrontCdn, "invalidate", invalidate)
+    assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
+    redaction_day(monkeypatch)
+
+    assert system.sweep()["redacted"] == 1
+
+    assert stored() == {}
+    assert sorted(invalidated_paths(cdn, REGION)) == sorted(
+        f"/{photo_id(p['large'])}/*" for p in (first, second)
+    )
+
+
+def test_a_redaction_the_cdn_refuses_waits_for_the_next_sweep_with_everything_still_due(
+    system: System, cdn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    action_id = started(system)["action_id"]
+    photo = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+    assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
+    redaction_day(monkeypatch)
+    invalidate = CloudFrontCdn.invalidate
+
+    def cdn_down(self: CloudFrontCdn, paths: Any, reference: str) -> None:
+        raise ServiceUnavailable("cdn_unavailable", "down")
+
+    monkeypatch.setattr(CloudFrontCdn, "invalidate", cdn_down)
+    assert system.sweep()["redacted"] == 0
+    # Not redacted yet, so not forgotten: the next run finds it again.
+    assert system.get(f"/actions/{action_id}").json_body["description"] is not None
+
+    monkeypatch.setattr(CloudFrontCdn, "invalidate", invalidate)
+    assert system.sweep()["redacted"] == 1
+    assert stored() == {}
+    assert invalidated_paths(cdn, REGION) == [f"/{photo_id(photo['large'])}/*"]
+
+
+def test_browsers_and_the_cdn_may_keep_a_photo_an_hour_not_a_year(system: System) -> None:
+    action_id = started(system)["action_id"]
+    photo = put_photo(system, action_id, jpeg_with_gps(800, 600)).json_body["photo"]
+    s3 = boto3.client("s3", region_name=REGION)
+
+    for url in photo.values():
+        key = "public/" + url.removeprefix(PHOTOS_URL + "/")
+        header = s3.head_object(Bucket=BUCKET, Key=key)["CacheControl"]
+        assert header == f"public, max-age={MAX_AGE_S}"  # no "immutable": it can be taken back
+    assert MAX_AGE_S <= 86_400
 
 
 # --- The emulator's bucket is the template's ----------------------------------------------------

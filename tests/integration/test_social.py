@@ -22,6 +22,7 @@ from chalicelib.adapters.parameters import CredentialsUnavailable, read_social_c
 from chalicelib.adapters.social import CREDENTIAL_KEYS, mastodon_network
 from chalicelib.dal import actions as action_store
 from chalicelib.dal.models import Action, Photo
+from chalicelib.domain.model import PostState, Stage
 from chalicelib.handlers import workers
 from chalicelib.logic import social
 from chalicelib.queues import SOCIAL_QUEUE, QueueError
@@ -433,6 +434,183 @@ def test_when_the_social_queue_refuses_the_action_still_starts_and_alerts(
     start(posting)
     posting.run_queues()
     assert len(posting.emulator.sms_to("+31610000001")) == 1
+
+
+# --- taken back at redaction ---------------------------------------------------------------
+
+
+def redaction_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' clock, a minute past the days a closed action's free text is kept."""
+    days = int(runtime().settings.keep_descriptions_days)
+    later = datetime.now(UTC) + timedelta(days=days, minutes=1)
+    monkeypatch.setattr(workers, "now", lambda: later)
+
+
+def posted_thread(system: System, **changes: Any) -> str:
+    """A public action with its start, an update and its result posted on both networks."""
+    action_id = str(start(system, **changes)["action_id"])
+    add_update(system, action_id, "Nu te voet richting het station.")
+    system.post(f"/actions/{action_id}/close", {"outcome": "arrested"})
+    assert run_posts(system, rounds=2) == []
+    return action_id
+
+
+def ledger(action_id: str) -> dict[str, str]:
+    """The post ledger's state of each post: "<network>:<slot>" -> posted | deleted | ..."""
+    action = action_store.get_action(action_id)
+    return {key: action_store.post_state(action, key) for key in action_store.made_posts(action)}
+
+
+def test_redaction_deletes_every_post_of_the_action_and_the_ledger_says_so(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action_id = posted_thread(posting)
+    assert (len(mastodon.statuses()), len(standin.posts())) == (3, 3)
+    redaction_day(monkeypatch)
+    other = start(posting)  # a newer action: its post stays
+    assert run_posts(posting) == []
+
+    assert posting.sweep()["redacted"] == 1
+    assert run_posts(posting) == []
+
+    # What a reader sees: only the newer action's posts (its start, and the result the sweep
+    # gave it when it ran out of time), on either network.
+    toots, tweets = mastodon.statuses(), standin.posts()
+    assert (len(toots), len(tweets)) == (2, 2)
+    assert all(other["ref"] in post.text for post in [*toots, *tweets])
+    assert set(ledger(action_id).values()) == {PostState.DELETED}
+    assert len(ledger(action_id)) == 6  # start, update and result on both networks
+    assert set(ledger(other["action_id"]).values()) == {PostState.POSTED}
+
+
+def test_a_redelivered_take_back_and_a_second_sweep_send_no_second_delete(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action_id = posted_thread(posting)
+    redaction_day(monkeypatch)
+    posting.sweep()
+    (message,) = posting.emulator.drain(SOCIAL_QUEUE)
+    assert posting.invoke("social_poster", SOCIAL_QUEUE, [message])["batchItemFailures"] == []
+
+    with mastodon.requests_sent() as sent:
+        for _ in range(2):  # SQS delivers at least once
+            result = posting.invoke("social_poster", SOCIAL_QUEUE, [message])
+            assert result["batchItemFailures"] == []
+        assert posting.sweep()["redacted"] == 0  # no longer due: nothing asked again
+        assert run_posts(posting) == []
+
+    assert [m for m, _ in sent if m == "DELETE"] == []
+    assert len(standin.state.delete_requests) == 3  # each X post's DELETE, once
+    assert len(set(standin.state.delete_requests)) == 3
+    assert set(ledger(action_id).values()) == {PostState.DELETED}
+
+
+def test_a_post_already_gone_from_the_network_counts_as_deleted(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action_id = start(posting)["action_id"]
+    assert run_posts(posting) == []
+    posting.post(f"/actions/{action_id}/close", {"outcome": "found"})
+    assert run_posts(posting) == []
+    [start_toot, _] = mastodon.statuses()
+    mastodon.delete(start_toot.id)  # a moderator took it down first: Mastodon answers 404
+    standin.state.posts = standin.state.posts[1:]  # and X's start post went too
+    redaction_day(monkeypatch)
+
+    posting.sweep()
+
+    assert run_posts(posting) == []
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
+    assert set(ledger(action_id).values()) == {PostState.DELETED}
+
+
+def test_a_refused_delete_stays_in_the_ledger_and_the_queue_until_it_is_done(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action_id = posted_thread(posting)
+    redaction_day(monkeypatch)
+    standin.state.refuse_deletes = 429  # X throttles
+    mastodon.refuse("DELETE", 503)  # Mastodon is down for deletes
+
+    posting.sweep()
+    assert len(run_posts(posting, rounds=2)) == 1  # back in the queue each time
+
+    assert set(ledger(action_id).values()) == {PostState.DELETE_FAILED}
+    assert (len(mastodon.statuses()), len(standin.posts())) == (3, 3)  # still to be read
+    standin.state.refuse_deletes = None
+    mastodon.up()
+
+    assert run_posts(posting) == []
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
+    assert set(ledger(action_id).values()) == {PostState.DELETED}
+
+
+def test_deleted_is_final_in_the_ledger_even_for_an_action_stored_before_post_states(
+    posting: System,
+) -> None:
+    action_id = start(posting)["action_id"]
+    # As an action written before the ledger kept states: a post id, no post_states at all.
+    Action(action_id).update(
+        actions=[Action.post_states.remove(), Action.posts.set({"x:start": "1800000000000000001"})]
+    )
+
+    action_store.record_post_state(action_id, "x:start", PostState.DELETE_FAILED)
+    action_store.record_post_state(action_id, "x:start", PostState.DELETED)
+    # A second poster whose DELETE failed late (X answered 503 after the other's 200).
+    action_store.record_post_state(action_id, "x:start", PostState.DELETE_FAILED)
+
+    assert ledger(action_id) == {"x:start": PostState.DELETED}
+
+
+def test_a_post_message_that_comes_after_the_redaction_posts_nothing(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    action_id = start(posting)["action_id"]
+    assert run_posts(posting) == []
+    posting.post(f"/actions/{action_id}/close", {"outcome": "found"})
+    posting.emulator.drain(SOCIAL_QUEUE)  # the result's message, dead-lettered (say)
+    redaction_day(monkeypatch)
+    posting.sweep()
+    assert run_posts(posting) == []
+
+    social.enqueue(runtime().posts, action_id, Stage.RESULT)  # the DLQ redriven, by hand
+    assert run_posts(posting) == []
+
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
+
+
+def test_an_exercise_a_region_posted_is_taken_back_like_any_action(
+    posting: System,
+    standin: SocialStandIn,
+    mastodon: MastodonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOCIAL_POST_EXERCISES", "true")
+    runtime_module.reset()
+    runtime_module.runtime()
+    posted_thread(posting, exercise=True)
+    assert len(mastodon.statuses()) == 3
+    redaction_day(monkeypatch)
+
+    posting.sweep()
+    assert run_posts(posting) == []
+
+    assert (mastodon.statuses(), standin.posts()) == ([], [])
 
 
 # --- make posts -----------------------------------------------------------------------------

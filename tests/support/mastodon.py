@@ -84,6 +84,35 @@ class MastodonServer:
         """No more faults."""
         requests.delete(f"{self.url}{FAULTS}", timeout=10).raise_for_status()
 
+    def delete(self, status_id: str) -> None:
+        """Delete a status as Burgernet's account, outside the poster (a moderator, a person)."""
+        owner = Mastodon(
+            access_token=mastodon_local.TOKEN, api_base_url=self.url, request_timeout=10
+        )
+        owner.status_delete(status_id)
+
+    def refuse(self, method: str, status: int) -> None:
+        """Every `method` request to the API answers `status` until `up()`."""
+        rule = {
+            "match": {"methods": [method], "path_regex": "^/api/"},
+            "effect": {"type": "status", "status": status},
+        }
+        requests.post(f"{self.url}{FAULTS}", json=rule, timeout=10).raise_for_status()
+
+    @contextmanager
+    def requests_sent(self) -> Iterator[list[tuple[str, str]]]:
+        """(method, path) of every request the poster sends the server meanwhile."""
+        send = requests.Session.send
+        seen: list[tuple[str, str]] = []
+
+        def counting(session: requests.Session, request: Any, **kwargs: Any) -> Any:
+            if str(request.url).startswith(self.url):
+                seen.append((str(request.method), str(request.path_url).split("?")[0]))
+            return send(session, request, **kwargs)
+
+        with mock.patch.object(requests.Session, "send", counting):
+            yield seen
+
     @contextmanager
     def answers_lost(self) -> Iterator[None]:
         """Each new status is made, but its answer never reaches the poster (a dropped

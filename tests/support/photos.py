@@ -64,3 +64,41 @@ def assert_no_metadata(data: bytes) -> None:
     }, image.info
     for trace in (b"Exif", AUTHOR.encode(), COMMENT, b"Phone maker", b"http://ns.adobe.com/xap"):
         assert trace not in data, trace
+
+
+def photo_distribution(bucket: str, region: str) -> str:
+    """A CloudFront distribution serving the bucket's public/ prefix (as infra's
+    PhotosDistribution), in the emulator; its id."""
+    import boto3
+
+    cloudfront = boto3.client("cloudfront", region_name=region)
+    origin = {
+        "Id": "photos",
+        "DomainName": f"{bucket}.s3.{region}.amazonaws.com",
+        "OriginPath": "/public",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    config = {
+        "CallerReference": "photos",
+        "Comment": "Burgernet action photos",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {"TargetOriginId": "photos", "ViewerProtocolPolicy": "https-only"},
+    }
+    return str(cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+def invalidated_paths(distribution_id: str, region: str) -> list[str]:
+    """Every path the distribution was asked to invalidate, oldest invalidation first."""
+    import boto3
+
+    cloudfront = boto3.client("cloudfront", region_name=region)
+    listing = cloudfront.list_invalidations(DistributionId=distribution_id)["InvalidationList"]
+    items = sorted(listing.get("Items", []), key=lambda item: item["CreateTime"])
+    return [
+        path
+        for item in items
+        for path in cloudfront.get_invalidation(DistributionId=distribution_id, Id=item["Id"])[
+            "Invalidation"
+        ]["InvalidationBatch"]["Paths"]["Items"]
+    ]

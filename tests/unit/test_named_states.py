@@ -14,13 +14,21 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain import errors
-from chalicelib.domain.model import ActionStatus, DeliveryStatus, Fanout, Kind, Outcome, Stage
+from chalicelib.domain.model import (
+    ActionStatus,
+    DeliveryStatus,
+    Fanout,
+    Kind,
+    Outcome,
+    PostState,
+    Stage,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("chalicelib/logic", "chalicelib/dal")
 STATES = frozenset(
     member.value
-    for enum in (ActionStatus, DeliveryStatus, Kind, Outcome, Fanout, Stage)
+    for enum in (ActionStatus, DeliveryStatus, Kind, Outcome, Fanout, Stage, PostState)
     for member in enum
 )
 ERRORS = frozenset(

@@ -290,6 +290,21 @@ def test_photos_are_optional_per_function_but_need_their_bucket() -> None:
     assert "PHOTOS_BUCKET" in error_for(without("PHOTOS_BUCKET"))
 
 
+def test_the_photos_cdn_is_optional_and_names_the_bucket_it_needs() -> None:
+    # Locally there is no CDN: photos taken back are deleted, nothing is invalidated.
+    assert Settings.from_env(complete()).photos_distribution_id is None
+    # The sweeper gets the bucket and the distribution, not the URL or the resizer.
+    sweeper = Settings.from_env(
+        complete(PHOTOS_DISTRIBUTION_ID="E2QWRUHEXAMPLE") | {"PHOTOS_URL": "", "PHOTO_RESIZER": ""}
+    )
+    assert (sweeper.photos_bucket is not None, sweeper.photos_distribution_id) == (
+        True,
+        "E2QWRUHEXAMPLE",
+    )
+    no_bucket = without("PHOTOS_BUCKET", "PHOTOS_URL", "PHOTO_RESIZER")
+    assert "PHOTOS_BUCKET" in error_for(no_bucket | {"PHOTOS_DISTRIBUTION_ID": "E2QWRUHEXAMPLE"})
+
+
 @pytest.mark.parametrize("raw", ["d1.cloudfront.net", "https://d1.cloudfront.net/", "https://x?a"])
 def test_a_photos_url_is_a_base_url_like_the_public_url(raw: str) -> None:
     assert "PHOTOS_URL" in error_for(complete(PHOTOS_URL=raw))
