@@ -20,13 +20,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 from bench.fanout.faults import NO_FAULTS, FaultRates
 from bench.fanout.simulation import run, sizes
+from bench.fanout.world import Params
 
 QUICK_PEOPLE, QUICK_RATES, QUICK_SMALL = [1_000], [100.0], 30
 SMALL_ACTION = 300  # the fairness row's second action
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the bench for each SMS rate (in parallel processes) and print its JSON lines."""
+def plan(argv: list[str] | None = None) -> tuple[list[Params], int | None]:
+    """The runs the command line asks for (longest first), and how many to run at once."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.fanout", description=__doc__.split("\n")[0]
     )
@@ -60,7 +61,13 @@ def main(argv: list[str] | None = None) -> None:
     ]
     # The longest first, so parallel runs end together.
     runs.sort(key=lambda p: -p.people / p.sms_rate)
-    jobs = args.jobs or min(len(runs), os.cpu_count() or 1)
+    return runs, args.jobs
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the bench for each size and SMS rate (in parallel processes); print its JSON lines."""
+    runs, asked = plan(argv)
+    jobs = asked or min(len(runs), os.cpu_count() or 1)
     started = time.perf_counter()
     if jobs > 1:
         # Each run is one process's work (the simulation takes turns on one thread at a time).

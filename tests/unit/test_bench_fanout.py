@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bench import moto_gsi
+from bench.fanout.__main__ import plan
 from bench.fanout.faults import NO_FAULTS, FaultRates
 from bench.fanout.simulation import run
 from bench.fanout.world import Params, world
@@ -142,3 +143,23 @@ def test_the_index_query_shortcut_answers_as_moto_does() -> None:
             assert answers() == fast == [["p2", "p4"], ["p1", "p5"], []]
         finally:
             moto_gsi.install()
+
+
+def test_the_full_bench_runs_both_sizes_at_both_rates_and_quick_runs_one_small_action() -> None:
+    runs, _ = plan([])
+
+    assert sorted((p.people, p.sms_rate) for p in runs) == [
+        (20_000, 10.0),
+        (20_000, 100.0),
+        (100_000, 10.0),
+        (100_000, 100.0),
+    ]
+    big = [p for p in runs if p.people == 100_000]
+    # The app-first mix, every fault at the bench's rates, and the fairness row's second action.
+    assert {(p.sms_share, p.voice_share) for p in big} == {(0.25, 0.05)}
+    assert all(p.faults == FaultRates() and p.small_action == 300 for p in big)
+    assert all(p.small_action == 0 for p in runs if p.people == 20_000)
+    assert all(p.duration_min == 60 for p in runs)  # the action's default, closed by the sweep
+
+    quick, _ = plan(["--quick"])
+    assert [(p.people, p.sms_rate) for p in quick] == [(1_000, 100.0)]
