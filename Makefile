@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check bench import ops sms posts clean package lock pillow-layer
+.PHONY: run test lint typecheck check bench bench-public import ops sms posts clean package lock pillow-layer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.local_scale
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.memory
+
+# locust is not in the dev lock yet: LOCUST=path/to/locust (e.g. a throwaway venv's) until it is.
+LOCUST ?= $(BIN)/locust
+
+bench-public: $(STAMP)  ## 200 readers of the public side against `make run`, and an action's first SMS
+	$(BIN)/python -m bench.public_load --locust $(LOCUST)
 
 import: $(STAMP)  ## make import CSV=path [STAGE=local|prod]
 	@test -n "$(CSV)" || (echo "usage: make import CSV=path/to/participants.csv [STAGE=local]"; exit 2)

@@ -126,12 +126,23 @@ def function_alarms() -> dict[str, Any]:
             MetricName="Errors",
             **lambda_metric,
         )
-        alarms[f"{logical_id}ThrottlesAlarm"] = alarm(
-            f"burgernet-{kebab}-throttles",
+        throttled = (
             f"Lambda refused to run {name}: the account's concurrent executions (1,000 by "
             "default) are used up. Queued work waits and, received too often, is dead-lettered; "
             "the API answers callers with errors. Check the account's ConcurrentExecutions and "
-            "which function holds them (Lambda console, Monitor).",
+            "which function holds them (Lambda console, Monitor)."
+        )
+        if name in policies.TEMPLATE_FUNCTIONS:
+            throttled = (
+                f"Lambda refused to run {name}: the public side used up its reserved concurrency "
+                "(PublicConcurrency), so readers the CDN could not answer from its cache got "
+                "errors; dispatch and the senders are untouched. Look for a flood past the CDN "
+                "(the execute-api URL, or references that miss the cache) in the API's access "
+                "logs, and consider PublicWaf=on."
+            )
+        alarms[f"{logical_id}ThrottlesAlarm"] = alarm(
+            f"burgernet-{kebab}-throttles",
+            throttled,
             MetricName="Throttles",
             **lambda_metric,
         )

@@ -3,7 +3,10 @@
     python -m tools.policies          # rewrite the files (tests fail while they are stale)
 
 Writes .chalice/policies/<function>.json, and from CALLER_ROUTES the API's resource policy and the
-two callers' managed policies in infra/template.json and the route table in docs/deploy.md.
+two callers' managed policies in infra/template.json and the route table in docs/deploy.md. It also
+writes what the template's public function (PublicHandler) must share with chalice's output: its
+environment, its policy, the public routes' integrations and the stage's throttling, and
+infra/public-waf.json (the web ACL, for us-east-1).
 
 chalice copies a policy file into the function's role verbatim, so the ARNs are CloudFormation
 `Fn::Sub` strings: the packaged template pins them to the stack's own region and account, and
@@ -19,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app import app
 from chalicelib.domain.photos import ORIGINALS, PUBLIC, UPLOADS
 from chalicelib.queues import DEAD_LETTER_QUEUES
 
@@ -334,7 +338,15 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "photos": {"s3:GetObject": [UPLOADS], "s3:PutObject": [ORIGINALS, PUBLIC]},
         "hash_key": False,
     },
+    # The public routes' own function (infra/template.json: PublicHandler, not chalice's): the
+    # feeds and the page read public actions by status and by reference, and write nothing.
+    "public_handler": {
+        "tables": {"burgernet-actions": (READ + QUERY, ["status-index", "ref-index"])},
+    },
 }
+# Functions the merge template defines itself; chalice's iam_policy_file is for the others.
+TEMPLATE_FUNCTIONS = {"public_handler": "PublicHandler"}
+CHALICE_FUNCTIONS = [f for f in FUNCTIONS if f not in TEMPLATE_FUNCTIONS]
 
 
 def policy(function: str) -> dict[str, Any]:
@@ -553,7 +565,102 @@ def template_rendered() -> str:
     for caller in CALLERS:
         props = template["Resources"][caller.policy_id]["Properties"]
         props["PolicyDocument"] = caller_policy(caller)
+    _render_public_side(template)
     return json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- The public side: its own function, behind CloudFront, throttled at the stage -------------
+# Chalice serves every route from one function (APIHandler). The merge template adds PublicHandler,
+# the same code and handler, and points the public routes' integrations at it, so a flood of
+# anonymous reads runs out of PublicHandler's reserved concurrency, never dispatch's or the
+# senders'. What it needs to match chalice's output (routes, environment, policy) is written here.
+
+PUBLIC_PREFIXES = ("/public/", "/a/")  # CloudFront's behaviours: /public/* and /a/*
+PUBLIC_FUNCTION = TEMPLATE_FUNCTIONS["public_handler"]
+STAGE = "api"  # .chalice/config.json's api_gateway_stage
+# Per public method, at the origin: what CloudFront's misses and revalidations need is a few a
+# second; a caller that skips the CDN (the execute-api URL is public) gets 429 beyond this.
+PUBLIC_RATE_PER_S = 50
+PUBLIC_BURST = 100
+# Every other method: dispatch, signup and the app are a few requests a second; this only keeps
+# one stage from taking the account's 10,000 a second that every API in the region shares.
+STAGE_RATE_PER_S = 500
+STAGE_BURST = 1000
+
+
+def public_routes() -> list[str]:
+    """Every "METHOD /path" PublicHandler serves: the routes under PUBLIC_PREFIXES."""
+    return sorted(
+        f"{method} {path}"
+        for path, methods in app.routes.items()
+        if path.startswith(PUBLIC_PREFIXES)
+        for method in methods
+    )
+
+
+def _stage_path(path: str) -> str:
+    """A resource path as MethodSettings name it: /a/{ref} is /~1a~1{ref}."""
+    return "/" + path.replace("/", "~1")
+
+
+def method_settings() -> list[dict[str, Any]]:
+    """The stage's throttling: one default, then a stricter limit on each public method."""
+    settings: list[dict[str, Any]] = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": STAGE_RATE_PER_S,
+            "ThrottlingBurstLimit": STAGE_BURST,
+        }
+    ]
+    for route in public_routes():
+        method, path = route.split(" ", 1)
+        settings.append(
+            {
+                "ResourcePath": _stage_path(path),
+                "HttpMethod": method,
+                "ThrottlingRateLimit": PUBLIC_RATE_PER_S,
+                "ThrottlingBurstLimit": PUBLIC_BURST,
+            }
+        )
+    return settings
+
+
+def api_environment(template: dict[str, Any]) -> dict[str, Any]:
+    """The environment chalice gives APIHandler in prod: config.json's, then the template's."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env: dict[str, Any] = dict(config["environment_variables"])
+    env.update(config["stages"]["prod"].get("environment_variables", {}))
+    handler = template["Resources"].get("APIHandler", {}).get("Properties", {})
+    env.update(handler.get("Environment", {}).get("Variables", {}))
+    return env
+
+
+def _render_public_side(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    if PUBLIC_FUNCTION not in resources:
+        return
+    function = resources[PUBLIC_FUNCTION]["Properties"]
+    # The same settings as the routes it takes over from APIHandler, so it reads the same tables.
+    function["Environment"] = {"Variables": api_environment(template)}
+    resources[f"{PUBLIC_FUNCTION}Role"]["Properties"]["Policies"] = [
+        {"PolicyName": f"{PUBLIC_FUNCTION}RolePolicy", "PolicyDocument": policy("public_handler")}
+    ]
+    api = resources["RestAPI"]["Properties"]
+    uri = _sub(
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        f"${{{PUBLIC_FUNCTION}.Arn}}/invocations"
+    )
+    # Deep-merged into chalice's own paths: only the integration's target changes.
+    paths = api["DefinitionBody"].setdefault("paths", {})
+    for path in [p for p in paths if p.startswith(PUBLIC_PREFIXES)]:
+        del paths[path]  # a public route since removed
+    for route in public_routes():
+        method, path = route.split(" ", 1)
+        paths.setdefault(path, {})[method.lower()] = {
+            "x-amazon-apigateway-integration": {"uri": uri}
+        }
+    api["MethodSettings"] = method_settings()
 
 
 TABLE_START = "<!-- callers: written by python -m tools.policies -->"
@@ -572,12 +679,39 @@ def docs_rendered() -> str:
     return head + TABLE_START + "\n" + "\n".join(rows) + "\n" + TABLE_END + tail
 
 
+WAF_TEMPLATE = ROOT / "infra" / "public-waf.json"
+
+
+def waf_template_rendered() -> str:
+    """infra/public-waf.json: the template's PublicWebAcl alone, for a stack in us-east-1.
+
+    A CloudFront web ACL can only be made in us-east-1; a Burgernet stack elsewhere deploys this
+    there and passes its ARN as PublicWebAclArn, so both places hold the same rules.
+    """
+    acl = dict(json.loads(TEMPLATE.read_text())["Resources"]["PublicWebAcl"])
+    acl.pop("Condition", None)  # made whenever this template is deployed
+    waf = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Burgernet public distribution's web ACL, in us-east-1 (written by "
+        "python -m tools.policies from infra/template.json's PublicWebAcl)",
+        "Resources": {"PublicWebAcl": acl},
+        "Outputs": {
+            "PublicWebAclArn": {
+                "Description": "Pass as PublicWebAclArn to the Burgernet stack",
+                "Value": {"Fn::GetAtt": ["PublicWebAcl", "Arn"]},
+            }
+        },
+    }
+    return json.dumps(waf, indent=2, ensure_ascii=False) + "\n"
+
+
 def main() -> None:
     """Write every function's policy file, the template's caller policies and the docs table."""
     POLICY_DIR.mkdir(exist_ok=True)
-    for function in FUNCTIONS:
+    for function in CHALICE_FUNCTIONS:
         (POLICY_DIR / f"{function}.json").write_text(rendered(function))
     TEMPLATE.write_text(template_rendered())
+    WAF_TEMPLATE.write_text(waf_template_rendered())
     DEPLOY_DOC.write_text(docs_rendered())
 
 

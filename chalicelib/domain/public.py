@@ -21,6 +21,13 @@ from chalicelib.domain.model import Incident, Language, Outcome
 
 # A closed action stays in the Atom feed, and its CAP message and page stay up, this long.
 SHOWN_AFTER_CLOSE = timedelta(hours=48)
+# How long a browser or the CDN may keep a public answer before asking again (Cache-Control).
+# Lists and running actions can change at any moment (a new action, an update, a close): a reader
+# sees the change within half a minute, and each CDN cache asks us at most twice a minute.
+CHANGING_MAX_AGE = timedelta(seconds=30)
+# A closed action's CAP message and page never change again, only go (410) when its time on show
+# is over: kept up to an hour, never past that moment. Also the CDN's ceiling (infra: MaxTTL).
+FINAL_MAX_AGE = timedelta(hours=1)
 HOST = re.compile(r"[a-z0-9.-]{1,253}")  # a host name as urlsplit gives it (lower case)
 # Public coordinates have 3 decimals: about 111 m of latitude, 68 m of longitude at 52°N.
 PUBLIC_DECIMALS = 3
@@ -226,3 +233,12 @@ def web_origin(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not HOST.fullmatch(parts.hostname or ""):
         return None
     return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def max_age(action: PublicAction, now: datetime) -> timedelta:
+    """How long the action's CAP message and page may be cached: CHANGING_MAX_AGE while it runs,
+    up to FINAL_MAX_AGE once closed, never past the end of its time on show."""
+    if action.closed is None:
+        return CHANGING_MAX_AGE
+    left = action.closed + SHOWN_AFTER_CLOSE - now
+    return max(timedelta(0), min(FINAL_MAX_AGE, left))

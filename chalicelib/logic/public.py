@@ -22,12 +22,15 @@ from chalicelib.domain.errors import DomainError, Expired, NotFound
 from chalicelib.domain.messages import REF_LENGTH
 from chalicelib.domain.model import Incident, Outcome, Stage
 from chalicelib.domain.public import (
+    CHANGING_MAX_AGE,
+    FINAL_MAX_AGE,
     SHOWN_AFTER_CLOSE,
     Bulletin,
     Photo,
     PublicAction,
     Site,
     Update,
+    max_age,
 )
 from chalicelib.domain.requests import MAX_DURATION
 from chalicelib.logic.actions import REF_ALPHABET
@@ -54,9 +57,11 @@ def alert_list(site: Site, now: datetime) -> list[dict[str, Any]]:
     return [alert_item(public_view(a), site) for a in (*running, *ended)]
 
 
-def cap_message(ref: str, site: Site, now: datetime) -> str:
-    """The action's latest CAP 1.2 message; NotFound unless public, Expired once gone."""
-    return cap.message(_shown(ref, now), site)
+def cap_message(ref: str, site: Site, now: datetime) -> tuple[str, timedelta]:
+    """(the action's latest CAP 1.2 message, how long it may be cached); NotFound unless public,
+    Expired once gone."""
+    action = _shown(ref, now)
+    return cap.message(action, site), max_age(action, now)
 
 
 def feed(site: Site, now: datetime) -> str:
@@ -64,14 +69,17 @@ def feed(site: Site, now: datetime) -> str:
     return atom.feed([public_view(a) for a in _public_actions(SHOWN_AFTER_CLOSE, now)], site)
 
 
-def action_page(ref: str, site: Site, now: datetime) -> tuple[int, str, list[str]]:
-    """(HTTP status, HTML, origins of its images): the page, or why there is none."""
+def action_page(ref: str, site: Site, now: datetime) -> tuple[int, str, list[str], timedelta]:
+    """(HTTP status, HTML, origins of its images, how long it may be cached): the page, or why
+    there is none."""
     try:
         action = _shown(ref, now)
     except DomainError as exc:
-        status = 410 if isinstance(exc, Expired) else 404
-        return status, page.missing(status), []
-    return 200, page.render(action, site), page.image_origins(action)
+        if isinstance(exc, Expired):
+            return 410, page.missing(410), [], FINAL_MAX_AGE  # gone for good
+        # Nobody links to a reference before it exists: the short time only spares us repeats.
+        return 404, page.missing(404), [], CHANGING_MAX_AGE
+    return 200, page.render(action, site), page.image_origins(action), max_age(action, now)
 
 
 def _shown(ref: str, now: datetime) -> PublicAction:

@@ -399,7 +399,7 @@ def test_readers_poll_with_an_etag_and_widgets_on_other_sites_may_read_it(system
     action = start(system)
     first = system.client.http.get("/public/alerts")
     etag = first.headers["ETag"]
-    assert first.headers["Cache-Control"] == "public, max-age=60"
+    assert first.headers["Cache-Control"] == "public, max-age=30"
     assert first.headers["Access-Control-Allow-Origin"] == "*"
 
     again = system.client.http.get("/public/alerts", headers={"If-None-Match": etag})

@@ -41,7 +41,7 @@ def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
 def test_the_policy_files_are_what_tools_policies_writes() -> None:
     stale = [
         f
-        for f in policies.FUNCTIONS
+        for f in policies.CHALICE_FUNCTIONS
         if (policies.POLICY_DIR / f"{f}.json").read_text() != policies.rendered(f)
     ]
     assert stale == [], "run `python -m tools.policies`"
@@ -50,11 +50,15 @@ def test_the_policy_files_are_what_tools_policies_writes() -> None:
 def test_every_function_has_its_own_role(template: dict[str, Any]) -> None:
     functions = _resources(template, "AWS::Serverless::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(functions) == len(app.handler_map) - _routes_minus_one()
+    # chalice's functions, plus the template's own (the public routes' PublicHandler)
+    assert len(functions) == len(app.handler_map) - _routes_minus_one() + len(
+        policies.TEMPLATE_FUNCTIONS
+    )
     assert len(set(roles)) == len(roles)
-    assert sorted(policies.FUNCTIONS) == sorted(
+    assert sorted(policies.CHALICE_FUNCTIONS) == sorted(
         {"api_handler"} | {n for n in app.handler_map if not _is_route(n)}
     )
+    assert set(policies.TEMPLATE_FUNCTIONS.values()) <= set(functions)
 
 
 def _is_route(name: str) -> bool:

@@ -315,7 +315,7 @@ def test_the_feed_has_an_etag_and_answers_304_while_nothing_changed(system: Syst
     action = start(system)
     first = feed(system)
     etag = first.headers["ETag"]
-    assert first.headers["Cache-Control"] == "public, max-age=60"
+    assert first.headers["Cache-Control"] == "public, max-age=30"
 
     again = feed(system, **{"If-None-Match": etag})
     assert again.status_code == 304

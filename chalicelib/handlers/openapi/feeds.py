@@ -27,6 +27,9 @@ IF_NONE_MATCH = {
     },
 }
 
+# An answer a browser or the CDN may keep (docs/api.md: 30 s, or an hour once it cannot change).
+CACHED = {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}
+
 # The public circle's centre (chalicelib/domain/public.py): never the exact point, often a home.
 _ROUNDED = "3 decimals (about 100 m): never the exact point."
 
@@ -63,14 +66,18 @@ def paths() -> dict[str, Schema]:
                 "A public action's latest CAP 1.2 message",
                 {
                     "200": {
-                        "description": "The message (OASIS CAP 1.2).",
+                        "description": "The message (OASIS CAP 1.2). Cache-Control: max-age=30 "
+                        "while the action runs, up to 3600 once it is closed.",
+                        "headers": CACHED,
                         "content": {"application/cap+xml": {"schema": text}},
                     },
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
                     "404": error("`action_not_found` (or not public), `not_found`."),
                     "410": error("`action_gone`: closed more than 48 hours ago."),
                 },
                 parameters=[
-                    path_parameter("name", "The action's reference and `.cap`: K7P2QX.cap.")
+                    path_parameter("name", "The action's reference and `.cap`: K7P2QX.cap."),
+                    IF_NONE_MATCH,
                 ],
             )
         },
@@ -96,11 +103,19 @@ def paths() -> dict[str, Schema]:
             "get": op(
                 "A public action's page (HTML, Dutch with English)",
                 {
-                    "200": {**html, "description": "The page."},
+                    "200": {
+                        **html,
+                        "description": "The page, cached as the CAP message.",
+                        "headers": CACHED,
+                    },
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
                     "404": {**html, "description": "No public action with this reference."},
                     "410": {**html, "description": "Closed more than 48 hours ago."},
                 },
-                parameters=[path_parameter("ref", "The action's reference, e.g. K7P2QX.")],
+                parameters=[
+                    path_parameter("ref", "The action's reference, e.g. K7P2QX."),
+                    IF_NONE_MATCH,
+                ],
             )
         },
         **action_list_path(),
