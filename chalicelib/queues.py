@@ -24,12 +24,25 @@ CODE_SENDERS = 2  # the least MaximumConcurrency; codes are few (CODES_PER_HOUR 
 SOCIAL_QUEUE = "burgernet-social"
 SOCIAL_POSTERS = 2  # the least MaximumConcurrency; a few posts an action
 INBOUND_SMS_TOPIC = "burgernet-inbound-sms"  # SNS two-way SMS delivers replies (STOP) here
+# End User Messaging SMS delivery events (configuration set -> SNS topic -> this queue): the
+# receipts that settle ambiguous alerts (logic/receipts.py).
+RECEIPTS_QUEUE = "burgernet-receipts"
+RECEIPTS_TOPIC = "burgernet-sms-receipts"
+RECEIPT_READERS = 2  # the least MaximumConcurrency; each receipt is a few reads and a write
 
 # Where each queue's messages go after too many receives (infra/template.json's RedrivePolicy).
 # A message here is someone not alerted, or a code not sent: the sweep counts them every minute.
 DEAD_LETTER_QUEUES = tuple(
     f"{queue}-dlq"
-    for queue in (TARGETING_QUEUE, SMS_QUEUE, VOICE_QUEUE, PUSH_QUEUE, CODES_QUEUE, SOCIAL_QUEUE)
+    for queue in (
+        TARGETING_QUEUE,
+        SMS_QUEUE,
+        VOICE_QUEUE,
+        PUSH_QUEUE,
+        CODES_QUEUE,
+        SOCIAL_QUEUE,
+        RECEIPTS_QUEUE,
+    )
 )
 
 SQS_BATCH = 10  # SendMessageBatch takes at most ten entries

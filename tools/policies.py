@@ -302,6 +302,16 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
         "call_attributes": True,
     },
     "inbound_sms": {"tables": LEAVE_TABLES},
+    # SMS receipts: an ambiguous alert found by the number's keyed hash, settled or queued again
+    # (with the updates and the result it missed)
+    "receipt_reader": {
+        "tables": {
+            "burgernet-deliveries": (BATCH_GET + QUERY + UPDATE, ["caller-index"]),
+            "burgernet-actions": (READ + UPDATE, []),
+        },
+        "receive": "burgernet-receipts",
+        "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
+    },
     "sweeper": {
         "tables": {
             "burgernet-actions": (
@@ -309,8 +319,16 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
                 ["status-index", "pending-index", "redaction-index"],
             ),
             "burgernet-sightings": (QUERY + UPDATE, []),
+            # reconciliation: an ambiguous alert with no receipt in time is queued once more
+            "burgernet-deliveries": (BATCH_GET + UPDATE, []),
         },
-        "send_to": ["burgernet-targeting", "burgernet-social"],
+        "send_to": [
+            "burgernet-targeting",
+            "burgernet-social",
+            "burgernet-sms",
+            "burgernet-voice",
+            "burgernet-push",
+        ],
         "count": list(DEAD_LETTER_QUEUES),  # the DeadLettered metric
         # redaction takes back every photo the action had: found by its originals, deleted,
         # and invalidated at the CDN (its posts go through burgernet-social)

@@ -11,7 +11,12 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.dal.deliveries import add_counts, finish_sending, ledger_item
+from chalicelib.dal.deliveries import (
+    add_counts,
+    finish_sending,
+    ledger_item,
+    settle_ambiguous_alert,
+)
 from chalicelib.dal.models import Delivery
 from chalicelib.dal.records import DeliveryRecord
 from chalicelib.domain.model import CallOutcome, DeliveryStatus, Kind
@@ -36,6 +41,17 @@ def finish_call(
     finish_sending(
         delivery, kind, DeliveryStatus.SENT, now, contact_id, also=call, update_id=update_id
     )
+
+
+def settle_placed_call(delivery: DeliveryRecord, before: DeliveryStatus, contact_id: str) -> bool:
+    """An alert call whose start ended ambiguously was placed after all (Connect's contact event
+    says so): sent, recorded as finish_call would have; False if it moved on meanwhile."""
+    call: list[Action] = [
+        Delivery.contact_id.set(contact_id),
+        Delivery.contact_kind.set(Kind.ALERT),
+        Delivery.voice_attempts.add(1),
+    ]
+    return settle_ambiguous_alert(delivery, before, DeliveryStatus.SENT, contact_id, also=call)
 
 
 def by_contact(contact_id: str) -> Delivery | None:

@@ -28,7 +28,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
-from chalicelib.dal.records import DeliveryRecord
+from chalicelib.dal.records import ActionRecord, DeliveryRecord
 from chalicelib.domain.model import DeliveryStatus, Kind
 from chalicelib.tracing import carried
 
@@ -197,7 +197,11 @@ def finish_sending(
     ledger_item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
     if kind is not Kind.UPDATE:
         prefix = "" if kind is Kind.ALERT else "results_"
-        add_counts(delivery.action_id, **{prefix + outcome.value: 1})
+        unsettled = kind is Kind.ALERT and outcome is DeliveryStatus.UNKNOWN
+        # An ambiguous alert is noted on the action in the same write that counts it, so the
+        # sweep's reconciliation finds it without reading the ledger.
+        also_action = [_unsettled().add({delivery.participant_id})] if unsettled else []
+        _bump(delivery.action_id, {prefix + outcome.value: 1}, also_action)
 
 
 def cut_off(delivery: DeliveryRecord, now: datetime) -> bool:
@@ -213,7 +217,11 @@ def settle_cut_off_alert(delivery: DeliveryRecord, now: datetime) -> bool:
     """An alert left `sending` by a worker that died mid-publish: unknown; False if it moved on."""
     if not _transition(delivery, Kind.ALERT, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN, now):
         return False
-    add_counts(delivery.action_id, unknown=1)
+    _bump(
+        delivery.action_id,
+        {DeliveryStatus.UNKNOWN.value: 1},
+        [_unsettled().add({delivery.participant_id})],
+    )
     return True
 
 
@@ -287,9 +295,91 @@ def ledger(action_id: str) -> Iterator[Delivery]:
 
 def add_counts(action_id: str, **deltas: int) -> None:
     """Add to the action's live counters."""
+    _bump(action_id, deltas)
+
+
+def _bump(action_id: str, deltas: dict[str, int], also: Sequence[Action] = ()) -> None:
     updates = [getattr(models.Action, name).add(delta) for name, delta in deltas.items() if delta]
+    updates.extend(also)
     if updates:
         models.Action(action_id).update(actions=updates)
+
+
+def _unsettled() -> Any:
+    return models.Action.unsettled
+
+
+# Reconciling ambiguous alerts from the providers' receipts (logic/receipts.py).
+
+
+def note_unsettled(delivery: DeliveryRecord) -> None:
+    """Note an alert found left `sending` by a run that died, for the sweep to settle."""
+    _bump(delivery.action_id, {}, [_unsettled().add({delivery.participant_id})])
+
+
+def forget_unsettled(action_id: str, participant_ids: Sequence[str]) -> None:
+    """These people's alerts need no more reconciling."""
+    if participant_ids:
+        _bump(action_id, {}, [_unsettled().delete(set(participant_ids))])
+
+
+def unsettled_of(action: ActionRecord) -> list[Delivery]:
+    """The deliveries an action notes as ambiguous and not yet settled (consistent reads)."""
+    return load(action.action_id, sorted(action.unsettled or ()))
+
+
+def receipt_candidates(phone: str, since: datetime) -> list[Delivery]:
+    """Every delivery to this E.164 number claimed since `since`, read whole (caller index)."""
+    people: dict[str, list[str]] = {}
+    for hit in Delivery.by_caller.query(pseudonym(CALLER, phone), Delivery.claimed_at >= since):
+        people.setdefault(hit.action_id, []).append(hit.participant_id)
+    return [found for action_id, ids in people.items() for found in load(action_id, ids)]
+
+
+def settle_ambiguous_alert(
+    delivery: DeliveryRecord,
+    before: DeliveryStatus,
+    outcome: DeliveryStatus,
+    message_id: str | None = None,
+    also: Sequence[Action] = (),
+) -> bool:
+    """An ambiguous alert (`before`: unknown, or sending when cut off) settled from the
+    provider's record as sent or failed, and counted; False if it moved on meanwhile."""
+    updates: list[Action] = [Delivery.alert_status.set(outcome), *also]
+    if message_id and not delivery.alert_message_id:
+        updates.append(Delivery.alert_message_id.set(message_id))
+    if not _conditional_update(delivery, updates, Delivery.alert_status == before):
+        return False
+    deltas = {outcome.value: 1}
+    if before is DeliveryStatus.UNKNOWN:
+        deltas[DeliveryStatus.UNKNOWN.value] = -1
+    _bump(delivery.action_id, deltas, [_unsettled().delete({delivery.participant_id})])
+    return True
+
+
+def retry_ambiguous_alert(delivery: DeliveryRecord, before: DeliveryStatus) -> bool:
+    """Queue an ambiguous alert once more, exactly once: the same write marks it retried, on
+    the condition that it was not; False if it was, or it moved on meanwhile."""
+    updates: list[Action] = [
+        Delivery.alert_status.set(DeliveryStatus.QUEUED),
+        Delivery.alert_retried.set(True),
+    ]
+    condition = (Delivery.alert_status == before) & Delivery.alert_retried.does_not_exist()
+    if not _conditional_update(delivery, updates, condition):
+        return False
+    deltas = {DeliveryStatus.UNKNOWN.value: -1} if before is DeliveryStatus.UNKNOWN else {}
+    _bump(delivery.action_id, deltas, [_unsettled().delete({delivery.participant_id})])
+    return True
+
+
+def _conditional_update(delivery: DeliveryRecord, updates: list[Action], condition: Any) -> bool:
+    try:
+        ledger_item(delivery).update(actions=updates, condition=condition)
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return False
+    return True
 
 
 def alerted_actions(phone: str, since: datetime) -> list[str]:

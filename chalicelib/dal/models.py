@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import STRING
@@ -250,6 +251,9 @@ class Action(Model):
     first_alert_sms = UnicodeAttribute(null=True)
     first_alert_voice = UnicodeAttribute(null=True)
     first_alert_push = UnicodeAttribute(null=True)
+    # The people whose alert ended ambiguously (unknown, or found cut off mid-send) and is not
+    # settled yet: the sweep's reconciliation reads only these (docs/architecture.md, the ledger).
+    unsettled = UnicodeSetAttribute(null=True)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()
@@ -330,6 +334,9 @@ class Delivery(Model):
     voice_line = NumberAttribute(null=True)  # the call line that call holds
     voice_attempts = NumberAttribute(null=True)
     alert_outcome = UnicodeAttribute(null=True)  # calls: answered | no_answer | busy | failed
+    # Set, in the same conditional write that queues it again, when an ambiguous alert is tried
+    # once more after a failure receipt or none in time: never a third time.
+    alert_retried = BooleanAttribute(null=True)
     device_id = UnicodeAttribute(null=True)  # push: the app install reached
     endpoint_arn = UnicodeAttribute(null=True)  # push: its SNS platform endpoint
     by_participant = ParticipantDeliveries()

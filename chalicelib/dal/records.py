@@ -183,6 +183,9 @@ class ActionRecord(Protocol):
     @property
     def throttled_push(self) -> float: ...
 
+    @property
+    def unsettled(self) -> set[str] | None: ...
+
 
 class DeliveryRecord(Protocol):
     """One person's ledger entry for one action."""
@@ -228,6 +231,12 @@ class DeliveryRecord(Protocol):
 
     @property
     def voice_attempts(self) -> float | None: ...
+
+    @property
+    def alert_retried(self) -> bool | None: ...
+
+    @property
+    def alert_message_id(self) -> str | None: ...
 
     @property
     def device_id(self) -> str | None: ...

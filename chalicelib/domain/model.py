@@ -115,3 +115,10 @@ class CallOutcome(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"  # the number cannot be called
+
+
+class ReceiptOutcome(StrEnum):
+    """What a provider's receipt says became of one message (docs/architecture.md, the ledger)."""
+
+    DELIVERED = "delivered"  # the carrier took it, or the call was placed
+    FAILED = "failed"  # it did not reach the phone, for good

@@ -12,7 +12,7 @@ from chalice import Blueprint, Rate
 
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
-from chalicelib.logic import account, calls, codes, sending, social, sweep, targeting
+from chalicelib.logic import account, calls, codes, receipts, sending, social, sweep, targeting
 from chalicelib.logic.work import SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -20,6 +20,8 @@ from chalicelib.queues import (
     CODES_QUEUE,
     INBOUND_SMS_TOPIC,
     PUSH_QUEUE,
+    RECEIPT_READERS,
+    RECEIPTS_QUEUE,
     SENDERS,
     SMS_QUEUE,
     SOCIAL_POSTERS,
@@ -145,6 +147,15 @@ def social_poster(event: Any) -> dict[str, Any]:
     )
 
 
+@workers.on_sqs_message(queue=RECEIPTS_QUEUE, batch_size=10, maximum_concurrency=RECEIPT_READERS)
+def receipt_reader(event: Any) -> dict[str, Any]:
+    """SMS delivery receipts: settle ambiguous alerts; a receipt that came too early is read
+    again later, a malformed one dropped."""
+    bodies = [(record.to_dict()["messageId"], record.body) for record in event]
+    later = receipts.receive_all(bodies, now(), runtime().queues)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in later]}
+
+
 @workers.on_cw_event(CONTACT_EVENTS)
 def contact_events(event: Any) -> None:
     """Connect's contact events: how each call went; frees its line; retries a missed alert."""
@@ -166,5 +177,12 @@ def sweeper(event: Any) -> sweep.SweepReport:
     rt = runtime()
     keep = timedelta(days=rt.settings.keep_descriptions_days)
     return sweep.sweep(
-        rt.targeting, now(), keep, rt.dead_letters, rt.metrics, rt.posts, shelf=rt.shelf
+        rt.targeting,
+        now(),
+        keep,
+        rt.dead_letters,
+        rt.metrics,
+        rt.posts,
+        shelf=rt.shelf,
+        senders=rt.queues,
     )

@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.connect import ended_call
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import calls as call_ledger
+from chalicelib.dal import deliveries as ledger
 from chalicelib.dal import lines
-from chalicelib.domain.model import ActionStatus, CallOutcome, Channel, Kind
+from chalicelib.dal.records import DeliveryRecord
+from chalicelib.domain.model import ActionStatus, CallOutcome, Channel, DeliveryStatus, Kind
+from chalicelib.logic.late import messages_for_late_alerts
 from chalicelib.logic.ports import Voice
 from chalicelib.logic.work import enqueue_by_channel
 from chalicelib.logs import log_event
@@ -80,9 +83,8 @@ def call_ended(
     contact_id: str, outcome: CallOutcome, queues: Mapping[Channel, WorkQueue], voice: Voice | None
 ) -> None:
     """Record how a call went, free its line, and queue a second try for an unanswered alert."""
-    delivery = call_ledger.by_contact(contact_id)
+    delivery = call_ledger.by_contact(contact_id) or _unknown_call_ended(contact_id, voice, queues)
     if delivery is None:
-        _unknown_call_ended(contact_id, voice)
         return
     if delivery.voice_line is not None:
         lines.release(int(delivery.voice_line))
@@ -102,14 +104,43 @@ def call_ended(
         )
 
 
-def _unknown_call_ended(contact_id: str, voice: Voice | None) -> None:
+def _unknown_call_ended(
+    contact_id: str, voice: Voice | None, queues: Mapping[Channel, WorkQueue]
+) -> DeliveryRecord | None:
     """A call we never learnt the id of ended: its start's answer was lost (an unknown alert).
-    Its reference names the delivery that holds its line: free that line now."""
+
+    Its reference names the delivery. The call was placed, so an alert still ambiguous is
+    settled as sent, and returned to be recorded like any ended call; otherwise only the line
+    it holds is freed, and None returned.
+    """
     reference = voice.reference_of(contact_id) if voice is not None else None
     delivery = call_ledger.by_reference(reference) if reference else None
+    if delivery is not None and reference and _placed_alert(delivery, reference, contact_id):
+        settled = call_ledger.by_reference(reference)  # read again: the index lags a write
+        if settled is not None:
+            # Updates and the result it missed while it was ambiguous.
+            messages_for_late_alerts(settled.action_id, [settled], queues)
+        return settled
     if delivery is None or delivery.voice_line is None:
         log_event("unknown_contact", contact_id=contact_id)
-        return
+        return None
     lines.release(int(delivery.voice_line))
     call_ledger.forget_line(delivery)
     log_event("unknown_call_ended", action_id=delivery.action_id, contact_id=contact_id)
+    return None
+
+
+def _placed_alert(delivery: DeliveryRecord, reference: str, contact_id: str) -> bool:
+    """Settle an ambiguous alert as sent by the call its reference names; True if it was."""
+    parts = reference.split(":")
+    before = delivery.alert_status
+    if len(parts) < 3 or parts[2] != Kind.ALERT.value:
+        return False
+    if before is DeliveryStatus.SENDING and not ledger.cut_off(delivery, datetime.now(UTC)):
+        return False  # its sender may still record the call itself
+    if before not in (DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING):
+        return False
+    if not call_ledger.settle_placed_call(delivery, before, contact_id):
+        return False
+    log_event("unknown_call_placed", action_id=delivery.action_id, contact_id=contact_id)
+    return True

@@ -36,8 +36,9 @@ from chalicelib.domain.model import (
 )
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.calls import LINE_WAIT_S, Lease, LinesBusy, call_line
+from chalicelib.logic.late import messages_for_late_alerts
 from chalicelib.logic.ports import Push, Sms, Voice
-from chalicelib.logic.work import SendWork, Step, Tally, enqueue_by_channel
+from chalicelib.logic.work import SendWork, Step, Tally
 from chalicelib.logs import log_event
 from chalicelib.queues import WorkQueue
 from chalicelib.tracing import count, traced
@@ -161,7 +162,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
             action_id=work.action_id,
         )
         if alerted:
-            _messages_for_late_alerts(work.action_id, alerted, sender.queues)
+            messages_for_late_alerts(work.action_id, alerted, sender.queues)
     if later:
         _put_back(work, later, waits, sender.queues)
     return tally.steps[Step.SENT]
@@ -356,25 +357,13 @@ def _start(delivery: DeliveryRecord, work: SendWork, action: ActionRecord, now: 
     if kind is Kind.RESULT and delivery.alert_status in ledger.NOT_KNOWABLY_ALERTED:
         ledger.skip_result(delivery)
         return False
-    return ledger.start_sending(delivery, kind, now, work.update_id)
-
-
-def _messages_for_late_alerts(
-    action_id: str, alerted: Sequence[DeliveryRecord], queues: Mapping[Channel, WorkQueue]
-) -> None:
-    """Queue the updates and the result that these alerts, just sent, went out too late for.
-
-    An update's or the results' pass may have read these people's deliveries before their
-    alerts were sent; queueing is conditional per delivery, so whoever comes second does nothing.
-    """
-    action = action_store.get_action(action_id)
-    for update in action.updates:
-        uid = update.update_id
-        late = [d for d in alerted if ledger.queue_update(d, uid)]
-        enqueue_by_channel(queues, Kind.UPDATE, action_id, late, update_id=uid)
-    if action.status is ActionStatus.CLOSED:
-        late = [d for d in alerted if ledger.queue_result(d)]
-        enqueue_by_channel(queues, Kind.RESULT, action_id, late)
+    started = ledger.start_sending(delivery, kind, now, work.update_id)
+    if not started and kind is Kind.ALERT and delivery.alert_status is DeliveryStatus.SENDING:
+        # Sending since before this run took its chunk: an earlier run died mid-send (or a
+        # duplicate delivery of the message is sending it now). Noted for the sweep, which
+        # settles it once it is cut off (logic/receipts.py).
+        ledger.note_unsettled(delivery)
+    return started
 
 
 def _render(chunk: Chunk, language: Language) -> str:

@@ -3,7 +3,7 @@ count what operations alarm on (late targeting, dead-lettered messages)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypedDict
 
@@ -12,8 +12,8 @@ from chalicelib.dal import devices
 from chalicelib.dal.records import ActionRecord
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.metrics import Metric, Metrics
-from chalicelib.domain.model import Fanout, Outcome, Stage, iso
-from chalicelib.logic import social
+from chalicelib.domain.model import Channel, Fanout, Outcome, Stage, iso
+from chalicelib.logic import receipts, social
 from chalicelib.logic.actions import enqueue
 from chalicelib.logic.photos import PhotoShelf, take_back_all
 from chalicelib.logs import log_event
@@ -36,6 +36,7 @@ class SweepReport(TypedDict):
     expired: int  # actions closed because their time ran out
     redriven: int  # fan-out work enqueued again
     redacted: int  # closed actions whose free text was removed
+    retried: int  # ambiguous alerts tried once more: no receipt came in time
 
 
 def sweep(
@@ -46,9 +47,11 @@ def sweep(
     metrics: Metrics,
     posts: WorkQueue | None = None,
     shelf: PhotoShelf | None = None,
+    senders: Mapping[Channel, WorkQueue] | None = None,
 ) -> SweepReport:
-    """Close actions past their time, re-enqueue stalled fan-out, redact old closed actions,
-    and publish what operations alarm on: late targeting and dead-lettered messages."""
+    """Close actions past their time, re-enqueue stalled fan-out, try ambiguous alerts with no
+    receipt once more (`senders`: each channel's queue), redact old closed actions, and publish
+    what operations alarm on: late targeting and dead-lettered messages."""
     expired = 0
     redriven = 0
     for action in action_store.active_actions():
@@ -70,9 +73,10 @@ def sweep(
             log_event("fanout_redriven", action_id=action_id, kind=kind)
             enqueue(targeting, kind, action_id, trace=action.trace_header)
             redriven += 1
+    retried = receipts.reconcile(now, senders).retried if senders is not None else 0
     redacted = redact(now, keep_descriptions, shelf, posts)
     measure(now, dead_letters, metrics)  # last: the sweep's own work never waits on it
-    return SweepReport(expired=expired, redriven=redriven, redacted=redacted)
+    return SweepReport(expired=expired, redriven=redriven, redacted=redacted, retried=retried)
 
 
 def measure(now: datetime, dead_letters: Sequence[WorkQueue], metrics: Metrics) -> None:

@@ -467,7 +467,7 @@ def test_given_an_action_past_its_time_when_the_sweep_runs_twice_then_one_expiry
 
     # Then
     assert first["expired"] == 1
-    assert second == {"expired": 0, "redriven": 0, "redacted": 0}
+    assert second == {"expired": 0, "redriven": 0, "redacted": 0, "retried": 0}
     expired = view(system, short["action_id"])
     assert expired["status"] == "closed"
     assert expired["outcome"] == "expired"
@@ -519,7 +519,7 @@ def test_given_an_action_with_time_left_when_the_sweep_runs_then_nothing_changes
     system.run_queues()
 
     clock(timedelta(minutes=4))
-    assert system.sweep() == {"expired": 0, "redriven": 0, "redacted": 0}
+    assert system.sweep() == {"expired": 0, "redriven": 0, "redacted": 0, "retried": 0}
     system.run_queues()
 
     assert view(system, action["action_id"])["status"] == "active"

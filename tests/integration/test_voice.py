@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib import runtime as runtime_module
 from chalicelib.adapters.errors import SendFailed
+from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery, Place
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.pacing import RateLimiter
@@ -444,3 +445,74 @@ def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_the_call_ends(
     # Then: its line was freed, and the eleventh person is called on it
     assert [p for _, p in center.starts][-1] == phones[10]
     assert center.max_running == 10
+
+
+def test_a_call_placed_though_its_start_answer_was_lost_counts_as_sent_when_it_ends(
+    system: System, clock: FakeClock, center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: Connect places the call, but the start's answer is lost: the alert is unknown
+    add_participant("+31611000001", UTRECHT, channel="voice")
+    place_call = center.call
+
+    def answer_lost(phone: str, text: str, language: Language, reference: str) -> str:
+        place_call(phone, text, language, reference)
+        raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
+
+    monkeypatch.setattr(center, "call", answer_lost)
+    action = start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    for message in system.emulator.drain(VOICE_QUEUE):
+        system.invoke("voice_sender", VOICE_QUEUE, [message])
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert (counts["sent"], counts["unknown"]) == (0, 1)
+
+    # When: the call ends, and Connect's contact event names it (by the call's reference)
+    [contact] = list(center.references)
+    system.client.lambda_.invoke("contact_events", contact_event(contact, answered=True))
+
+    # Then: dispatch sees it sent and answered, and the sweep, long after, calls nobody again
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert (counts["sent"], counts["unknown"]) == (1, 0)
+    [delivery] = ledger.ledger(action["action_id"])
+    assert delivery.alert_outcome == "answered"
+    clock.sleep(600)  # twice the receipt window, the action still running
+    assert system.sweep()["retried"] == 0
+    system.emulator.time_passes(VOICE_QUEUE)
+    assert system.emulator.drain(VOICE_QUEUE) == []
+    assert len(center.starts) == 1
+
+
+def test_an_unknown_call_with_no_contact_event_is_tried_once_more_with_the_same_client_token(
+    system: System, clock: FakeClock, center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: a start whose answer is lost, and no contact event ever comes
+    add_participant("+31611000001", UTRECHT, channel="voice")
+    place_call = center.call
+    lost = [True]
+
+    def answer_lost_once(phone: str, text: str, language: Language, reference: str) -> str:
+        contact = place_call(phone, text, language, reference)
+        if lost.pop() if lost else False:
+            raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
+        return contact
+
+    monkeypatch.setattr(center, "call", answer_lost_once)
+    action = start_action(system, ["voice"])
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    for message in system.emulator.drain(VOICE_QUEUE):
+        system.invoke("voice_sender", VOICE_QUEUE, [message])
+
+    # When: the sweep runs past the receipt window, and the call it queues is sent
+    clock.sleep(360)
+    assert system.sweep()["retried"] == 1
+    for message in system.emulator.drain(VOICE_QUEUE):
+        system.invoke("voice_sender", VOICE_QUEUE, [message])
+
+    # Then: the retry carried the first start's reference, so Connect's ClientToken is the same
+    # and a call already placed is returned, not placed twice; the ledger has it sent
+    references = list(center.references.values())
+    assert len(references) == 2 and references[0] == references[1]
+    counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
+    assert (counts["sent"], counts["unknown"]) == (1, 0)
