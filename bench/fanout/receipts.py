@@ -3,18 +3,18 @@
 Every SMS the provider accepts gets a receipt (delivered) 5-60 s later, except the share
 `FaultRates.receipts_lost` whose receipt never arrives. `deliver` is where a receipt enters the
 application, and `sweep` is the receipts' step of the scheduled sweep (the window after which an
-unknown send with no receipt counts as not delivered). Both are no-ops until the reconciliation
-logic (branch s3-receipts) is in this checkout: then they call it, and nothing else changes.
+unknown send with no receipt counts as not delivered); both reach chalicelib.logic.receipts.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.model import Channel, Kind
+from chalicelib.domain import receipts
+from chalicelib.domain.model import Channel, Kind, ReceiptOutcome
+from chalicelib.logic import receipts as reconcile
 
 if TYPE_CHECKING:
     from bench.fanout.simulation import Simulation
@@ -40,7 +40,7 @@ class Receipts:
         self.arrived = 0
         self.settled = 0  # receipts the reconciliation logic acted on
         self._pending = 0
-        self.logic: Any = _reconciliation()
+        self.logic: _Wired | None = _reconciliation()
 
     def accepted(
         self, message_id: str, destination: str, send: tuple[str, Kind, str] | None
@@ -92,43 +92,31 @@ class Receipts:
             self.logic.sweep(now, self.sim)
 
 
-def _reconciliation() -> Any:
-    """The reconciliation logic's adapter for the bench, once its module is in this checkout."""
-    try:
-        logic = importlib.import_module("chalicelib.logic.receipts")
-        domain = importlib.import_module("chalicelib.domain.receipts")
-    except ImportError:
-        return None
-    return _Wired(logic, domain)
+def _reconciliation() -> _Wired:
+    """The reconciliation logic's adapter for the bench."""
+    return _Wired()
 
 
 class _Wired:
-    """Hands receipts to chalicelib.logic.receipts, in the shape its SQS handler parses."""
-
-    def __init__(self, logic: Any, domain: Any) -> None:
-        self.logic = logic
-        self.domain = domain
+    """Hands receipts to chalicelib.logic.receipts, as its SQS handler does once it parsed them."""
 
     def handle(self, receipt: Receipt, sim: Simulation) -> bool:
         """One receipt through `receive`; one that comes too early is read again a minute on."""
-        domain = self.domain
-        parsed = domain.Receipt(
+        parsed = receipts.Receipt(
             channel=Channel.SMS,
             message_id=receipt.message_id,
             destination=receipt.destination,
-            outcome=domain.ReceiptOutcome.DELIVERED
-            if receipt.delivered
-            else domain.ReceiptOutcome.FAILED,
+            outcome=ReceiptOutcome.DELIVERED if receipt.delivered else ReceiptOutcome.FAILED,
             at=receipt.at,
             event="TEXT_DELIVERED" if receipt.delivered else "TEXT_FAILED",
         )
         try:
-            settled = self.logic.receive(parsed, sim.moment(), sim.queues)
-        except self.logic.ReceiptEarly:
+            settled = reconcile.receive(parsed, sim.moment(), sim.queues)
+        except reconcile.ReceiptEarly:
             sim.receipts.again(receipt)
             return False
-        return str(getattr(settled, "name", settled)) in ("DELIVERED", "RETRIED", "FAILED")
+        return settled in (reconcile.Settled.DELIVERED, reconcile.Settled.RETRIED)
 
     def sweep(self, now: datetime, sim: Simulation) -> None:
-        """The sweep itself runs the receipts' step when it is given the senders' queues."""
+        """Nothing here: the sweep runs the receipts' step itself, given the senders' queues."""
         return None

@@ -64,7 +64,7 @@ def faulty() -> dict[str, dict[str, Any]]:
     rates = FaultRates(
         throttled=0.05,
         ambiguous=0.2,
-        crashes=0.1,
+        crashes=0.3,
         hung_invocations=0.1,
         duplicate_deliveries=0.3,
         receipts_lost=0.2,
@@ -90,7 +90,7 @@ def test_every_injected_fault_happens_and_is_counted(faulty: dict[str, dict[str,
     ambiguous = sum(line["ambiguous"] for line in lines)
     delivered = sum(line["ambiguous_delivered"] for line in lines)
     assert 0 < delivered < ambiguous  # some timeouts went out, some did not
-    assert sms["faults"]["crashes"] == 0.1  # the rates are printed with the results
+    assert sms["faults"]["crashes"] == 0.3  # the rates are printed with the results
 
 
 def test_under_faults_the_loss_is_what_no_provider_sent_and_nobody_is_alerted_twice(
