@@ -47,6 +47,7 @@ bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.local_scale
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.ledger_keys
 
 # locust is not in the dev lock yet: LOCUST=path/to/locust (e.g. a throwaway venv's) until it is.
 LOCUST ?= $(BIN)/locust

@@ -15,6 +15,7 @@ from chalicelib.dal.deliveries import (
     add_counts,
     finish_sending,
     ledger_item,
+    ledger_key,
     settle_ambiguous_alert,
 )
 from chalicelib.dal.models import Delivery
@@ -59,7 +60,7 @@ def by_contact(contact_id: str) -> Delivery | None:
     hit = next(iter(Delivery.by_contact.query(contact_id)), None)
     if hit is None:
         return None
-    return Delivery.get(hit.action_id, hit.participant_id, consistent_read=True)
+    return Delivery.get(hit.ledger_key, hit.participant_id, consistent_read=True)
 
 
 def forget_line(delivery: DeliveryRecord) -> None:
@@ -73,7 +74,7 @@ def by_reference(reference: str) -> Delivery | None:
     if len(parts) < 2 or not all(parts[:2]):
         return None
     try:
-        return Delivery.get(parts[0], parts[1], consistent_read=True)
+        return Delivery.get(ledger_key(parts[0], parts[1]), parts[1], consistent_read=True)
     except Delivery.DoesNotExist:
         return None
 

@@ -10,12 +10,16 @@ queued -> sending -> sent | failed | unknown, or skipped when their alert did no
 
 The action's counters are bumped with each transition (live progress for dispatch) and set from
 a full pass over the ledger when the results are fanned out.
+
+An action's deliveries are spread over SHARDS partition keys, `<action id>#<shard>`, the shard
+a stable hash of the person: every function here takes the action id and finds the key itself.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +37,13 @@ from chalicelib.domain.model import DeliveryStatus, Kind
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
+# Partition keys per action. DynamoDB gives one key about 1,000 write units a second, and one
+# action's peak (claims on 16 threads while its pushes and SMS already go out) is about 4,400
+# ledger writes a second: 16 keys hold each near 300/s, about a third of the limit, with room
+# for the spread of the hash. The arithmetic: docs/architecture.md#the-ledgers-partition-keys.
+# Changing it moves every stored delivery to another key: only with an empty ledger.
+SHARDS = 16
+PAGE = 250  # deliveries a read takes from each shard at a time: SHARDS pages in memory at most
 # An alert `sending` for longer than the sender Lambda's timeout was cut off mid-publish: whether
 # it reached the phone is unknown, so its result is skipped rather than waited for forever.
 ALERT_IN_FLIGHT = timedelta(minutes=6)
@@ -40,6 +51,7 @@ LEDGER_TTL = timedelta(days=90)  # long enough for questions and audits, then go
 CLAIM_THREADS = MAX_CONNECTIONS
 # One pool for the process: targeting claims chunk after chunk, and threads start only on use.
 _claimers = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="claim")
+_readers = ThreadPoolExecutor(max_workers=SHARDS, thread_name_prefix="ledger-read")
 # Alerts that did not knowably go out: their person gets no result.
 NOT_KNOWABLY_ALERTED = frozenset(
     {DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.UNKNOWN}
@@ -62,6 +74,22 @@ class Recipient:
     not_before: datetime | None = None  # a call held until the person's quiet hours end
 
 
+def shard_of(participant_id: str) -> int:
+    """The shard of a person's deliveries: the same in every process and every release."""
+    # crc32, not hash(): Python salts the hash of a str per process.
+    return zlib.crc32(participant_id.encode()) % SHARDS
+
+
+def ledger_key(action_id: str, participant_id: str) -> str:
+    """The partition key of one person's delivery for one action."""
+    return f"{action_id}#{shard_of(participant_id):02d}"
+
+
+def ledger_keys(action_id: str) -> list[str]:
+    """Every partition key an action's deliveries may have."""
+    return [f"{action_id}#{shard:02d}" for shard in range(SHARDS)]
+
+
 def ledger_item(delivery: DeliveryRecord) -> Delivery:
     """The stored item behind a record this module handed out: a write refreshes it in place."""
     if not isinstance(delivery, Delivery):
@@ -78,8 +106,9 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
 
     def claim_one(r: Recipient) -> bool:
         delivery = Delivery(
-            action_id,
+            ledger_key(action_id, r.participant_id),
             r.participant_id,
+            action_id=action_id,
             phone=r.phone,
             phone_hash=pseudonym(CALLER, r.phone) if r.phone else None,  # an app has none
             language=r.language,
@@ -93,7 +122,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             expires=now + LEDGER_TTL,
         )
         try:
-            delivery.save(condition=Delivery.action_id.does_not_exist())
+            delivery.save(condition=Delivery.ledger_key.does_not_exist())
         except PutError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -107,7 +136,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
 
 def load(action_id: str, participant_ids: Sequence[str]) -> list[Delivery]:
     """The ledger entries of these people for this action (consistent reads), in the given order."""
-    keys = [(action_id, pid) for pid in participant_ids]
+    keys = [(ledger_key(action_id, pid), pid) for pid in participant_ids]
     found = {d.participant_id: d for d in Delivery.batch_get(keys, consistent_read=True)}
     return [found[pid] for pid in participant_ids if pid in found]
 
@@ -288,9 +317,41 @@ def queue_result(delivery: DeliveryRecord) -> bool:
     return True
 
 
-def ledger(action_id: str) -> Iterator[Delivery]:
-    """Every delivery of an action, page by page."""
-    yield from Delivery.query(action_id, consistent_read=True)
+def _page(
+    key: str, start: dict[str, Any] | None, attributes: Sequence[str] | None
+) -> tuple[list[Delivery], dict[str, Any] | None]:
+    """One page of one shard from `start`, and where the next begins (None: the shard is done)."""
+    found = Delivery.query(
+        key,
+        consistent_read=True,
+        limit=PAGE,
+        page_size=PAGE,
+        last_evaluated_key=start,
+        attributes_to_get=attributes,
+    )
+    page = list(found)
+    return page, found.last_evaluated_key
+
+
+def ledger(action_id: str, attributes: Sequence[str] | None = None) -> Iterator[Delivery]:
+    """Every delivery of an action (only `attributes` of each, if given), page by page.
+
+    Each round reads the next page of every shard not yet done, side by side, then hands them
+    out: nothing is read ahead while the caller works through a round, so at most SHARDS pages
+    are held at once.
+    """
+    read = carried(_page)
+    starts: dict[str, dict[str, Any] | None] = dict.fromkeys(ledger_keys(action_id))
+    while starts:
+        pages: dict[str, Future[tuple[list[Delivery], dict[str, Any] | None]]] = {
+            key: _readers.submit(read, key, start, attributes) for key, start in starts.items()
+        }
+        starts = {}
+        for key, future in pages.items():
+            page, start = future.result()
+            if start is not None:
+                starts[key] = start
+            yield from page
 
 
 def add_counts(action_id: str, **deltas: int) -> None:
@@ -406,7 +467,7 @@ def rehash_callers() -> int:
             update = Delivery.phone_hash.remove()
         try:
             # Only items still there: the TTL or an erasure may have got there first.
-            delivery.update(actions=[update], condition=Delivery.action_id.exists())
+            delivery.update(actions=[update], condition=Delivery.ledger_key.exists())
         except UpdateError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -428,7 +489,7 @@ def strip_participant(participant_id: str) -> int:
         try:
             delivery.update(
                 actions=[Delivery.result_status.set(DeliveryStatus.SKIPPED)],
-                condition=Delivery.action_id.exists()  # never recreate one TTL removed
+                condition=Delivery.ledger_key.exists()  # never recreate one TTL removed
                 & (
                     Delivery.result_status.does_not_exist()
                     | (Delivery.result_status == DeliveryStatus.QUEUED)
@@ -445,7 +506,7 @@ def strip_participant(participant_id: str) -> int:
                     Delivery.device_id.remove(),
                     Delivery.endpoint_arn.remove(),
                 ],
-                condition=Delivery.action_id.exists(),  # never recreate one TTL removed
+                condition=Delivery.ledger_key.exists(),  # never recreate one TTL removed
             )
         except UpdateError as exc:
             if not _conditional_failed(exc):

@@ -18,7 +18,12 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import STRING
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib.domain.model import ActionStatus, DeliveryStatus, Fanout, Kind, Outcome, Stage
@@ -299,20 +304,26 @@ class CallerIndex(GlobalSecondaryIndex["Delivery"]):
 
     class Meta:
         index_name = "caller-index"
-        projection = KeysOnlyProjection()
+        # The action id is no longer a key of the table, so a keys-only index would not carry it.
+        projection = IncludeProjection(["action_id"])
 
     phone_hash = UnicodeAttribute(hash_key=True)
     claimed_at = UTCDateTimeAttribute(range_key=True)
 
 
 class Delivery(Model):
-    """The ledger: one item per (action, person), claimed before anything is sent."""
+    """The ledger: one item per (action, person), claimed before anything is sent.
+
+    An action's deliveries are spread over several partition keys (`dal/deliveries.ledger_key`):
+    one key would take all of a large action's writes, more than DynamoDB gives one key.
+    """
 
     class Meta:
         table_name: str | None = None
 
-    action_id = UnicodeAttribute(hash_key=True)
+    ledger_key = UnicodeAttribute(hash_key=True)  # "<action id>#<shard>"
     participant_id = UnicodeAttribute(range_key=True)
+    action_id = UnicodeAttribute()
     phone = UnicodeAttribute(null=True)  # None once the person is erased
     phone_hash = UnicodeAttribute(null=True)  # for the callback line's look-up
     language = UnicodeAttribute()

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.dal.models import Action, Delivery
+from chalicelib.dal.deliveries import ledger
+from chalicelib.dal.models import Action
 from chalicelib.dal.records import DeliveryRecord
 from chalicelib.domain.model import DeliveryStatus
 
@@ -34,7 +35,7 @@ def progress(action_id: str) -> dict[str, Progress]:
     """Per channel, when the action's first and last alert and last result went out."""
     found: dict[str, Progress] = {}
     fields = ["channel", "alert_status", "alert_at", "result_status", "result_at"]
-    for d in Delivery.query(action_id, attributes_to_get=fields):
+    for d in ledger(action_id, attributes=fields):
         p = found.setdefault(str(d.channel), Progress())
         if d.alert_status in MAY_HAVE_ARRIVED and d.alert_at is not None:
             p.alerts += 1

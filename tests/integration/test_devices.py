@@ -12,7 +12,8 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from chalicelib.dal.models import Delivery, Device, Place
+from chalicelib.dal.deliveries import load
+from chalicelib.dal.models import Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
 from chalicelib.handlers import devices as devices_handler
@@ -139,7 +140,7 @@ def test_a_participant_with_home_and_device_both_inside_gets_exactly_one_alert(
     app.run_queues()
     assert len(pushes()) + len(app.emulator.sms()) == 1
     assert len(pushes()) == 1  # the device location is nearest: it goes by push
-    delivery = Delivery.get(action["action_id"], person.participant_id)
+    [delivery] = load(action["action_id"], [person.participant_id])
     assert delivery.channel == "push"
     assert delivery.alert_status == "sent"
 
@@ -164,7 +165,7 @@ def test_a_disabled_endpoint_fails_the_delivery_and_is_cleaned_up(app: System) -
 
     action = start_action(app)
     app.run_queues()
-    delivery = Delivery.get(action["action_id"], f"device:{device['device_id']}")
+    [delivery] = load(action["action_id"], [f"device:{device['device_id']}"])
     assert delivery.alert_status == "failed"
     assert Device.get(device["device_id"]).endpoint_arn is None
     assert list(Place.scan()) == []

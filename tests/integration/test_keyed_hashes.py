@@ -163,7 +163,7 @@ def test_the_migration_drops_a_hash_whose_phone_was_erased(activity: System) -> 
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     table = get_settings().tables.deliveries
     (item,) = dynamodb.scan(TableName=table)["Items"]
-    key = {"action_id": item["action_id"], "participant_id": item["participant_id"]}
+    key = {"ledger_key": item["ledger_key"], "participant_id": item["participant_id"]}
     dynamodb.update_item(TableName=table, Key=key, UpdateExpression="REMOVE phone")
     new_deployment()
 

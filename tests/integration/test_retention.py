@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import runtime as runtime_module
 from chalicelib.dal import actions as action_store
+from chalicelib.dal.deliveries import ledger
 from chalicelib.dal.models import Delivery, Device, Sighting
 from chalicelib.handlers import participants as resident_routes
 from chalicelib.logic import sweep as sweep_module
@@ -362,7 +363,7 @@ def test_an_erasure_never_brings_back_a_sighting_or_an_alert_that_ttl_removed(
     system = world
     action_id, token, device = took_part(system)
     stale_sightings = list(Sighting.by_device.query(device["device_id"]))
-    stale_deliveries = list(Delivery.query(action_id))
+    stale_deliveries = list(ledger(action_id))
     for item in [*Sighting.query(action_id), *stale_deliveries]:
         item.delete()
     monkeypatch.setattr(Sighting.by_device, "query", lambda *_, **__: iter(stale_sightings))
@@ -375,7 +376,7 @@ def test_an_erasure_never_brings_back_a_sighting_or_an_alert_that_ttl_removed(
     assert sightings(system, action_id) == []
     close(system, action_id)
     assert view(system, action_id)["counts"]["targeted"] == 0
-    assert list(Delivery.query(action_id)) == []
+    assert list(ledger(action_id)) == []
 
 
 # --- The export ----------------------------------------------------------------------------------

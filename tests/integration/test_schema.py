@@ -136,6 +136,12 @@ def test_given_a_model_then_each_of_its_indexes_is_in_the_template_with_the_same
         assert (
             in_template["Projection"]["ProjectionType"] == index.Meta.projection.projection_type
         ), name
+        # An INCLUDE index carries only the attributes it names: one the model reads but the
+        # template leaves out reads back as None.
+        assert (
+            in_template["Projection"].get("NonKeyAttributes")
+            == index.Meta.projection.non_key_attributes
+        ), name
 
 
 def test_given_the_models_with_indexes_then_the_check_above_covers_them() -> None:

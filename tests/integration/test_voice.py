@@ -14,8 +14,8 @@ import pytest
 
 from chalicelib import runtime as runtime_module
 from chalicelib.adapters.errors import SendFailed
-from chalicelib.dal import deliveries as ledger
-from chalicelib.dal.models import Delivery, Place
+from chalicelib.dal.deliveries import ledger
+from chalicelib.dal.models import Place
 from chalicelib.domain.model import Channel, Language
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.handlers import workers
@@ -194,7 +194,7 @@ def test_voice_alerts_keep_to_two_starts_a_second_and_ten_lines_and_drop_nobody(
     assert system.emulator.sms() == []
     counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
     assert counts["targeted"] == counts["sent"] == 30
-    outcomes = {d.alert_outcome for d in Delivery.query(action["action_id"])}
+    outcomes = {d.alert_outcome for d in ledger(action["action_id"])}
     assert outcomes == {"answered"}
     # The reference is spelled out for the ear
     assert all("referentie " + ", ".join(action["ref"]) in text for text in center.texts)
@@ -229,7 +229,7 @@ def test_an_unanswered_alert_call_is_tried_once_more_later(
         QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
-    [delivery] = Delivery.query(action["action_id"])
+    [delivery] = ledger(action["action_id"])
     assert (delivery.alert_status, delivery.alert_outcome) == ("queued", "no_answer")
     assert system.get(f"/actions/{action['action_id']}").json_body["counts"]["sent"] == 0
 
@@ -252,7 +252,7 @@ def test_an_unanswered_alert_call_is_tried_once_more_later(
     for contact in center.ended():
         system.client.lambda_.invoke("contact_events", contact_event(contact, answered=False))
     assert len(center.starts) == 2
-    [delivery] = Delivery.query(action["action_id"])
+    [delivery] = ledger(action["action_id"])
     assert (delivery.alert_status, delivery.alert_outcome) == ("sent", "no_answer")
 
 
@@ -429,7 +429,7 @@ def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_the_call_ends(
     assert len(center.starts) == 10
     assert center.max_running == 10
     assert system.emulator.delayed(VOICE_QUEUE) == [LINES_BUSY_DELAY_S]
-    [unknown] = [d for d in Delivery.query(action["action_id"]) if d.alert_status == "unknown"]
+    [unknown] = [d for d in ledger(action["action_id"]) if d.alert_status == "unknown"]
     assert unknown.phone == phones[0]
 
     # When: that unknown call ends (its contact id was never learnt; its reference names it)
@@ -474,7 +474,7 @@ def test_a_call_placed_though_its_start_answer_was_lost_counts_as_sent_when_it_e
     # Then: dispatch sees it sent and answered, and the sweep, long after, calls nobody again
     counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
     assert (counts["sent"], counts["unknown"]) == (1, 0)
-    [delivery] = ledger.ledger(action["action_id"])
+    [delivery] = ledger(action["action_id"])
     assert delivery.alert_outcome == "answered"
     clock.sleep(600)  # twice the receipt window, the action still running
     assert system.sweep()["retried"] == 0

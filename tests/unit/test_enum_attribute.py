@@ -16,6 +16,7 @@ def test_a_state_is_stored_as_its_plain_string() -> None:
 
 def test_an_item_written_before_the_enums_reads_back_as_members() -> None:
     stored = {
+        "ledger_key": {"S": "a-1#07"},
         "action_id": {"S": "a-1"},
         "participant_id": {"S": "p-1"},
         "language": {"S": "nl"},
