@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from chalicelib.dal import deliveries as ledger
 from chalicelib.logic import sending
 
 # Where a send can die: before the provider call, after it but before the ledger records it,
@@ -92,50 +91,45 @@ class Faults:
         at any of CRASH_POINTS; `on_send(delivery, chunk)` runs before each provider call."""
         local = self._local
         transmit = sending._transmit
-        finish_sending = ledger.finish_sending
-        add_counts = ledger.add_counts
 
         def crashing_transmit(delivery: Any, text: str, chunk: Any) -> str:
             local.point = None
+            local.writes = None  # writes since the provider answered (None: not counting)
             on_send(delivery, chunk)
             if self.happens("crash", self.rates.crashes):
                 point = CRASH_POINTS[self.counts["crashes"] % len(CRASH_POINTS)]  # in turn
                 self.counts["crashes"] += 1
                 if point == "before_provider":
-                    crash(point)
+                    self._crash(point)
                 local.point = point
             message_id = transmit(delivery, text, chunk)
             if getattr(local, "point", None) == "before_ledger":
-                crash("before_ledger")
+                self._crash("before_ledger")
+            local.writes = 0
             return message_id
 
-        def crashing_add_counts(action_id: str, **deltas: int) -> None:
-            if getattr(local, "point", None) == "between_ledger_writes":
-                crash("between_ledger_writes")
-            add_counts(action_id, **deltas)
-
-        def crash(point: str) -> None:
-            # Counted where it strikes: a send drawn to crash may meet its timeout first.
-            local.point = None
-            self.counts[f"crash:{point}"] += 1
-            raise Killed(point)
-
-        def finishing(real: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapped(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    return real(*args, **kwargs)
-                finally:
-                    local.point = None  # the send's last ledger write is behind it
-
-            return wrapped
-
         sending._transmit = crashing_transmit
-        ledger.add_counts = crashing_add_counts
-        # finish_sending (a call's finish_call too) writes the item, then add_counts.
-        ledger.finish_sending = finishing(finish_sending)
         try:
             yield
         finally:
             sending._transmit = transmit
-            ledger.add_counts = add_counts
-            ledger.finish_sending = finish_sending
+
+    def on_request(self, operation: str) -> None:
+        """Before each DynamoDB request of a simulated process: a send drawn to die between the
+        ledger's writes dies before the second write after its provider call (the item's status,
+        then the action's counters), whichever functions make them."""
+        local = self._local
+        writes = getattr(local, "writes", None)
+        if writes is None or operation not in ("UpdateItem", "PutItem"):
+            return
+        local.writes = writes + 1
+        if local.writes == 2 and getattr(local, "point", None) == "between_ledger_writes":
+            self._crash("between_ledger_writes")
+
+    def _crash(self, point: str) -> None:
+        # Counted where it strikes: a send drawn to crash may meet its timeout first.
+        local = self._local
+        local.point = None
+        local.writes = None
+        self.counts[f"crash:{point}"] += 1
+        raise Killed(point)

@@ -262,6 +262,8 @@ class Simulation:
         return process
 
     def _before_dynamodb(self, sender: Any, operation_name: str, table_name: str, **_: Any) -> None:
+        if self.sched.current() is not None:
+            self.faults.on_request(operation_name)
         with self._helpers:
             self.requests[f"{operation_name}:{table_name}"] += 1
             if self.sched.current() is None:
