@@ -27,6 +27,7 @@ CAP_SENDER = re.compile(r"[^\s,<&]{1,255}")
 BASE_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*[^\s/?#])?")
 PUBLIC_URL_EXAMPLE = "https://www.burgernet.nl"
 PHOTOS_URL_EXAMPLE = "https://d111111abcdef8.cloudfront.net"
+GEOCODER_EXAMPLE = "https://api.pdok.nl/bzk/locatieserver/search/v3_1/free"
 # Play Integrity: our Android package, its signing certificates (base64url SHA-256, as Google
 # reports them), the workload identity pool provider that trusts our AWS account, and the
 # service account it impersonates.
@@ -136,7 +137,10 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             hash_key_parameter=_parameter(env, "HASH_KEY_PARAMETER", "/burgernet/hash-key"),
             tracing=_choice(env, "TRACING", TRACING_BACKENDS),
-            geocoder_url=_required(env, "GEOCODER_URL"),
+            # http(s) only: urllib would also open file: and ftp: URLs (bandit B310).
+            geocoder_url=_base_url(
+                "GEOCODER_URL", _required(env, "GEOCODER_URL"), GEOCODER_EXAMPLE
+            ),
             callback_number=_required(env, "CALLBACK_NUMBER"),
             channels=channels,
             sms_sender_id=env.get("SMS_SENDER_ID", "Burgernet"),

@@ -44,6 +44,9 @@ IMPERSONATE_URL = (
     ":generateAccessToken"
 )
 PLAY_INTEGRITY_SCOPE = "https://www.googleapis.com/auth/playintegrity"
+# RFC 8693 names the kinds of token with public URNs (none is a secret).
+OAUTH_ACCESS_URN = "urn:ietf:params:oauth:token-type:access_token"
+AWS_SIGNED_REQUEST_URN = "urn:ietf:params:aws:token-type:aws4_request"
 TOKEN_REFRESH_S = 300  # a cached token this close to its end is renewed before use
 
 
@@ -119,7 +122,8 @@ def urllib_post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int,
     when there is no answer at all."""
     request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        # Callers pass only this module's https:// constants (DECODE_URL, GOOGLE_STS_URL, ...).
+        with urllib.request.urlopen(request, timeout=5) as response:  # nosec B310 # https only
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as exc:
         return int(exc.code), bytes(exc.read())
@@ -218,8 +222,8 @@ class GoogleWorkloadToken:
             "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
             "audience": self.provider,
             "scope": "https://www.googleapis.com/auth/cloud-platform",
-            "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
-            "subject_token_type": "urn:ietf:params:aws:token-type:aws4_request",
+            "requested_token_type": OAUTH_ACCESS_URN,
+            "subject_token_type": AWS_SIGNED_REQUEST_URN,
             "subject_token": subject_token,
         }
         status, body = self.post(

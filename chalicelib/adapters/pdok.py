@@ -38,7 +38,8 @@ class PdokGeocoder:
             f"{self.url}?{urllib.parse.urlencode(query)}", headers={"Accept": "application/json"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            # Settings accept only an http(s) GEOCODER_URL, so urllib never opens file: or ftp:.
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # nosec B310 # http(s)
                 docs = json.load(response)["response"]["docs"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GeocoderUnavailable(type(exc).__name__) from None

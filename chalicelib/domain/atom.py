@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element  # nosec B405 # builds XML, never parses any
 
 from chalicelib.domain.cap import MEDIA_TYPE as CAP_MEDIA_TYPE
 from chalicelib.domain.cap import child, description, document

@@ -10,7 +10,7 @@ from __future__ import annotations
 import mimetypes
 from datetime import datetime
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element, SubElement, tostring
+from xml.etree.ElementTree import Element, SubElement, tostring  # nosec B405 # builds XML, never parses any
 
 from chalicelib.domain.geo.enclosing import enclosing_ring
 from chalicelib.domain.geo.shapes import Circle

@@ -274,6 +274,14 @@ def test_given_a_public_url_that_is_no_base_url_when_read_then_the_error_names_i
     assert "PUBLIC_URL" in error_for(complete(PUBLIC_URL=raw))
 
 
+@pytest.mark.parametrize(
+    "raw", ["file:///etc/passwd", "ftp://api.pdok.nl/free", "api.pdok.nl/bzk/locatieserver"]
+)
+def test_given_a_geocoder_url_that_is_not_http_when_read_then_the_error_names_it(raw: str) -> None:
+    """The adapter hands it to urllib, which would open a local file just as readily."""
+    assert "GEOCODER_URL" in error_for(complete(GEOCODER_URL=raw))
+
+
 @pytest.mark.parametrize("raw", ["burgernet politie", "a,b", "<burgernet>", "a&b"])
 def test_given_a_cap_sender_cap_forbids_when_read_then_the_error_names_it(raw: str) -> None:
     assert "CAP_SENDER" in error_for(complete(CAP_SENDER=raw))

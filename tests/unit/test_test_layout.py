@@ -61,3 +61,14 @@ def test_the_check_sees_each_way_of_importing_a_test_module(tmp_path: Path) -> N
         "tests/integration/test_a.py -> tests.integration.test_e",
         "tests/integration/test_a.py -> tests.conftest",
     ]
+
+
+def test_no_module_under_tests_imports_locust() -> None:
+    """Importing locust patches the standard library with gevent for the whole pytest process;
+    load tests run it as a program against `make run` (docs/benchmarks.md)."""
+    found = [
+        str(path.relative_to(TESTS.parent))
+        for path in sorted(TESTS.rglob("*.py"))
+        if any(m.split(".")[0] in {"locust", "gevent"} for m in imported_modules(path, TESTS))
+    ]
+    assert found == []
