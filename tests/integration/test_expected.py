@@ -4,13 +4,16 @@ nothing that would cut anyone off."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from chalicelib.domain.expected import Rates
+from chalicelib.handlers.openapi import document
 from chalicelib.settings import Settings
 from tests.support.actions import action_body, area, assert_error, assert_nothing_stored_or_sent
 from tests.support.builders import UTRECHT, add_participant
@@ -183,3 +186,27 @@ def test_if_incomplete_takes_only_send_or_reject(system: System, value: Any) -> 
 
 def _code(value: Any) -> str:
     return "unknown_if_incomplete" if isinstance(value, str) else "wrong_type"
+
+
+def _documented(schema: dict[str, Any], body: Any) -> None:
+    """The body fits the OpenAPI document's schema (its references resolved in the document)."""
+    spec = document()
+    Draft202012Validator({**schema, "components": spec["components"]}).validate(body)
+
+
+def test_the_answers_are_the_documented_ones(
+    system: System, four_inside: None, slow_sms: Callable[[float], None]
+) -> None:
+    slow_sms(1 / 200)
+    paths = document()["paths"]
+    json_of = "content", "application/json", "schema"
+
+    reach = system.post("/reach", {"area": area(), "duration_minutes": 5, "incident": "robbery"})
+    started = system.post("/actions", action_body())
+    refused = system.post("/actions", action_body(duration_minutes=5, if_incomplete="reject"))
+
+    reach_schema = paths["/reach"]["post"]["responses"]["200"]
+    _documented(reach_schema[json_of[0]][json_of[1]][json_of[2]], reach.json_body)
+    started_schema = paths["/actions"]["post"]["responses"]["202"]
+    _documented(started_schema[json_of[0]][json_of[1]][json_of[2]], started.json_body)
+    _documented({"$ref": "#/components/schemas/Error"}, json.loads(refused.body))
