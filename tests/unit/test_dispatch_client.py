@@ -119,11 +119,9 @@ def test_reach_and_start_send_the_duration_and_if_incomplete_given(sent: Sent) -
     url = ["--url", "http://127.0.0.1:8000"]
 
     dispatch.main([*url, "reach", *where, "--duration", "30"])
-    dispatch.main(
-        [*url, "start", "--incident", "other", "--description", "rode jas", *where]
-        + ["--if-incomplete", "reject"]
-    )
+    start = ["start", "--incident", "other", "--description", "rode jas", "--if-incomplete"]
+    dispatch.main([*url, *start, "reject", *where])
 
-    reach, start = (json.loads(call["data"]) for call in sent.calls)
+    reach, started = (json.loads(call["data"]) for call in sent.calls)
     assert reach == {"area": {"lat": 52.09, "lon": 5.12, "radius_m": 1500}, "duration_minutes": 30}
-    assert start["if_incomplete"] == "reject"
+    assert started["if_incomplete"] == "reject"
