@@ -86,6 +86,11 @@ def incomplete(expected: Mapping[str, ChannelExpected]) -> bool:
     return any(c["cancelled"] for c in expected.values())
 
 
+def cut_off_by_channel(expected: Mapping[str, ChannelExpected]) -> dict[str, int]:
+    """The channels that would cut people off, and how many each."""
+    return {channel: c["cancelled"] for channel, c in expected.items() if c["cancelled"]}
+
+
 def minutes_to_reach_all(expected: Mapping[str, ChannelExpected]) -> int:
     """The shortest duration, in whole minutes, in which every channel's last alert goes out."""
     return max(1, math.ceil(max(c["seconds_to_last"] for c in expected.values()) / 60))

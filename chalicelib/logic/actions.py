@@ -14,7 +14,13 @@ from chalicelib.dal import municipalities
 from chalicelib.dal.records import ActionRecord, PhotoRecord, UpdateRecord
 from chalicelib.domain import messages
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.expected import ChannelExpected, Rates, expect, incomplete
+from chalicelib.domain.expected import (
+    ChannelExpected,
+    Rates,
+    cut_off_by_channel,
+    expect,
+    incomplete,
+)
 from chalicelib.domain.expected import minutes_to_reach_all as minutes_for_all
 from chalicelib.domain.geo.geojson import to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
@@ -292,7 +298,7 @@ def start_told(
 def _reach_exceeds_duration(duration_minutes: int, expected: Expected) -> Conflict:
     """The 409 that tells the dispatcher who would be cut off, and the duration that reaches
     them all."""
-    cut_off = {channel: c["cancelled"] for channel, c in expected.items() if c["cancelled"]}
+    cut_off = cut_off_by_channel(expected)
     needed = minutes_for_all(expected)
     per_channel = ", ".join(f"{channel} {n:,}" for channel, n in cut_off.items())
     advice = (
