@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,12 +19,13 @@ import pytest
 from chalicelib import runtime as runtime_module
 from chalicelib.domain.expected import Rates
 from chalicelib.domain.geo.shapes import Circle
-from chalicelib.domain.model import Channel, Incident
+from chalicelib.domain.model import Channel, Incident, Kind
 from chalicelib.domain.requests import ActionRequest
-from chalicelib.logic import actions, targeting
-from chalicelib.logic.work import SEND_CHUNK, Release, lead_s
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, WorkQueue
+from chalicelib.logic import actions, sending, targeting
+from chalicelib.logic.work import SEND_CHUNK, Release, SendWork, lead_s
+from chalicelib.queues import MAX_DELAY_S, SMS_QUEUE, TARGETING_QUEUE, WorkQueue
 from chalicelib.settings import Settings
+from tests.support.actions import action_body
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.system import REGION, System
 
@@ -138,3 +139,31 @@ def test_the_targeting_worker_releases_at_the_deployments_rates(
     system.invoke("targeting_worker", TARGETING_QUEUE, work)
 
     assert len(system.emulator.delayed(SMS_QUEUE)) == LARGE // SEND_CHUNK - 3
+
+
+def test_results_released_past_sqs_longest_delay_wait_for_their_turn(system: System) -> None:
+    """A closed action's alerts still waiting are cancelled at once, but its results, paced
+    past 900 s, are put back until their turn instead of going out ahead of other actions."""
+    for n in range(SMALL):
+        add_participant(f"+316200{n:05d}", north(n))
+    action_id = system.post("/actions", action_body()).json_body["action_id"]
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    alerts = system.emulator.drain(SMS_QUEUE)
+    for message in alerts:
+        system.invoke("sms_sender", SMS_QUEUE, [message])
+    assert len(system.emulator.sms()) == SMALL
+    assert system.post(f"/actions/{action_id}/close", {"outcome": "found"}).status_code == 200
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])  # results queued
+    system.emulator.drain(SMS_QUEUE)  # this test sends them itself, as released past 900 s
+    ids = tuple(p for m in alerts for p in json.loads(m["Body"])["participant_ids"])
+    now = datetime.now(UTC)
+    due = now + timedelta(hours=1)
+    results = SendWork(Kind.RESULT, Channel.SMS, action_id, ids, not_before=due)
+
+    sent = sending.send(results, runtime_module.runtime().sender, now)
+
+    assert sent == 0
+    assert len(system.emulator.sms()) == SMALL  # no result went out yet
+    assert system.emulator.delayed(SMS_QUEUE) == [MAX_DELAY_S]
