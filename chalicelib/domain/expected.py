@@ -39,8 +39,9 @@ class Rates:
             return self.sms_per_second
         if channel is Channel.VOICE:
             return min(self.voice_starts_per_second, self.voice_lines / AVERAGE_CALL_S)
-        # Push shares the account's Publish quota with SMS.
-        return min(self.push_per_second, SNS_PUBLISH_PER_SECOND - self.sms_per_second)
+        # Push shares the account's Publish quota with SMS (at least 1/s, so an SMS rate at the
+        # whole quota still leaves a rate to divide by).
+        return max(1.0, min(self.push_per_second, SNS_PUBLISH_PER_SECOND - self.sms_per_second))
 
 
 class ChannelExpected(TypedDict):

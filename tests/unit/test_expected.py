@@ -66,6 +66,8 @@ def test_push_shares_the_regions_publish_quota_with_sms() -> None:
 
     assert greedy.per_second(Channel.PUSH) == SNS_PUBLISH_PER_SECOND - 100
     assert PROD.per_second(Channel.PUSH) == 500
+    all_sms = Rates(SNS_PUBLISH_PER_SECOND, 2, 10, push_per_second=500)
+    assert expect({Channel.PUSH: [0.0] * 3}, all_sms, HOUR)["push"]["seconds_to_last"] == 2
 
 
 def test_a_landline_in_its_quiet_hours_is_called_when_they_end() -> None:
