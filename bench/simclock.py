@@ -36,6 +36,10 @@ class Process:
         self.token = 0  # bumped on every (re)scheduling: older heap entries are stale
         self.done = False
         self.debt_calls = 0  # provider calls its helper threads made, not yet charged (see fanout)
+        self.debt_s = 0.0  # seconds its helper threads backed off, not yet charged
+        self.deadline: float | None = None  # an invocation's end (its Lambda timeout)
+        self.steps = 0  # waits in the current invocation
+        self.hang_at: int | None = None  # the wait at which this invocation hangs, if it does
         self._go = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"sim:{name}", daemon=True)
 

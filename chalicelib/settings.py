@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import TypedDict
 
+from chalicelib.domain.expected import Rates
 from chalicelib.domain.model import Channel
 from chalicelib.domain.social import NETWORKS as SOCIAL_NETWORKS
 
@@ -125,6 +126,17 @@ class Settings:
         """Platform (fcm | apns) -> SNS platform application ARN, for the platforms configured."""
         arns = {"fcm": self.push_application_fcm_arn, "apns": self.push_application_apns_arn}
         return {platform: arn for platform, arn in arns.items() if arn}
+
+    @property
+    def rates(self) -> Rates:
+        """The rates this deployment sends at, for what a dispatcher is told to expect and for
+        the pace targeting releases work at."""
+        return Rates(
+            sms_per_second=self.sms_per_second,
+            voice_starts_per_second=self.voice_starts_per_second,
+            voice_lines=self.voice_max_concurrent,
+            push_per_second=self.push_per_second,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -4,7 +4,7 @@
         --lat 52.0907 --lon 5.1214 --radius 1500
     python -m tools.dispatch status <action_id>
     python -m tools.dispatch close <action_id> --outcome arrested [--message "Dank!"]
-    python -m tools.dispatch reach --lat 52.0907 --lon 5.1214 --radius 1500
+    python -m tools.dispatch reach --lat 52.0907 --lon 5.1214 --radius 1500 [--duration 60]
     python -m tools.dispatch sightings <action_id> [--limit 25] [--next TOKEN]
     python -m tools.dispatch timeline <action_id> [--json]     (also: make ops ACTION=<id>)
 
@@ -126,8 +126,11 @@ class DispatchClient:
             body["message"] = message
         return self.call("POST", f"/actions/{action_id}/close", body)
 
-    def reach(self, lat: float, lon: float, radius_m: float) -> Any:
-        return self.call("POST", "/reach", {"area": _area(lat, lon, radius_m)})
+    def reach(self, lat: float, lon: float, radius_m: float, duration: int | None = None) -> Any:
+        body: dict[str, Any] = {"area": _area(lat, lon, radius_m)}
+        if duration is not None:
+            body["duration_minutes"] = duration
+        return self.call("POST", "/reach", body)
 
     def sightings(self, action_id: str, limit: int | None = None, page: str | None = None) -> Any:
         params = {k: str(v) for k, v in (("limit", limit), ("next", page)) if v is not None}
@@ -179,12 +182,19 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--duration", type=int, help="minutes (default 60)")
     start.add_argument("--channels", help="comma-separated: sms,voice")
     start.add_argument("--idempotency-key", help="reuse to retry safely; generated if absent")
+    start.add_argument(
+        "--if-incomplete",
+        choices=("send", "reject"),
+        help="reject: start nothing if the duration would cut anyone off (default send)",
+    )
     commands.add_parser("status", help="an action with its counts").add_argument("action_id")
     close = commands.add_parser("close", help="close an action")
     close.add_argument("action_id")
     close.add_argument("--outcome", required=True, help="found, arrested, not_found, cancelled")
     close.add_argument("--message")
-    area(commands.add_parser("reach", help="how many people an area would alert"))
+    reach = commands.add_parser("reach", help="how many people an area would alert, and when")
+    area(reach)
+    reach.add_argument("--duration", type=int, help="minutes `cancelled` is counted at (60)")
     sightings = commands.add_parser("sightings", help="an action's sightings")
     sightings.add_argument("action_id")
     sightings.add_argument("--limit", type=int)
@@ -206,13 +216,15 @@ def _run(client: DispatchClient, args: argparse.Namespace) -> Any:
             request["duration_minutes"] = args.duration
         if args.channels:
             request["channels"] = [c.strip() for c in args.channels.split(",") if c.strip()]
+        if args.if_incomplete:
+            request["if_incomplete"] = args.if_incomplete
         return client.start(request, args.idempotency_key)
     if args.command == "status":
         return client.status(args.action_id)
     if args.command == "close":
         return client.close(args.action_id, args.outcome, args.message)
     if args.command == "reach":
-        return client.reach(args.lat, args.lon, args.radius)
+        return client.reach(args.lat, args.lon, args.radius, args.duration)
     if args.command == "timeline":
         return client.timeline(args.action_id)
     return client.sightings(args.action_id, args.limit, args.page)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from bench.fanout.world import REGION
-from chalicelib.domain.model import CallOutcome, Channel
+from chalicelib.domain.model import CallOutcome, Channel, Kind
 from chalicelib.logic import calls
 
 if TYPE_CHECKING:
@@ -54,6 +54,19 @@ class Provider:
     refused: Counter[str] = field(default_factory=Counter)
     received: Counter[tuple[str, str]] = field(default_factory=Counter)  # (address, text) -> n
     ambiguous: int = 0
+    ambiguous_delivered: int = 0  # of the ambiguous ends, those where the message went out
+    # What actually went out, per (action id, kind, participant id): sent on, or call placed.
+    delivered: Counter[tuple[str, Kind, str]] = field(default_factory=Counter)
+    first_at: dict[str, float] = field(default_factory=dict)  # action id -> first alert out
+    last_at: dict[str, float] = field(default_factory=dict)  # action id -> last alert out
+
+    def went_out(self, send: tuple[str, Kind, str] | None, now: float) -> None:
+        """Note who a message that went out reached."""
+        if send is not None:
+            self.delivered[send] += 1
+            if send[1] is Kind.ALERT:
+                self.first_at.setdefault(send[0], now)
+                self.last_at[send[0]] = now
 
 
 class MessagingModel:
@@ -77,8 +90,8 @@ class MessagingModel:
         else:
             address, text = str(request["PhoneNumber"]), str(request["Message"])
         draw = self.rng.random()
-        params = sim.params
-        if draw < params.throttled:
+        faults = sim.params.faults
+        if draw < faults.throttled:
             self.log.refused["random"] += 1
             sim.spend("provider", self.latency_s)
             raise _client_error("Throttling", "Publish")
@@ -86,12 +99,22 @@ class MessagingModel:
             self.log.refused["over_rate"] += 1
             sim.spend("provider", self.latency_s)
             raise _client_error("Throttling", "Publish")
+        ambiguous = draw < faults.throttled + faults.ambiguous
+        if ambiguous:
+            self.log.ambiguous += 1
+            if not sim.faults.happens("ambiguous_delivered", faults.ambiguous_delivered):
+                # The request never reached SNS (or died inside it): nothing went out.
+                sim.spend("provider", self.latency_s)
+                raise ReadTimeoutError(endpoint_url=f"https://sns.{REGION}.amazonaws.com/")
+            self.log.ambiguous_delivered += 1
         message_id = f"{self.log.channel}-{len(self.log.accepted) + 1}"
         self.log.accepted[message_id] = (address, text, sim.sched.now)
         self.log.received[address, text] += 1
+        self.log.went_out(sim.current_send(), sim.sched.now)
+        if self.log.channel is Channel.SMS:
+            sim.receipts.accepted(message_id, address, sim.current_send())
         sim.spend("provider", self.latency_s)
-        if draw < params.throttled + params.ambiguous:
-            self.log.ambiguous += 1
+        if ambiguous:
             raise ReadTimeoutError(endpoint_url=f"https://sns.{REGION}.amazonaws.com/")
         return {"MessageId": message_id}
 
@@ -138,7 +161,8 @@ class ConnectModel:
         params = sim.params
         latency = params.connect_ms / 1000
         draw = self.rng.random()
-        if draw < params.throttled:
+        faults = params.faults
+        if draw < faults.throttled:
             self.log.refused["random"] += 1
             sim.spend("provider", latency)
             raise _client_error("TooManyRequestsException", "StartOutboundVoiceContact", 429)
@@ -155,6 +179,13 @@ class ConnectModel:
             self.log.refused["lines_full"] += 1
             sim.spend("provider", latency)
             raise _client_error("LimitExceededException", "StartOutboundVoiceContact", 429)
+        ambiguous = draw < faults.throttled + faults.ambiguous
+        if ambiguous:
+            self.log.ambiguous += 1
+            if not sim.faults.happens("ambiguous_delivered", faults.ambiguous_delivered):
+                sim.spend("provider", latency)  # no call was placed
+                raise ReadTimeoutError(endpoint_url=f"https://connect.{REGION}.amazonaws.com/")
+            self.log.ambiguous_delivered += 1
         call = Call(
             contact_id=f"contact-{len(self.calls) + 1}",
             phone=str(request["DestinationPhoneNumber"]),
@@ -171,11 +202,11 @@ class ConnectModel:
         self.most_active = max(self.most_active, len(self.active))
         self.log.accepted[call.contact_id] = (call.phone, call.text, call.started)
         self.log.received[call.phone, call.text] += 1
+        self.log.went_out(sim.current_send(), sim.sched.now)
         sim.busy[Channel.VOICE].set("calls", True, sim.sched.now)
         sim.sched.call_at(call.started + call.seconds, lambda: self._ended(call))
         sim.spend("provider", latency)
-        if draw < params.throttled + params.ambiguous:
-            self.log.ambiguous += 1
+        if ambiguous:
             raise ReadTimeoutError(endpoint_url=f"https://connect.{REGION}.amazonaws.com/")
         return {"ContactId": call.contact_id}
 

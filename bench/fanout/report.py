@@ -9,7 +9,7 @@ from bench.fanout.providers import Provider
 from bench.fanout.world import START
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery
-from chalicelib.domain.model import CallOutcome, Channel
+from chalicelib.domain.model import CallOutcome, Channel, DeliveryStatus, Kind
 from chalicelib.queues import SENDERS
 
 if TYPE_CHECKING:
@@ -67,28 +67,71 @@ def report(
         if channel is Channel.VOICE:
             twice = {address for (address, _), n in sim.connect.answered.items() if n > 1}
         else:
-            twice = {address for (address, _), n in provider.received.items() if n > 1}
+            twice = {
+                pid
+                for (action_id, _, pid), n in provider.delivered.items()
+                if n > 1 and action_id == sim.action_id
+            }
         made = len(provider.accepted)
+        # Loss at the provider: whom the bench's own truth says is due an alert on this channel,
+        # and whom the provider sent it to (or called), whatever the ledger says.
+        due = {pid for pid, ch in sim.workload.due.items() if ch is channel}
+        reached = {
+            pid
+            for (action_id, kind, pid) in provider.delivered
+            if action_id == sim.action_id and kind is Kind.ALERT
+        }
+        status = {d.participant_id: d.alert_status for d in mine}
+        unreached = due - reached
+        cancelled = {p for p in unreached if status.get(p) is DeliveryStatus.CANCELLED}
+        unreached_unknown = {p for p in unreached if status.get(p) is DeliveryStatus.UNKNOWN}
+        stats = sim.functions[queue.name]
+        killed = dict(stats.killed)
+        timeouts = killed.pop("timeout", 0)
         work = {k: v for k, v in sim.activity[channel.value].items() if k != "idle"}
         line: dict[str, Any] = {
             "bench": "fanout",
             "channel": channel.value,
             "rate": rates[channel],
             "sms_rate": sim.params.sms_rate,
+            "people": sim.params.people,
+            "action_recipients": len(sim.workload.due),
+            "due": len(due),
             "recipients": len(mine),
             "quota_use": _ratio(made, rates[channel] * busy.seconds),
-            "time_to_last_alert_s": round((max(alert_done) - START).total_seconds(), 1)
+            # When the provider sent the last alert (the ledger's time of a send settled as unknown
+            # later, at the close, would say when it was settled instead).
+            "time_to_last_alert_s": round(provider.last_at[sim.action_id], 1)
+            if sim.action_id in provider.last_at
+            else None,
+            "ledger_last_alert_s": round((max(alert_done) - START).total_seconds(), 1)
             if alert_done
             else None,
-            "lost": lost_alerts + lost_results + unseen,
+            "lost": len(unreached - cancelled),
+            "unreached_unknown": len(unreached_unknown),
+            "ledger_lost": lost_alerts + lost_results + unseen,
             "duplicated": len(twice),
             "dead_lettered": len(queue.dead),
             "unknown": alerts["unknown"] + results["unknown"],
+            "ambiguous": provider.ambiguous,
+            "ambiguous_delivered": provider.ambiguous_delivered,
             "throttled": sum(provider.refused.values()),
             "results_sent": results["sent"],
             "sent": alerts["sent"],
             "failed": alerts["failed"] + results["failed"],
-            "cancelled": alerts["cancelled"],
+            "cancelled": len(cancelled),
+            "ledger_cancelled": alerts["cancelled"],
+            "crashes": sum(killed.values()),
+            "crashes_at": killed,
+            "lambda_timeouts": timeouts,
+            "duplicate_deliveries": queue.duplicated,
+            **sim.throughput.figures(),
+            "dynamodb_backoffs": sim.backoffs,
+            "memory_mb": stats.memory_mb,
+            "lambda_timeout_s": stats.timeout_s,
+            "cpu_ms_per_send": round(
+                sim.params.cpu_ms[channel.value] * max(1.0, 1769 / stats.memory_mb), 2
+            ),
             "busy_s": round(busy.seconds, 1),
             "made": made,
             "refused": dict(provider.refused),
@@ -99,10 +142,10 @@ def report(
             },
             "most_put_backs": events[f"most_put_backs:{channel.value}"],
             "redelivered": queue.redelivered,
-            "invocations": sim.functions[queue.name].invocations,
-            "failed_invocations": dict(sim.functions[queue.name].failed),
-            "longest_invocation_s": round(sim.functions[queue.name].longest_s, 1),
-            "over_lambda_timeout": sim.functions[queue.name].over_timeout,
+            "invocations": stats.invocations,
+            "failed_invocations": dict(stats.failed),
+            "longest_invocation_s": round(stats.longest_s, 1),
+            "over_lambda_timeout": stats.over_timeout,
             "lost_detail": {
                 "alerts": lost_alerts,
                 "results": lost_results,
@@ -117,9 +160,34 @@ def report(
             "targeting_activity_s": {
                 k: round(v, 1) for k, v in sorted(sim.activity["targeting"].items()) if k != "idle"
             },
+            "sweeps": sim.swept,
+            "faults": sim.params.faults.printed(),
+            "faults_injected": {k: v for k, v in sim.faults.counts.items() if ":" in k},
             "sim_s": round(sim_s, 1),
             "finished": finished,
         }
+        if channel is Channel.SMS:
+            receipts = sim.receipts
+            line["receipts"] = {
+                "arrived": receipts.arrived,
+                "lost": receipts.lost,
+                "settled": receipts.settled,
+                "wired": receipts.logic is not None,
+            }
+            if sim.small_action_id:
+                first = provider.first_at.get(sim.small_action_id)
+                line["small_action"] = {
+                    "people": sim.params.small_action,
+                    "started_at_s": sim.params.small_at_s,
+                    "first_sms_after_s": round(first - sim.params.small_at_s, 1)
+                    if first is not None
+                    else None,
+                    "reached": sum(
+                        1
+                        for (action_id, kind, _) in provider.delivered
+                        if action_id == sim.small_action_id and kind is Kind.ALERT
+                    ),
+                }
         if channel is Channel.VOICE:
             start_use = _ratio(made, sim.params.call_starts_per_s * busy.seconds)
             line_use = _ratio(sim.connect.line_seconds, sim.params.lines * busy.seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import itertools
 import json
 import logging
@@ -21,20 +22,35 @@ from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from bench.fanout import dynamo
+from bench.fanout.faults import Faults, Killed
 from bench.fanout.providers import ConnectModel, MessagingModel
+from bench.fanout.receipts import Receipts
 from bench.fanout.report import report
 from bench.fanout.sqs import Busy, FunctionStats, Instance, SimQueue
-from bench.fanout.world import ACCOUNT, REGION, START, Params, Workload, populate, world
+from bench.fanout.world import (
+    ACCOUNT,
+    APP_FIRST,
+    REGION,
+    SMALL_CENTRE,
+    START,
+    Params,
+    Workload,
+    populate,
+    world,
+)
 from bench.simclock import Process, Scheduler
 from bench.unmeasured import Unmeasured
 from chalicelib.adapters.connect import ConnectVoice
 from chalicelib.adapters.push import SnsPush
 from chalicelib.adapters.sms import SnsSms
+from chalicelib.dal import actions as action_store
+from chalicelib.dal import deliveries
 from chalicelib.dal import lines as call_lines
 from chalicelib.dal.deliveries import CLAIM_THREADS
-from chalicelib.domain.model import Channel, Incident, Outcome
+from chalicelib.domain.model import ActionStatus, Channel, Incident, Kind, Outcome
 from chalicelib.domain.requests import ActionRequest, CloseRequest
-from chalicelib.logic import actions, sending, targeting
+from chalicelib.logic import actions, sending, sweep, targeting
 from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
@@ -57,6 +73,10 @@ FUNCTIONS = {
     VOICE_QUEUE: "voice_sender",
     PUSH_QUEUE: "push_sender",
 }
+# Lambda gives a function CPU in proportion to its memory: 1,769 MB is one full vCPU (AWS Lambda
+# developer guide, "Configure Lambda function memory"). One thread gets at most one vCPU.
+FULL_VCPU_MB = 1769
+LAMBDA_DEFAULT_MB = 128  # chalice's default when the config names no lambda_memory_size
 TARGETING_INSTANCES = 2  # the targeting queue has no MaximumConcurrency; two is plenty for 2 jobs
 
 
@@ -85,11 +105,25 @@ class EventCounter(logging.Handler):
 class Simulation:
     """One run: the queues, the instances, the providers, and the action from start to results."""
 
-    def __init__(self, params: Params, settings: Settings, workload: Workload) -> None:
+    def __init__(
+        self,
+        params: Params,
+        settings: Settings,
+        workload: Workload,
+        small: Workload | None = None,
+    ) -> None:
         self.params = params
         self.settings = settings
         self.workload = workload
+        self.small = small
         self.sched = Scheduler()
+        self.faults = Faults(params.faults, params.seed)
+        self.throughput = dynamo.ThroughputModel(
+            params.faults.ledger_write_units,
+            params.faults.ledger_read_units,
+            params.faults.ledger_burst_s,
+        )
+        self.backoffs = 0
         self.busy = {channel: Busy() for channel in Channel}
         template = json.loads(TEMPLATE.read_text())["Resources"]
         config = json.loads(CHALICE_CONFIG.read_text())["stages"]["prod"]["lambda_functions"]
@@ -113,8 +147,12 @@ class Simulation:
         self.queues: dict[Channel, SimQueue] = {
             channel: queue(name, self.busy[channel]) for channel, name in QUEUE_NAMES.items()
         }
+        # Each function's timeout and memory as production configures them (the prod stage).
         self.functions = {
-            name: FunctionStats(float(config.get(function, {}).get("lambda_timeout", 60)))
+            name: FunctionStats(
+                float(config.get(function, {}).get("lambda_timeout", 60)),
+                int(config.get(function, {}).get("lambda_memory_size", LAMBDA_DEFAULT_MB)),
+            )
             for name, function in FUNCTIONS.items()
         }
         self.sms = MessagingModel(
@@ -124,6 +162,9 @@ class Simulation:
             self, Channel.PUSH, params.push_rate, params.push_burst_s, params.push_ms
         )
         self.connect = ConnectModel(self)
+        self.receipts = Receipts(self)
+        self._sending = threading.local()  # the send a simulated process is making
+        self.cpu_measured: defaultdict[Channel, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.sender_template = sending.Sender(
             sms=SnsSms(self.sms, settings.sms_sender_id),
             callback_number=settings.callback_number,
@@ -146,7 +187,9 @@ class Simulation:
         self.requests: Counter[str] = Counter()
         self._helpers = threading.Lock()  # helper threads count their requests concurrently
         self.action_id = ""
+        self.small_action_id = ""
         self.closed_at: float | None = None
+        self.swept = 0
 
     # -- time and latency ----------------------------------------------------------------------
 
@@ -156,16 +199,32 @@ class Simulation:
 
     def spend(self, activity: str, seconds: float | None, until: float | None = None) -> None:
         """The running process sleeps `seconds` (None: waits to be woken, or until `until`),
-        and the time goes to `activity` in its role's account."""
+        and the time goes to `activity` in its role's account.
+
+        An invocation is cut off at its Lambda timeout: time that would run past it ends there,
+        with Killed. One drawn to hang (a call that never answers) hangs at its chosen step.
+        """
         process = self.sched.current()
         if process is None:
             return  # the bench itself (setup, checks): not part of the simulation
         started = self.sched.now
+        deadline = process.deadline
+        if deadline is not None:
+            process.steps += 1
+            if process.steps == process.hang_at:
+                seconds, until = deadline - started, None
+                activity = "hung"
+            elif seconds is None:
+                until = deadline if until is None else min(until, deadline)
         if seconds is None:
             self.sched.wait(until=until)
+        elif deadline is not None and started + seconds > deadline:
+            self.sched.sleep(max(0.0, deadline - started))
         else:
             self.sched.sleep(seconds)
         self.activity[self.roles.get(process, "other")][activity] += self.sched.now - started
+        if deadline is not None and self.sched.now >= deadline - 1e-9:
+            raise Killed("timeout")
 
     def charge(self, activity: str, seconds: float) -> None:
         """A request of the running process takes `seconds`, after what its helpers' requests
@@ -174,8 +233,25 @@ class Simulation:
         if process is None:
             return  # the bench itself (setup, checks): not part of the simulation
         waves = math.ceil(process.debt_calls / CLAIM_THREADS)
+        backoff = process.debt_s / CLAIM_THREADS  # helpers' back-offs, side by side
         process.debt_calls = 0
-        self.spend(activity, seconds + waves * self.params.ledger_ms / 1000)
+        process.debt_s = 0.0
+        self.spend(activity, seconds + waves * self.params.ledger_ms / 1000 + backoff)
+
+    def current_send(self) -> tuple[str, Kind, str] | None:
+        """The running process's send (action id, kind, participant id), for the providers."""
+        found: tuple[str, Kind, str] | None = getattr(self._sending, "send", None)
+        return found
+
+    def _on_send(self, delivery: Any, chunk: Any) -> None:
+        """Just before the sending path calls a provider: note whose send it is, and charge the
+        CPU the sending path takes for one send at this function's memory."""
+        work = chunk.work
+        self._sending.send = (work.action_id, work.kind, str(delivery.participant_id))
+        channel = Channel(delivery.channel)
+        memory = self.functions[QUEUE_NAMES[channel]].memory_mb
+        share = min(1.0, memory / FULL_VCPU_MB)
+        self.spend("cpu", self.params.cpu_ms[channel.value] / 1000 / share)
 
     def spawn(
         self, role: str, name: str, body: Callable[[], None], at: float | None = None
@@ -186,6 +262,8 @@ class Simulation:
         return process
 
     def _before_dynamodb(self, sender: Any, operation_name: str, table_name: str, **_: Any) -> None:
+        if self.sched.current() is not None:
+            self.faults.on_request(operation_name)
         with self._helpers:
             self.requests[f"{operation_name}:{table_name}"] += 1
             if self.sched.current() is None:
@@ -236,17 +314,36 @@ class Simulation:
         stats = self.functions[queue.name]
 
         def run() -> None:
+            process = self.sched.current()
+            assert process is not None
             while True:
                 message = queue.take()
                 receipt = message.receipt
                 self.spend("invoke", self.params.invoke_ms / 1000)
                 started = self.sched.now
+                process.deadline = started + stats.timeout_s
+                process.steps = 0
+                process.hang_at = (
+                    self.faults.rng("hang_step").randint(1, 8)
+                    if self.faults.happens("hang", self.params.faults.hung_invocations)
+                    else None
+                )
                 try:
                     handle(json.loads(message.body))
-                except Exception as exc:  # workers._each reports it; SQS redelivers later
-                    stats.failed[type(exc).__name__] += 1
+                except Killed as killed:  # a crash or the timeout: SQS redelivers it later
+                    stats.killed[str(killed)] += 1
+                    queue.abandon(message, receipt)
                     stats.record(self.sched.now - started)
                     continue
+                except Exception as exc:  # workers._each reports it; SQS redelivers later
+                    stats.failed[type(exc).__name__] += 1
+                    queue.abandon(message, receipt)
+                    stats.record(self.sched.now - started)
+                    continue
+                finally:
+                    process.deadline = None
+                    process.hang_at = None
+                    self._sending.send = None
                 stats.record(self.sched.now - started)
                 queue.delete(message, receipt)
 
@@ -262,15 +359,22 @@ class Simulation:
         self.phases[f"{item['kind']}_s"] = round(self.sched.now - started, 1)
 
     def _start(self) -> None:
+        self.action_id = self._start_action(self.workload)
+
+    def _start_small(self) -> None:
+        assert self.small is not None
+        self.small_action_id = self._start_action(self.small)
+
+    def _start_action(self, workload: Workload) -> str:
         request = ActionRequest(
             Incident.BURGLARY,
             "man in rode jas op een zwarte fiets",
-            self.workload.circle,
-            480,
+            workload.circle,
+            self.params.duration_min,
             (Channel.SMS, Channel.VOICE),
         )
         action = actions.start_action(request, "bench", None, self.targeting, self.moment())
-        self.action_id = str(action.action_id)
+        return str(action.action_id)
 
     def _close(self) -> None:
         self.closed_at = self.sched.now
@@ -283,8 +387,44 @@ class Simulation:
             self.moment(),
         )
 
+    def _sweeper(self) -> None:
+        """The scheduled sweep, every minute: it closes actions whose time ran out (cancelling
+        what is still queued) and re-drives stalled fan-out; then the receipts' own step. It
+        stops once every action is closed and nothing is left to send."""
+        keep = timedelta(days=self.settings.keep_descriptions_days)
+        # With reconciliation in the code, the sweep takes the senders' queues for its retries.
+        extra: dict[str, Any] = (
+            {"senders": self.queues}
+            if "senders" in inspect.signature(sweep.sweep).parameters
+            else {}
+        )
+        while True:
+            self.spend("schedule", self.params.sweep_every_s)
+            sweep.sweep(self.targeting, self.moment(), keep, (), Unmeasured(), **extra)
+            self.receipts.sweep(self.moment())
+            self.swept += 1
+            if self.closed_at is None:
+                action = action_store.get_action(self.action_id)
+                if action.status is not ActionStatus.ACTIVE:
+                    self.closed_at = self.sched.now
+                    self.phases["closed_at_s"] = round(self.sched.now, 1)
+            if self._settled():
+                return
+
+    def _settled(self) -> bool:
+        ids = [i for i in (self.action_id, self.small_action_id) if i]
+        if any(action_store.get_action(i).status is ActionStatus.ACTIVE for i in ids):
+            return False
+        queues = [self.targeting, *self.queues.values()]
+        return (
+            not any(q.messages for q in queues)
+            and not self.connect.active
+            and not self.receipts.pending()
+        )
+
     def run(self) -> list[dict[str, Any]]:
-        """Start the action, send its alerts, close it, send its results; then measure."""
+        """Start the action, send its alerts, let the sweep close it, send its results; then
+        measure."""
         from pynamodb.signals import post_dynamodb_send, pre_dynamodb_send
 
         counter = EventCounter()
@@ -294,27 +434,37 @@ class Simulation:
         pre_dynamodb_send.connect(self._before_dynamodb)
         post_dynamodb_send.connect(self._after_dynamodb)
         try:
-            sched = self.sched
-            for _ in range(TARGETING_INSTANCES):
-                self.spawn(
-                    "targeting", "targeting_worker", self._lambda(self.targeting, self._targeting)
-                )
-            for channel, queue in self.queues.items():
-                for n in range(SENDERS[channel]):
-                    instance = Instance(self, channel)
+            with (
+                dynamo.throttled(self, self.throughput),
+                self.faults.crash_points(self._on_send),
+            ):
+                sched = self.sched
+                for _ in range(TARGETING_INSTANCES):
                     self.spawn(
-                        channel.value, f"{queue.name}#{n}", self._lambda(queue, instance.handle)
+                        "targeting",
+                        "targeting_worker",
+                        self._lambda(self.targeting, self._targeting),
                     )
-            self.spawn("api", "api:start_action", self._start)
-            if self.params.close_at_s is not None:
-                self.spawn("api", "api:close_action", self._close, at=self.params.close_at_s)
-            sched.run(until=self.params.max_sim_s)
-            if self.closed_at is None and sched.idle():
-                self.spawn("api", "api:close_action", self._close, at=sched.now + 1)
+                for channel, queue in self.queues.items():
+                    for n in range(SENDERS[channel]):
+                        instance = Instance(self, channel)
+                        self.spawn(
+                            channel.value,
+                            f"{queue.name}#{n}",
+                            self._lambda(queue, instance.handle),
+                        )
+                self.spawn("api", "api:start_action", self._start)
+                if self.small is not None:
+                    self.spawn(
+                        "api", "api:start_small", self._start_small, at=self.params.small_at_s
+                    )
+                if self.params.close_at_s is not None:
+                    self.spawn("api", "api:close_action", self._close, at=self.params.close_at_s)
+                self.spawn("sweeper", "sweeper", self._sweeper)
                 sched.run(until=self.params.max_sim_s)
-            finished = sched.idle()
-            sim_s = sched.now
-            sched.shutdown()
+                finished = sched.idle()
+                sim_s = sched.now
+                sched.shutdown()
         finally:
             pre_dynamodb_send.disconnect(self._before_dynamodb)
             post_dynamodb_send.disconnect(self._after_dynamodb)
@@ -340,11 +490,25 @@ def _seeded_ids(seed: int) -> Iterator[None]:
 
 def run(params: Params) -> list[dict[str, Any]]:
     """Build a fresh world, run the action through it, return one JSON object per channel."""
+    random.seed(params.seed)  # botocore's retry back-off draws from the global generator
+    label = f"[{params.people:,} people, sms {params.sms_rate:g}/s]"
     with _seeded_ids(params.seed), world(params) as settings:
         started = time.perf_counter()
         workload = populate(params, START)
+        small = (
+            populate(
+                params,
+                START,
+                SMALL_CENTRE,
+                params.small_action,
+                (1.0, 0.0),  # SMS only: the row measures the first SMS
+                numbers=5_000_000,
+            )
+            if params.small_action
+            else None
+        )
         print(
-            f"[sms {params.sms_rate:g}/s] stored {params.people:,} people in "
+            f"{label} stored {params.people + params.small_action:,} people in "
             f"{time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
@@ -352,12 +516,37 @@ def run(params: Params) -> list[dict[str, Any]]:
         gc.freeze()  # the stored world is long-lived: keep the collector from walking it
         try:
             started = time.perf_counter()
-            lines = Simulation(params, settings, workload).run()
+            with _dropped(params.drop_in_targeting):
+                lines = Simulation(params, settings, workload, small).run()
         finally:
             gc.unfreeze()
         print(
-            f"[sms {params.sms_rate:g}/s] simulated {lines[0]['sim_s']:,.0f} s in "
+            f"{label} simulated {lines[0]['sim_s']:,.0f} s in "
             f"{time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
         return lines
+
+
+@contextmanager
+def _dropped(people: int) -> Iterator[None]:
+    """A fault in targeting itself (for the loss count's test): the first `people` found are
+    silently never claimed. Only the provider-side count can see it."""
+    if not people:
+        yield
+        return
+    real = deliveries.claim
+    left = [people]
+
+    def claim(action_id: str, recipients: Any, now: datetime) -> int:
+        drop, left[0] = min(left[0], len(recipients)), left[0] - min(left[0], len(recipients))
+        return real(action_id, recipients[drop:], now)
+
+    with mock.patch.object(deliveries, "claim", claim):
+        yield
+
+
+def sizes(people: int, **options: Any) -> Params:
+    """The parameters of a run of `people`: the app-first mix from 100,000 on."""
+    mix = APP_FIRST if people >= 100_000 else {}
+    return Params(people=people, **{**mix, **options})

@@ -81,6 +81,7 @@ class SimQueue(WorkQueue):
         self.dead: list[Message] = []
         self.sent = 0
         self.redelivered = 0
+        self.duplicated = 0  # messages SQS delivered twice (at-least-once delivery)
         self._ready: list[tuple[float, int, int]] = []  # (visible_at, number, receipt)
         self._waiting: deque[Process] = deque()
         self._active = 0
@@ -96,12 +97,19 @@ class SimQueue(WorkQueue):
             self.sim.charge("sqs", self.sim.params.sqs_ms / 1000)
             for body in batch[start : start + 10]:
                 attempt = int(json.loads(body).get("attempt", 0))
-                message = Message(next(self._numbers), body, attempt > 0, sched.now + delay)
-                self.messages[message.number] = message
-                self.sent += 1
-                if message.backoff:
-                    self._backoff += 1
-                self._enqueue(message)
+                copies = 1
+                if self.sim.faults.happens(
+                    "duplicate", self.sim.params.faults.duplicate_deliveries
+                ):
+                    copies = 2  # a second copy, visible as soon: two instances take it at once
+                    self.duplicated += 1
+                for _ in range(copies):
+                    message = Message(next(self._numbers), body, attempt > 0, sched.now + delay)
+                    self.messages[message.number] = message
+                    self.sent += 1
+                    if message.backoff:
+                        self._backoff += 1
+                    self._enqueue(message)
         self._update_busy()
         return len(batch)
 
@@ -130,6 +138,14 @@ class SimQueue(WorkQueue):
                 return message
             self._waiting.append(process)
             self.sim.spend("idle", None)
+
+    def abandon(self, message: Message, receipt: int) -> None:
+        """Its invocation died: the message waits out its visibility timeout, work the channel
+        cannot do until then (so not busy time)."""
+        if message.receipt == receipt and not message.gone and message.active:
+            message.active = False
+            self._active -= 1
+            self._update_busy()
 
     def delete(self, message: Message, receipt: int) -> None:
         """DeleteMessage with the receipt of a receive (a stale receipt deletes nothing)."""
@@ -177,8 +193,10 @@ class FunctionStats:
     """How one Lambda function's invocations went."""
 
     timeout_s: float
+    memory_mb: int
     invocations: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    killed: Counter[str] = field(default_factory=Counter)  # crashes and timeouts, by where
     longest_s: float = 0.0
     over_timeout: int = 0
 

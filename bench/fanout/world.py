@@ -8,13 +8,16 @@ import os
 import random
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
 
 import boto3
 from moto import mock_aws
 
 from bench import moto_gsi
+from bench.fanout.faults import FaultRates
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.devices import HERE, LOCATION_TTL
 from chalicelib.dal.models import Device, Place
@@ -27,6 +30,7 @@ from chalicelib.dal.participants import (
 from chalicelib.domain.geo.keys import place_cell, place_sort_key
 from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.model import Channel
+from chalicelib.domain.requests import DEFAULT_DURATION
 from chalicelib.settings import Settings
 from tools.emulator import create_resources, stage_environment
 
@@ -34,6 +38,9 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # daytime: no quiet hours in play
+# The app-first mix Burgernet has today, for the 100,000-person action: 70 % push, 25 % SMS.
+APP_FIRST = {"sms_share": 0.25, "voice_share": 0.05}
+SMALL_CENTRE = (52.3731, 4.8926)  # the fairness row's second action: Dam, Amsterdam
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Params:
     people: int = 20_000
     sms_share: float = 0.70
     voice_share: float = 0.10  # the rest are app installs (push)
+    duration_min: int = DEFAULT_DURATION  # the action's, as a dispatcher leaves it by default
     radius_m: float = 3_000.0
     seed: int = 7
     sms_burst_s: float = 1.0  # the SMS provider's bucket holds this many seconds of its rate
@@ -54,8 +62,12 @@ class Params:
     lines: int = 10
     call_s: tuple[float, float] = (20.0, 60.0)
     unanswered: float = 0.30
-    throttled: float = 0.05
-    ambiguous: float = 0.01
+    faults: FaultRates = field(default_factory=FaultRates)
+    # CPU one send takes on the sending path at one full vCPU, moto excluded, by channel:
+    # measured on the bench's machine with `python -m bench.fanout.cpu` (docs/benchmarks.md).
+    cpu_ms: Mapping[str, float] = field(
+        default_factory=lambda: {"sms": 6.0, "voice": 25.7, "push": 6.2}
+    )
     ledger_ms: float = 5.0
     sqs_ms: float = 10.0
     sms_ms: float = 20.0
@@ -63,7 +75,11 @@ class Params:
     connect_ms: float = 100.0
     invoke_ms: float = 10.0
     event_ms: float = 500.0
-    close_at_s: float | None = None  # default: close once every alert has settled
+    close_at_s: float | None = None  # a dispatcher's close; default: the sweep's, at the end
+    sweep_every_s: float = 60.0  # the sweeper's schedule
+    small_action: int = 0  # people in a second action, started `small_at_s` in (fairness)
+    small_at_s: float = 60.0
+    drop_in_targeting: int = 0  # people targeting silently leaves out (tests the loss count)
     exact_polls: bool = False
     max_sim_s: float = 24 * 3600.0
 
@@ -109,12 +125,31 @@ def world(params: Params) -> Iterator[Settings]:
     with _environment(env), mock_aws(), ExitStack() as speedups:
         speedups.enter_context(_moto_index())
         speedups.enter_context(moto_gsi.indexed())
+        speedups.enter_context(_known_accounts())
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.reset()
         try:
             yield runtime_module.runtime().settings
         finally:
             runtime_module.reset()
+
+
+@contextmanager
+def _known_accounts() -> Iterator[None]:
+    """moto looks an account's backends up under a process-wide lock on every request, and checks
+    the BackendDict against a list of every other one by equality; an account already there needs
+    neither (the sampled profile of a run showed a third of moto's time there, most of it waiting
+    on that lock). The answer is the same dict entry."""
+    from moto.core.base_backend import BackendDict
+
+    looked_up = BackendDict.__getitem__
+
+    def known(self: BackendDict[Any], account_id: str) -> Any:
+        found = dict.get(self, account_id)
+        return looked_up(self, account_id) if found is None else found
+
+    with mock.patch.object(BackendDict, "__getitem__", known):
+        yield
 
 
 @contextmanager
@@ -137,23 +172,50 @@ class Workload:
     phones: dict[str, str]  # SMS and voice participants
     endpoints: dict[str, str]  # app installs: "device:<id>" -> endpoint ARN
     channel_of: dict[str, Channel]
+    due: dict[str, Channel]  # who must be alerted, on which channel (the bench's own truth)
 
 
-def populate(params: Params, now: datetime) -> Workload:
+def due_channel(
+    position: tuple[float, float], preferred: Channel, phone: str, circle: Circle
+) -> Channel | None:
+    """The channel the domain's rules owe this person an alert on, or None.
+
+    Computed from what the bench generated, not from the ledger: inside the area, their preferred
+    channel; the action offers SMS and voice, and the app is reached by push; nobody here has
+    quiet hours (the action starts at 13:00 in Amsterdam), so a voice participant is called.
+    """
+    if circle.distance_inside(*position) is None:
+        return None
+    if preferred is Channel.VOICE or preferred is Channel.SMS:
+        return preferred if phone else None
+    return Channel.PUSH if preferred is Channel.PUSH else None
+
+
+def populate(
+    params: Params,
+    now: datetime,
+    centre: tuple[float, float] = CENTRE,
+    people_n: int | None = None,
+    shares: tuple[float, float] | None = None,
+    numbers: int = 0,
+) -> Workload:
     """Store the people: SMS and voice participants as an import does, app installs as devices
     with a current location (the items `devices.set_location` writes)."""
-    rng = random.Random(params.seed)
-    circle = Circle(CENTRE[0], CENTRE[1], params.radius_m)
-    n_sms = round(params.people * params.sms_share)
-    n_voice = round(params.people * params.voice_share)
-    n_push = params.people - n_sms - n_voice
+    rng = random.Random(f"{params.seed}:{centre}")
+    circle = Circle(centre[0], centre[1], params.radius_m)
+    total = params.people if people_n is None else people_n
+    sms_share, voice_share = shares or (params.sms_share, params.voice_share)
+    n_sms = round(total * sms_share)
+    n_voice = round(total * voice_share)
+    n_push = total - n_sms - n_voice
+    positions: dict[str, tuple[float, float]] = {}  # phone or owner -> where they are
 
     def somewhere() -> tuple[float, float]:
         # Uniform in a disc a little inside the circle, so rounding never leaves anyone out.
         r = 0.97 * params.radius_m * math.sqrt(rng.random())
         a = rng.uniform(0.0, 2 * math.pi)
-        lat = CENTRE[0] + r * math.cos(a) / 111_195.0
-        lon = CENTRE[1] + r * math.sin(a) / (111_195.0 * math.cos(math.radians(CENTRE[0])))
+        lat = centre[0] + r * math.cos(a) / 111_195.0
+        lon = centre[1] + r * math.sin(a) / (111_195.0 * math.cos(math.radians(centre[0])))
         return lat, lon
 
     def language() -> str:
@@ -161,13 +223,15 @@ def populate(params: Params, now: datetime) -> Workload:
 
     people: list[NewParticipant] = []
     for i in range(n_sms):
-        people.append(
-            NewParticipant(f"+316{10_000_000 + i}", language(), "sms", [_home(somewhere())])
-        )
+        phone = f"+316{10_000_000 + numbers + i}"
+        positions[phone] = somewhere()
+        people.append(NewParticipant(phone, language(), "sms", [_home(positions[phone])]))
     for i in range(n_voice):
         # Half landlines (Utrecht, 030), half mobiles that chose to be called.
-        phone = f"+3130{1_000_000 + i}" if i % 2 == 0 else f"+316{60_000_000 + i}"
-        people.append(NewParticipant(phone, language(), "voice", [_home(somewhere())]))
+        n = numbers + i
+        phone = f"+3130{1_000_000 + n}" if i % 2 == 0 else f"+316{60_000_000 + n}"
+        positions[phone] = somewhere()
+        people.append(NewParticipant(phone, language(), "voice", [_home(positions[phone])]))
     for start in range(0, len(people), 1_000):
         upsert_participants(people[start : start + 1_000], now, directory={})
     endpoints: dict[str, str] = {}
@@ -176,6 +240,7 @@ def populate(params: Params, now: datetime) -> Workload:
             device_id = f"{rng.getrandbits(128):032x}"
             lat, lon = somewhere()
             owner = f"device:{device_id}"
+            positions[owner] = (lat, lon)
             arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:endpoint/GCM/burgernet-fcm/{device_id}"
             lang = language()
             place = Place(
@@ -210,7 +275,16 @@ def populate(params: Params, now: datetime) -> Workload:
     phones = {directory[p.phone]: p.phone for p in people}
     channel_of = {directory[p.phone]: Channel(p.channel) for p in people}
     channel_of.update({owner: Channel.PUSH for owner in endpoints})
-    return Workload(circle, phones, endpoints, channel_of)
+    due: dict[str, Channel] = {}
+    for p in people:
+        channel = due_channel(positions[p.phone], Channel(p.channel), p.phone, circle)
+        if channel is not None:
+            due[directory[p.phone]] = channel
+    for owner in endpoints:
+        channel = due_channel(positions[owner], Channel.PUSH, "", circle)
+        if channel is not None:
+            due[owner] = channel
+    return Workload(circle, phones, endpoints, channel_of, due)
 
 
 def _home(position: tuple[float, float]) -> NewPlace:

@@ -105,15 +105,27 @@ def _insert(
     except TransactWriteError as exc:
         if not _key_taken(exc):
             raise
-        earlier = Idempotency.get(idempotency_key, consistent_read=True)
-        if earlier.request_hash != request_hash:
-            raise Conflict(
-                "idempotency_key_reused",
-                "This Idempotency-Key was used for a different request; use a new key "
-                "for a new action.",
-            ) from None
-        return get_action(earlier.action_id)
+        earlier = keyed_action(idempotency_key, request_hash)
+        if earlier is None:  # the key's record expired between the write and this read
+            raise
+        return earlier
     return action
+
+
+def keyed_action(idempotency_key: str, request_hash: str) -> Action | None:
+    """The action an earlier request with this key started, or None; Conflict if that request
+    was a different one."""
+    try:
+        earlier = Idempotency.get(idempotency_key, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if earlier.request_hash != request_hash:
+        raise Conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request; use a new key "
+            "for a new action.",
+        ) from None
+    return get_action(earlier.action_id)
 
 
 def _key_taken(exc: TransactWriteError) -> bool:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """An expected failure a caller can act on: a machine code and a human message."""
 
-    def __init__(
-        self, code: str, message: str, field: str | None = None, **params: str | int
-    ) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
-        self.params = params  # values the message mentions, for translations and clients
+        self.params = params  # values the message mentions (JSON), for translations and clients
 
 
 class InvalidInput(DomainError):

@@ -47,6 +47,13 @@ class Channel(StrEnum):
     PUSH = "push"  # the app's own channel: never a dispatch choice, used for app devices
 
 
+class IfIncomplete(StrEnum):
+    """What POST /actions does when the expected reach does not fit the action's duration."""
+
+    SEND = "send"  # start it anyway: the people at the end of the list are cancelled
+    REJECT = "reject"  # start nothing and answer 409 reach_exceeds_duration
+
+
 class ActionStatus(StrEnum):
     """Where an action is in its life: only an active action alerts, updates or takes photos."""
 

@@ -47,6 +47,10 @@ _EARLIEST_MS = 1_577_836_800_000
 # tried once more. Receipts come 5-60 s after the provider takes a message: W is five times the
 # slowest, and one sweep (a minute) more at most.
 RECEIPT_WINDOW = timedelta(minutes=5)
+# The channels whose provider keeps a record an ambiguous alert can be settled from: SMS (End
+# User Messaging's events) and voice (Connect's contact events; a retry reuses the ClientToken).
+# We read no push receipts, so an ambiguous push stays unknown: retried blind, it could come twice.
+RECONCILED = frozenset({Channel.SMS, Channel.VOICE})
 # A receipt can be written before the ledger records the ambiguous end: the sender learns of it
 # only at its read timeout (botocore's 60 s). An alert matches a receipt when its ledger time lies
 # between RECEIPT_WINDOW before the receipt and RECEIPT_SKEW after it.

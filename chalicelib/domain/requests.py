@@ -11,7 +11,7 @@ from chalicelib.domain import messages
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.geo.geojson import parse_action_area, to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.model import Channel, Incident, Outcome
+from chalicelib.domain.model import Channel, IfIncomplete, Incident, Outcome
 from chalicelib.domain.validation import (
     check_fields,
     choice,
@@ -38,10 +38,12 @@ ACTION_FIELDS = (
     "public",
     "exercise",
     "place",
+    "if_incomplete",
 )
 UPDATE_FIELDS = ("message", "description")
 CLOSE_FIELDS = ("outcome", "message")
-REACH_FIELDS = ("area",)
+# An estimate takes what changes who is reached on which channel, and when they are cut off.
+REACH_FIELDS = ("area", "incident", "channels", "duration_minutes")
 LIST_FIELDS = ("status",)
 PAGE_FIELDS = ("limit", "next")
 
@@ -58,6 +60,9 @@ class ActionRequest:
     public: bool = True  # shown in the public feeds, on its page and on social networks
     exercise: bool = False  # a drill: its public messages say so (CAP status Test)
     place: str | None = None  # the area's name for people; else the municipality's
+    # A condition on starting, not part of the action: left out of the fingerprint, so a retry
+    # of a started action with another value still gets that action back.
+    if_incomplete: IfIncomplete = IfIncomplete.SEND
 
     def fingerprint(self) -> str:
         """A stable text of the request, to tell a retry from a different request."""
@@ -78,6 +83,16 @@ class ActionRequest:
             },
             sort_keys=True,
         )
+
+
+@dataclass(frozen=True)
+class ReachRequest:
+    """A validated POST /reach body: the area, and what an action there would be started with."""
+
+    area: Shape
+    channels: tuple[Channel, ...]
+    duration_minutes: int = DEFAULT_DURATION
+    incident: Incident | None = None  # none: quiet hours apply (all but a missing person)
 
 
 @dataclass(frozen=True)
@@ -104,18 +119,8 @@ def parse_action_request(
     incident = choice(required(body, "incident"), "incident", Incident, list(Incident))
     description = _description(required(body, "description"), incident, callback_number)
     area = parse_action_area(required(body, "area"))
-    duration = body.get("duration_minutes", DEFAULT_DURATION)
-    duration_minutes = integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
-    raw_channels = body.get("channels", [c.value for c in available])
-    if not isinstance(raw_channels, list) or not raw_channels:
-        raise InvalidInput(
-            "wrong_type",
-            f"channels must be a non-empty list; available: {', '.join(available)}.",
-            "channels",
-        )
-    channels = tuple(
-        dict.fromkeys(choice(c, "channels", Channel, available, "channel") for c in raw_channels)
-    )
+    duration_minutes = _duration(body)
+    channels = _channels(body, available)
     place = body.get("place")
     if place is not None:
         place = text(place, "place")
@@ -135,6 +140,31 @@ def parse_action_request(
         public=flag(body, "public", default=True),
         exercise=flag(body, "exercise", default=False),
         place=place,
+        if_incomplete=choice(
+            body.get("if_incomplete", IfIncomplete.SEND.value),
+            "if_incomplete",
+            IfIncomplete,
+            list(IfIncomplete),
+            "if_incomplete",
+        ),
+    )
+
+
+def _duration(body: Mapping[str, Any]) -> int:
+    duration = body.get("duration_minutes", DEFAULT_DURATION)
+    return integer(duration, "duration_minutes", MIN_DURATION, MAX_DURATION, " min")
+
+
+def _channels(body: Mapping[str, Any], available: Sequence[Channel]) -> tuple[Channel, ...]:
+    raw_channels = body.get("channels", [c.value for c in available])
+    if not isinstance(raw_channels, list) or not raw_channels:
+        raise InvalidInput(
+            "wrong_type",
+            f"channels must be a non-empty list; available: {', '.join(available)}.",
+            "channels",
+        )
+    return tuple(
+        dict.fromkeys(choice(c, "channels", Channel, available, "channel") for c in raw_channels)
     )
 
 
@@ -201,10 +231,17 @@ def parse_close_request(body: Mapping[str, Any]) -> CloseRequest:
     return CloseRequest(outcome, message)
 
 
-def parse_reach_request(body: Mapping[str, Any]) -> Shape:
-    """Validate a POST /reach body."""
+def parse_reach_request(body: Mapping[str, Any], available: Sequence[Channel]) -> ReachRequest:
+    """Validate a POST /reach body: its fields follow POST /actions' rules."""
     check_fields(body, REACH_FIELDS)
-    return parse_action_area(required(body, "area"))
+    area = parse_action_area(required(body, "area"))
+    incident = body.get("incident")
+    return ReachRequest(
+        area,
+        _channels(body, available),
+        _duration(body),
+        None if incident is None else choice(incident, "incident", Incident, list(Incident)),
+    )
 
 
 def parse_list_query(params: Mapping[str, str] | None) -> tuple[str, int, str | None]:

@@ -54,11 +54,17 @@ def start_action() -> Response:
     """Start an action: validate, store, enqueue targeting; answer 202 at once."""
     rt = runtime()
     request = parse_action_request(_body(), rt.settings.channels, rt.settings.callback_number)
-    action = actions.start_action(
-        request, _caller(), _idempotency_key(), rt.targeting, datetime.now(UTC), rt.posts
+    action, expected = actions.start_told(
+        request,
+        _caller(),
+        _idempotency_key(),
+        rt.targeting,
+        datetime.now(UTC),
+        rt.settings.rates,
+        rt.posts,
     )
     return Response(
-        body=actions.action_view(action),
+        body={**actions.action_view(action), "expected": expected},
         status_code=202,
         headers={"Location": f"/actions/{action.action_id}"},
     )
@@ -122,6 +128,8 @@ def close_action(action_id: str) -> actions.ActionView:
 @dispatch.route("/reach", methods=["POST"], authorizer=iam)
 @json_errors
 @wired
-def reach() -> dict[str, int]:
-    """How many people an action in this area would reach; sends nothing."""
-    return {"participants": actions.reach(parse_reach_request(_body()))}
+def reach() -> actions.Reach:
+    """How many people an action in this area would reach, and when; sends nothing."""
+    settings = runtime().settings
+    request = parse_reach_request(_body(), settings.channels)
+    return actions.reach(request, settings.rates, datetime.now(UTC))

@@ -98,10 +98,10 @@ def error_response(
     code: str,
     message: str,
     field: str | None = None,
-    params: Mapping[str, str | int] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Response:
     """The API's one error shape: {"error", "message", "field"?, ...params}."""
-    body: dict[str, str | int] = {"error": code, "message": message}
+    body: dict[str, Any] = {"error": code, "message": message}
     if field:
         body["field"] = field
     body.update(params or {})

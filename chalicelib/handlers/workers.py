@@ -13,7 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
 from chalicelib.logic import account, calls, codes, receipts, sending, social, sweep, targeting
-from chalicelib.logic.work import SendWork
+from chalicelib.logic.work import Release, SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
     CODE_SENDERS,
@@ -81,12 +81,14 @@ def targeting_worker(event: Any) -> dict[str, Any]:
     rt = runtime()
 
     def handle(item: dict[str, Any]) -> None:
+        # Each fan-out releases its chunks at the channels' rates: fair to the actions after it.
+        release = Release(rt.settings.rates, clock=now)
         if item["kind"] == "target":
-            targeting.target(item["action_id"], rt.queues, now(), rt.metrics)
+            targeting.target(item["action_id"], rt.queues, now(), rt.metrics, release)
         elif item["kind"] == "update":
-            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues)
+            targeting.fan_out_update(item["action_id"], item["update_id"], rt.queues, release)
         else:
-            targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics)
+            targeting.fan_out_results(item["action_id"], rt.queues, now(), rt.metrics, release)
 
     return _each("targeting_worker", event, handle)
 

@@ -7,18 +7,34 @@ import secrets
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import municipalities
-from chalicelib.dal.participants import places_in
 from chalicelib.dal.records import ActionRecord, PhotoRecord, UpdateRecord
 from chalicelib.domain import messages
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.expected import (
+    ChannelExpected,
+    Rates,
+    cut_off_by_channel,
+    expect,
+    incomplete,
+)
+from chalicelib.domain.expected import minutes_to_reach_all as minutes_for_all
 from chalicelib.domain.geo.geojson import to_geojson
 from chalicelib.domain.geo.shapes import Circle, Shape
-from chalicelib.domain.model import ActionStatus, Fanout, Outcome, Stage
-from chalicelib.domain.requests import ActionRequest, CloseRequest
-from chalicelib.logic import social
+from chalicelib.domain.model import (
+    ActionStatus,
+    Channel,
+    Fanout,
+    IfIncomplete,
+    Incident,
+    Outcome,
+    Stage,
+)
+from chalicelib.domain.requests import MAX_DURATION, ActionRequest, CloseRequest, ReachRequest
+from chalicelib.logic import social, targeting
 from chalicelib.logs import log_event
 from chalicelib.queues import QueueError, WorkQueue
 from chalicelib.tracing import annotate, trace_header, traced, within
@@ -100,6 +116,24 @@ class ActionView(TypedDict):
     updates: list[UpdateView]
 
 
+Expected = dict[str, ChannelExpected]  # by channel: people, seconds_to_last, cancelled
+
+
+class Reach(TypedDict):
+    """What POST /reach answers: who is inside, and what an action there would do."""
+
+    participants: int  # people inside the area
+    duration_minutes: int  # the duration `expected.*.cancelled` is counted at
+    expected: Expected
+
+
+class Started(NamedTuple):
+    """A started (or retried) action, and what the dispatcher should expect of it."""
+
+    action: ActionRecord
+    expected: Expected
+
+
 class ActionPage(TypedDict):
     """A page of actions, and the token of the next one (None on the last)."""
 
@@ -123,8 +157,8 @@ def start_action(
     """Store a new action and enqueue its targeting (and its post, if public); a retried request
     returns the first action."""
     place = request.place or municipalities.name_at(*request.area.centre)
-    key = f"{caller}#{idempotency_key}" if idempotency_key else None
-    fingerprint = hashlib.sha256(request.fingerprint().encode()).hexdigest()
+    key = _key(caller, idempotency_key) if idempotency_key else None
+    fingerprint = _fingerprint(request)
     with traced("start_action", incident=request.incident.value):
         action, new = action_store.create(
             request,
@@ -194,9 +228,105 @@ def enqueue(
         log_event("enqueue_deferred", action_id=action_id, kind=kind, error=exc.cause)
 
 
-def reach(area: Shape) -> int:
-    """How many people an action in this area would alert now."""
-    return len(places_in(area))
+def expectation(
+    area: Shape,
+    channels: tuple[Channel, ...],
+    incident: Incident | None,
+    duration_minutes: int,
+    rates: Rates,
+    now: datetime,
+) -> tuple[int, Expected]:
+    """How many people are inside the area, and, per channel, what an action there would do:
+    the people targeting would alert, when the last of them is sent at the configured rates, and
+    how many the duration would cut off."""
+    # Any incident but a missing person keeps quiet hours: OTHER stands for all of them.
+    chosen = incident or Incident.OTHER
+    inside, recipients = targeting.recipients_in(area, [c.value for c in channels], chosen, now)
+    waits: dict[Channel, list[float]] = {}
+    for r in recipients:
+        wait = (r.not_before - now).total_seconds() if r.not_before else 0.0
+        waits.setdefault(Channel(r.channel), []).append(wait)
+    return inside, expect(waits, rates, duration_minutes * 60)
+
+
+def reach(request: ReachRequest, rates: Rates, now: datetime) -> Reach:
+    """Who an action in this area would alert now, and when; sends and stores nothing."""
+    inside, expected = expectation(
+        request.area,
+        request.channels,
+        request.incident,
+        request.duration_minutes,
+        rates,
+        now,
+    )
+    return Reach(participants=inside, duration_minutes=request.duration_minutes, expected=expected)
+
+
+def start_told(
+    request: ActionRequest,
+    caller: str,
+    idempotency_key: str | None,
+    targeting_queue: WorkQueue,
+    now: datetime,
+    rates: Rates,
+    posts: WorkQueue | None = None,
+) -> Started:
+    """Start an action (start_action) and say what to expect of it. With if_incomplete reject,
+    an action that would cut people off is not started: Conflict reach_exceeds_duration, and
+    nothing is stored, the key included, unless the key already started an action."""
+    _, expected = expectation(
+        request.area,
+        request.channels,
+        request.incident,
+        request.duration_minutes,
+        rates,
+        now,
+    )
+    if request.if_incomplete is IfIncomplete.REJECT and incomplete(expected):
+        earlier = (
+            action_store.keyed_action(_key(caller, idempotency_key), _fingerprint(request))
+            if idempotency_key
+            else None
+        )
+        if earlier is None:
+            raise _reach_exceeds_duration(request.duration_minutes, expected)
+        return Started(earlier, expected)  # a retry of a request that did start it
+    action = start_action(request, caller, idempotency_key, targeting_queue, now, posts)
+    return Started(action, expected)
+
+
+def _reach_exceeds_duration(duration_minutes: int, expected: Expected) -> Conflict:
+    """The 409 that tells the dispatcher who would be cut off, and the duration that reaches
+    them all."""
+    cut_off = cut_off_by_channel(expected)
+    needed = minutes_for_all(expected)
+    per_channel = ", ".join(f"{channel} {n:,}" for channel, n in cut_off.items())
+    advice = (
+        f"{needed} minutes would reach everyone: start it with duration_minutes {needed}"
+        if needed <= MAX_DURATION
+        else f"reaching everyone takes {needed} minutes, more than the longest action "
+        f"({MAX_DURATION}): narrow the area"
+    )
+    total = sum(cut_off.values())
+    return Conflict(
+        "reach_exceeds_duration",
+        f"{total:,} {'person' if total == 1 else 'people'} could not be alerted within "
+        f"{duration_minutes} "
+        f"minutes ({per_channel}); {advice}, or send it with if_incomplete send. "
+        "Nothing was started.",
+        duration_minutes=duration_minutes,
+        duration_minutes_needed=needed,
+        expected=expected,
+    )
+
+
+def _key(caller: str, idempotency_key: str) -> str:
+    """A caller's key: two control rooms may pick the same one."""
+    return f"{caller}#{idempotency_key}"
+
+
+def _fingerprint(request: ActionRequest) -> str:
+    return hashlib.sha256(request.fingerprint().encode()).hexdigest()
 
 
 def list_actions(status: str, limit: int, page: str | None) -> ActionPage:

@@ -28,6 +28,7 @@ from chalicelib.domain.receipts import (
     RECEIPT_LOOKBACK,
     RECEIPT_SKEW,
     RECEIPT_WINDOW,
+    RECONCILED,
     MalformedReceipt,
     Receipt,
     parse_sms_event,
@@ -149,7 +150,12 @@ def _reconcile_action(
     done.extend(noted - {d.participant_id for d in found})  # gone (erased by TTL)
     for delivery in found:
         status = delivery.alert_status
-        if status not in AMBIGUOUS or delivery.alert_retried or delivery.alert_at is None:
+        if (
+            status not in AMBIGUOUS
+            or delivery.alert_retried
+            or delivery.alert_at is None
+            or Channel(delivery.channel) not in RECONCILED
+        ):
             done.append(delivery.participant_id)
             continue
         wait = RECEIPT_WINDOW if status is DeliveryStatus.UNKNOWN else CUT_OFF_RETRY_AFTER

@@ -107,7 +107,8 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
     if (
         work.not_before is not None
         and now < work.not_before
-        and action.status is ActionStatus.ACTIVE
+        # A closed action's alerts are cancelled at once; its results still wait their turn.
+        and (action.status is ActionStatus.ACTIVE or work.kind is Kind.RESULT)
     ):
         wait = (work.not_before - now).total_seconds()
         sender.queues[work.channel].send([work.to_item()], delay_s=int(wait) + 1)

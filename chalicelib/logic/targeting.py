@@ -17,11 +17,12 @@ from chalicelib.dal import progress as ledger_progress
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.participants import places_in
 from chalicelib.dal.records import PlaceRecord
+from chalicelib.domain.geo.shapes import Shape
 from chalicelib.domain.metrics import Metric, Metrics
 from chalicelib.domain.model import ActionStatus, Channel, DeliveryStatus, Fanout, Incident, Kind
 from chalicelib.domain.phones import is_mobile
 from chalicelib.domain.signup import QuietHours
-from chalicelib.logic.work import SEND_CHUNK, chunks, enqueue_by_channel
+from chalicelib.logic.work import SEND_CHUNK, Release, chunks, enqueue_by_channel
 from chalicelib.logs import log_event
 from chalicelib.queues import SQS_BATCH, WorkQueue
 from chalicelib.tracing import count, traced
@@ -77,10 +78,45 @@ def _mobile(phone: str | None) -> bool:
     return bool(phone) and is_mobile(str(phone))
 
 
+def recipients_in(
+    area: Shape, available: Sequence[str], incident: Incident, now: datetime
+) -> tuple[int, list[Recipient]]:
+    """How many people are inside the area, and who of them an action with these channels
+    alerts, nearest first, each on the channel chosen for them (what targeting claims, and
+    what POST /reach counts)."""
+    found = places_in(area, now)
+    endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
+    recipients: list[Recipient] = []
+    for distance, place in found:
+        endpoint = endpoints.get(str(place.device_id)) if place.device_id else None
+        channel = choose_channel(place, available, incident, now, endpoint)
+        if channel is None:
+            continue
+        push = channel == Channel.PUSH
+        recipients.append(
+            Recipient(
+                place.participant_id,
+                place.phone,
+                place.language,
+                channel,
+                distance,
+                device_id=place.device_id if push else None,
+                endpoint_arn=endpoint if push else None,
+                not_before=quiet_until(place, incident, now) if channel == Channel.VOICE else None,
+            )
+        )
+    return len(found), recipients  # the places go with this frame: the peak is the recipients
+
+
 def target(
-    action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
+    action_id: str,
+    queues: Mapping[Channel, WorkQueue],
+    now: datetime,
+    metrics: Metrics,
+    release: Release | None = None,
 ) -> int:
-    """Claim every person inside the action's area, nearest first, and enqueue their alerts."""
+    """Claim every person inside the action's area, nearest first, and enqueue their alerts;
+    with a `release`, each channel's chunks paced to its rate (fair to later actions)."""
     action = action_store.get_action(action_id)
     if action.status is not ActionStatus.ACTIVE:
         action_store.finish_pending(action_id, Fanout.TARGET, now)
@@ -88,32 +124,7 @@ def target(
     area = action_store.area_of(action)
     incident = Incident(action.incident)
     with traced(Fanout.TARGET.value, action_id=action_id, ref=action.ref, incident=action.incident):
-        found = places_in(area, now)
-        endpoints = devices.endpoints([p.device_id for _, p in found if p.device_id])
-        available = list(map(str, action.channels))
-        recipients: list[Recipient] = []
-        for distance, place in found:
-            endpoint = endpoints.get(str(place.device_id)) if place.device_id else None
-            channel = choose_channel(place, available, incident, now, endpoint)
-            if channel is None:
-                continue
-            push = channel == Channel.PUSH
-            recipients.append(
-                Recipient(
-                    place.participant_id,
-                    place.phone,
-                    place.language,
-                    channel,
-                    distance,
-                    device_id=place.device_id if push else None,
-                    endpoint_arn=endpoint if push else None,
-                    not_before=quiet_until(place, incident, now)
-                    if channel == Channel.VOICE
-                    else None,
-                )
-            )
-        inside = len(found)
-        del found  # the places are no longer needed: keep the peak to the recipients
+        inside, recipients = recipients_in(area, list(map(str, action.channels)), incident, now)
         # App users first (nearest first among them, as every channel): push is the quickest
         # channel and its queue is its own, so it goes out while the rest are still claimed.
         recipients.sort(key=lambda r: r.channel != Channel.PUSH)
@@ -126,7 +137,9 @@ def target(
             for r in batch:
                 waits.setdefault(r.not_before, []).append(r)
             for not_before, group in waits.items():
-                enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before)
+                # Calls held for quiet hours keep their own time; the rest take their turn.
+                paced = release if not_before is None else None
+                enqueue_by_channel(queues, Kind.ALERT, action_id, group, not_before, release=paced)
         if claimed < len(recipients):  # a re-run: the live counter missed earlier claims
             ledger_progress.set_targeted(action_id, len(recipients))
         count(inside=inside, recipients=len(recipients), claimed=claimed)
@@ -145,7 +158,11 @@ def target(
 
 
 def fan_out_results(
-    action_id: str, queues: Mapping[Channel, WorkQueue], now: datetime, metrics: Metrics
+    action_id: str,
+    queues: Mapping[Channel, WorkQueue],
+    now: datetime,
+    metrics: Metrics,
+    release: Release | None = None,
 ) -> int:
     """Queue one result message for every person the action alerted; return how many.
 
@@ -169,7 +186,8 @@ def fan_out_results(
                     cut_offs[str(d.channel)] += 1
             exact.update(ledger_progress.tally(chunk))
             todo = [d for d in chunk if ledger.queue_result(d)]
-            enqueue_by_channel(queues, Kind.RESULT, action_id, todo)  # the alert's channel
+            # On the alert's channel, paced like the alerts so a new action is not behind them.
+            enqueue_by_channel(queues, Kind.RESULT, action_id, todo, release=release)
             queued += len(todo)
         ledger.set_alert_counts(action_id, exact)
         count(queued=queued)
@@ -182,7 +200,12 @@ def fan_out_results(
     return queued
 
 
-def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, WorkQueue]) -> int:
+def fan_out_update(
+    action_id: str,
+    update_id: str,
+    queues: Mapping[Channel, WorkQueue],
+    release: Release | None = None,
+) -> int:
     """Queue one message of this update for every person the action has alerted; return how
     many. Alerts still going out get it from their sender (`sending`'s late-alert pass)."""
     action = action_store.get_action(action_id)
@@ -194,7 +217,9 @@ def fan_out_update(action_id: str, update_id: str, queues: Mapping[Channel, Work
     with traced(Fanout.UPDATE.value, action_id=action_id, ref=action.ref, incident=action.incident):
         for chunk in chunks(ledger.ledger(action_id), CLAIM_BATCH):
             todo = [d for d in chunk if ledger.queue_update(d, update_id)]
-            enqueue_by_channel(queues, Kind.UPDATE, action_id, todo, update_id=update_id)
+            enqueue_by_channel(
+                queues, Kind.UPDATE, action_id, todo, update_id=update_id, release=release
+            )
             queued += len(todo)
         count(queued=queued)
     action_store.update_queued(action_id, action_store.update_index(action, update_id))

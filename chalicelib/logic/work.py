@@ -4,19 +4,24 @@ tally of what became of each of its deliveries."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum, auto
-from itertools import islice
+from itertools import groupby, islice
 from typing import Any, Protocol
 
+from chalicelib.domain.expected import Rates, release_at_s
 from chalicelib.domain.metrics import Metric
 from chalicelib.domain.model import Channel, Kind
-from chalicelib.queues import WorkQueue
+from chalicelib.queues import MAX_DELAY_S, SENDERS, WorkQueue
 
 # Recipients per send message: small enough to finish well inside a visibility timeout.
 SEND_CHUNK = 25
+# How far ahead of its turn a released chunk becomes visible: one round of the channel's
+# senders (each busy with one chunk), so they all start at once, but never more than this, so a
+# later action's first chunk waits behind seconds of work, not a round of slow chunks.
+MAX_LEAD_S = 5.0
 
 
 class Addressed(Protocol):
@@ -85,6 +90,45 @@ class SendWork:
         return replace(self, participant_ids=tuple(participant_ids), attempt=self.attempt + 1)
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lead_s(channel: Channel, per_second: float) -> float:
+    """How early a released chunk becomes visible: one round of the channel's senders, at most
+    MAX_LEAD_S."""
+    return min(SENDERS[channel] * SEND_CHUNK / per_second, MAX_LEAD_S)
+
+
+@dataclass
+class Release:
+    """Releases one fan-out's chunks onto each channel's queue at that channel's rate, so the
+    visible backlog of any one action is seconds deep and a later action's chunks interleave
+    with it (docs/architecture.md, "Fair shares").
+
+    A chunk due within SQS's 900 s is delayed by DelaySeconds; a later one is delayed 900 s and
+    carries its due time as `not_before`, which its sender honours by putting it back.
+    """
+
+    rates: Rates
+    clock: Callable[[], datetime] = _now
+    _started: dict[Channel, datetime] = field(default_factory=dict)
+    _released: Counter[Channel] = field(default_factory=Counter)
+
+    def next_chunk(self, channel: Channel, people: int) -> tuple[int, datetime | None]:
+        """The delay (s) and, past 900 s, the due time of the channel's next chunk of `people`."""
+        now = self.clock()
+        started = self._started.setdefault(channel, now)  # its first chunk: the rate's zero
+        per_second = self.rates.per_second(channel)
+        offset = release_at_s(self._released[channel], per_second, lead_s(channel, per_second))
+        self._released[channel] += people
+        due = started + timedelta(seconds=offset)
+        wait = (due - now).total_seconds()
+        if wait <= MAX_DELAY_S:
+            return max(0, int(wait)), None  # rounded down: a chunk is never later than its turn
+        return MAX_DELAY_S, due
+
+
 def enqueue_by_channel(
     queues: Mapping[Channel, WorkQueue],
     kind: Kind,
@@ -93,27 +137,33 @@ def enqueue_by_channel(
     not_before: datetime | None = None,
     delay_s: int = 0,
     update_id: str | None = None,
+    release: Release | None = None,
 ) -> None:
     """Each channel's people to its own queue, in their order and SEND_CHUNK to a message, so no
-    channel waits for another."""
+    channel waits for another; with a `release`, each chunk when its turn at the rate comes."""
     by_channel: dict[Channel, list[str]] = {}
     for person in people:
         by_channel.setdefault(Channel(person.channel), []).append(person.participant_id)
     for channel, ids in by_channel.items():
-        queues[channel].send(
-            (
-                SendWork(
-                    kind,
-                    channel,
-                    action_id,
-                    tuple(chunk),
-                    not_before=not_before,
-                    update_id=update_id,
-                ).to_item()
-                for chunk in chunks(ids, SEND_CHUNK)
-            ),
-            delay_s=delay_s,
-        )
+        timed: list[tuple[int, datetime | None, list[str]]] = []
+        for chunk in chunks(ids, SEND_CHUNK):
+            if release is None:
+                timed.append((delay_s, not_before, chunk))
+            else:
+                delay, due = release.next_chunk(channel, len(chunk))
+                held = [d for d in (due, not_before) if d is not None]
+                timed.append((max(delay, delay_s), max(held) if held else None, chunk))
+        # One SQS request per run of chunks with the same delay (ten messages at most each).
+        for delay, run in groupby(timed, key=lambda t: t[0]):
+            queues[channel].send(
+                (
+                    SendWork(
+                        kind, channel, action_id, tuple(chunk), not_before=due, update_id=update_id
+                    ).to_item()
+                    for _, due, chunk in run
+                ),
+                delay_s=delay,
+            )
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

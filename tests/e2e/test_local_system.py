@@ -154,11 +154,14 @@ def test_a_corridor_alerts_exactly_the_people_within_its_buffer_and_reach_agrees
         timeout=5,
     )
 
-    # Then reach counts the people inside, and exactly they get an SMS
+    # Then reach counts the people inside, the start expects to text them, and exactly they get
+    # an SMS
     assert reach.status_code == 200, reach.text
-    assert reach.json() == {"participants": len(inside)}
+    assert reach.json()["participants"] == len(inside)
+    assert reach.json()["expected"]["sms"]["people"] == len(inside)
     assert response.status_code == 202, response.text
     assert response.json()["area"] == area
+    assert response.json()["expected"]["sms"] == reach.json()["expected"]["sms"]
     sent = local_system.wait_for_sms(before + len(inside), PATIENCE_S)[before:]
     assert sorted(s["phone_number"] for s in sent) == sorted(inside)
     late = local_system.wait_for_sms(before + len(inside) + 1, 2)[before:]  # nobody else

@@ -122,7 +122,8 @@ def test_a_corridor_alerts_exactly_the_people_within_the_buffer_and_reach_agrees
 
     reach = system.post("/reach", {"area": CORRIDOR})
     assert reach.status_code == 200, reach.body
-    assert reach.json_body == {"participants": len(near)}
+    assert reach.json_body["participants"] == len(near)
+    assert reach.json_body["expected"]["sms"]["people"] == len(near)
     view = start(system, CORRIDOR).json_body
     system.run_queues()
 

@@ -1,10 +1,17 @@
-"""The fan-out bench keeps working: a tiny action through the simulation, nobody lost or doubled."""
+"""The fan-out bench keeps working, and its faults really happen and really count: a tiny action
+through the simulation, with every fault injected often enough to be seen."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from bench import moto_gsi
+from bench.fanout.__main__ import plan
+from bench.fanout.faults import NO_FAULTS, FaultRates
 from bench.fanout.simulation import run
 from bench.fanout.world import Params, world
 from bench.simclock import Scheduler
@@ -15,20 +22,87 @@ from chalicelib.dal.models import Delivery
 from chalicelib.domain.model import Kind
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+# Small and short: the least duration an action may have, few people, few calls.
+TINY = Params(sms_rate=10, people=60, seed=3, duration_min=5, faults=NO_FAULTS)
+
+
+def by_channel(params: Params) -> dict[str, dict[str, Any]]:
+    return {line["channel"]: line for line in run(params)}
 
 
 def test_a_small_action_reaches_everyone_once_on_each_channel_with_results() -> None:
-    lines = {line["channel"]: line for line in run(Params(sms_rate=10, people=60, seed=3))}
+    lines = by_channel(TINY)
 
     assert set(lines) == {"sms", "voice", "push"}
     assert sum(line["recipients"] for line in lines.values()) == 60
     for line in lines.values():
         assert line["finished"], line
+        assert line["due"] == line["recipients"] > 0
         assert (line["lost"], line["duplicated"], line["dead_lettered"]) == (0, 0, 0), line
-        assert line["sent"] + line["lost_detail"]["alerts"] > 0
+        assert line["ledger_lost"] == line["cancelled"] == 0, line
+        assert line["sent"] > 0
         assert line["results_sent"] > 0
         assert line["time_to_last_alert_s"] is not None
     assert lines["voice"]["binding"] == "lines"
+
+
+def test_a_person_dropped_in_targeting_is_lost_at_the_provider_though_the_ledger_says_none() -> (
+    None
+):
+    lines = by_channel(replace(TINY, drop_in_targeting=1))
+
+    # Targeting claims app users first: the one dropped is due a push the ledger never knew of.
+    assert lines["push"]["lost"] == 1
+    assert lines["push"]["ledger_lost"] == 0
+    assert lines["push"]["recipients"] == lines["push"]["due"] - 1
+    assert lines["sms"]["lost"] == lines["voice"]["lost"] == 0
+
+
+@pytest.fixture(scope="module")
+def faulty() -> dict[str, dict[str, Any]]:
+    """One run with every fault injected far more often than the bench's rates, so each shows."""
+    rates = FaultRates(
+        throttled=0.05,
+        ambiguous=0.2,
+        crashes=0.3,
+        hung_invocations=0.1,
+        duplicate_deliveries=0.3,
+        receipts_lost=0.2,
+        ledger_write_units=6.0,  # tiny partitions, so the ledger's writes are throttled
+        ledger_burst_s=1.0,
+    )
+    return by_channel(replace(TINY, people=80, faults=rates))
+
+
+def test_every_injected_fault_happens_and_is_counted(faulty: dict[str, dict[str, Any]]) -> None:
+    sms, voice, push = faulty["sms"], faulty["voice"], faulty["push"]
+    lines = (sms, voice, push)
+    injected = sms["faults_injected"]
+    assert {"crash:before_provider", "crash:before_ledger", "crash:between_ledger_writes"} <= set(
+        injected
+    ), injected
+    assert sum(line["crashes"] for line in lines) == sum(injected.values())
+    assert sum(line["lambda_timeouts"] for line in lines) > 0
+    assert sum(line["duplicate_deliveries"] for line in lines) > 0
+    assert sms["throttled_writes"] > 0
+    assert sms["key_seconds_over_limit_beyond_burst"] > 0
+    assert sms["receipts"]["lost"] > 0
+    ambiguous = sum(line["ambiguous"] for line in lines)
+    delivered = sum(line["ambiguous_delivered"] for line in lines)
+    assert 0 < delivered < ambiguous  # some timeouts went out, some did not
+    assert sms["faults"]["crashes"] == 0.3  # the rates are printed with the results
+
+
+def test_under_faults_the_loss_is_what_no_provider_sent_and_nobody_is_alerted_twice(
+    faulty: dict[str, dict[str, Any]],
+) -> None:
+    for line in faulty.values():
+        assert line["finished"], line
+        assert line["duplicated"] == 0, line
+        # Whoever is lost is an ambiguous end where nothing went out, or a send cut off by a
+        # crash before the provider answered: never someone the ledger forgot.
+        assert line["lost"] >= line["unreached_unknown"], line
+        assert line["due"] == line["recipients"], line
 
 
 def test_the_scheduler_runs_processes_in_simulated_time_order() -> None:
@@ -69,3 +143,23 @@ def test_the_index_query_shortcut_answers_as_moto_does() -> None:
             assert answers() == fast == [["p2", "p4"], ["p1", "p5"], []]
         finally:
             moto_gsi.install()
+
+
+def test_the_full_bench_runs_both_sizes_at_both_rates_and_quick_runs_one_small_action() -> None:
+    runs, _ = plan([])
+
+    assert sorted((p.people, p.sms_rate) for p in runs) == [
+        (20_000, 10.0),
+        (20_000, 100.0),
+        (100_000, 10.0),
+        (100_000, 100.0),
+    ]
+    big = [p for p in runs if p.people == 100_000]
+    # The app-first mix, every fault at the bench's rates, and the fairness row's second action.
+    assert {(p.sms_share, p.voice_share) for p in big} == {(0.25, 0.05)}
+    assert all(p.faults == FaultRates() and p.small_action == 300 for p in big)
+    assert all(p.small_action == 0 for p in runs if p.people == 20_000)
+    assert all(p.duration_min == 60 for p in runs)  # the action's default, closed by the sweep
+
+    quick, _ = plan(["--quick"])
+    assert [(p.people, p.sms_rate) for p in quick] == [(1_000, 100.0)]

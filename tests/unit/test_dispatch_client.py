@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -111,3 +112,16 @@ def test_an_api_url_still_aims_the_client_at_a_stage(
 
     assert sent.calls[0]["url"] == f"{STAGE}/actions/a1"
     assert sent.calls[0]["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 ")
+
+
+def test_reach_and_start_send_the_duration_and_if_incomplete_given(sent: Sent) -> None:
+    where = ["--lat", "52.09", "--lon", "5.12", "--radius", "1500"]
+    url = ["--url", "http://127.0.0.1:8000"]
+
+    dispatch.main([*url, "reach", *where, "--duration", "30"])
+    start = ["start", "--incident", "other", "--description", "rode jas", "--if-incomplete"]
+    dispatch.main([*url, *start, "reject", *where])
+
+    reach, started = (json.loads(call["data"]) for call in sent.calls)
+    assert reach == {"area": {"lat": 52.09, "lon": 5.12, "radius_m": 1500}, "duration_minutes": 30}
+    assert started["if_incomplete"] == "reject"

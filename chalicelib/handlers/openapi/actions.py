@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain import photos as photo_rules
 from chalicelib.domain import requests as rules
-from chalicelib.domain.model import Channel, Incident
+from chalicelib.domain.model import Channel, IfIncomplete, Incident
 from chalicelib.domain.validation import READABLE_PATTERN, READABLE_RULE
 from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
 from chalicelib.handlers.openapi.common import (
@@ -86,9 +86,48 @@ def schemas() -> dict[str, Schema]:
                     "The area's name for people; by default the municipality's.",
                     maxLength=rules.MAX_PLACE,
                 ),
+                "if_incomplete": {
+                    "type": "string",
+                    "enum": [i.value for i in IfIncomplete],
+                    "default": IfIncomplete.SEND.value,
+                    "description": "`reject`: if `expected` says anyone would be cut off by the "
+                    "duration, start nothing and answer 409 `reach_exceeds_duration`.",
+                },
             },
             ("incident", "description", "area"),
         ),
+        "ChannelExpected": obj(
+            {
+                "people": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "People alerted on this channel (after quiet hours and "
+                    "preferences).",
+                },
+                "seconds_to_last": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Seconds from the start to the last alert at the configured "
+                    "rate (other actions sending at the same time share it).",
+                },
+                "cancelled": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "People whose alert would still wait when the action ends.",
+                },
+            },
+            ("people", "seconds_to_last", "cancelled"),
+        ),
+        "Expected": obj(
+            {channel.value: ref("ChannelExpected") for channel in Channel},
+            tuple(channel.value for channel in Channel),
+        ),
+        "StartedAction": {
+            "allOf": [
+                ref("Action"),
+                obj({"expected": ref("Expected")}, ("expected",), closed=False),
+            ],
+        },
         "UpdateRequest": request_object(
             rules.UPDATE_FIELDS,
             {
@@ -197,11 +236,17 @@ def paths() -> dict[str, Schema]:
                 "Start an action (alerts everyone inside the area)",
                 {
                     "202": json_answer(
-                        ref("Action"),
-                        "Stored; targeting and sending run from queues.",
+                        ref("StartedAction"),
+                        "Stored; targeting and sending run from queues. `expected` says what "
+                        "it will do, per channel.",
                         {"Location": {"schema": {"type": "string"}}},
                     ),
-                    "409": error("`idempotency_key_reused` with a different body."),
+                    "409": error(
+                        "`idempotency_key_reused` with a different body; "
+                        "`reach_exceeds_duration` (with `if_incomplete` `reject`): nothing was "
+                        "started, and the body adds `duration_minutes`, "
+                        "`duration_minutes_needed` and `expected`."
+                    ),
                 },
                 security=IAM,
                 body=ref("ActionRequest"),
@@ -315,15 +360,52 @@ def paths() -> dict[str, Schema]:
         "/actions/{action_id}/photo": {"put": _photo_operation(action_id)},
         "/reach": {
             "post": op(
-                "How many people an action here would alert now (sends nothing)",
+                "How many people an action here would alert now, and when (sends nothing)",
                 {
                     "200": json_answer(
-                        obj({"participants": {"type": "integer", "minimum": 0}}, ("participants",)),
-                        "The count.",
+                        obj(
+                            {
+                                "participants": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "description": "People inside the area.",
+                                },
+                                "duration_minutes": {
+                                    "type": "integer",
+                                    "description": "The duration `cancelled` is counted at.",
+                                },
+                                "expected": ref("Expected"),
+                            },
+                            ("participants", "duration_minutes", "expected"),
+                        ),
+                        "The count, and what an action there would do per channel.",
                     )
                 },
                 security=IAM,
-                body=request_object(rules.REACH_FIELDS, {"area": ref("Area")}, ("area",)),
+                body=request_object(
+                    rules.REACH_FIELDS,
+                    {
+                        "area": ref("Area"),
+                        "incident": {
+                            "type": "string",
+                            "enum": [i.value for i in Incident],
+                            "description": "missing_person ignores quiet hours; by default they "
+                            "apply, as for every other incident.",
+                        },
+                        "channels": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "enum": ["sms", "voice"]},
+                        },
+                        "duration_minutes": {
+                            "type": "integer",
+                            "minimum": rules.MIN_DURATION,
+                            "maximum": rules.MAX_DURATION,
+                            "default": rules.DEFAULT_DURATION,
+                        },
+                    },
+                    ("area",),
+                ),
             )
         },
     }

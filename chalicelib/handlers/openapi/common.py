@@ -135,11 +135,13 @@ def schemas() -> dict[str, Schema]:
         "Error": {
             "type": "object",
             "description": "The API's one error shape; some errors add parameters such as "
-            "`retry_after`, `limit` or `attempts_left`.",
+            "`retry_after`, `limit` or `attempts_left`, and `reach_exceeds_duration` its "
+            "`expected`.",
             "properties": {
                 "error": {"type": "string", "description": "A stable snake_case code."},
                 "message": {"type": "string"},
                 "field": {"type": "string"},
+                "expected": ref("Expected"),
             },
             "required": ["error", "message"],
             "additionalProperties": {"type": ["string", "integer"]},
