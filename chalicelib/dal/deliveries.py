@@ -38,7 +38,8 @@ from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
 from chalicelib.dal.records import ActionRecord, DeliveryRecord
-from chalicelib.domain.model import DeliveryStatus, Kind
+from chalicelib.domain.model import Channel, DeliveryStatus, Kind
+from chalicelib.domain.receipts import RECONCILED
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
@@ -231,9 +232,14 @@ def finish_sending(
     ledger_item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
     if kind is not Kind.UPDATE:
         prefix = "" if kind is Kind.ALERT else "results_"
-        unsettled = kind is Kind.ALERT and outcome is DeliveryStatus.UNKNOWN
         # An ambiguous alert is noted on the action in the same write that counts it, so the
-        # sweep's reconciliation finds it without reading the ledger.
+        # sweep's reconciliation finds it without reading the ledger. Not a push: nothing settles
+        # it (no receipts), and each note makes every write of the action item dearer.
+        unsettled = (
+            kind is Kind.ALERT
+            and outcome is DeliveryStatus.UNKNOWN
+            and Channel(delivery.channel) in RECONCILED
+        )
         also_action = [_unsettled().add({delivery.participant_id})] if unsettled else []
         _bump(delivery.action_id, {prefix + outcome.value: 1}, also_action)
 

@@ -12,10 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
+from moto.core.models import botocore_stubber
 from pynamodb.connection.base import Connection
 
+from chalicelib.dal.actions import get_action
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
+from chalicelib.runtime import runtime
 from chalicelib.settings import get_settings
+from tests.support.builders import UTRECHT
+from tests.support.devices import pushes, put_location, register, start_action
 from tests.support.fanout import INSIDE, PublishFaults, counts, failed_ids, run, start
 from tests.support.system import System
 
@@ -81,3 +87,31 @@ def test_given_a_chunk_that_crashes_mid_send_when_it_fails_then_what_it_did_is_c
     got = counts(system, action_id)
     assert (got["sent"], got["unknown"], got["queued"]) == (2, 1, 2)
     assert counter_writes(action_writes) == 1, action_writes
+
+
+def test_an_ambiguous_push_is_counted_but_not_noted_for_the_sweep(app: System) -> None:
+    # Given: SNS takes an app user's push, but its answer is lost
+    device = register(app)
+    put_location(app, device, *UTRECHT)
+    push = runtime().push
+    assert push is not None
+    lost = [True]
+
+    def answer_lost(request: Any, event_name: str, **_: Any) -> None:
+        if lost and lost.pop():
+            botocore_stubber(event_name, request)  # moto takes it
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    (push.publisher or push.client).meta.events.register_first(
+        "before-send.sns.Publish", answer_lost
+    )
+
+    # When: the action is sent
+    action_id = start_action(app)["action_id"]
+    app.run_queues()
+
+    # Then: dispatch sees it as unknown, and the action item keeps no note of it: no push
+    # receipt can settle it, and every note makes each counter write of that one key dearer
+    assert len(pushes()) == 1
+    assert counts(app, action_id)["unknown"] == 1
+    assert not get_action(action_id).unsettled
