@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, TextIO, cast
 
 import boto3
 from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
@@ -51,6 +52,39 @@ LOCAL_RETRY_SECONDS = 5  # a failed message comes back this soon (AWS waits the 
 # process with moto, so two: a second action's targeting, or an update's fan-out, starts while a
 # large targeting runs, without threads that only queue for the same two cores.
 UNCAPPED_INSTANCES = 2
+
+
+class WholeLines:
+    """The runner's stdout, written a whole line at a time whichever thread writes.
+
+    print() writes a line's text and its newline in two calls, so lines printed by instances
+    running at once (Powertools' EMF lines among them) could interleave into lines nobody can
+    read. In Lambda each instance has its own log stream; here each thread's text waits for its
+    newline and goes out as one write.
+    """
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        """Keep `text` until its line ends, then write the whole lines at once."""
+        pending = getattr(self._pending, "text", "") + text
+        whole, newline, rest = pending.rpartition("\n")
+        if newline:
+            with self._lock:
+                self._out.write(whole + newline)
+        self._pending.text = rest
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush what the underlying stream holds (a partial line stays with its thread)."""
+        with self._lock:
+            self._out.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)  # encoding, fileno, isatty, ...
 
 
 def emulator_environment(emulator: str) -> dict[str, str]:
@@ -516,6 +550,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=3000, help="demo participants")
     args = parser.parse_args(argv)
     urls = local_urls()  # the ports every other tool reads too
+    sys.stdout = cast(TextIO, WholeLines(sys.stdout))  # before anything keeps a reference to it
 
     # The functions' structured events on the console, as CloudWatch would show them; no line
     # per emulated AWS call.

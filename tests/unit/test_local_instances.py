@@ -4,7 +4,9 @@ event source's MaximumConcurrency, each pacing itself to its own share of the ch
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 import threading
 from typing import Any
 
@@ -22,7 +24,7 @@ from chalicelib.queues import (
     VOICE_QUEUE,
 )
 from chalicelib.runtime import InstancePacers
-from tools.local import UNCAPPED_INSTANCES, QueueFeeder, queue_feeders
+from tools.local import UNCAPPED_INSTANCES, QueueFeeder, WholeLines, queue_feeders
 
 PATIENCE_S = 30.0  # how long instances wait for each other before the test calls them serial
 
@@ -172,3 +174,34 @@ def test_each_instance_paces_to_its_own_share_of_the_rate() -> None:
     assert len({id(p) for p in seen}) == SENDERS[Channel.SMS]
     assert sum(p.per_second for p in seen) == 50
     assert list(pacers) == [Channel.SMS] and len(pacers) == 1
+
+
+def test_lines_printed_by_instances_at_once_come_out_whole() -> None:
+    # Given two instances printing at once: the first has written its text, not yet its newline
+    out = io.StringIO()
+    stdout = WholeLines(out)
+    first_wrote, second_done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        stdout.write('{"_aws": 1}')
+        first_wrote.set()
+        second_done.wait(PATIENCE_S)
+        stdout.write("\n")
+
+    def second() -> None:
+        first_wrote.wait(PATIENCE_S)
+        stdout.write('{"_aws": 2}')
+        stdout.write("\n")
+        second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then each line reads as the JSON it was (as CloudWatch reads EMF lines)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"_aws": 2},
+        {"_aws": 1},
+    ]
