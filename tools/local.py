@@ -2,7 +2,8 @@
 
 It does what AWS does around the functions and `chalice local` does not: it creates the tables and
 queues from infra/template.json, feeds every SQS handler from its queue (with partial batch
-failures), and fires every schedule. Then it serves the API with chalice's local server.
+failures, and as many instances at once as its MaximumConcurrency), and fires every schedule.
+Then it serves the API with chalice's local server.
 """
 
 from __future__ import annotations
