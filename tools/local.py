@@ -209,7 +209,7 @@ class QueueFeeder:
         while (messages := batches.get()) is not None:
             try:
                 self._invoke(url, arn, messages)
-            except Exception as exc:  # the emulator went away (stopping): the instance ends
+            except Exception as exc:  # the emulator refused or went away: SQS redelivers later
                 print(f"[{self.queue}] could not settle a batch: {type(exc).__name__}")
             finally:
                 idle.release()
