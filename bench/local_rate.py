@@ -38,11 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.local_scale import free_port, post
 from tools.emulator import ROOT
 
 CENTRE = (52.0907, 5.1214)  # Domplein, Utrecht: the banner's action
@@ -57,28 +57,6 @@ def sms_per_second() -> float:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     local = config["stages"]["local"]["environment_variables"]
     return float(local.get("SMS_PER_SECOND", config["environment_variables"]["SMS_PER_SECOND"]))
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def post(api: str, path: str, body: dict[str, Any], **headers: str) -> Any:
-    """POST JSON to the local API and return the decoded answer."""
-    request = urllib.request.Request(
-        f"{api}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **headers},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.load(response)
 
 
 def metrics(log: Path, action_id: str) -> dict[str, list[float]]:
