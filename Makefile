@@ -65,6 +65,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)  ## targeting figures on 1.5 million synthetic participants
 	$(BIN)/python -m bench.targeting
 	$(BIN)/python -m bench.local_scale
+	$(BIN)/python -m bench.local_rate
 	$(BIN)/python -m bench.fanout
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.ledger_keys

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -89,7 +91,7 @@ def runtime() -> Runtime:
             sms=sms,
             callback_number=settings.callback_number,
             queues=queues,
-            pacers=pacers(settings),
+            pacers=InstancePacers(lambda: pacers(settings)),
             metrics=metrics,
             voice=calls,
             voice_lines=settings.voice_max_concurrent,
@@ -193,6 +195,35 @@ def attestation(settings: Settings) -> Attestation | None:
 def local_attestation() -> StandInAttestation:
     """The stand-in with this process's own key (tests issue their tokens through it)."""
     return StandInAttestation()
+
+
+class InstancePacers(Mapping[Channel, RateLimiter]):
+    """Each instance's own pacers, an instance being the thread that runs an invocation.
+
+    Lambda runs one invocation at a time per instance (process), so there this is one set per
+    instance; the local runner runs a sender's instances as threads of one process, and each
+    must pace to its own share as it would in Lambda, not all of them share one share.
+    """
+
+    def __init__(self, build: Callable[[], Mapping[Channel, RateLimiter]]) -> None:
+        self._build = build
+        self._channels = tuple(build())
+        self._local = threading.local()
+
+    def _mine(self) -> Mapping[Channel, RateLimiter]:
+        mine: Mapping[Channel, RateLimiter] | None = getattr(self._local, "pacers", None)
+        if mine is None:
+            mine = self._local.pacers = self._build()
+        return mine
+
+    def __getitem__(self, channel: Channel) -> RateLimiter:
+        return self._mine()[channel]
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(self._channels)
+
+    def __len__(self) -> int:
+        return len(self._channels)
 
 
 def pacers(settings: Settings) -> dict[Channel, RateLimiter]:

@@ -2,7 +2,8 @@
 
 It does what AWS does around the functions and `chalice local` does not: it creates the tables and
 queues from infra/template.json, feeds every SQS handler from its queue (with partial batch
-failures), and fires every schedule. Then it serves the API with chalice's local server.
+failures, and as many instances at once as its MaximumConcurrency), and fires every schedule.
+Then it serves the API with chalice's local server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -24,15 +26,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from queue import SimpleQueue
+from typing import Any, TextIO, cast
 
 import boto3
-from chalice.app import Chalice
+from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, RouteMatcher
 from moto.server import ThreadedMotoServer
 
-from tools import moto_atomic, moto_index, moto_trace_header
+from tools import moto_atomic, moto_index, moto_receive, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.local_urls import HOST, LocalUrls, local_urls, loopback
 from tools.mastodon_local import LocalMastodon
@@ -44,12 +47,45 @@ STAGE = "local"
 RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 DEMO_MUNICIPALITY = ROOT / "tools" / "fixtures" / "gm0344_utrecht.json"
-LOCAL_RETRY_SECONDS = 5
-# moto applies an UpdateItem as read-then-write in Python, so two handlers adding to one counter
-# at the same moment can lose an update (DynamoDB cannot). Event handlers take turns here.
-ONE_AT_A_TIME = (
-    threading.Lock()
-)  # a failed message comes back this soon (AWS waits the visibility timeout)
+LOCAL_RETRY_SECONDS = 5  # a failed message comes back this soon (AWS waits the visibility timeout)
+# Instances of a queue's function when its event source sets no MaximumConcurrency (the targeting
+# worker). Lambda would scale those out by the queue's depth; here every instance shares one
+# process with moto, so two: a second action's targeting, or an update's fan-out, starts while a
+# large targeting runs, without threads that only queue for the same two cores.
+UNCAPPED_INSTANCES = 2
+
+
+class WholeLines:
+    """The runner's stdout, written a whole line at a time whichever thread writes.
+
+    print() writes a line's text and its newline in two calls, so lines printed by instances
+    running at once (Powertools' EMF lines among them) could interleave into lines nobody can
+    read. In Lambda each instance has its own log stream; here each thread's text waits for its
+    newline and goes out as one write.
+    """
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        """Keep `text` until its line ends, then write the whole lines at once."""
+        pending = getattr(self._pending, "text", "") + text
+        whole, newline, rest = pending.rpartition("\n")
+        if newline:
+            with self._lock:
+                self._out.write(whole + newline)
+        self._pending.text = rest
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush what the underlying stream holds (a partial line stays with its thread)."""
+        with self._lock:
+            self._out.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)  # encoding, fileno, isatty, ...
 
 
 def emulator_environment(emulator: str) -> dict[str, str]:
@@ -105,9 +141,18 @@ class LambdaContext:
         return 900_000
 
 
+def instances(source: SQSEventConfig) -> int:
+    """How many invocations of a queue's function run at once: its event source's
+    MaximumConcurrency (chalicelib/queues.py SENDERS for the senders), as Lambda's poller runs."""
+    return source.maximum_concurrency or UNCAPPED_INSTANCES
+
+
 @dataclass
 class QueueFeeder:
-    """Polls one queue and invokes its handler, as Lambda's event source mapping does."""
+    """Polls one queue and invokes its handler, as Lambda's event source mapping does: up to
+    `instances` invocations at once, each on its own thread (an instance), and never more
+    messages received than those instances can take, so a message waiting its turn stays in the
+    queue without using up its receives (MaximumConcurrency, docs/architecture.md)."""
 
     sqs: Any
     queue: str
@@ -115,29 +160,64 @@ class QueueFeeder:
     batch_size: int
     stop: threading.Event
     function_name: str
+    instances: int = 1
     handled: int = field(default=0)
+    _counted: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def run(self) -> None:
-        """Poll until stopped."""
+        """Poll until stopped, handing each batch to an idle instance."""
         url = self.sqs.get_queue_url(QueueName=self.queue)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        while not self.stop.is_set():
-            messages = self.sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(self.batch_size, 10),
-                WaitTimeSeconds=1,
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            if messages:
+        idle = threading.Semaphore(self.instances)
+        batches: SimpleQueue[list[dict[str, Any]] | None] = SimpleQueue()
+        # One thread per instance, kept like a warm Lambda: whatever an instance keeps between
+        # invocations (its share of the channel's rate) is its own.
+        for n in range(self.instances):
+            threading.Thread(
+                target=self._instance,
+                args=(url, arn, batches, idle),
+                name=f"{self.function_name}-{n + 1}",
+                daemon=True,
+            ).start()
+        try:
+            while not self.stop.is_set():
+                if not idle.acquire(timeout=1):
+                    continue  # every instance is busy: receive nothing
+                messages = self.sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(self.batch_size, 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                ).get("Messages", [])
+                if messages:
+                    batches.put(messages)
+                else:
+                    idle.release()
+        finally:
+            for _ in range(self.instances):
+                batches.put(None)  # each instance ends after its current invocation
+
+    def _instance(
+        self,
+        url: str,
+        arn: str,
+        batches: SimpleQueue[list[dict[str, Any]] | None],
+        idle: threading.Semaphore,
+    ) -> None:
+        while (messages := batches.get()) is not None:
+            try:
                 self._invoke(url, arn, messages)
+            except Exception as exc:  # the emulator refused or went away: SQS redelivers later
+                print(f"[{self.queue}] could not settle a batch: {type(exc).__name__}")
+            finally:
+                idle.release()
 
     def _invoke(self, url: str, arn: str, messages: list[dict[str, Any]]) -> None:
         try:
-            with ONE_AT_A_TIME:
-                context = LambdaContext(self.function_name)
-                result = self.handler(lambda_sqs_event(arn, messages), context)
+            context = LambdaContext(self.function_name)
+            result = self.handler(lambda_sqs_event(arn, messages), context)
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         except Exception as exc:  # a crashed invocation: every message comes back
             print(f"[{self.queue}] handler crashed: {type(exc).__name__}; messages will be retried")
@@ -151,7 +231,25 @@ class QueueFeeder:
                 )
             else:
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                self.handled += 1
+                with self._counted:
+                    self.handled += 1
+
+
+def queue_feeders(app: Chalice, sqs: Any, stop: threading.Event) -> list[QueueFeeder]:
+    """A feeder for every SQS handler of the app, with as many instances as Lambda would run."""
+    return [
+        QueueFeeder(
+            sqs,
+            source.queue,
+            app.handler_map[source.name],
+            source.batch_size,
+            stop,
+            function_name=source.name,
+            instances=instances(source),
+        )
+        for source in app.event_sources
+        if isinstance(source, SQSEventConfig) and source.queue
+    ]
 
 
 def cloudwatch_event(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -182,10 +280,9 @@ def run_schedule(name: str, handler: Any, every: float, stop: threading.Event) -
     """Fire a scheduled handler every `every` seconds until stopped."""
     while not stop.wait(every):
         try:
-            with ONE_AT_A_TIME:
-                result = handler(
-                    cloudwatch_event("aws.events", "Scheduled Event", {}), LambdaContext(name)
-                )
+            result = handler(
+                cloudwatch_event("aws.events", "Scheduled Event", {}), LambdaContext(name)
+            )
             if result and any(result.values()):
                 print(f"[{name}] {json.dumps(result)}")
         except Exception as exc:
@@ -242,8 +339,7 @@ def run_call_center(handler: Any, stop: threading.Event, call_seconds: float = 3
             }
             event = cloudwatch_event("aws.connect", "Amazon Connect Contact Event", detail)
             try:
-                with ONE_AT_A_TIME:
-                    handler(event, LambdaContext("contact_events"))
+                handler(event, LambdaContext("contact_events"))
             except Exception as exc:
                 print(f"[contact_events] failed: {type(exc).__name__}: {exc}")
 
@@ -409,6 +505,9 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     moto_atomic.install()
     # Batched messages keep their AWSTraceHeader, as in SQS (tools/moto_trace_header.py).
     moto_trace_header.install()
+    # A message goes to one receiver at a time, as in SQS: every sender's instances poll its
+    # queue at once (tools/moto_receive.py says why).
+    moto_receive.install()
     server = ThreadedMotoServer(ip_address=HOST, port=emulator_port, verbose=False)
     server.start()
     geocoder = PdokStandIn().start()
@@ -452,6 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=3000, help="demo participants")
     args = parser.parse_args(argv)
     urls = local_urls()  # the ports every other tool reads too
+    sys.stdout = cast(TextIO, WholeLines(sys.stdout))  # before anything keeps a reference to it
 
     # The functions' structured events on the console, as CloudWatch would show them; no line
     # per emulated AWS call.
@@ -474,31 +574,28 @@ def main(argv: list[str] | None = None) -> None:
     freeze_heap()
 
     stop = threading.Event()
-    threads = []
-    sqs = boto3.client("sqs")
-    from chalice.app import ScheduledEventConfig, SQSEventConfig
+    # Each function's cold start once, before its instances start: boto3 creates clients from
+    # one shared session, which is not safe to do from many threads at once.
+    from chalicelib.runtime import runtime, social_networks
 
-    threads.append(
+    runtime(), social_networks()
+    threads = [
         threading.Thread(
             target=run_call_center,
             args=(app.handler_map["contact_events"], stop),
             name="call-center",
             daemon=True,
         )
-    )
+    ]
+    for feeder in queue_feeders(app, boto3.client("sqs"), stop):
+        threads.append(threading.Thread(target=feeder.run, name=feeder.function_name, daemon=True))
     for source in app.event_sources:
-        handler = app.handler_map[source.name]
-        if isinstance(source, SQSEventConfig) and source.queue:
-            feeder = QueueFeeder(
-                sqs, source.queue, handler, source.batch_size, stop, function_name=source.name
-            )
-            threads.append(threading.Thread(target=feeder.run, name=source.name, daemon=True))
-        elif isinstance(source, ScheduledEventConfig):
+        if isinstance(source, ScheduledEventConfig):
             every = schedule_seconds(source.schedule_expression)
             threads.append(
                 threading.Thread(
                     target=run_schedule,
-                    args=(source.name, handler, every, stop),
+                    args=(source.name, app.handler_map[source.name], every, stop),
                     name=source.name,
                     daemon=True,
                 )

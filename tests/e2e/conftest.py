@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.support.local import LocalSystem
+from tests.support.local import PATIENCE_S, LocalSystem
 from tools.emulator import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,7 +82,7 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
 
 
 def _wait_until_serving(system: LocalSystem, log: Path) -> None:
-    end = time.monotonic() + 60
+    end = time.monotonic() + PATIENCE_S
     while time.monotonic() < end:
         if system.process.poll() is not None:
             raise AssertionError(f"make run exited early:\n{log.read_text()}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.local import LocalSystem
+from tests.support.local import PATIENCE_S, LocalSystem
 from tools.emulator import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +59,7 @@ def test_the_same_idempotency_key_starts_one_action(local_system: LocalSystem) -
 
 
 def wait_for(system: LocalSystem, action_id: str, done: Callable[[dict[str, int]], bool]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         counts = json.loads(cli(system, "status", action_id).stdout)["counts"]
         if done(counts):

@@ -93,12 +93,12 @@ def test_imported_participants_inside_get_one_alert_and_one_result(
 
 
 def wait_for_metrics(
-    local_system: LocalSystem, action_id: str, name: str, total: float, deadline_s: float = 10
+    local_system: LocalSystem, action_id: str, name: str, total: float
 ) -> dict[str, list[float]]:
     """Every value of the action's EMF metrics in the run's log, by name, once `name` adds up to
     `total` (a sender writes its chunk's line just after the chunk's last message)."""
     assert local_system.log is not None
-    end = time.monotonic() + deadline_s
+    end = time.monotonic() + PATIENCE_S
     while True:
         values: dict[str, list[float]] = {}
         for line in local_system.log.read_text().splitlines():
