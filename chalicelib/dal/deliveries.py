@@ -9,7 +9,9 @@ have reached the phone, so it is never tried again. `result_status` (only for pe
 queued -> sending -> sent | failed | unknown, or skipped when their alert did not knowably go out.
 
 The action's counters are bumped with each transition (live progress for dispatch) and set from
-a full pass over the ledger when the results are fanned out.
+a full pass over the ledger when the results are fanned out. Inside `counts_per_chunk` (a sender's
+chunk) the bumps are gathered and written to the action item once, when the chunk ends: the
+action item is one partition key, which the ledger's shards do not spread.
 
 An action's deliveries are spread over SHARDS partition keys, `<action id>#<shard>`, the shard
 a stable hash of the person: every function here takes the action id and finds the key itself.
@@ -18,9 +20,12 @@ a stable hash of the person: every function here takes the action id and finds t
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +38,8 @@ from chalicelib.dal import models
 from chalicelib.dal.models import MAX_CONNECTIONS, Delivery
 from chalicelib.dal.pseudonyms import pseudonym
 from chalicelib.dal.records import ActionRecord, DeliveryRecord
-from chalicelib.domain.model import DeliveryStatus, Kind
+from chalicelib.domain.model import Channel, DeliveryStatus, Kind
+from chalicelib.domain.receipts import RECONCILED
 from chalicelib.tracing import carried
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
@@ -226,9 +232,14 @@ def finish_sending(
     ledger_item(delivery).update(actions=updates, condition=status == DeliveryStatus.SENDING.value)
     if kind is not Kind.UPDATE:
         prefix = "" if kind is Kind.ALERT else "results_"
-        unsettled = kind is Kind.ALERT and outcome is DeliveryStatus.UNKNOWN
         # An ambiguous alert is noted on the action in the same write that counts it, so the
-        # sweep's reconciliation finds it without reading the ledger.
+        # sweep's reconciliation finds it without reading the ledger. Not a push: nothing settles
+        # it (no receipts), and each note makes every write of the action item dearer.
+        unsettled = (
+            kind is Kind.ALERT
+            and outcome is DeliveryStatus.UNKNOWN
+            and Channel(delivery.channel) in RECONCILED
+        )
         also_action = [_unsettled().add({delivery.participant_id})] if unsettled else []
         _bump(delivery.action_id, {prefix + outcome.value: 1}, also_action)
 
@@ -359,11 +370,107 @@ def add_counts(action_id: str, **deltas: int) -> None:
     _bump(action_id, deltas)
 
 
+# The counters a full pass over the ledger sets (set_alert_counts), by the alert state each counts.
+ALERT_COUNTERS = {
+    DeliveryStatus.SENT: models.Action.sent,
+    DeliveryStatus.FAILED: models.Action.failed,
+    DeliveryStatus.CANCELLED: models.Action.cancelled,
+    DeliveryStatus.UNKNOWN: models.Action.unknown,
+}
+
+
+def set_alert_counts(action_id: str, alerts: Counter[DeliveryStatus]) -> None:
+    """Overwrite the action's alert counters with the ledger's truth (a tally of its ledger)."""
+    action = models.Action
+    action(action_id).update(
+        actions=[
+            action.targeted.set(alerts.total()),
+            *(counter.set(alerts[state]) for state, counter in ALERT_COUNTERS.items()),
+            action.recounts.add(1),  # chunks counting since before this pass must not add to it
+        ]
+    )
+
+
+def recount_alerts(action_id: str) -> None:
+    """Set the action's alert counters from a full pass over its ledger."""
+    set_alert_counts(
+        action_id, Counter(d.alert_status for d in ledger(action_id, ["alert_status"]))
+    )
+
+
+@dataclass
+class _Gathered:
+    """One action's counter deltas, gathered over a chunk and not yet written.
+
+    `recounts` is the action's count of full passes when the chunk read it: if a pass ran since,
+    it may have counted some of the chunk's alerts already, so the gathered alert deltas are not
+    added; the alert counters are set from the ledger once more instead (only the chunks that
+    overlap the close's pass: each sender instance's chunk then).
+    """
+
+    action_id: str
+    recounts: float | None
+    deltas: Counter[str] = field(default_factory=Counter)
+    recounted: bool = False
+
+    def write(self, also: Sequence[Action] = ()) -> None:
+        names = {c.attr_name for c in (*ALERT_COUNTERS.values(), models.Action.targeted)}
+        alerts = {k: v for k, v in self.deltas.items() if k in names and v}
+        others = {k: v for k, v in self.deltas.items() if k not in names}
+        self.deltas.clear()
+        if not alerts:
+            _write(self.action_id, others, also)
+            return
+        if not self.recounted:
+            seen = models.Action.recounts
+            unchanged = seen.does_not_exist() if self.recounts is None else seen == self.recounts
+            try:
+                _write(self.action_id, alerts | others, also, condition=unchanged)
+                return
+            except UpdateError as exc:
+                if not _conditional_failed(exc):
+                    raise
+        _write(self.action_id, others, also)
+        recount_alerts(self.action_id)  # after this chunk's ledger writes: it counts them
+        self.recounted = True  # the pass count moved on: the rest of the chunk recounts too
+
+
+_gathering: ContextVar[_Gathered | None] = ContextVar("gathering", default=None)
+
+
+@contextmanager
+def counts_per_chunk(action: ActionRecord) -> Iterator[None]:
+    """Within: the action's counter deltas are gathered and written in one update on leaving,
+    however it is left (a crash too, unless the process dies first: the close's full pass over
+    the ledger then sets the alert counters right)."""
+    gathered = _Gathered(action.action_id, action.recounts)
+    token = _gathering.set(gathered)
+    try:
+        yield
+    finally:
+        _gathering.reset(token)
+        gathered.write()
+
+
 def _bump(action_id: str, deltas: dict[str, int], also: Sequence[Action] = ()) -> None:
+    gathered = _gathering.get()
+    if gathered is None or gathered.action_id != action_id:
+        _write(action_id, deltas, also)
+        return
+    gathered.deltas.update(deltas)
+    if also:
+        # A note for the sweep (an ambiguous alert) is not held back to the chunk's end: it goes
+        # now, with what was gathered so far, so a dying run loses no more of it than before.
+        gathered.write(also)
+
+
+def _write(
+    action_id: str, deltas: dict[str, int], also: Sequence[Action] = (), condition: Any = None
+) -> None:
     updates = [getattr(models.Action, name).add(delta) for name, delta in deltas.items() if delta]
     updates.extend(also)
     if updates:
-        models.Action(action_id).update(actions=updates)
+        models.Action(action_id).update(actions=updates, condition=condition)
 
 
 def _unsettled() -> Any:

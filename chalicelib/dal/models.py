@@ -259,6 +259,9 @@ class Action(Model):
     # The people whose alert ended ambiguously (unknown, or found cut off mid-send) and is not
     # settled yet: the sweep's reconciliation reads only these (docs/architecture.md, the ledger).
     unsettled = UnicodeSetAttribute(null=True)
+    # Full passes that set the alert counters from the ledger: a sender's chunk adds its counts
+    # only if none ran since it read the action (dal/deliveries.py, counts_per_chunk).
+    recounts = NumberAttribute(null=True)
     status_index = StatusIndex()
     pending_index = PendingIndex()
     redaction_index = RedactionIndex()

@@ -57,17 +57,3 @@ def tally(deliveries: Iterable[DeliveryRecord]) -> Counter[DeliveryStatus]:
 def set_targeted(action_id: str, targeted: int) -> None:
     """Overwrite the action's count of people targeted with the ledger's truth."""
     Action(action_id).update(actions=[Action.targeted.set(targeted)])
-
-
-def set_alert_counts(action_id: str, alerts: Counter[DeliveryStatus]) -> None:
-    """Overwrite the action's alert counters with the ledger's truth (a tally of its ledger)."""
-    action = Action
-    action(action_id).update(
-        actions=[
-            action.targeted.set(alerts.total()),
-            action.sent.set(alerts[DeliveryStatus.SENT]),
-            action.failed.set(alerts[DeliveryStatus.FAILED]),
-            action.cancelled.set(alerts[DeliveryStatus.CANCELLED]),
-            action.unknown.set(alerts[DeliveryStatus.UNKNOWN]),
-        ]
-    )

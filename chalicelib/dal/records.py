@@ -186,6 +186,9 @@ class ActionRecord(Protocol):
     @property
     def unsettled(self) -> set[str] | None: ...
 
+    @property
+    def recounts(self) -> float | None: ...
+
 
 class DeliveryRecord(Protocol):
     """One person's ledger entry for one action."""

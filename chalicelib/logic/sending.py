@@ -98,6 +98,12 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
     Whatever cannot go out yet is put back on the channel's queue as a new, delayed message.
     """
     action = action_store.get_action(work.action_id)
+    # The action's counters are one partition key: one write per chunk, not one per send.
+    with ledger.counts_per_chunk(action):
+        return _send(work, sender, now, action)
+
+
+def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -> int:
     if (
         work.not_before is not None
         and now < work.not_before
@@ -171,7 +177,7 @@ def send(work: SendWork, sender: Sender, now: datetime) -> int:
 
 def _count(work: SendWork, action: ActionRecord, tally: Tally) -> None:
     """Counters kept a chunk at a time: provider refusals (for the timeline), and an update's
-    outcomes (alerts and results are counted one by one, by the ledger)."""
+    outcomes (alerts and results are counted by the ledger, gathered over the chunk too)."""
     throttled = tally.steps[Step.THROTTLED]
     if throttled:
         ledger.add_counts(work.action_id, **{f"throttled_{work.channel.value}": throttled})

@@ -189,7 +189,7 @@ def fan_out_results(
             # On the alert's channel, paced like the alerts so a new action is not behind them.
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo, release=release)
             queued += len(todo)
-        ledger_progress.set_alert_counts(action_id, exact)
+        ledger.set_alert_counts(action_id, exact)
         count(queued=queued)
     for channel, failed in cut_offs.items():
         metrics.publish(
