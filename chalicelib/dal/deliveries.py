@@ -175,19 +175,12 @@ def _transition(
     status, at, _ = _fields(kind, update_id)
     condition = status == before.value
     if kind is not Kind.ALERT and after is DeliveryStatus.SENDING:
-        condition &= (
-            Delivery.alert_status == DeliveryStatus.SENT
-        )  # results and updates: only to the alerted
+        # results and updates: only to the alerted
+        condition &= Delivery.alert_status == DeliveryStatus.SENT
     updates: list[Action] = [status.set(after.value)]
     if now is not None and at is not None:
         updates.append(at.set(now))
-    try:
-        ledger_item(delivery).update(actions=updates, condition=condition)
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
-            raise
-        return False
-    return True
+    return _conditional_update(delivery, updates, condition)
 
 
 def start_sending(
@@ -541,6 +534,7 @@ def retry_ambiguous_alert(delivery: DeliveryRecord, before: DeliveryStatus) -> b
 
 
 def _conditional_update(delivery: DeliveryRecord, updates: list[Action], condition: Any) -> bool:
+    """Write `updates` if `condition` holds; False if it did not (someone moved it on first)."""
     try:
         ledger_item(delivery).update(actions=updates, condition=condition)
     except UpdateError as exc:
