@@ -4,7 +4,8 @@ through the simulation, with every fault injected often enough to be seen."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bench import moto_gsi
 from bench.fanout.__main__ import plan
 from bench.fanout.faults import NO_FAULTS, FaultRates
+from bench.fanout.receipts import RECEIPTS_MAX_RECEIVES, RECEIPTS_VISIBILITY_S, Receipt, Receipts
 from bench.fanout.simulation import run
 from bench.fanout.world import Params, world
 from bench.simclock import Scheduler
@@ -163,3 +165,27 @@ def test_the_full_bench_runs_both_sizes_at_both_rates_and_quick_runs_one_small_a
 
     quick, _ = plan(["--quick"])
     assert [(p.people, p.sms_rate) for p in quick] == [(1_000, 100.0)]
+
+
+def test_a_receipt_read_again_carries_the_providers_time_until_its_dead_letter_queue() -> None:
+    # A receipt that came while its alert was still `sending` is read again after the receipts
+    # queue's visibility timeout: the same message, so the same provider time, which is what
+    # matches it to its alert once that alert is cut off (its send died after the provider).
+    sched = Scheduler()
+    sim = SimpleNamespace(sched=sched, moment=lambda: NOW + timedelta(seconds=sched.now))
+    receipts = Receipts(sim)  # type: ignore[arg-type]
+    seen: list[tuple[float, datetime]] = []
+
+    class TooEarly:
+        def handle(self, receipt: Receipt, _: object) -> bool:
+            seen.append((sched.now, receipt.at))
+            receipts.again(receipt)
+            return False
+
+    receipts.logic = TooEarly()  # type: ignore[assignment]
+    receipts.deliver(Receipt("m-1", "+31612345678", True, NOW))
+    sched.run()
+
+    assert [at for _, at in seen] == [NOW] * RECEIPTS_MAX_RECEIVES
+    assert seen[-1][0] == (RECEIPTS_MAX_RECEIVES - 1) * RECEIPTS_VISIBILITY_S
+    assert (receipts.dead_lettered, receipts.pending()) == (1, 0)
