@@ -15,12 +15,13 @@ from bench.fanout.__main__ import plan
 from bench.fanout.faults import NO_FAULTS, FaultRates
 from bench.fanout.receipts import RECEIPTS_MAX_RECEIVES, RECEIPTS_VISIBILITY_S, Receipt, Receipts
 from bench.fanout.simulation import run
-from bench.fanout.world import Params, world
+from bench.fanout.world import Params, phones_in_moto, populate, world
 from bench.simclock import Scheduler
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
+from chalicelib.dal.participants import phone_directory, places_in
 from chalicelib.domain.model import Kind
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -189,3 +190,14 @@ def test_a_receipt_read_again_carries_the_providers_time_until_its_dead_letter_q
     assert [at for _, at in seen] == [NOW] * RECEIPTS_MAX_RECEIVES
     assert seen[-1][0] == (RECEIPTS_MAX_RECEIVES - 1) * RECEIPTS_VISIBILITY_S
     assert (receipts.dead_lettered, receipts.pending()) == (1, 0)
+
+
+def test_the_people_stored_in_place_are_the_ones_the_real_reads_find() -> None:
+    # The bench stores its people straight into moto's tables and reads the phone directory
+    # there: the real code's own reads must see the same people.
+    with world(TINY):
+        workload = populate(TINY, NOW)
+        assert phones_in_moto() == phone_directory()
+        assert {pid: phone for phone, pid in phone_directory().items()} == workload.phones
+        # Everyone is in the area: the geo index, read as targeting reads it, finds them all.
+        assert len(places_in(workload.circle, NOW)) == TINY.people
