@@ -236,6 +236,14 @@ def test_given_a_work_queue_then_its_visibility_outlasts_its_handler_in_prod(que
     assert visibility >= timeout, f"{queue}: visibility {visibility}s < {handler} {timeout}s"
 
 
+def test_given_an_sms_chunk_cut_off_by_a_crash_then_its_people_wait_two_minutes_at_most() -> None:
+    # SQS hands a dead invocation's chunk to another instance only after the visibility timeout:
+    # that is the tail a crash adds to an action's last SMS (docs/deploy.md, the functions).
+    functions = CONFIG["stages"]["prod"]["lambda_functions"]
+    assert TEMPLATE_QUEUES[SMS_QUEUE]["VisibilityTimeout"] <= 120
+    assert functions["sms_sender"]["lambda_timeout"] <= 60  # a 25-SMS chunk at 10/s takes 20 s
+
+
 def sqs_sources() -> dict[str, Any]:
     from chalice.app import SQSEventConfig
 
