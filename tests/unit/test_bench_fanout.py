@@ -71,7 +71,7 @@ def faulty() -> dict[str, dict[str, Any]]:
         hung_invocations=0.1,
         duplicate_deliveries=0.3,
         receipts_lost=0.2,
-        ledger_write_units=6.0,  # tiny partitions, so the ledger's writes are throttled
+        ledger_write_units=5.0,  # tiny partitions (10 units with the burst): writes throttled
         ledger_burst_s=1.0,
     )
     return by_channel(replace(TINY, people=80, faults=rates))
