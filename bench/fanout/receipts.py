@@ -8,16 +8,31 @@ unknown send with no receipt counts as not delivered); both reach chalicelib.log
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.domain import receipts
 from chalicelib.domain.model import Channel, Kind, ReceiptOutcome
 from chalicelib.logic import receipts as reconcile
+from chalicelib.queues import RECEIPTS_QUEUE
+from tools.emulator import TEMPLATE
 
 if TYPE_CHECKING:
     from bench.fanout.simulation import Simulation
+
+
+def _receipts_queue() -> tuple[float, int]:
+    """The receipts queue's visibility timeout and maxReceiveCount, from the template."""
+    for spec in json.loads(TEMPLATE.read_text())["Resources"].values():
+        props = spec.get("Properties", {})
+        if spec.get("Type") == "AWS::SQS::Queue" and props.get("QueueName") == RECEIPTS_QUEUE:
+            return float(props["VisibilityTimeout"]), int(props["RedrivePolicy"]["maxReceiveCount"])
+    raise LookupError(RECEIPTS_QUEUE)
+
+
+RECEIPTS_VISIBILITY_S, RECEIPTS_MAX_RECEIVES = _receipts_queue()
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,8 @@ class Receipts:
         self.arrived = 0
         self.settled = 0  # receipts the reconciliation logic acted on
         self._pending = 0
+        self._reads: dict[str, int] = {}  # message id -> times the receipts queue delivered it
+        self.dead_lettered = 0  # receipts read RECEIPTS_MAX_RECEIVES times, still too early
         self.logic: _Wired | None = _reconciliation()
 
     def accepted(
@@ -66,14 +83,20 @@ class Receipts:
         sim.sched.call_at(receipt_at, arrive)
 
     def again(self, receipt: Receipt) -> None:
-        """A receipt the application asked to read again later (SQS's visibility timeout)."""
+        """A receipt the application asked to read again later: SQS brings the same message
+        back after the receipts queue's visibility timeout, with the provider's own time in it,
+        until its maxReceiveCount sends it to the dead-letter queue."""
+        reads = self._reads[receipt.message_id] = self._reads.get(receipt.message_id, 1) + 1
+        if reads > RECEIPTS_MAX_RECEIVES:
+            self.dead_lettered += 1
+            return
         self._pending += 1
 
         def arrive() -> None:
             self._pending -= 1
-            self.deliver(replace(receipt, at=self.sim.moment()))
+            self.deliver(receipt)
 
-        self.sim.sched.call_at(self.sim.sched.now + 60.0, arrive)
+        self.sim.sched.call_at(self.sim.sched.now + RECEIPTS_VISIBILITY_S, arrive)
 
     def pending(self) -> int:
         """Receipts still on their way."""

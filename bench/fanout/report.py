@@ -172,6 +172,7 @@ def report(
                 "arrived": receipts.arrived,
                 "lost": receipts.lost,
                 "settled": receipts.settled,
+                "dead_lettered": receipts.dead_lettered,  # read too early every time
                 "wired": receipts.logic is not None,
             }
             if sim.small_action_id:

@@ -51,6 +51,7 @@ from chalicelib.dal.deliveries import CLAIM_THREADS
 from chalicelib.domain.model import ActionStatus, Channel, Incident, Kind, Outcome
 from chalicelib.domain.requests import ActionRequest, CloseRequest
 from chalicelib.logic import actions, sending, sweep, targeting
+from chalicelib.logic.work import Release
 from chalicelib.queues import (
     PUSH_QUEUE,
     SENDERS,
@@ -352,10 +353,17 @@ class Simulation:
     def _targeting(self, item: dict[str, Any]) -> None:
         """The targeting worker's body (workers.targeting_worker)."""
         started = self.sched.now
+        # As the worker does: each fan-out releases its chunks at the channels' rates, here on
+        # the simulated clock (so a later action's chunks interleave with this one's).
+        release = Release(self.settings.rates, clock=self.moment)
         if item["kind"] == "target":
-            targeting.target(item["action_id"], self.queues, self.moment(), Unmeasured())
+            targeting.target(item["action_id"], self.queues, self.moment(), Unmeasured(), release)
+        elif item["kind"] == "update":
+            targeting.fan_out_update(item["action_id"], item["update_id"], self.queues, release)
         else:
-            targeting.fan_out_results(item["action_id"], self.queues, self.moment(), Unmeasured())
+            targeting.fan_out_results(
+                item["action_id"], self.queues, self.moment(), Unmeasured(), release
+            )
         self.phases[f"{item['kind']}_s"] = round(self.sched.now - started, 1)
 
     def _start(self) -> None:

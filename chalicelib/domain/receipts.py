@@ -51,6 +51,11 @@ RECEIPT_WINDOW = timedelta(minutes=5)
 # User Messaging's events) and voice (Connect's contact events; a retry reuses the ClientToken).
 # We read no push receipts, so an ambiguous push stays unknown: retried blind, it could come twice.
 RECONCILED = frozenset({Channel.SMS, Channel.VOICE})
+# An SMS or call still `sending` this long after its send began was cut off mid-publish (its
+# sender's Lambda timeout, .chalice/config.json, is past: SMS 60 s, voice 300 s, each plus a
+# minute), so reconciliation may settle it. Results wait the ledger's ALERT_IN_FLIGHT (6 min, the
+# longest) for every channel alike.
+SENDER_CUT_OFF = {Channel.SMS: timedelta(minutes=2), Channel.VOICE: timedelta(minutes=6)}
 # A receipt can be written before the ledger records the ambiguous end: the sender learns of it
 # only at its read timeout (botocore's 60 s). An alert matches a receipt when its ledger time lies
 # between RECEIPT_WINDOW before the receipt and RECEIPT_SKEW after it.

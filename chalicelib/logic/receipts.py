@@ -29,6 +29,7 @@ from chalicelib.domain.receipts import (
     RECEIPT_SKEW,
     RECEIPT_WINDOW,
     RECONCILED,
+    SENDER_CUT_OFF,
     MalformedReceipt,
     Receipt,
     parse_sms_event,
@@ -40,9 +41,14 @@ from chalicelib.queues import WorkQueue
 
 AMBIGUOUS = frozenset({DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING})
 # An alert left `sending` is tried again this long after its send began, if no receipt came:
-# past the sender's timeout (ALERT_IN_FLIGHT), plus two redeliveries of a receipt that arrived
+# past its sender's timeout (SENDER_CUT_OFF), plus two redeliveries of a receipt that arrived
 # while it was still `sending` and was put back (the receipts queue's 60 s visibility).
-CUT_OFF_RETRY_AFTER = ledger.ALERT_IN_FLIGHT + timedelta(minutes=2)
+RECEIPT_REREADS = timedelta(minutes=2)
+
+
+def cut_off_retry_after(channel: Channel) -> timedelta:
+    """How long after its send began an alert left `sending` without a receipt is retried."""
+    return _sender_cut_off(channel) + RECEIPT_REREADS
 
 
 class Settled(Enum):
@@ -109,7 +115,7 @@ def receive(receipt: Receipt, now: datetime, queues: Mapping[Channel, WorkQueue]
         return _logged(receipt, Settled.AMBIGUOUS if open_alerts else Settled.UNMATCHED)
     delivery = open_alerts[0]
     before = delivery.alert_status
-    if before is DeliveryStatus.SENDING and not ledger.cut_off(delivery, now):
+    if before is DeliveryStatus.SENDING and not _cut_off(delivery, now):
         raise ReceiptEarly  # its sender may still record how it ended
     if receipt.outcome is ReceiptOutcome.DELIVERED:
         if not ledger.settle_ambiguous_alert(
@@ -129,7 +135,7 @@ def receive(receipt: Receipt, now: datetime, queues: Mapping[Channel, WorkQueue]
 
 def reconcile(now: datetime, queues: Mapping[Channel, WorkQueue]) -> ReconcileReport:
     """The sweep's step: try once more every ambiguous alert of a running action that had no
-    receipt in time (RECEIPT_WINDOW after an unknown end, CUT_OFF_RETRY_AFTER after a send
+    receipt in time (RECEIPT_WINDOW after an unknown end, cut_off_retry_after after a send
     left sending); forget the ones that need nothing more."""
     report = ReconcileReport()
     for action in action_store.active_actions():
@@ -158,7 +164,11 @@ def _reconcile_action(
         ):
             done.append(delivery.participant_id)
             continue
-        wait = RECEIPT_WINDOW if status is DeliveryStatus.UNKNOWN else CUT_OFF_RETRY_AFTER
+        wait = (
+            RECEIPT_WINDOW
+            if status is DeliveryStatus.UNKNOWN
+            else cut_off_retry_after(Channel(delivery.channel))
+        )
         if now - delivery.alert_at < wait:
             report.waiting += 1
             continue
@@ -190,6 +200,19 @@ def _retry(
         return False
     enqueue_by_channel(queues, Kind.ALERT, delivery.action_id, [delivery])
     return True
+
+
+def _sender_cut_off(channel: Channel) -> timedelta:
+    return SENDER_CUT_OFF.get(channel, ledger.ALERT_IN_FLIGHT)
+
+
+def _cut_off(delivery: DeliveryRecord, now: datetime) -> bool:
+    """An alert `sending` for longer than its channel's sender may run: it died mid-publish."""
+    return (
+        delivery.alert_status is DeliveryStatus.SENDING
+        and delivery.alert_at is not None
+        and now - delivery.alert_at >= _sender_cut_off(Channel(delivery.channel))
+    )
 
 
 def _in_window(delivery: DeliveryRecord, receipt: Receipt) -> bool:

@@ -16,8 +16,9 @@ import pytest
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_result
-from chalicelib.domain.model import DeliveryStatus, Kind, Language, Outcome
+from chalicelib.domain.model import Channel, DeliveryStatus, Kind, Language, Outcome
 from chalicelib.domain.receipts import RECEIPT_WINDOW
+from chalicelib.logic.receipts import cut_off_retry_after
 from chalicelib.queues import TARGETING_QUEUE
 from chalicelib.runtime import runtime
 from tests.support.fanout import INSIDE_PHONES, close, counts, language_of, start
@@ -346,3 +347,27 @@ def test_a_delivered_receipt_after_the_close_gets_that_person_the_result_too(
     # Then: alerted after all, they get the result, once, like everyone alerted
     assert system.emulator.sms_to(phone)[1:] == [result]
     assert counts(system, action["action_id"])["results_sent"] == 5
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_an_sms_left_sending_by_a_dead_sender_is_settled_by_its_receipt_once_that_sender_is_over(
+    system: System, clock: Clock
+) -> None:
+    # Given: an SMS its sender took (sending) and never finished: the sender died after SNS
+    # accepted it. The SMS sender runs at most 60 s.
+    action = start(system)
+    system.emulator.time_passes(TARGETING_QUEUE)
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    delivery = ledger_of(action["action_id"])[INSIDE_PHONES[0]]
+    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    body = receipt("TEXT_DELIVERED", INSIDE_PHONES[0])
+
+    # When: its receipt is read again 3 minutes on, long after the sender's 60 s
+    clock(timedelta(minutes=3))
+    answer = deliver_receipts(system, body)
+
+    # Then: it is settled as sent, before the sweep would retry it (4 minutes on)
+    assert answer == {"batchItemFailures": []}
+    assert ledger_of(action["action_id"])[INSIDE_PHONES[0]].alert_status is DeliveryStatus.SENT
+    assert cut_off_retry_after(Channel.SMS) == timedelta(minutes=4)

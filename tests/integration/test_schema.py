@@ -18,6 +18,7 @@ from pynamodb.models import Model
 
 from chalicelib.dal.models import TABLES
 from chalicelib.domain.model import Channel
+from chalicelib.domain.receipts import SENDER_CUT_OFF
 from chalicelib.queues import (
     CODES_QUEUE,
     PUSH_QUEUE,
@@ -234,6 +235,25 @@ def test_given_a_work_queue_then_its_visibility_outlasts_its_handler_in_prod(que
     assert timeout, f"prod sets no lambda_timeout for {handler}"
     visibility = TEMPLATE_QUEUES[queue].get("VisibilityTimeout", 30)  # SQS's default
     assert visibility >= timeout, f"{queue}: visibility {visibility}s < {handler} {timeout}s"
+
+
+def test_given_an_sms_chunk_cut_off_by_a_crash_then_its_people_wait_two_minutes_at_most() -> None:
+    # SQS hands a dead invocation's chunk to another instance only after the visibility timeout:
+    # that is the tail a crash adds to an action's last SMS (docs/deploy.md, the functions).
+    functions = CONFIG["stages"]["prod"]["lambda_functions"]
+    assert TEMPLATE_QUEUES[SMS_QUEUE]["VisibilityTimeout"] <= 120
+    assert functions["sms_sender"]["lambda_timeout"] <= 60  # a 25-SMS chunk at 10/s takes 20 s
+
+
+@pytest.mark.parametrize("channel", sorted(SENDER_CUT_OFF))
+def test_given_a_reconciled_channel_then_its_sends_count_as_cut_off_only_after_its_sender(
+    channel: Channel,
+) -> None:
+    # A receipt settles (and the sweep retries) an alert left `sending` once its sender is
+    # surely dead: settling it earlier could race the sender's own record of the end.
+    handler = QUEUE_HANDLERS[SENDER_QUEUES[channel]]
+    timeout = CONFIG["stages"]["prod"]["lambda_functions"][handler]["lambda_timeout"]
+    assert SENDER_CUT_OFF[channel].total_seconds() > timeout
 
 
 def sqs_sources() -> dict[str, Any]:

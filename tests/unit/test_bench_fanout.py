@@ -4,7 +4,8 @@ through the simulation, with every fault injected often enough to be seen."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,13 +13,15 @@ import pytest
 from bench import moto_gsi
 from bench.fanout.__main__ import plan
 from bench.fanout.faults import NO_FAULTS, FaultRates
+from bench.fanout.receipts import RECEIPTS_MAX_RECEIVES, RECEIPTS_VISIBILITY_S, Receipt, Receipts
 from bench.fanout.simulation import run
-from bench.fanout.world import Params, world
+from bench.fanout.world import Params, phones_in_moto, populate, world
 from bench.simclock import Scheduler
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
+from chalicelib.dal.participants import phone_directory, places_in
 from chalicelib.domain.model import Kind
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -68,8 +71,8 @@ def faulty() -> dict[str, dict[str, Any]]:
         hung_invocations=0.1,
         duplicate_deliveries=0.3,
         receipts_lost=0.2,
-        ledger_write_units=6.0,  # tiny partitions, so the ledger's writes are throttled
-        ledger_burst_s=0.5,  # counters written a chunk at a time: 1 s throttled nothing
+        ledger_write_units=5.0,  # tiny partitions (10 units with the burst): writes throttled
+        ledger_burst_s=1.0,
     )
     return by_channel(replace(TINY, people=80, faults=rates))
 
@@ -163,3 +166,38 @@ def test_the_full_bench_runs_both_sizes_at_both_rates_and_quick_runs_one_small_a
 
     quick, _ = plan(["--quick"])
     assert [(p.people, p.sms_rate) for p in quick] == [(1_000, 100.0)]
+
+
+def test_a_receipt_read_again_carries_the_providers_time_until_its_dead_letter_queue() -> None:
+    # A receipt that came while its alert was still `sending` is read again after the receipts
+    # queue's visibility timeout: the same message, so the same provider time, which is what
+    # matches it to its alert once that alert is cut off (its send died after the provider).
+    sched = Scheduler()
+    sim = SimpleNamespace(sched=sched, moment=lambda: NOW + timedelta(seconds=sched.now))
+    receipts = Receipts(sim)  # type: ignore[arg-type]
+    seen: list[tuple[float, datetime]] = []
+
+    class TooEarly:
+        def handle(self, receipt: Receipt, _: object) -> bool:
+            seen.append((sched.now, receipt.at))
+            receipts.again(receipt)
+            return False
+
+    receipts.logic = TooEarly()  # type: ignore[assignment]
+    receipts.deliver(Receipt("m-1", "+31612345678", True, NOW))
+    sched.run()
+
+    assert [at for _, at in seen] == [NOW] * RECEIPTS_MAX_RECEIVES
+    assert seen[-1][0] == (RECEIPTS_MAX_RECEIVES - 1) * RECEIPTS_VISIBILITY_S
+    assert (receipts.dead_lettered, receipts.pending()) == (1, 0)
+
+
+def test_the_people_stored_in_place_are_the_ones_the_real_reads_find() -> None:
+    # The bench stores its people straight into moto's tables and reads the phone directory
+    # there: the real code's own reads must see the same people.
+    with world(TINY):
+        workload = populate(TINY, NOW)
+        assert phones_in_moto() == phone_directory()
+        assert {pid: phone for phone, pid in phone_directory().items()} == workload.phones
+        # Everyone is in the area: the geo index, read as targeting reads it, finds them all.
+        assert len(places_in(workload.circle, NOW)) == TINY.people
