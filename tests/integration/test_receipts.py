@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,17 @@ def published_to(system: System, phone: str) -> int:
 def ledger_of(action_id: str) -> dict[str, Delivery]:
     """The action's deliveries by phone (through the dal, which knows the ledger's keys)."""
     return {d.phone or "": d for d in ledger.ledger(action_id)}
+
+
+def taken_not_finished(system: System) -> dict[str, Any]:
+    """An action whose first person's SMS a sender has taken (`sending`) and not finished."""
+    action = start(system)
+    system.emulator.time_passes(TARGETING_QUEUE)
+    for message in system.emulator.drain(TARGETING_QUEUE):
+        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    delivery = ledger_of(action["action_id"])[INSIDE_PHONES[0]]
+    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    return action
 
 
 @pytest.mark.usefixtures("neighbourhood")
@@ -277,12 +289,7 @@ def test_a_receipt_for_an_alert_still_being_sent_is_read_again_later(
     system: System, clock: Clock
 ) -> None:
     # Given: an alert its sender has taken (sending) but not finished
-    action = start(system)
-    system.emulator.time_passes(TARGETING_QUEUE)
-    for message in system.emulator.drain(TARGETING_QUEUE):
-        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
-    delivery = ledger_of(action["action_id"])[INSIDE_PHONES[0]]
-    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    action = taken_not_finished(system)
     body = receipt("TEXT_DELIVERED", INSIDE_PHONES[0])
 
     # When: its receipt comes while the sender may still record the end itself
@@ -355,12 +362,7 @@ def test_an_sms_left_sending_by_a_dead_sender_is_settled_by_its_receipt_once_tha
 ) -> None:
     # Given: an SMS its sender took (sending) and never finished: the sender died after SNS
     # accepted it. The SMS sender runs at most 60 s.
-    action = start(system)
-    system.emulator.time_passes(TARGETING_QUEUE)
-    for message in system.emulator.drain(TARGETING_QUEUE):
-        system.invoke("targeting_worker", TARGETING_QUEUE, [message])
-    delivery = ledger_of(action["action_id"])[INSIDE_PHONES[0]]
-    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    action = taken_not_finished(system)
     body = receipt("TEXT_DELIVERED", INSIDE_PHONES[0])
 
     # When: its receipt is read again 3 minutes on, long after the sender's 60 s
