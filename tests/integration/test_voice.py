@@ -407,15 +407,7 @@ def test_a_call_whose_start_is_ambiguous_keeps_its_line_until_the_call_ends(
     phones = [f"+3161100{n:04d}" for n in range(11)]
     for n, phone in enumerate(phones):
         add_participant(phone, (UTRECHT[0] + n * 0.0001, UTRECHT[1]), channel="voice")
-    place_call = center.call
-
-    def answer_lost_once(phone: str, text: str, language: Language, reference: str) -> str:
-        contact = place_call(phone, text, language, reference)
-        if len(center.starts) == 1:
-            raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
-        return contact
-
-    monkeypatch.setattr(center, "call", answer_lost_once)
+    first_answer_lost(center, monkeypatch)
 
     # When: one invocation takes the chunk, and may not wait for a line
     action = start_action(system, ["voice"])
@@ -452,13 +444,7 @@ def test_a_call_placed_though_its_start_answer_was_lost_counts_as_sent_when_it_e
 ) -> None:
     # Given: Connect places the call, but the start's answer is lost: the alert is unknown
     add_participant("+31611000001", UTRECHT, channel="voice")
-    place_call = center.call
-
-    def answer_lost(phone: str, text: str, language: Language, reference: str) -> str:
-        place_call(phone, text, language, reference)
-        raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
-
-    monkeypatch.setattr(center, "call", answer_lost)
+    first_answer_lost(center, monkeypatch)
     action = start_action(system, ["voice"])
     for message in system.emulator.drain(TARGETING_QUEUE):
         system.invoke("targeting_worker", TARGETING_QUEUE, [message])
@@ -488,16 +474,7 @@ def test_an_unknown_call_with_no_contact_event_is_tried_once_more_with_the_same_
 ) -> None:
     # Given: a start whose answer is lost, and no contact event ever comes
     add_participant("+31611000001", UTRECHT, channel="voice")
-    place_call = center.call
-    lost = [True]
-
-    def answer_lost_once(phone: str, text: str, language: Language, reference: str) -> str:
-        contact = place_call(phone, text, language, reference)
-        if lost.pop() if lost else False:
-            raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
-        return contact
-
-    monkeypatch.setattr(center, "call", answer_lost_once)
+    first_answer_lost(center, monkeypatch)
     action = start_action(system, ["voice"])
     for message in system.emulator.drain(TARGETING_QUEUE):
         system.invoke("targeting_worker", TARGETING_QUEUE, [message])
@@ -516,3 +493,20 @@ def test_an_unknown_call_with_no_contact_event_is_tried_once_more_with_the_same_
     assert len(references) == 2 and references[0] == references[1]
     counts = system.get(f"/actions/{action['action_id']}").json_body["counts"]
     assert (counts["sent"], counts["unknown"]) == (1, 0)
+
+
+def first_answer_lost(center: FakeCallCenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connect places the first call, but the answer to its start is lost (an ambiguous end);
+    every later start is answered."""
+    place_call = center.call
+    placed = 0
+
+    def call(phone: str, text: str, language: Language, reference: str) -> str:
+        nonlocal placed
+        contact = place_call(phone, text, language, reference)
+        placed += 1
+        if placed == 1:
+            raise SendFailed("RequestTimeout", retryable=False, ambiguous=True)
+        return contact
+
+    monkeypatch.setattr(center, "call", call)
