@@ -17,11 +17,12 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.support.a11y import assert_accessible
+from tests.support.local import DEMO_MUNICIPALITY as MUNICIPALITY
 from tests.support.local import PATIENCE_S, LocalSystem
 
 pytestmark = pytest.mark.e2e
 
-MUNICIPALITY = "GM0344"  # Utrecht, which the runner seeds
 DOMPLEIN = (52.0907, 5.1214)  # 3511 LX 1 in the geocoder stand-in
 SCREENSHOTS = Path("/tmp")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -33,18 +34,6 @@ def thirty_years_ago() -> date:
         return today.replace(year=today.year - 30)
     except ValueError:  # 29 February
         return today.replace(year=today.year - 30, day=28)
-
-
-@pytest.fixture(scope="module")
-def utrecht(local_system: LocalSystem) -> LocalSystem:
-    """The runner, once it has registered the demo municipality (just after the API is up)."""
-    end = time.monotonic() + PATIENCE_S
-    while time.monotonic() < end:
-        url = f"{local_system.api}/municipalities/{MUNICIPALITY}"
-        if requests.get(url, timeout=5).status_code == 200:
-            return local_system
-        time.sleep(0.2)
-    raise AssertionError(f"the runner did not register {MUNICIPALITY}")
 
 
 @pytest.fixture
@@ -140,11 +129,13 @@ def test_a_resident_signs_up_and_is_alerted(page: Page, local_system: LocalSyste
     expect(code_input).to_be_focused()
     expect(page.locator("#code-hint")).to_contain_text(phone)
     code = wait_for_code(local_system, e164)
+    assert_accessible(page)  # step 2, as axe-core's WCAG A and AA rules see it
     page.screenshot(path=str(SCREENSHOTS / "signup-code.png"), full_page=True)
     code_input.fill(code)
     page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_role("heading", name="U bent aangemeld")).to_be_visible()
     expect(page.locator("#step-1")).to_be_hidden()
+    assert_accessible(page)
     page.screenshot(path=str(SCREENSHOTS / "signup-done.png"), full_page=True)
 
     # When dispatch starts an action 500 m around the address, the resident is alerted
