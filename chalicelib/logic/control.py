@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
@@ -23,6 +24,11 @@ from chalicelib.logic.actions import ActionView, action_view
 SIGHTINGS_SHOWN = 200
 # States an alert is still waiting in: queued (held for quiet hours too), or being sent.
 WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+# A walk of the ledger reads every delivery (100,000 of them: some 9,000-16,000 read units), so
+# while the counters move, one process walks an action's ledger at most this often, however many
+# pages poll it; the view's totals stay live and its channels catch up within this time.
+TALLY_SECONDS = 10.0
+TALLIES_KEPT = 64  # actions whose last walk a process keeps (a handful run at once)
 
 
 class Centre(TypedDict):
@@ -52,6 +58,17 @@ class ControlView(TypedDict):
     sightings_more: bool
 
 
+class _Walked(NamedTuple):
+    """An action's ledger as last walked: the action's state then, when, and what it found."""
+
+    state: str
+    at: float
+    tallies: dict[str, ledger_progress.ChannelTally]
+
+
+_walked: dict[str, _Walked] = {}
+
+
 class Polled(NamedTuple):
     """The view's ETag, and the view itself unless the caller already has it (then None)."""
 
@@ -71,12 +88,16 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-def control_view(action_id: str, if_none_match: str | None = None) -> Polled:
+def control_view(
+    action_id: str, if_none_match: str | None = None, now: float | None = None
+) -> Polled:
     """The live view of an action, or only its ETag when `if_none_match` already names it.
 
-    The ETag is taken from the action (its counters move with every chunk the senders finish)
-    and its newest sightings, before the ledger is read: an unchanged poll costs those two reads.
+    The ledger is walked again only when the action changed since the last walk (its counters
+    move with every chunk the senders finish) and that walk is TALLY_SECONDS old: an unchanged
+    poll costs a read of the action and of its newest sightings.
     """
+    clock = time.monotonic() if now is None else now
     action = action_store.get_action(action_id)
     shown = action_view(action)
     centre = (float(action.lat), float(action.lon))
@@ -85,17 +106,26 @@ def control_view(action_id: str, if_none_match: str | None = None) -> Polled:
         sighting_view(centre, s.seen_at, s.received_at, float(s.lat), float(s.lon), s.text or None)
         for s in found
     ]
-    etag = etag_of([shown, sightings])
+    state = etag_of(shown)
+    last = _walked.get(action_id)
+    if last is None or (last.state != state and clock - last.at >= TALLY_SECONDS):
+        last = _Walked(state, clock, ledger_progress.by_channel(action_id))
+        _walked.pop(action_id, None)
+        _walked[action_id] = last
+        while len(_walked) > TALLIES_KEPT:
+            _walked.pop(next(iter(_walked)))  # the one walked longest ago
+    channels = {c.value: _channel(c, last.tallies.get(c.value)) for c in Channel}
+    series = _series(last.tallies)
+    etag = etag_of([shown, sightings, channels, series])
     if matches(if_none_match, etag):
         return Polled(etag, None)
-    tallies = ledger_progress.by_channel(action_id)
     return Polled(
         etag,
         ControlView(
             action=shown,
             centre=Centre(lat=centre[0], lon=centre[1]),
-            channels={c.value: _channel(c, tallies.get(c.value)) for c in Channel},
-            series=_series(tallies),
+            channels=channels,
+            series=series,
             sightings=sightings,
             sightings_more=older is not None,
         ),

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from chalicelib import runtime as runtime_module
 from chalicelib.domain.people import SIGN_IN_MESSAGE
 from chalicelib.handlers.openapi import document
+from chalicelib.logic import control
 from chalicelib.queues import TARGETING_QUEUE
 from tests.support.actions import assert_error, started
 from tests.support.builders import UTRECHT, add_participant
@@ -311,3 +312,31 @@ def test_the_page_is_told_where_to_sign_in(system: System, monkeypatch: pytest.M
         "endpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
         "mfa": "required",
     }
+
+
+def test_while_counts_move_a_process_walks_the_ledger_once_per_interval(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many pages polling a large action do not each read its whole ledger on every poll."""
+    for phone in INSIDE:
+        add_participant(phone, UTRECHT)
+    action_id = started(system)["action_id"]
+    walks: list[str] = []
+    walk = control.ledger_progress.by_channel
+    monkeypatch.setattr(control.ledger_progress, "by_channel", lambda a: walks.append(a) or walk(a))
+    start = 1_000.0
+
+    first = control.control_view(action_id, now=start)
+    system.run_queues()  # targeted and sent: the counters and the ledger move
+    moved = control.control_view(action_id, first.etag, now=start + control.TALLY_SECONDS / 2)
+    assert len(walks) == 1  # the action moved, but the last walk is recent
+    assert moved.view is not None
+    assert moved.view["action"]["counts"]["sent"] == 3  # the action's own counts are live
+    assert moved.view["channels"]["sms"]["sent"] == 0  # the channels wait for the next walk
+
+    caught_up = control.control_view(action_id, moved.etag, now=start + control.TALLY_SECONDS)
+    assert len(walks) == 2
+    assert caught_up.view is not None and caught_up.view["channels"]["sms"]["sent"] == 3
+
+    idle = control.control_view(action_id, caught_up.etag, now=start + 100 * control.TALLY_SECONDS)
+    assert (idle.view, len(walks)) == (None, 2)  # nothing moved: a 304 without walking
