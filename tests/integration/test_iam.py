@@ -552,3 +552,21 @@ def test_pillow_is_the_resizers_alone_and_tests_run_the_version_it_runs(
     assert not pin.search((ROOT / "requirements.txt").read_text())  # not in the shared package
     layer = pin.findall((ROOT / "infra" / "layers" / "pillow.txt").read_text())
     assert layer == pin.findall((ROOT / "requirements-dev.in").read_text())
+
+
+def test_no_deny_of_the_signed_routes_reaches_the_people_routes(template: dict[str, Any]) -> None:
+    """The Denies that keep each class to its routes must not match /control/…: a person is no
+    IAM principal, and there the Cognito authorizer decides (any role shows no Deny applies)."""
+    parameters = {
+        c.parameter: [DISPATCH_ROLE if c.name == "Dispatch" else ADMIN_ROLE, BOTH_ROLE]
+        for c in policies.CALLERS
+    }
+    resource_policy = iam.resolve(
+        template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+            "x-amazon-apigateway-policy"
+        ],
+        parameters,
+    )
+    for route in policies.people_routes():
+        for role in (DISPATCH_ROLE, ADMIN_ROLE, OTHER_ROLE, BOTH_ROLE):
+            assert iam.allowed(role, _request(route), [], resource_policy), (role, route)
