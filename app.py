@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.handlers.callbacks import callbacks
+from chalicelib.handlers.control import control_room
 from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.feeds import feeds
@@ -28,3 +29,4 @@ app.register_blueprint(app_devices)
 app.register_blueprint(openapi)
 app.register_blueprint(feeds)
 app.register_blueprint(action_photos)
+app.register_blueprint(control_room)
