@@ -17,6 +17,7 @@ from chalicelib.handlers.openapi import (
     actions,
     areas,
     common,
+    control_page,
     devices,
     feeds,
     municipalities,
@@ -44,6 +45,7 @@ def document() -> dict[str, Any]:
             **devices.paths(),
             **municipalities.paths(),
             **participants.paths(),
+            **control_page.paths(),
             "/openapi.json": {
                 "get": op(
                     "This document",
