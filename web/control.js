@@ -323,10 +323,21 @@
     }
   }
 
+  // The network failed (no answer at all): the data on screen may be stale, nothing more.
+  class Offline extends Error {}
+
+  async function reach(url, options) {
+    try {
+      return await fetch(url, options);
+    } catch (_) {
+      throw new Offline(t("network_error"));
+    }
+  }
+
   async function api(path, options = {}) {
     const headers = { Accept: "application/json", ...(options.headers || {}) };
     if (state.idToken) headers.Authorization = state.idToken; // the ID token itself, no "Bearer"
-    const response = await fetch(new URL(path, API_ROOT), { ...options, headers, cache: "no-store" });
+    const response = await reach(new URL(path, API_ROOT), { ...options, headers, cache: "no-store" });
     if (response.status === 304) return { status: 304, etag: response.headers.get("ETag") };
     let body = null;
     try {
@@ -347,7 +358,7 @@
 
   async function cognito(operation, payload) {
     const cfg = await config();
-    const response = await fetch(cfg.endpoint, {
+    const response = await reach(cfg.endpoint, {
       method: "POST",
       headers: {
         "Content-Type": "application/x-amz-json-1.1",
@@ -559,6 +570,10 @@
         $("refused").hidden = false;
         $("list").hidden = true;
         $("detail").hidden = true;
+      } else if (!(problem instanceof Refused) && !(problem instanceof Offline)) {
+        setTimeout(() => {
+          throw problem; // a bug of ours: let it show in the console, not pass as a stale poll
+        });
       }
     }
     renderFreshness();
@@ -683,18 +698,18 @@
     }
     const width = 480;
     const height = 200;
-    const pad = { left: 44, right: 12, top: 12, bottom: 28 };
+    const pad = { left: 44, right: 64, top: 12, bottom: 28 }; // the right margin holds the names
     const top = Math.max(1, ...CHANNELS.flatMap((c) => series[c] || []));
     const x = (i) => pad.left + (minutes.length === 1 ? 0 : (i * (width - pad.left - pad.right)) / (minutes.length - 1));
     const y = (v) => height - pad.bottom - (v * (height - pad.top - pad.bottom)) / top;
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "chart-title chart-caption" });
     chart.append(
-      svg("line", { class: "chart__axis", x1: pad.left, y1: height - pad.bottom, x2: width - pad.right, y2: height - pad.bottom }),
+      svg("line", { class: "chart__axis", x1: pad.left, y1: height - pad.bottom, x2: x(minutes.length - 1), y2: height - pad.bottom }),
       svg("line", { class: "chart__axis", x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom }),
       svg("text", { class: "chart__label", x: pad.left - 6, y: pad.top + 10, "text-anchor": "end" }, String(top)),
       svg("text", { class: "chart__label", x: pad.left - 6, y: height - pad.bottom, "text-anchor": "end" }, "0"),
       svg("text", { class: "chart__label", x: pad.left, y: height - 8 }, clock(minutes[0]).slice(0, 5)),
-      svg("text", { class: "chart__label", x: width - pad.right, y: height - 8, "text-anchor": "end" }, clock(minutes[minutes.length - 1]).slice(0, 5)),
+      svg("text", { class: "chart__label", x: x(minutes.length - 1), y: height - 8, "text-anchor": "end" }, clock(minutes[minutes.length - 1]).slice(0, 5)),
     );
     const totals = {};
     CHANNELS.forEach((channel, n) => {
@@ -707,7 +722,8 @@
       line.dataset.channel = channel;
       chart.append(line);
       // The channel's name at its line's end: the lines are told apart without colour.
-      chart.append(svg("text", { class: "chart__label", x: width - pad.right - 4, y: pad.top + 12 + 14 * n, "text-anchor": "end" }, t(`channel_${channel}`)));
+      const last = values.length - 1;
+      chart.append(svg("text", { class: "chart__label", x: x(last) + 6, y: y(values[last]) + 4 + 12 * n - 12 }, t(`channel_${channel}`)));
     });
     box.append(chart);
     $("chart-caption").textContent = t("chart_caption", {
@@ -771,7 +787,8 @@
 
   function ensureMap() {
     if (map) return map;
-    map = L.map("map", { keyboard: true, attributionControl: true });
+    // A view first: Leaflet adds layers (and can measure them) only once the map has one.
+    map = L.map("map", { keyboard: true, attributionControl: true }).setView([52.13, 5.29], 8);
     L.tileLayer(meta("burgernet-map-tiles"), {
       maxZoom: 19,
       attribution: meta("burgernet-map-attribution"),
