@@ -41,6 +41,10 @@ WORKLOAD_PROVIDER = re.compile(
 SERVICE_ACCOUNT = re.compile(
     r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com"
 )
+# The control room's Cognito user pool: <region>_<id>; its sign-in asks a TOTP code, or not.
+USER_POOL_ID = re.compile(r"[\w-]+_[0-9a-zA-Z]+")
+POOL_EXAMPLE = "eu-west-1_AbC123xyz"
+CONTROL_MFA_MODES = ("required", "off")
 X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
 # The control room's map: PDOK's BRT-Achtergrondkaart in Web Mercator (Leaflet's own CRS), unless
 # MAP_TILES_URL points elsewhere (the runner's stand-in: no network locally).
@@ -128,6 +132,11 @@ class Settings:
     # invalidated there. None (locally): its files are still deleted, nothing is invalidated.
     photos_distribution_id: str | None = None
     map_tiles_url: str = MAP_TILES  # the control room's map tiles: {z}/{x}/{y} template
+    # The control room's Cognito user pool and its public app client (None: not configured, and
+    # GET /control/config says so); whether its sign-in asks for a TOTP code (CONTROL_MFA).
+    control_user_pool_id: str | None = None
+    control_client_id: str | None = None
+    control_mfa: str = "required"
 
     @property
     def push_applications(self) -> dict[str, str]:
@@ -176,6 +185,7 @@ class Settings:
             **_push(env),
             **_social(env),
             **_photos(env),
+            **_control(env),
         )
 
 
@@ -451,6 +461,25 @@ def _photos(env: Mapping[str, str]) -> _Photos:
         photo_resizer=resizer,
         photos_distribution_id=distribution,
     )
+
+
+class _Control(TypedDict):
+    control_user_pool_id: str | None
+    control_client_id: str | None
+    control_mfa: str
+
+
+def _control(env: Mapping[str, str]) -> _Control:
+    pool = (env.get("CONTROL_USER_POOL_ID") or "").strip() or None
+    client = (env.get("CONTROL_CLIENT_ID") or "").strip() or None
+    if (pool is None) != (client is None):
+        raise SettingsError("CONTROL_USER_POOL_ID and CONTROL_CLIENT_ID are set together or not")
+    if pool is not None and not USER_POOL_ID.fullmatch(pool):
+        raise SettingsError(f"CONTROL_USER_POOL_ID must be a pool id such as {POOL_EXAMPLE}")
+    mfa = _choice(env, "CONTROL_MFA", CONTROL_MFA_MODES, default="required")
+    if mfa == "off" and env.get("STAGE") == "prod":
+        raise SettingsError("CONTROL_MFA=off is for local use; prod requires MFA")
+    return _Control(control_user_pool_id=pool, control_client_id=client, control_mfa=mfa)
 
 
 @cache

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.dal.deliveries import ledger
 from chalicelib.dal.models import Action
 from chalicelib.dal.records import DeliveryRecord
-from chalicelib.domain.model import DeliveryStatus
+from chalicelib.domain.model import CallOutcome, DeliveryStatus
 
 # An alert that may have reached the phone (counted as alerted on the timeline).
 MAY_HAVE_ARRIVED = frozenset({DeliveryStatus.SENT, DeliveryStatus.UNKNOWN})
@@ -46,6 +46,30 @@ def progress(action_id: str) -> dict[str, Progress]:
         elif d.result_status is DeliveryStatus.SENT and d.result_at is not None:
             p.results += 1
             p.last_result = max(p.last_result or d.result_at, d.result_at)
+    return found
+
+
+@dataclass
+class ChannelTally:
+    """One channel's alerts of an action, by how each stands, for the control room."""
+
+    statuses: Counter[DeliveryStatus] = field(default_factory=Counter)
+    answered: int = 0  # calls a person or a voicemail took
+    per_minute: Counter[datetime] = field(default_factory=Counter)  # alerts out, by UTC minute
+
+
+def by_channel(action_id: str) -> dict[str, ChannelTally]:
+    """Per channel, one pass over the action's ledger: its alerts' states, the answered calls,
+    and the alerts that went out (sent or unknown) per whole minute."""
+    found: dict[str, ChannelTally] = {}
+    fields = ["channel", "alert_status", "alert_at", "alert_outcome"]
+    for d in ledger(action_id, attributes=fields):
+        t = found.setdefault(str(d.channel), ChannelTally())
+        t.statuses[d.alert_status] += 1
+        if d.alert_outcome == CallOutcome.ANSWERED:
+            t.answered += 1
+        if d.alert_status in MAY_HAVE_ARRIVED and d.alert_at is not None:
+            t.per_minute[d.alert_at.replace(second=0, microsecond=0)] += 1
     return found
 
 

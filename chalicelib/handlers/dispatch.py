@@ -7,7 +7,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.requests import (
     MAX_DISPATCH_BODY_BYTES,
     parse_action_request,
@@ -16,13 +15,11 @@ from chalicelib.domain.requests import (
     parse_reach_request,
 )
 from chalicelib.domain.validation import parse_json_object
-from chalicelib.handlers.http import iam, json_errors, wired
+from chalicelib.handlers.http import iam, idempotency_key, json_errors, wired
 from chalicelib.logic import actions, timeline, updates
 from chalicelib.runtime import runtime
 
 dispatch = Blueprint(__name__)
-
-MAX_IDEMPOTENCY_KEY = 128
 
 
 def _body() -> dict[str, Any]:
@@ -36,16 +33,7 @@ def _caller() -> str:
 
 
 def _idempotency_key() -> str | None:
-    key: str | None = dispatch.current_request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
-        raise InvalidInput(
-            "invalid_idempotency_key",
-            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
-            "Idempotency-Key",
-        )
-    return key
+    return idempotency_key(dispatch.current_request)
 
 
 @dispatch.route("/actions", methods=["POST"], authorizer=iam)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from chalice import IAMAuthorizer, Response
+from chalice import CognitoUserPoolAuthorizer, IAMAuthorizer, Response
 from chalice.app import Request
 
 from chalicelib.domain.errors import (
@@ -43,8 +43,13 @@ STATUS: dict[type[DomainError], int] = {
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# The one authorizer: every route not in open_routes.OPEN_ROUTES is SigV4-signed (IAM).
+# Systems: every route not in open_routes.OPEN_ROUTES nor under /control/ is SigV4-signed (IAM).
 iam = IAMAuthorizer()
+# People: the control room's routes take an ID token of its Cognito user pool. The pool is made
+# by the same stack, so its ARN is not known here: infra/template.json puts the pool's own ARN
+# (Fn::GetAtt ControlUserPool.Arn) in place of this one when the template is packaged.
+PEOPLE_POOL_PLACEHOLDER = "arn:aws:cognito-idp:eu-west-1:000000000000:userpool/eu-west-1_InInfra"
+people = CognitoUserPoolAuthorizer("ControlUserPool", provider_arns=[PEOPLE_POOL_PLACEHOLDER])
 
 # Same origin only: the pages need nothing else. Never in a frame: another site could overlay
 # them and steer a resident's clicks (clickjacking), so municipalities link to them instead.
@@ -83,6 +88,23 @@ def source_ip(request: Request) -> str:
     """The caller's address as API Gateway saw it (the per-source rate limits count by it)."""
     identity = (request.context or {}).get("identity") or {}
     return str(identity.get("sourceIp") or "unknown")
+
+
+MAX_IDEMPOTENCY_KEY = 128
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header, checked: 1–128 printable ASCII characters."""
+    key: str | None = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise InvalidInput(
+            "invalid_idempotency_key",
+            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
+            "Idempotency-Key",
+        )
+    return key
 
 
 def wired(handler: Callable[P, R]) -> Callable[P, R]:
@@ -145,7 +167,10 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON = ("application/json",)
 # The routes whose body is not JSON, and what each takes instead (signed routes: no browser
 # can send these types cross-site without a preflight either).
-BODY_TYPES: dict[str, tuple[str, ...]] = {"/actions/{action_id}/photo": tuple(PHOTO_TYPES)}
+BODY_TYPES: dict[str, tuple[str, ...]] = {
+    "/actions/{action_id}/photo": tuple(PHOTO_TYPES),
+    "/control/actions/{action_id}/photo": tuple(PHOTO_TYPES),
+}
 
 
 def media_type(content_type: str | None) -> str:

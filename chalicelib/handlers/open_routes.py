@@ -1,4 +1,5 @@
-"""The routes anyone on the internet may call, and why each may; every other route needs IAM.
+"""The routes anyone on the internet may call, and why each may; every other route needs IAM
+(systems) or, under /control/, a Cognito ID token (people).
 
 tests/integration/test_route_guard.py fails for a route that has no authorizer and is not here,
 so a new route that could reach thousands of phones cannot go out open by accident.
@@ -36,6 +37,8 @@ OPEN_ROUTES: dict[tuple[str, str], str] = {
     ("/public/actions/{name}", "GET"): "a public action's latest CAP 1.2 message",
     ("/public/feed.atom", "GET"): "the Atom index of the CAP messages",
     ("/a/{ref}", "GET"): "a public action's page, linked from its posts and messages",
+    # The control room's page must know where to sign in before anyone has signed in.
+    ("/control/config", "GET"): "the Cognito pool and public app client ids: no data",
     # Integrators' code generators and the CI fuzzer read the contract; it holds no data.
     ("/openapi.json", "GET"): "the OpenAPI document: the same for everyone, no data",
 }

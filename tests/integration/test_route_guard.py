@@ -1,4 +1,5 @@
-"""No route goes out without IAM unless chalicelib/handlers/open_routes.py says why it may.
+"""No route goes out without IAM unless chalicelib/handlers/open_routes.py says why it may; the
+control room's routes, for people, take the Cognito authorizer and nothing else does.
 
 The test client (like `chalice local`) ignores authorizers, so no behavioural test can notice a
 dispatch route that lost `authorizer=iam`; this one reads the routes the deployment will have.
@@ -37,9 +38,13 @@ def test_public_routes_are_really_open_and_really_exist() -> None:
     assert sorted(k for k in OPEN_ROUTES if routes[k] is not None) == []
 
 
-def test_dispatch_and_admin_routes_are_signed() -> None:
+def test_dispatch_and_admin_routes_are_signed_and_people_sign_in_under_control_only() -> None:
     routes = _routes()
     signed = {k for k, authorizer in routes.items() if authorizer is not None}
     assert ("/actions", "POST") in signed
     assert ("/municipalities", "POST") in signed
-    assert all(type(routes[k]).__name__ == "IAMAuthorizer" for k in signed)
+    kinds = {k: type(routes[k]).__name__ for k in signed}
+    people = sorted(k for k, kind in kinds.items() if kind == "CognitoUserPoolAuthorizer")
+    assert people == sorted(k for k in signed if k[0].startswith("/control/"))
+    assert ("/control/actions/{action_id}/close", "POST") in people
+    assert all(kind == "IAMAuthorizer" for k, kind in kinds.items() if k not in people)

@@ -6,7 +6,7 @@ from chalicelib.domain import photos as photo_rules
 from chalicelib.domain import requests as rules
 from chalicelib.domain.model import Channel, IfIncomplete, Incident
 from chalicelib.domain.validation import READABLE_PATTERN, READABLE_RULE
-from chalicelib.handlers.dispatch import MAX_IDEMPOTENCY_KEY
+from chalicelib.handlers.http import MAX_IDEMPOTENCY_KEY
 from chalicelib.handlers.openapi.common import (
     IAM,
     NULLABLE_TEXT,
