@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.support.local import PATIENCE_S, LocalSystem
+from tests.support.local import DEMO_MUNICIPALITY, PATIENCE_S, LocalSystem
 from tools.emulator import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -79,6 +80,18 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSyst
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def utrecht(local_system: LocalSystem) -> LocalSystem:
+    """The runner, once it has registered the demo municipality (just after the API is up)."""
+    end = time.monotonic() + PATIENCE_S
+    while time.monotonic() < end:
+        url = f"{local_system.api}/municipalities/{DEMO_MUNICIPALITY}"
+        if requests.get(url, timeout=5).status_code == 200:
+            return local_system
+        time.sleep(0.2)
+    raise AssertionError(f"the runner did not register {DEMO_MUNICIPALITY}")
 
 
 def _wait_until_serving(system: LocalSystem, log: Path) -> None:

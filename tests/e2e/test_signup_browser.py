@@ -17,11 +17,11 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.support.local import DEMO_MUNICIPALITY as MUNICIPALITY
 from tests.support.local import PATIENCE_S, LocalSystem
 
 pytestmark = pytest.mark.e2e
 
-MUNICIPALITY = "GM0344"  # Utrecht, which the runner seeds
 DOMPLEIN = (52.0907, 5.1214)  # 3511 LX 1 in the geocoder stand-in
 SCREENSHOTS = Path("/tmp")
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -33,18 +33,6 @@ def thirty_years_ago() -> date:
         return today.replace(year=today.year - 30)
     except ValueError:  # 29 February
         return today.replace(year=today.year - 30, day=28)
-
-
-@pytest.fixture(scope="module")
-def utrecht(local_system: LocalSystem) -> LocalSystem:
-    """The runner, once it has registered the demo municipality (just after the API is up)."""
-    end = time.monotonic() + PATIENCE_S
-    while time.monotonic() < end:
-        url = f"{local_system.api}/municipalities/{MUNICIPALITY}"
-        if requests.get(url, timeout=5).status_code == 200:
-            return local_system
-        time.sleep(0.2)
-    raise AssertionError(f"the runner did not register {MUNICIPALITY}")
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from tools.emulator import ROOT
 # loaded machine (CI beside a build, a bench running) never turns slowness into a failure: these
 # tests check who got what; how fast it went is measured by `make bench`, not asserted here.
 PATIENCE_S = 120.0
+# The municipality the runner registers as it starts (Utrecht): /signup?municipality=GM0344.
+DEMO_MUNICIPALITY = "GM0344"
 
 
 class LocalSystem:
