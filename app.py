@@ -3,8 +3,8 @@
 from chalice import Chalice
 
 from chalicelib.handlers.callbacks import callbacks
-from chalicelib.handlers.control_page import control_page
 from chalicelib.handlers.control import control_room
+from chalicelib.handlers.control_page import control_page
 from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.feeds import feeds

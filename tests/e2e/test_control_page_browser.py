@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.a11y import assert_accessible
 from tests.support.control_api import ORIGIN, ControlApi
 from tests.support.screens import assert_not_blank
 
@@ -273,3 +274,25 @@ def test_english(page: Page, api: ControlApi) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="WWQPK6 · burglary")).to_be_visible()
     expect(page.get_by_role("button", name="Close the action")).to_be_visible()
+
+
+def test_axe_finds_no_wcag_a_or_aa_violation_signed_out_in_and_confirming(
+    page: Page, api: ControlApi
+) -> None:
+    assert_accessible(page)
+    sign_in(page, "centralist", "Geheim-123!")
+    expect(page.locator(".leaflet-marker-icon")).to_have_count(1)
+    expect(page.locator("#chart polyline")).to_have_count(3)
+    assert_accessible(page)
+    page.locator(".leaflet-marker-icon").click()
+    expect(page.locator(".leaflet-popup-content")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Bericht aan iedereen die gealarmeerd is").fill("Nu te voet")
+    page.get_by_role("button", name="Update versturen").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    assert_accessible(page)
+    page.keyboard.press("Escape")  # the dialog closes with Escape, sending nothing
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    assert api.posted == []
+    page.get_by_role("button", name="English").click()
+    assert_accessible(page)
