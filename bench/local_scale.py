@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, force=True)  # no event log line per message
     warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
     with contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON lines alone
-        server, geocoder = start_emulator(free_port())
+        server, geocoder, _ = start_emulator(free_port())  # its bench calls no /control route
         factory, config = load_app()
         app = config.chalice_app
         http = factory.create_local_server(app, config, "127.0.0.1", api_port := free_port())

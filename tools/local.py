@@ -35,7 +35,7 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, RouteMatcher
 from moto.server import ThreadedMotoServer
 
-from tools import moto_atomic, moto_index, moto_receive, moto_trace_header
+from tools import control_pool, moto_atomic, moto_index, moto_receive, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.local_urls import HOST, LocalUrls, local_urls, loopback
 from tools.mastodon_local import LocalMastodon
@@ -347,6 +347,10 @@ def run_call_center(handler: Any, stop: threading.Event, call_seconds: float = 3
 
 def banner(api: str, emulator: str) -> str:
     """How to use the running system."""
+    people = "\n".join(
+        f"                     {group.value:<19} user {name!r}, password {password!r}"
+        for name, (password, group) in control_pool.DEMO_PEOPLE.items()
+    )
     body = json.dumps(
         {
             "incident": "burglary",
@@ -378,6 +382,9 @@ Public feeds:        {api}/public/alerts   (Burgernet's alert list, JSON)
                      {api}/public/actions   (Burgernet's action list, JSON)
                      {api}/public/feed.atom   (Atom index of the CAP 1.2 messages)
                      {api}/public/actions/<ref>.cap   {api}/a/<ref>   (the page)
+Control room:        {api}/control   (sign in; no MFA here, prod asks a TOTP code too)
+{people}
+                     (its JSON routes, /control/actions…, take the ID token: docs/api.md)
 Import participants: make import CSV=path/to/participants.csv
 Stop:                Ctrl-C
 {app_devices(api)}"""
@@ -440,8 +447,11 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
         server: Any,
         app_object: Chalice,
         config: Config,
+        verifier: control_pool.TokenVerifier,
     ) -> None:
         self._routes = app_object.routes
+        # Cognito routes checked as API Gateway checks them (tools/control_pool.py says why).
+        self._authorizer = control_pool.VerifyingAuthorizer(app_object, verifier)
         self._matcher = RouteMatcher(list(app_object.routes))
         # The parent handles the request inside __init__: everything above must be set first.
         super().__init__(request, client_address, server, app_object, config)
@@ -455,6 +465,7 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
 
     def _generic_handle(self) -> None:
         if self._defined(self.command, self.path):
+            self.local_gateway._authorizer = self._authorizer  # chalice's own checks no token
             super()._generic_handle()
             return
         self._parse_payload()  # read the body, so the next request on this connection parses
@@ -496,7 +507,9 @@ class ApiGatewayRequestHandler(ChaliceRequestHandler):
         self._send_headers(headers)
 
 
-def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]:
+def start_emulator(
+    emulator_port: int,
+) -> tuple[ThreadedMotoServer, PdokStandIn, control_pool.TokenVerifier]:
     """Start the emulator with the stage's resources, and a geocoder; aim this process at them."""
     # Queries read only their partition, as in DynamoDB: local cost follows the cells a circle
     # touches, not the table (tools/moto_index.py says why and how).
@@ -521,9 +534,15 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     os.environ["GEOCODER_URL"] = geocoder.url  # recorded PDOK answers: no network
     create_resources(boto3.client("cloudformation"))
     print(f"emulator: stack {STACK_NAME} created from infra/template.json")
+    pool = control_pool.create_pool(boto3.client("cognito-idp"), emulator, REGION)
+    control_pool.create_demo_people(boto3.client("cognito-idp"), pool)
+    os.environ.update(
+        CONTROL_USER_POOL_ID=pool.pool_id, CONTROL_CLIENT_ID=pool.client_id, CONTROL_MFA="off"
+    )
+    print(f"emulator: control room user pool {pool.pool_id}, demo people in it")
     os.environ["PHOTOS_URL"] = serve_public_photos(boto3.client("s3"), emulator)
     os.environ.update(create_push_applications(boto3.client("sns")))
-    return server, geocoder
+    return server, geocoder, control_pool.TokenVerifier.fetch(pool)
 
 
 def start_social_networks(urls: LocalUrls, media_dir: str) -> tuple[LocalMastodon, SocialStandIn]:
@@ -562,7 +581,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    server, geocoder = start_emulator(urls.emulator_port)
+    server, geocoder, verifier = start_emulator(urls.emulator_port)
     media = tempfile.TemporaryDirectory(prefix="burgernet-mastodon-")  # uploaded photos
     mastodon, x = start_social_networks(urls, media.name)
     os.environ["PUBLIC_URL"] = urls.local_api  # feeds and posts link here
@@ -609,7 +628,7 @@ def main(argv: list[str] | None = None) -> None:
     http = factory.create_local_server(app, config, HOST, urls.api_port)
     # API Gateway's answer to a method no route defines, where chalice local gives 405 or 501.
     http.server.RequestHandlerClass = functools.partial(
-        ApiGatewayRequestHandler, app_object=app, config=config
+        ApiGatewayRequestHandler, app_object=app, config=config, verifier=verifier
     )
     threading.Thread(target=http.serve_forever, name="api", daemon=True).start()
     seed_municipality(urls.local_api)

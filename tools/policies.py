@@ -503,6 +503,9 @@ CALLERS: list[Caller] = [
 ]
 
 
+STAGE = "api"  # .chalice/config.json's api_gateway_stage
+
+
 def _arn_path(route: str) -> str:
     method, path = route.split(" ", 1)
     return method + "/".join("*" if s.startswith("{") else s for s in path.split("/"))
@@ -559,6 +562,47 @@ def caller_statements() -> list[dict[str, Any]]:
     return statements
 
 
+def _short_arn(route: str) -> str:
+    """A route as the resource policy names it inside its own API: execute-api:/api/GET/a/*."""
+    return f"execute-api:/{STAGE}/{_arn_path(route)}"
+
+
+def _routes_by(kind: str | None) -> list[str]:
+    """Every "METHOD /path" whose authorizer is of this class (None: no authorizer), sorted."""
+    return sorted(
+        f"{method} {path}"
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if (type(entry.authorizer).__name__ if entry.authorizer else None) == kind
+    )
+
+
+def people_routes() -> list[str]:
+    """The control room's routes: a Cognito ID token, not a SigV4 signature, lets people in."""
+    return _routes_by("CognitoUserPoolAuthorizer")
+
+
+def open_statements() -> list[dict[str, Any]]:
+    """The resource policy's Allows for callers without IAM: the open routes, and the people's
+    routes, where the Cognito authorizer (not IAM) decides who gets in."""
+    return [
+        {
+            "Sid": "Public",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": sorted(_short_arn(r) for r in _routes_by(None)),
+        },
+        {
+            "Sid": "SignedInPeople",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": sorted(_short_arn(r) for r in people_routes()),
+        },
+    ]
+
+
 def caller_policy(caller: Caller) -> dict[str, Any]:
     """The managed policy a caller's role gets: Invoke on its routes of this stack's API."""
     return {
@@ -575,8 +619,8 @@ def template_rendered() -> str:
     policy = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
         "x-amazon-apigateway-policy"
     ]
-    generated = caller_statements()
-    # The rest (the Public statement, anything added by hand) is kept as it stands.
+    generated = open_statements() + caller_statements()
+    # The rest (anything added by hand) is kept as it stands.
     ours = {s["Sid"] for s in generated}
     kept = [s for s in policy["Statement"] if s.get("Sid") not in ours]
     policy["Statement"] = kept + generated
@@ -595,7 +639,6 @@ def template_rendered() -> str:
 
 PUBLIC_PREFIXES = ("/public/", "/a/")  # CloudFront's behaviours: /public/* and /a/*
 PUBLIC_FUNCTION = TEMPLATE_FUNCTIONS["public_handler"]
-STAGE = "api"  # .chalice/config.json's api_gateway_stage
 # Per public method, at the origin: what CloudFront's misses and revalidations need is a few a
 # second; a caller that skips the CDN (the execute-api URL is public) gets 429 beyond this.
 PUBLIC_RATE_PER_S = 50

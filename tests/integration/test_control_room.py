@@ -12,9 +12,11 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from chalicelib import runtime as runtime_module
 from chalicelib.domain.people import SIGN_IN_MESSAGE
+from chalicelib.handlers.openapi import document
 from chalicelib.queues import TARGETING_QUEUE
 from tests.support.actions import assert_error, started
 from tests.support.builders import UTRECHT, add_participant
@@ -164,6 +166,10 @@ def test_the_live_view_shows_reach_per_channel_a_series_and_sightings_and_nothin
     assert reported["text"] == "rode jas, richting station"
     assert 990 <= reported["distance_m"] <= 1010 and reported["bearing_deg"] == 0.0
     assert view["sightings_more"] is False
+    # As the OpenAPI document says, and no field more.
+    schema = {"$ref": "#/components/schemas/ControlView", "components": document()["components"]}
+    assert list(Draft202012Validator(schema).iter_errors(view)) == []
+    assert not Draft202012Validator(schema).is_valid({**view, "phones": []})
     # Nothing that names or places a person: no number, no device, no participant.
     text = response.body.decode() if isinstance(response.body, bytes) else response.body
     for secret in [*INSIDE, *(p[3:] for p in INSIDE), device["device_id"], "participant"]:

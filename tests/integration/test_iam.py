@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app import app
+from chalicelib.domain.people import SIGN_IN_MESSAGE, PersonGroup
 from chalicelib.queues import DEAD_LETTER_QUEUES
 from tests.support import iam
 from tools import policies
@@ -156,7 +157,7 @@ def test_each_signed_route_is_in_exactly_one_caller_policy(template: dict[str, A
         (path, m): _method_arn(path, m)
         for path, ms in app.routes.items()
         for m, e in ms.items()
-        if e.authorizer is not None
+        if type(e.authorizer).__name__ == "IAMAuthorizer"
     }
     for (path, _), arn in signed.items():
         holders = [n for n, arns in granted.items() if arn in arns]
@@ -187,7 +188,13 @@ def _short_arn(path: str, method: str) -> str:
 
 
 def _signed_routes() -> set[str]:
-    return {f"{m} {p}" for p, ms in app.routes.items() for m, e in ms.items() if e.authorizer}
+    """The SigV4-signed routes (the control room's routes take a Cognito token instead)."""
+    return {
+        f"{m} {p}"
+        for p, ms in app.routes.items()
+        for m, e in ms.items()
+        if type(e.authorizer).__name__ == "IAMAuthorizer"
+    }
 
 
 def test_the_public_routes_are_open_to_anyone(template: dict[str, Any]) -> None:
@@ -199,6 +206,60 @@ def test_the_public_routes_are_open_to_anyone(template: dict[str, Any]) -> None:
     }
     assert set(by_sid["Public"]["Resource"]) == public
     assert by_sid["Public"]["Principal"] == "*"
+
+
+def test_the_people_routes_are_open_to_anyone_with_a_token_of_our_pool(
+    template: dict[str, Any],
+) -> None:
+    """No IAM principal signs these: without an Allow for anyone the resource policy refuses
+    every person; the Cognito authorizer, pointed at our own pool, is what lets them in."""
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    by_sid = {s["Sid"]: s for s in body["x-amazon-apigateway-policy"]["Statement"]}
+    people = {
+        _short_arn(p, m)
+        for p, ms in app.routes.items()
+        for m, e in ms.items()
+        if type(e.authorizer).__name__ == "CognitoUserPoolAuthorizer"
+    }
+    assert len(people) == 5
+    assert set(by_sid["SignedInPeople"]["Resource"]) == people
+    assert by_sid["SignedInPeople"]["Principal"] == "*"
+    authorizer = body["securityDefinitions"]["ControlUserPool"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["ControlUserPool", "Arn"]}]
+    for path, methods in body["paths"].items():
+        for method, spec in methods.items():
+            if _short_arn(path, method.upper()) in people:
+                assert spec["security"] == [{"ControlUserPool": []}], (method, path)
+    # Refused before the function runs, in the API's own error shape.
+    unauthorized = body["x-amazon-apigateway-gateway-responses"]["UNAUTHORIZED"]
+    assert json.loads(unauthorized["responseTemplates"]["application/json"]) == {
+        "error": "unauthorized",
+        "message": SIGN_IN_MESSAGE,
+    }
+
+
+def test_people_sign_in_with_totp_to_a_pool_nobody_can_sign_up_to(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    pool = resources["ControlUserPool"]["Properties"]
+    assert (pool["MfaConfiguration"], pool["EnabledMfas"]) == ("ON", ["SOFTWARE_TOKEN_MFA"])
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    client = resources["ControlPageClient"]["Properties"]
+    assert client["GenerateSecret"] is False  # a browser keeps no secret
+    assert sorted(client["ExplicitAuthFlows"]) == [
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",
+    ]
+    groups = {
+        r["Properties"]["GroupName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Cognito::UserPoolGroup"
+    }
+    assert groups == {g.value for g in PersonGroup}
+    env = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["CONTROL_USER_POOL_ID"] == {"Ref": "ControlUserPool"}
+    assert env["CONTROL_CLIENT_ID"] == {"Ref": "ControlPageClient"}
 
 
 def test_the_caller_table_holds_every_signed_route_once() -> None:

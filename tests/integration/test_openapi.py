@@ -58,12 +58,15 @@ def test_every_route_is_documented_and_every_documented_route_exists() -> None:
     assert documented - routes == set(), "documented routes the app does not have"
 
 
-def test_iam_routes_require_sigv4_and_public_ones_do_not() -> None:
+def test_iam_routes_require_sigv4_people_routes_cognito_and_public_ones_neither() -> None:
     paths = document()["paths"]
     for path, by in app.routes.items():
         for method, entry in by.items():
             security = paths[path][method.lower()]["security"]
-            assert ({"sigv4": []} in security) == (entry.authorizer is not None), (method, path)
+            kind = type(entry.authorizer).__name__
+            assert ({"sigv4": []} in security) == (kind == "IAMAuthorizer"), (method, path)
+            people = kind == "CognitoUserPoolAuthorizer"
+            assert (security == [{"cognito": []}]) == people, (method, path)
 
 
 def test_ranges_come_from_the_validators_constants() -> None:

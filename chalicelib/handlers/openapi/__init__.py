@@ -17,6 +17,7 @@ from chalicelib.handlers.openapi import (
     actions,
     areas,
     common,
+    control,
     control_page,
     devices,
     feeds,
@@ -37,11 +38,13 @@ def document() -> dict[str, Any]:
             "title": "Burgernet",
             "version": "1",
             "description": "Citizen alerts: the dispatch API (SigV4), municipality admin (SigV4), "
-            "and the public routes for residents and the app. Prose: docs/api.md, docs/signup.md.",
+            "the control room (people, Cognito ID tokens), and the public routes for residents "
+            "and the app. Prose: docs/api.md, docs/signup.md.",
         },
         "servers": [{"url": "/"}],
         "paths": {
             **actions.paths(),
+            **control.paths(),
             **devices.paths(),
             **municipalities.paths(),
             **participants.paths(),
@@ -59,6 +62,7 @@ def document() -> dict[str, Any]:
                 **common.schemas(),
                 **areas.schemas(),
                 **actions.schemas(),
+                **control.schemas(),
                 **devices.schemas(),
                 **municipalities.schemas(),
                 **participants.schemas(),

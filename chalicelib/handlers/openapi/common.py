@@ -175,6 +175,15 @@ SECURITY_SCHEMES = {
         "authorizer). Not checked by the local runner.",
         "x-amazon-apigateway-authtype": "awsSigv4",
     },
+    "cognito": {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "description": "An ID token of the control room's Cognito user pool, as it is (no "
+        "`Bearer`), from InitiateAuth (USER_PASSWORD_AUTH); only the `dispatch` group may call. "
+        "API Gateway's Cognito authorizer checks it in prod, the local runner locally.",
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+    },
     "bearer": {"type": "http", "scheme": "bearer"},
     "deviceSecret": {"type": "apiKey", "name": "X-Device-Secret", "in": "header"},
 }
