@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
-from tools.control_pool import DEMO_PEOPLE
 
 from chalicelib.domain.people import PersonGroup
 from tests.support.a11y import assert_accessible
 from tests.support.devices import HttpDevice
 from tests.support.local import PATIENCE_S, LocalSystem
 from tests.support.screens import assert_not_blank
+from tools.control_pool import DEMO_PEOPLE
 
 pytestmark = pytest.mark.e2e
 
