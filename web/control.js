@@ -700,35 +700,37 @@
     const height = 200;
     const pad = { left: 44, right: 64, top: 12, bottom: 28 }; // the right margin holds the names
     const top = Math.max(1, ...CHANNELS.flatMap((c) => series[c] || []));
-    const x = (i) => pad.left + (minutes.length === 1 ? 0 : (i * (width - pad.left - pad.right)) / (minutes.length - 1));
+    // A step per minute: minute i spans [x(i), x(i + 1)], so one minute is a line, not a dot.
+    const x = (i) => pad.left + (i * (width - pad.left - pad.right)) / minutes.length;
+    const end = new Date(Date.parse(minutes[minutes.length - 1]) + 60000).toISOString();
     const y = (v) => height - pad.bottom - (v * (height - pad.top - pad.bottom)) / top;
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "chart-title chart-caption" });
     chart.append(
-      svg("line", { class: "chart__axis", x1: pad.left, y1: height - pad.bottom, x2: x(minutes.length - 1), y2: height - pad.bottom }),
+      svg("line", { class: "chart__axis", x1: pad.left, y1: height - pad.bottom, x2: x(minutes.length), y2: height - pad.bottom }),
       svg("line", { class: "chart__axis", x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom }),
       svg("text", { class: "chart__label", x: pad.left - 6, y: pad.top + 10, "text-anchor": "end" }, String(top)),
       svg("text", { class: "chart__label", x: pad.left - 6, y: height - pad.bottom, "text-anchor": "end" }, "0"),
       svg("text", { class: "chart__label", x: pad.left, y: height - 8 }, clock(minutes[0]).slice(0, 5)),
-      svg("text", { class: "chart__label", x: x(minutes.length - 1), y: height - 8, "text-anchor": "end" }, clock(minutes[minutes.length - 1]).slice(0, 5)),
+      svg("text", { class: "chart__label", x: x(minutes.length), y: height - 8, "text-anchor": "end" }, clock(end).slice(0, 5)),
     );
     const totals = {};
     CHANNELS.forEach((channel, n) => {
       const values = series[channel] || [];
       totals[channel] = values.reduce((a, b) => a + b, 0);
       if (!totals[channel]) return;
-      const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-      const line = values.length === 1 ? svg("circle", { cx: x(0), cy: y(values[0]), r: 4 }) : svg("polyline", { points });
+      const points = values.flatMap((v, i) => [`${x(i).toFixed(1)},${y(v).toFixed(1)}`, `${x(i + 1).toFixed(1)},${y(v).toFixed(1)}`]).join(" ");
+      const line = svg("polyline", { points });
       line.setAttribute("class", `chart__line chart__line--${channel}`);
       line.dataset.channel = channel;
       chart.append(line);
       // The channel's name at its line's end: the lines are told apart without colour.
       const last = values.length - 1;
-      chart.append(svg("text", { class: "chart__label", x: x(last) + 6, y: y(values[last]) + 4 + 12 * n - 12 }, t(`channel_${channel}`)));
+      chart.append(svg("text", { class: "chart__label", x: x(last + 1) + 6, y: y(values[last]) + 4 + 12 * n - 12 }, t(`channel_${channel}`)));
     });
     box.append(chart);
     $("chart-caption").textContent = t("chart_caption", {
       from: clock(minutes[0]).slice(0, 5),
-      to: clock(minutes[minutes.length - 1]).slice(0, 5),
+      to: clock(end).slice(0, 5),
       sms: totals.sms,
       voice: totals.voice,
       push: totals.push,

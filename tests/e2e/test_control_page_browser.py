@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.support.a11y import assert_accessible
 from tests.support.control_api import ORIGIN, ControlApi
 from tests.support.screens import assert_not_blank
+from tools.tiles_standin import tile
 
 pytestmark = pytest.mark.e2e
 
@@ -296,3 +297,23 @@ def test_axe_finds_no_wcag_a_or_aa_violation_signed_out_in_and_confirming(
     assert api.posted == []
     page.get_by_role("button", name="English").click()
     assert_accessible(page)
+
+
+def test_a_photo_is_confirmed_then_put_as_the_file_itself(page: Page, api: ControlApi) -> None:
+    sign_in(page, "centralist", "Geheim-123!")
+    photo = tile(True)
+
+    # None chosen: the page says so and sends nothing
+    page.get_by_role("button", name="Foto plaatsen").click()
+    expect(page.locator("#photo-error")).to_have_text("Kies eerst een foto.")
+
+    page.get_by_label("Foto (JPEG of PNG)").set_input_files(
+        files=[{"name": "verdachte.png", "mimeType": "image/png", "buffer": photo}]
+    )
+    page.get_by_role("button", name="Foto plaatsen").click()
+    expect(page.get_by_role("dialog")).to_contain_text("verdachte.png")
+    page.get_by_role("dialog").get_by_role("button", name="Ja, foto plaatsen").click()
+    expect(page.locator("#status")).to_have_text("De foto is geplaatst.")
+    method, path, headers, body = api.posted[0]
+    assert (method, path) == ("PUT", f"/control/actions/{ACTION}/photo")
+    assert headers["content-type"] == "image/png" and body == photo

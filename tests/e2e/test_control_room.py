@@ -149,7 +149,7 @@ def test_a_dispatcher_follows_and_steers_an_action_from_start_to_close(
     expect(page.locator('#reach-rows tr[data-channel="sms"] [data-count="people"]')).to_have_text(
         str(INSIDE)
     )
-    expect(page.locator("#chart polyline, #chart circle").first).to_be_visible()
+    expect(page.locator("#chart polyline").first).to_be_visible()
     shot("4-sent")
 
     # The app install reports a sighting: its marker appears, and tells time, text and distance
