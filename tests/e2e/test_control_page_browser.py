@@ -317,3 +317,80 @@ def test_a_photo_is_confirmed_then_put_as_the_file_itself(page: Page, api: Contr
     method, path, headers, body = api.posted[0]
     assert (method, path) == ("PUT", f"/control/actions/{ACTION}/photo")
     assert headers["content-type"] == "image/png" and body == photo
+
+
+def test_the_authenticator_code_is_asked_when_cognito_asks_for_it(
+    page: Page, api: ControlApi
+) -> None:
+    """As in prod, where the pool requires TOTP: password first, then the code, then the room."""
+    api.mfa["centralist"] = "123456"
+    sign_in(page, "centralist", "Geheim-123!")
+    code = page.get_by_label("Code uit uw authenticator-app", exact=True)
+    expect(code).to_be_focused()
+    expect(page.locator("#room")).to_be_hidden()
+
+    code.fill("123456")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="WWQPK6 · inbraak")).to_be_visible()
+    operation, answer = api.cognito_calls[-1]
+    assert operation == "RespondToAuthChallenge"
+    assert answer["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    assert answer["Session"] == "session-centralist"
+
+
+def test_an_expired_token_is_refreshed_once_then_the_person_signs_in_again(
+    page: Page, api: ControlApi
+) -> None:
+    sign_in(page, "centralist", "Geheim-123!")
+    expect(page.locator("#freshness")).to_have_text(re.compile("^Bijgewerkt om"))
+
+    # The ID token ends (after 60 minutes in prod): the refresh token gets a new one, silently
+    api.expire_tokens()
+    api.details[ACTION] = detail(sightings=[])
+    expect(page.locator("#sightings-empty")).to_be_visible()
+    assert any(p.get("AuthFlow") == "REFRESH_TOKEN_AUTH" for _, p in api.cognito_calls)
+
+    # The shift is over (the refresh token ends too): back to the sign-in, saying why
+    api.refresh_tokens.clear()
+    api.expire_tokens()
+    expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Uw sessie is verlopen. Log opnieuw in.")
+    expect(page.locator("#room")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("area", "paths"),
+    [
+        # A polygon with a hole: one path (Leaflet draws the hole inside it)
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[5.11, 52.08], [5.14, 52.08], [5.14, 52.10], [5.11, 52.10], [5.11, 52.08]],
+                    [[5.12, 52.085], [5.13, 52.085], [5.13, 52.09], [5.12, 52.085]],
+                ],
+            },
+            1,
+        ),
+        # A corridor of two segments: a band per segment, a circle per vertex, and the line
+        (
+            {
+                "type": "LineString",
+                "coordinates": [[5.10, 52.08], [5.12, 52.09], [5.14, 52.09]],
+                "buffer_m": 300,
+            },
+            2 + 3 + 1,
+        ),
+    ],
+)
+def test_polygons_and_corridors_are_drawn(
+    page: Page, api: ControlApi, area: dict[str, Any], paths: int
+) -> None:
+    body = detail()
+    body["action"]["area"] = area
+    api.details[ACTION] = body
+    sign_in(page, "centralist", "Geheim-123!")
+
+    expect(page.locator("#map path.leaflet-interactive")).to_have_count(paths)
+    box = page.locator("#map path.leaflet-interactive").first.bounding_box()
+    assert box and box["width"] > 50 and box["height"] > 20  # fitted to the view, not a speck

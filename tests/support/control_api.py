@@ -47,6 +47,10 @@ class ControlApi:
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # "POST close"
     down: bool = False  # every /control request fails at the network
+    mfa: dict[str, str] = field(default_factory=dict)  # name -> the TOTP code Cognito asks for
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> name
+    live_tokens: set[str] = field(default_factory=set)  # ID tokens the API still accepts
+    cognito_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     posted: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
     polls: list[tuple[str, str | None, int]] = field(
         default_factory=list
@@ -89,8 +93,37 @@ class ControlApi:
         )
 
     def _cognito(self, route: Route) -> None:
+        """InitiateAuth (password, or refresh token) and the TOTP challenge, as Cognito answers."""
+        operation = route.request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
         payload = json.loads(route.request.post_data or "{}")
+        self.cognito_calls.append((operation, payload))
         params = payload.get("AuthParameters", {})
+        if payload.get("AuthFlow") == "REFRESH_TOKEN_AUTH":
+            name = self.refresh_tokens.get(params.get("REFRESH_TOKEN", ""))
+            if name is None:
+                self._json(
+                    route,
+                    400,
+                    {"__type": "NotAuthorizedException", "message": "Refresh Token has expired"},
+                )
+            else:
+                self._json(route, 200, {"AuthenticationResult": {"IdToken": self._issue(name)}})
+            return
+        if operation == "RespondToAuthChallenge":
+            name = payload["ChallengeResponses"]["USERNAME"]
+            code = payload["ChallengeResponses"].get("SOFTWARE_TOKEN_MFA_CODE")
+            if payload.get("Session") != f"session-{name}" or code != self.mfa.get(name):
+                self._json(
+                    route,
+                    400,
+                    {
+                        "__type": "CodeMismatchException",
+                        "message": "Invalid code received for user",
+                    },
+                )
+            else:
+                self._signed_in(route, name)
+            return
         user = self.users.get(params.get("USERNAME", ""))
         if user is None or user[0] != params.get("PASSWORD"):
             self._json(
@@ -99,8 +132,27 @@ class ControlApi:
                 {"__type": "NotAuthorizedException", "message": "Incorrect username or password."},
             )
             return
-        result = {"IdToken": token(params["USERNAME"], user[1]), "RefreshToken": "r"}
+        name = params["USERNAME"]
+        if name in self.mfa:
+            challenge = {"ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": f"session-{name}"}
+            self._json(route, 200, {**challenge, "ChallengeParameters": {}})
+            return
+        self._signed_in(route, name)
+
+    def _issue(self, name: str) -> str:
+        issued = token(name, self.users[name][1])
+        self.live_tokens.add(issued)
+        return issued
+
+    def _signed_in(self, route: Route, name: str) -> None:
+        refresh = f"refresh-{name}"
+        self.refresh_tokens[refresh] = name
+        result = {"IdToken": self._issue(name), "RefreshToken": refresh}
         self._json(route, 200, {"AuthenticationResult": result})
+
+    def expire_tokens(self) -> None:
+        """Every ID token handed out so far stops being accepted (the API answers 401)."""
+        self.live_tokens.clear()
 
     def _groups(self, route: Route) -> list[str] | None:
         authorization = route.request.headers.get("authorization", "")
@@ -114,7 +166,7 @@ class ControlApi:
     def _control(self, route: Route, path: str) -> None:
         request = route.request
         groups = self._groups(route)
-        if groups is None:
+        if groups is None or route.request.headers.get("authorization") not in self.live_tokens:
             self._json(route, 401, {"error": "unauthorized", "message": "Sign in."})
             return
         if "dispatch" not in groups:
