@@ -131,3 +131,16 @@ def test_only_the_bundle_is_served_as_an_asset(client: Client, name: str) -> Non
 
     assert response.status_code == 404
     assert response.json_body["error"] == "not_found"
+
+
+@pytest.mark.parametrize("name", ["control.js", "control.css"])
+def test_a_browser_revalidates_the_bundle_for_a_304(client: Client, name: str) -> None:
+    first = client.http.get(f"/control/assets/{name}")
+    etag = first.headers["ETag"]
+
+    again = client.http.get(f"/control/assets/{name}", headers={"If-None-Match": etag})
+    stale = client.http.get(f"/control/assets/{name}", headers={"If-None-Match": '"old"'})
+
+    assert (again.status_code, again.body) == (304, b"")
+    assert again.headers["ETag"] == etag
+    assert stale.status_code == 200 and stale.body == first.body
