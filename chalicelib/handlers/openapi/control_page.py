@@ -31,7 +31,8 @@ def paths() -> dict[str, Any]:
                             "text/css": {"schema": {"type": "string"}},
                             "text/javascript": {"schema": {"type": "string"}},
                         },
-                    }
+                    },
+                    "304": {"description": "Not modified since the ETag in If-None-Match."},
                 },
                 parameters=[path_parameter("name", "control.css or control.js")],
             )
