@@ -243,6 +243,7 @@
     lastOk: null,
     drawn: { id: null, area: null, sightings: "" },
     timer: null,
+    polling: false,
     keys: {}, // an Idempotency-Key per act, kept until the API answers (a retry reuses it)
   };
 
@@ -326,9 +327,11 @@
   // The network failed (no answer at all): the data on screen may be stale, nothing more.
   class Offline extends Error {}
 
-  async function reach(url, options) {
+  // Every request gives up after a while (a photo's upload gets longer): a hung connection must
+  // not hold the polls back, or the page could never say its data is stale.
+  async function reach(url, options, timeoutMs = 10000) {
     try {
-      return await fetch(url, options);
+      return await fetch(url, { ...options, signal: AbortSignal.timeout(timeoutMs) });
     } catch (_) {
       throw new Offline(t("network_error"));
     }
@@ -337,7 +340,7 @@
   async function api(path, options = {}) {
     const headers = { Accept: "application/json", ...(options.headers || {}) };
     if (state.idToken) headers.Authorization = state.idToken; // the ID token itself, no "Bearer"
-    const response = await reach(new URL(path, API_ROOT), { ...options, headers, cache: "no-store" });
+    const response = await reach(new URL(path, API_ROOT), { ...options, headers, cache: "no-store" }, options.timeoutMs);
     if (response.status === 304) return { status: 304, etag: response.headers.get("ETag") };
     let body = null;
     try {
@@ -540,6 +543,8 @@
   }
 
   async function poll() {
+    if (state.polling) return; // the last poll is still out: one at a time, answers in order
+    state.polling = true;
     try {
       const list = await authorised("control/actions?status=active", {
         headers: state.listTag ? { "If-None-Match": state.listTag } : {},
@@ -575,6 +580,8 @@
           throw problem; // a bug of ours: let it show in the console, not pass as a stale poll
         });
       }
+    } finally {
+      state.polling = false;
     }
     renderFreshness();
   }
@@ -951,6 +958,7 @@
       method: "PUT",
       headers: { "Content-Type": file.type || "application/octet-stream" },
       body: file,
+      timeoutMs: 60000,
     }, "photo_done");
     if (ok) $("photo-file").value = "";
   }

@@ -209,6 +209,19 @@ def test_it_says_when_the_data_is_stale(page: Page, api: ControlApi) -> None:
     expect(freshness).to_have_attribute("data-stale", "false", timeout=8000)
 
 
+def test_a_request_that_never_returns_does_not_stop_the_polls(page: Page, api: ControlApi) -> None:
+    sign_in(page, "centralist", "Geheim-123!")
+    freshness = page.locator("#freshness")
+    expect(freshness).to_have_attribute("data-stale", "false")
+
+    api.hang = True
+    expect(freshness).to_have_attribute("data-stale", "true", timeout=8000)
+    api.hang = False
+    # The hung poll gives up (10 s), the next ones get through
+    expect(freshness).to_have_attribute("data-stale", "false", timeout=20000)
+    assert api.hung
+
+
 def test_an_update_is_confirmed_then_sent_and_a_refusal_shows_the_apis_words(
     page: Page, api: ControlApi
 ) -> None:

@@ -47,6 +47,8 @@ class ControlApi:
     details: dict[str, dict[str, Any]] = field(default_factory=dict)
     refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # "POST close"
     down: bool = False  # every /control request fails at the network
+    hang: bool = False  # every /control request waits forever for an answer
+    hung: list[Route] = field(default_factory=list)
     mfa: dict[str, str] = field(default_factory=dict)  # name -> the TOTP code Cognito asks for
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> name
     live_tokens: set[str] = field(default_factory=set)  # ID tokens the API still accepts
@@ -83,6 +85,8 @@ class ControlApi:
             self._json(route, 200, {"endpoint": COGNITO, "client_id": "page", "mfa": "off"})
         elif self.down:
             route.abort("connectionrefused")
+        elif self.hang:
+            self.hung.append(route)  # never answered: the page must give up on its own
         else:
             self._control(route, url.path)
 
