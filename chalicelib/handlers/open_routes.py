@@ -11,6 +11,7 @@ OPEN_ROUTES: dict[tuple[str, str], str] = {
     # Residents sign up from a municipality's site: no account yet, so nothing to sign with.
     ("/signup", "GET"): "the signup page itself: static HTML, no data",
     ("/signup/assets/{name}", "GET"): "the page's CSS and JS: a fixed list of static files",
+    ("/toegankelijkheid", "GET"): "the accessibility statement the law asks for: static HTML",
     ("/signup", "POST"): "starts a signup; rate-limited per phone and source, codes budgeted",
     ("/signup/verify", "POST"): "proves the phone with the SMS code; attempts are counted",
     # Dispatchers open the control room before signing in; its data comes with a Cognito token.

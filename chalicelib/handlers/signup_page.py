@@ -1,4 +1,5 @@
-"""The signup page: plain HTML, CSS and JavaScript served by the Lambda itself (no CDN, no build).
+"""The signup page: plain HTML, CSS and JavaScript served by the Lambda itself (no CDN, no build),
+and the accessibility statement its footer links to.
 
 The page references its assets and the signup routes by RELATIVE URLs, so it works at the root
 (`chalice local`: /signup, /signup/assets/signup.js) and behind API Gateway's stage prefix
@@ -17,6 +18,8 @@ from chalicelib.handlers.http import COMMON_HEADERS, error_response, page_header
 signup_page = Blueprint(__name__)
 
 PAGE = "signup.html"
+# Rendered from docs/toegankelijkheidsverklaring.md by `python -m tools.statement`.
+STATEMENT = "toegankelijkheid.html"
 ASSETS: dict[str, str] = {
     "signup.css": "text/css; charset=utf-8",
     "signup.js": "text/javascript; charset=utf-8",
@@ -33,6 +36,12 @@ def _static(name: str) -> str:
 def signup_page_html() -> Response:
     """The signup page; the municipality comes from its `municipality` query parameter."""
     return Response(body=_static(PAGE), status_code=200, headers=page_headers())
+
+
+@signup_page.route("/toegankelijkheid", methods=["GET"])
+def accessibility_statement() -> Response:
+    """The accessibility statement the pages link to (docs/toegankelijkheidsverklaring.md)."""
+    return Response(body=_static(STATEMENT), status_code=200, headers=page_headers())
 
 
 @signup_page.route("/signup/assets/{name}", methods=["GET"])

@@ -52,7 +52,8 @@
       "network_error": "Er is geen verbinding met Burgernet. Controleer uw internetverbinding en probeer het opnieuw.",
       "server_error": "Er ging iets mis aan onze kant. Probeer het over een paar minuten opnieuw.",
       "start_again": "Vraag hieronder een nieuwe code aan.",
-      "attempts_left": "U kunt het nog {n} keer proberen."
+      "attempts_left": "U kunt het nog {n} keer proberen.",
+      "statement": "Toegankelijkheid"
     },
     "en": {
       "title": "Sign up for Burgernet",
@@ -100,7 +101,8 @@
       "network_error": "Burgernet cannot be reached. Check your internet connection and try again.",
       "server_error": "Something went wrong on our side. Please try again in a few minutes.",
       "start_again": "Request a new code below.",
-      "attempts_left": "You have {n} attempts left."
+      "attempts_left": "You have {n} attempts left.",
+      "statement": "Accessibility statement (in Dutch, with an English summary)"
     }
   } /* TEXTS-END */;
 
@@ -145,6 +147,8 @@
     }
     const other = state.lang === "nl" ? "en" : "nl";
     $("language-switch").lang = other;
+    // The statement is Dutch with an English summary: English readers land on the summary.
+    $("statement-link").setAttribute("href", state.lang === "en" ? "toegankelijkheid#english" : "toegankelijkheid");
     updateAddButton();
     $("code-hint").textContent = t("code_hint", { phone: state.codeTo, minutes: state.minutes });
     renderStatus();

@@ -17,6 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from tests.support.a11y import assert_accessible
 from tests.support.local import DEMO_MUNICIPALITY as MUNICIPALITY
 from tests.support.local import PATIENCE_S, LocalSystem
 
@@ -128,11 +129,13 @@ def test_a_resident_signs_up_and_is_alerted(page: Page, local_system: LocalSyste
     expect(code_input).to_be_focused()
     expect(page.locator("#code-hint")).to_contain_text(phone)
     code = wait_for_code(local_system, e164)
+    assert_accessible(page)  # step 2, as axe-core's WCAG A and AA rules see it
     page.screenshot(path=str(SCREENSHOTS / "signup-code.png"), full_page=True)
     code_input.fill(code)
     page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_role("heading", name="U bent aangemeld")).to_be_visible()
     expect(page.locator("#step-1")).to_be_hidden()
+    assert_accessible(page)
     page.screenshot(path=str(SCREENSHOTS / "signup-done.png"), full_page=True)
 
     # When dispatch starts an action 500 m around the address, the resident is alerted

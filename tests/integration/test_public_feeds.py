@@ -375,7 +375,9 @@ def test_the_page_shows_the_search_and_ends_with_the_callback_line(system: Syste
     assert "Nu te voet richting station." in words
     started = datetime.fromisoformat(action["created_at"])
     assert started.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") in words
-    assert words.endswith(f"Gezien? Bel direct gratis 0800-0011 en noem ref. {action['ref']}.")
+    # The search ends with whom to call; only the footer (the accessibility statement) follows.
+    callback = f"Gezien? Bel direct gratis 0800-0011 en noem ref. {action['ref']}."
+    assert words.endswith(f"{callback} Toegankelijkheid / Accessibility")
     tel = [a["href"] for a in shown.all("a") if a["href"].startswith("tel:")]
     assert tel and set(tel) == {"tel:08000011"}
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

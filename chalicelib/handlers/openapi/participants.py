@@ -139,6 +139,17 @@ def paths() -> dict[str, Schema]:
                 parameters=[{"name": "municipality", "in": "query", "schema": {"type": "string"}}],
             ),
         },
+        "/toegankelijkheid": {
+            "get": op(
+                "The accessibility statement (HTML, Dutch with an English summary)",
+                {
+                    "200": {
+                        "description": "The page.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
         "/signup/verify": {
             "post": op(
                 "Finish a signup with its code",
