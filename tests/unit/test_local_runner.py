@@ -13,7 +13,8 @@ import pytest
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from tools import import_participants, posts, sms
-from tools.local import cloudwatch_event, lambda_sqs_event, schedule_seconds
+from tools.control_pool import DEMO_PEOPLE
+from tools.local import banner, cloudwatch_event, lambda_sqs_event, schedule_seconds
 from tools.local_urls import local_urls
 
 PORT_SETTINGS = (
@@ -144,3 +145,12 @@ def test_make_import_writes_to_the_configured_emulator(monkeypatch: pytest.Monke
         import_participants.configure("local")
 
         assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5123"
+
+
+def test_the_banner_says_how_to_open_the_control_room_and_sign_in() -> None:
+    printed = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000")
+
+    assert "http://127.0.0.1:8000/control " in printed
+    assert "no MFA here" in printed
+    for name, (password, group) in DEMO_PEOPLE.items():
+        assert f"{group.value:<19} user {name!r}, password {password!r}" in printed

@@ -341,3 +341,21 @@ def test_the_control_rooms_map_is_pdoks_unless_told_otherwise() -> None:
 )
 def test_a_map_tiles_url_is_an_http_tile_template(raw: str) -> None:
     assert "MAP_TILES_URL" in error_for(complete(MAP_TILES_URL=raw))
+
+
+def test_the_control_rooms_pool_is_optional_and_needs_its_app_client() -> None:
+    assert Settings.from_env(complete()).control_user_pool_id is None
+    both = Settings.from_env(
+        complete(CONTROL_USER_POOL_ID="eu-west-1_AbC123xyz", CONTROL_CLIENT_ID="3n4b5urk1f")
+    )
+    assert (both.control_user_pool_id, both.control_mfa) == ("eu-west-1_AbC123xyz", "required")
+    assert "CONTROL_CLIENT_ID" in error_for(complete(CONTROL_USER_POOL_ID="eu-west-1_AbC123xyz"))
+    assert "CONTROL_USER_POOL_ID" in error_for(complete(CONTROL_CLIENT_ID="3n4b5urk1f"))
+    bad = complete(CONTROL_USER_POOL_ID="arn:aws:cognito-idp:…", CONTROL_CLIENT_ID="3n4b5urk1f")
+    assert "eu-west-1_AbC123xyz" in error_for(bad)
+
+
+def test_mfa_can_be_off_locally_but_never_in_prod() -> None:
+    assert Settings.from_env(complete(CONTROL_MFA="off")).control_mfa == "off"
+    assert "prod requires MFA" in error_for(complete(STAGE="prod", CONTROL_MFA="off"))
+    assert "CONTROL_MFA" in error_for(complete(CONTROL_MFA="sometimes"))
