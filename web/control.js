@@ -106,6 +106,7 @@
       incident_missing_person: "vermissing",
       incident_shoplifting: "winkeldiefstal",
       incident_other: "overig",
+      statement: "Toegankelijkheid",
     },
     en: {
       title: "Burgernet control room",
@@ -207,6 +208,7 @@
       incident_missing_person: "missing person",
       incident_shoplifting: "shoplifting",
       incident_other: "other",
+      statement: "Accessibility",
     },
   };
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.a11y import assert_accessible
+from tests.support.a11y import assert_accessible, rules_passed
 from tests.support.control_api import ORIGIN, ControlApi
 from tests.support.screens import assert_not_blank
 from tools.tiles_standin import tile
@@ -407,3 +407,42 @@ def test_polygons_and_corridors_are_drawn(
     expect(page.locator("#map path.leaflet-interactive")).to_have_count(paths)
     box = page.locator("#map path.leaflet-interactive").first.bounding_box()
     assert box and box["width"] > 50 and box["height"] > 20  # fitted to the view, not a speck
+
+
+TOO_WIDE = """() => [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > innerWidth + 1
+        && !el.closest(".control__table-wrap, .leaflet-container"))
+    .map((el) => el.id || el.className || el.tagName)"""
+
+
+@pytest.mark.parametrize("width", [640, 320], ids=["200-percent", "400-percent"])
+def test_zoomed_in_it_reflows_and_keeps_its_contrast(
+    page: Page, api: ControlApi, width: int
+) -> None:
+    """A 1280 px window at 200 % or 400 % is 640 or 320 CSS px wide: nothing scrolls sideways but
+    the reach table inside its own focusable region (WCAG 1.4.10 allows a data table to)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "centralist", "Geheim-123!")
+    expect(page.locator(".leaflet-marker-icon")).to_have_count(1)
+
+    sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert sideways <= 0, f"{sideways} px to scroll sideways: {page.evaluate(TOO_WIDE)}"
+    assert "color-contrast" in rules_passed(assert_accessible(page))
+    page.screenshot(path=str(SCREENSHOTS / f"control-{width}.png"), full_page=True)
+
+
+def test_in_forced_colours_axe_finds_nothing_and_focus_shows(page: Page, api: ControlApi) -> None:
+    page.emulate_media(forced_colors="active")  # Windows' contrast themes
+    sign_in(page, "centralist", "Geheim-123!")
+    expect(page.locator(".leaflet-marker-icon")).to_have_count(1)
+    assert_accessible(page)
+    page.locator("#update-message").focus()
+    outline = page.locator("#update-message").evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+
+
+def test_the_accessibility_statement_is_linked(page: Page, api: ControlApi) -> None:
+    link = page.get_by_role("link", name="Toegankelijkheid")
+    assert link.get_attribute("href") == "toegankelijkheid"  # relative: /toegankelijkheid
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Accessibility")).to_be_visible()
