@@ -446,3 +446,11 @@ def test_the_accessibility_statement_is_linked(page: Page, api: ControlApi) -> N
     assert link.get_attribute("href") == "toegankelijkheid"  # relative: /toegankelijkheid
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Accessibility")).to_be_visible()
+
+
+def test_a_sightings_popup_opens_from_the_keyboard(page: Page, api: ControlApi) -> None:
+    sign_in(page, "centralist", "Geheim-123!")
+    marker = page.get_by_role("button", name=re.compile("^Tip om 22:24:10"))
+    marker.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup-content")).to_contain_text("richting <b>station</b>")
