@@ -69,3 +69,18 @@ def test_the_bundle_is_leaflet_then_ours_without_source_maps(
     assert js.rstrip().endswith("})();")  # ours, whole, last
     assert {s.name for s in sizes} == {"control.js", "control.css"}
     assert all(0 < s.gzipped < s.raw for s in sizes)
+
+
+def test_the_sizes_in_the_docs_are_the_bundles_within_two_percent() -> None:
+    """docs/control-room.md quotes the bundle's size; a bundle grown or shrunk past 2 % needs
+    the figures written again (`python -m tools.build_control` prints them)."""
+    doc = (build_control.ROOT / "docs" / "control-room.md").read_text()
+    for name in build_control.BUNDLES:
+        built = build_control.STATIC / name
+        assert built.exists(), f"{built} is not built: run `make bundle`"
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{name}` |"))
+        quoted = int(row.split("|")[2].strip().replace(",", ""))
+        size = built.stat().st_size
+        assert abs(size - quoted) <= 0.02 * size, (
+            f"{name} is {size:,} bytes; the docs say {quoted:,}"
+        )
