@@ -8,7 +8,7 @@ SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 STAGE ?= local
 
-.PHONY: run test lint typecheck check scan bench bench-public import ops sms posts clean package lock pillow-layer
+.PHONY: bundle run test lint typecheck check scan bench bench-public import ops sms posts clean package lock pillow-layer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ $(SCAN_STAMP): requirements-scan.txt
 	$(SCAN_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-scan.txt
 	touch $(SCAN_STAMP)
 
+# The control room's script and stylesheet (tools/build_control.py): Leaflet from npm, exactly as
+# package-lock.json pins it (npm ci checks its integrity hash), then web/control.js and .css.
+# Built, not committed; the Lambda serves them from chalicelib/static (no CDN at run time).
+NPM_STAMP := node_modules/.installed
+BUNDLE := chalicelib/static/control.js chalicelib/static/control.css
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+$(BUNDLE) &: $(NPM_STAMP) web/control.js web/control.css tools/build_control.py | $(BIN)/python
+	$(BIN)/python -m tools.build_control
+
+bundle: $(BUNDLE)  ## the control room's bundle (Leaflet from the npm lockfile, then ours)
+
 # The locks come from the .in files, resolved here (Linux x86_64, Python 3.11: the Lambda's
 # platform). Pins already in a lock stay; `make lock LOCK_ARGS=--upgrade` moves them.
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
@@ -35,10 +50,10 @@ lock: $(STAMP)  ## regenerate requirements.txt, requirements-dev.txt and require
 
 # run serves on BURGERNET_API_PORT, BURGERNET_EMULATOR_PORT, BURGERNET_SOCIAL_PORT (X) and
 # BURGERNET_MASTODON_PORT; ops, sms, posts and import call the same ports (tools/local_urls.py).
-run: $(STAMP)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
+run: $(STAMP) $(BUNDLE)  ## start API, emulator, queue feeders, schedules and demo data (Ctrl-C stops)
 	$(BIN)/python -m tools.local $(ARGS)
 
-test: $(STAMP)  ## every test, lint, type and layer check
+test: $(STAMP) $(BUNDLE)  ## every test, lint, type and layer check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -92,7 +107,7 @@ posts: $(STAMP)  ## the posts on the local Mastodon (mastodon_mock) and X stand-
 # (ARNs use ${AWS::Region}), so a default lets a machine with no AWS configuration package.
 AWS_DEFAULT_REGION ?= eu-west-1
 
-package: $(STAMP)  ## CloudFormation for the prod stage, merged with infra/
+package: $(STAMP) $(BUNDLE)  ## CloudFormation for the prod stage, merged with infra/
 	AWS_DEFAULT_REGION=$(AWS_DEFAULT_REGION) $(BIN)/chalice package --stage prod --merge-template infra/template.json dist/
 	$(MAKE) pillow-layer
 
@@ -106,4 +121,4 @@ pillow-layer: $(STAMP)  ## dist/pillow-layer.zip, the photo resizer's layer
 	cd dist/pillow-layer && $(abspath $(BIN))/python -m zipfile -c ../pillow-layer.zip python
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) dist .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) $(SCAN_VENV) dist node_modules $(BUNDLE) .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache

@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.handlers.callbacks import callbacks
 from chalicelib.handlers.control import control_room
+from chalicelib.handlers.control_page import control_page
 from chalicelib.handlers.devices import app_devices
 from chalicelib.handlers.dispatch import dispatch
 from chalicelib.handlers.feeds import feeds
@@ -25,6 +26,7 @@ app.register_blueprint(admin)
 app.register_blueprint(residents)
 app.register_blueprint(callbacks)
 app.register_blueprint(signup_page)
+app.register_blueprint(control_page)
 app.register_blueprint(app_devices)
 app.register_blueprint(openapi)
 app.register_blueprint(feeds)

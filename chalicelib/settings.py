@@ -46,6 +46,13 @@ USER_POOL_ID = re.compile(r"[\w-]+_[0-9a-zA-Z]+")
 POOL_EXAMPLE = "eu-west-1_AbC123xyz"
 CONTROL_MFA_MODES = ("required", "off")
 X_API = "https://api.x.com"  # X's API v2, unless X_API_URL points elsewhere (the local stand-in)
+# The control room's map: PDOK's BRT-Achtergrondkaart in Web Mercator (Leaflet's own CRS), unless
+# MAP_TILES_URL points elsewhere (the runner's stand-in: no network locally).
+MAP_TILES = (
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+)
+# An http(s) tile URL template with {z}, {x} and {y} in its path and nothing a page could misread.
+TILE_URL = re.compile(r"https?://[^\s/?#\"'<>]+/[^\s?#\"'<>]*")
 
 
 class SettingsError(RuntimeError):
@@ -124,6 +131,7 @@ class Settings:
     # The CDN serving photos_url (CloudFront): a replaced or redacted photo's paths are
     # invalidated there. None (locally): its files are still deleted, nothing is invalidated.
     photos_distribution_id: str | None = None
+    map_tiles_url: str = MAP_TILES  # the control room's map tiles: {z}/{x}/{y} template
     # The control room's Cognito user pool and its public app client (None: not configured, and
     # GET /control/config says so); whether its sign-in asks for a TOTP code (CONTROL_MFA).
     control_user_pool_id: str | None = None
@@ -172,6 +180,7 @@ class Settings:
             keep_descriptions_days=_whole(env, "KEEP_DESCRIPTIONS_DAYS", "30", "days", 3650),
             public_url=_base_url("PUBLIC_URL", _required(env, "PUBLIC_URL"), PUBLIC_URL_EXAMPLE),
             cap_sender=_cap_sender(env),
+            map_tiles_url=_tiles(env),
             **_voice(env, channels),
             **_push(env),
             **_social(env),
@@ -272,6 +281,16 @@ def _base_url(name: str, value: str, example: str | None = None) -> str:
         such_as = f", such as {example}" if example else ""
         raise SettingsError(
             f"{name} must be an http(s) URL without a trailing slash{such_as}, got {value!r}"
+        )
+    return value
+
+
+def _tiles(env: Mapping[str, str]) -> str:
+    value = (env.get("MAP_TILES_URL") or "").strip() or MAP_TILES
+    if not TILE_URL.fullmatch(value) or any(p not in value for p in ("{z}", "{x}", "{y}")):
+        raise SettingsError(
+            "MAP_TILES_URL must be an http(s) tile URL template with {z}, {x} and {y}, "
+            f"such as {MAP_TILES}, got {value!r}"
         )
     return value
 

@@ -41,6 +41,7 @@ from tools.local_urls import HOST, LocalUrls, local_urls, loopback
 from tools.mastodon_local import LocalMastodon
 from tools.pdok_standin import PdokStandIn
 from tools.social_standin import SocialStandIn, put_credentials
+from tools.tiles_standin import TilesStandIn
 
 REGION = "eu-west-1"
 STAGE = "local"
@@ -584,6 +585,8 @@ def main(argv: list[str] | None = None) -> None:
     media = tempfile.TemporaryDirectory(prefix="burgernet-mastodon-")  # uploaded photos
     mastodon, x = start_social_networks(urls, media.name)
     os.environ["PUBLIC_URL"] = urls.local_api  # feeds and posts link here
+    tiles = TilesStandIn().start()  # the control room's map: PDOK's tiles need the network
+    os.environ["MAP_TILES_URL"] = tiles.url
     factory, config = load_app()
     app = config.chalice_app
     if not args.no_seed:
@@ -643,6 +646,7 @@ def main(argv: list[str] | None = None) -> None:
         thread.join(timeout=5)
     server.stop()
     geocoder.stop()
+    tiles.stop()
     mastodon.stop()
     x.stop()
     media.cleanup()

@@ -65,11 +65,14 @@ COMMON_HEADERS = {
 }
 
 
-def page_headers(image_origins: list[str] | None = None) -> dict[str, str | list[str]]:
+def page_headers(
+    image_origins: list[str] | None = None, connect_origins: list[str] | None = None
+) -> dict[str, str | list[str]]:
     """The headers of an HTML page: CONTENT_SECURITY_POLICY, with `image_origins` allowed as
-    images (an action's photo)."""
+    images (an action's photo, the map's tiles) and `connect_origins` to fetch from (Cognito)."""
+    more = {"img-src": image_origins or [], "connect-src": connect_origins or []}
     policy = "; ".join(
-        " ".join([d, *(image_origins or [])]) if d.startswith("img-src ") else d
+        " ".join([d, *more.get(d.split(" ", 1)[0], [])])
         for d in CONTENT_SECURITY_POLICY.split("; ")
     )
     return {

@@ -14,6 +14,9 @@ OPEN_ROUTES: dict[tuple[str, str], str] = {
     ("/toegankelijkheid", "GET"): "the accessibility statement the law asks for: static HTML",
     ("/signup", "POST"): "starts a signup; rate-limited per phone and source, codes budgeted",
     ("/signup/verify", "POST"): "proves the phone with the SMS code; attempts are counted",
+    # Dispatchers open the control room before signing in; its data comes with a Cognito token.
+    ("/control", "GET"): "the control room page itself: static HTML, no data",
+    ("/control/assets/{name}", "GET"): "the page's CSS and JS: a fixed list of built files",
     # Participants prove who they are with a code sent to their phone, then a session token.
     ("/participants/login", "POST"): "sends a login code; same answer whether or not enrolled",
     ("/participants/login/verify", "POST"): "exchanges the code for a short-lived token",

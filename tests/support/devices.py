@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import requests
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
@@ -72,3 +73,37 @@ def sighting(system: System, device: dict[str, Any], action_id: str, body: dict[
         body,
         {"X-Device-Id": device["device_id"], "X-Device-Secret": device["device_secret"]},
     )
+
+
+class HttpDevice:
+    """An app install talking to a running local system over HTTP (end-to-end tests)."""
+
+    def __init__(self, api: str, token: str = "e2e-app-1") -> None:
+        registered = requests.post(
+            f"{api}/devices",
+            json={"platform": "fcm", "push_token": token, "language": "nl"},
+            timeout=10,
+        )
+        assert registered.status_code == 201, registered.text
+        self.api = api
+        self.device_id = str(registered.json()["device_id"])
+        self.secret = str(registered.json()["device_secret"])
+
+    def place(self, lat: float, lon: float) -> None:
+        """Share where the install is (the app does so as it moves)."""
+        placed = requests.put(
+            f"{self.api}/devices/{self.device_id}/location",
+            json={"lat": lat, "lon": lon},
+            headers={"X-Device-Secret": self.secret},
+            timeout=10,
+        )
+        assert placed.status_code == 200, placed.text
+
+    def report(self, action_id: str, body: dict[str, Any]) -> requests.Response:
+        """Send a sighting for the action."""
+        return requests.post(
+            f"{self.api}/actions/{action_id}/sightings",
+            json=body,
+            headers={"X-Device-Id": self.device_id, "X-Device-Secret": self.secret},
+            timeout=10,
+        )

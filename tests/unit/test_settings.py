@@ -318,6 +318,31 @@ def test_a_photos_url_is_a_base_url_like_the_public_url(raw: str) -> None:
     assert "PHOTOS_URL" in error_for(complete(PHOTOS_URL=raw))
 
 
+# --- the control room's map --------------------------------------------------------------------
+
+
+def test_the_control_rooms_map_is_pdoks_unless_told_otherwise() -> None:
+    assert Settings.from_env(complete()).map_tiles_url == (
+        "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+    )
+    standin = "http://127.0.0.1:5003/tiles/{z}/{x}/{y}.png"
+    assert Settings.from_env(complete(MAP_TILES_URL=standin)).map_tiles_url == standin
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "file:///tiles/{z}/{x}/{y}.png",
+        "https://tiles.example/{z}/{x}.png",  # no {y}
+        "https://tiles.example/{z}/{x}/{y}.png?key=1",  # a query the page would pass on
+        'https://tiles.example/"{z}/{x}/{y}.png',
+        "tiles.example/{z}/{x}/{y}.png",
+    ],
+)
+def test_a_map_tiles_url_is_an_http_tile_template(raw: str) -> None:
+    assert "MAP_TILES_URL" in error_for(complete(MAP_TILES_URL=raw))
+
+
 def test_the_control_rooms_pool_is_optional_and_needs_its_app_client() -> None:
     assert Settings.from_env(complete()).control_user_pool_id is None
     both = Settings.from_env(

@@ -18,6 +18,7 @@ from chalicelib.handlers.openapi import (
     areas,
     common,
     control,
+    control_page,
     devices,
     feeds,
     municipalities,
@@ -47,6 +48,7 @@ def document() -> dict[str, Any]:
             **devices.paths(),
             **municipalities.paths(),
             **participants.paths(),
+            **control_page.paths(),
             "/openapi.json": {
                 "get": op(
                     "This document",
