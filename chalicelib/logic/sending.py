@@ -42,7 +42,7 @@ from chalicelib.logic.late import messages_for_late_alerts
 from chalicelib.logic.ports import Push, Sms, Voice
 from chalicelib.logic.work import SendWork, Step, Tally
 from chalicelib.logs import log_event
-from chalicelib.queues import WorkQueue
+from chalicelib.queues import SEND_BUDGET_S, WorkQueue
 from chalicelib.tracing import count, traced
 
 # A throttled send is tried again in the same invocation, up to this many times in a row, before
@@ -56,6 +56,7 @@ THROTTLED_RETRIES = 2
 THROTTLED_DELAYS_S = (1, 2, 3, 5)  # by attempt: a little back-off, then steady
 LINES_BUSY_DELAY_S = 5
 ALERT_WAIT_DELAY_S = 60
+TIME_UP_DELAY_S = 0  # another instance takes the rest at once
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class Sender:
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
     push: Push | None = None
     line_wait_s: float = LINE_WAIT_S
+    # Per channel, the seconds an invocation takes people for sending (queues.SEND_BUDGET_S).
+    budgets: Mapping[Channel, float] = field(default_factory=lambda: dict(SEND_BUDGET_S))
     clock: Callable[[], float] = field(default=time.monotonic)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -138,7 +141,15 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
             deliveries = ledger.load(work.action_id, work.participant_ids)
             refused = 0  # refusals in a row
             i = 0
+            budget = sender.budgets.get(work.channel)
             while i < len(deliveries):
+                if budget is not None and i and sender.clock() - started >= budget:
+                    # Ending inside the Lambda timeout keeps that timeout, and the visibility
+                    # timeout after it, short: the wait a crashed chunk's people have. At
+                    # least one person an invocation, so a chunk always moves on.
+                    later.extend(d.participant_id for d in deliveries[i:])
+                    waits.add(Step.TIME_UP)
+                    break
                 delivery = deliveries[i]
                 step = _deliver(delivery, chunk)
                 tally.note(step, moment())
@@ -304,6 +315,7 @@ def _put_back(
         Step.THROTTLED: THROTTLED_DELAYS_S[min(work.attempt, len(THROTTLED_DELAYS_S) - 1)],
         Step.LINES_BUSY: LINES_BUSY_DELAY_S,
         Step.WAIT_ALERT: ALERT_WAIT_DELAY_S,
+        Step.TIME_UP: TIME_UP_DELAY_S,
     }
     delay = max(delays[step] for step in waits)
     queues[work.channel].send([work.later(later).to_item()], delay_s=delay)

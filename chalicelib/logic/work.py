@@ -185,6 +185,7 @@ class Step(Enum):
     THROTTLED = auto()  # the provider refused for now: the rest of the chunk waits
     LINES_BUSY = auto()  # no call line came free in time: the rest of the chunk waits
     WAIT_ALERT = auto()  # a result whose alert is still being sent
+    TIME_UP = auto()  # the invocation's time for sending is spent: the rest of the chunk goes back
 
 
 @dataclass

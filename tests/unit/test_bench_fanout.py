@@ -95,6 +95,10 @@ def test_every_injected_fault_happens_and_is_counted(faulty: dict[str, dict[str,
     delivered = sum(line["ambiguous_delivered"] for line in lines)
     assert 0 < delivered < ambiguous  # some timeouts went out, some did not
     assert sms["faults"]["crashes"] == 0.3  # the rates are printed with the results
+    # A crashed chunk waiting out its visibility timeout is work the channel still has: busy.
+    assert any(line["busy_only_s"].get("stuck", 0) > 0 for line in lines)
+    for line in (sms, push):
+        assert line["quota_use"] <= line["quota_use_without_stuck"], line
 
 
 def test_under_faults_the_loss_is_what_no_provider_sent_and_nobody_is_alerted_twice(
