@@ -213,8 +213,13 @@ def report(
             line_use = _ratio(sim.connect.line_seconds, sim.params.lines * busy.seconds)
             mean_call = sum(sim.params.call_s) / 2
             lines_bind = sim.params.lines / mean_call < sim.params.call_starts_per_s
+            seen = busy.seconds - busy.only.get("stuck", 0.0)  # busy as it was counted before
             line.update(
                 quota_use=line_use if lines_bind else start_use,
+                quota_use_without_stuck=_ratio(
+                    sim.connect.line_seconds if lines_bind else made,
+                    (sim.params.lines if lines_bind else sim.params.call_starts_per_s) * seen,
+                ),
                 binding="lines" if lines_bind else "starts",
                 start_use=start_use,
                 line_use=line_use,
