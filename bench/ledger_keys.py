@@ -11,7 +11,7 @@ person `start_sending` and `finish_sending` (SMS, push) or `finish_call` and the
 
 moto's speed says nothing about DynamoDB's, so the rates are arithmetic, with the fan-out bench's
 latencies: the claims' rate is CLAIM_THREADS requests every 5 ms, and each channel sends at its
-rate (push 500/s, SMS 100/s, voice 2 starts/s) with the ledger writes a send was counted to make.
+rate (push 2,500/s, SMS 100/s, voice 2 starts/s) with the ledger writes a send was counted to make.
 All of them overlap at an action's start (targeting hands over push first, and claims on while
 the senders run), so their sum is the action's peak. The busiest key's share of that peak is
 counted: the run's writes, in order, are cut into windows of one peak second's worth, and the
@@ -55,7 +55,7 @@ from chalicelib.logic.work import SEND_CHUNK
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LEDGER_MS = 5.0  # the fan-out bench's DynamoDB latency
-RATES = {"push": 500.0, "sms": 100.0, "voice": 2.0}  # sends (or call starts) a second
+RATES = {"push": 2500.0, "sms": 100.0, "voice": 2.0}  # sends (or call starts) a second
 MIX = (("push", 0.70), ("sms", 0.25), ("voice", 0.05))  # the app-first mix of issue 17
 WRITE_LIMIT = 1_000  # write units a second one partition key takes
 READ_LIMIT = 3_000

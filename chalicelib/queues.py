@@ -52,7 +52,16 @@ MAX_DELAY_S = 900  # SQS's longest DelaySeconds
 # MaximumConcurrency (at least 2), so the poller never receives more than they can take and a
 # chunk waiting for its turn stays in the queue without using up its receives. Each instance
 # paces itself to its share of the channel's rate (docs/architecture.md, "Concurrency and pacing").
-SENDERS = {Channel.SMS: 8, Channel.VOICE: 2, Channel.PUSH: 20}
+SENDERS = {Channel.SMS: 8, Channel.VOICE: 2, Channel.PUSH: 100}
+# Each sender's Lambda timeout (.chalice/config.json's prod stage; a test keeps them equal), and
+# the seconds an invocation keeps taking people for sending: the rest of its chunk goes back on
+# the queue at once, so an invocation ends inside its timeout whatever the rate, and the timeout
+# (and with it the queue's visibility timeout, six times it, the wait a crashed chunk's people
+# have) can be short. The margin covers the last send, the chunk's counter write and the
+# put-back. Voice has none: its calls wait for a free line within their own limit.
+# The arithmetic: docs/deploy.md, "The functions".
+SENDER_TIMEOUT_S = {Channel.SMS: 10, Channel.VOICE: 300, Channel.PUSH: 3}
+SEND_BUDGET_S = {Channel.SMS: 8.0, Channel.PUSH: 2.0}
 
 
 class QueueError(RuntimeError):

@@ -327,7 +327,7 @@ def _push(env: Mapping[str, str]) -> _Push:
             "docs/api.md): unset PUSH_APPLICATION_APNS_ARN, or use ATTESTATION=off"
         )
     return _Push(
-        push_per_second=_number(env, "PUSH_PER_SECOND", "500"),
+        push_per_second=_number(env, "PUSH_PER_SECOND", "2500"),
         push_application_fcm_arn=fcm,
         push_application_apns_arn=apns,
         attestation=attestation,

@@ -26,10 +26,13 @@ What is simulated (bench/simclock.py runs it on a simulated clock, deterministic
   call's end to its contact event. Requests the code makes from its own thread pools (claims,
   place queries) are charged to the process that waits for them, in waves of 8.
 
-Busy time, and so `quota_use`, counts the seconds in which a channel had work it could do or was
-backing off from: a message visible or in flight, a put-back message (throttled, lines busy)
-waiting out its delay, or (voice) a call in progress. Work delayed on purpose and never started
-(an unanswered call's retry after 300 s, quiet hours) does not count.
+Busy time, and so `quota_use`, counts the seconds in which a channel had work waiting: a message
+visible or in flight, a put-back message (throttled, lines busy) waiting out its delay, a chunk
+whose invocation died waiting out its visibility timeout ("stuck": the crash tail), or (voice) a
+call in progress. `quota_use_without_stuck` leaves out the seconds in which only stuck chunks
+waited, as `quota_use` did before. Work delayed on purpose and never started (an unanswered
+call's retry after 300 s, quiet hours) and an ambiguous alert waiting for its receipt or its
+reconciliation (one person, settled in minutes: see `time_to_last_alert_s`) do not count.
 
 Voice has two limits: 2 call starts/s and 10 lines. With calls of 20-60 s (40 s on average) the
 lines allow only 10 / 40 = 0.25 starts/s, so they bind long before the start rate: `start_use`

@@ -54,6 +54,7 @@ class Message:
     receives: int = 0
     receipt: int = 0  # bumped on every receive: an older receipt can no longer delete it
     active: bool = False  # counted as work the channel has (visible, or received)
+    stuck: bool = False  # its invocation died: it waits out the visibility timeout
     gone: bool = False
 
 
@@ -86,6 +87,7 @@ class SimQueue(WorkQueue):
         self._waiting: deque[Process] = deque()
         self._active = 0
         self._backoff = 0
+        self._stuck = 0
         self._numbers = iter(range(1, 1 << 62))
 
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
@@ -140,11 +142,14 @@ class SimQueue(WorkQueue):
             self.sim.spend("idle", None)
 
     def abandon(self, message: Message, receipt: int) -> None:
-        """Its invocation died: the message waits out its visibility timeout, work the channel
-        cannot do until then (so not busy time)."""
+        """Its invocation died: the message waits out its visibility timeout. Its people still
+        wait for their alert, so the channel counts as busy ("stuck"): the wait is the crash
+        tail the timeouts set, and quota use must see it (docs/benchmarks.md)."""
         if message.receipt == receipt and not message.gone and message.active:
             message.active = False
             self._active -= 1
+            message.stuck = True
+            self._stuck += 1
             self._update_busy()
 
     def delete(self, message: Message, receipt: int) -> None:
@@ -165,6 +170,9 @@ class SimQueue(WorkQueue):
             self.sim.sched.wake(self._waiting.popleft())
 
     def _mark_active(self, message: Message) -> None:
+        if message.stuck:
+            message.stuck = False
+            self._stuck -= 1
         if not message.active:
             message.active = True
             self._active += 1
@@ -175,6 +183,9 @@ class SimQueue(WorkQueue):
     def _remove(self, message: Message) -> None:
         message.gone = True
         self.messages.pop(message.number, None)
+        if message.stuck:
+            message.stuck = False
+            self._stuck -= 1
         if message.active:
             self._active -= 1
         elif message.backoff:
@@ -186,6 +197,7 @@ class SimQueue(WorkQueue):
             now = self.sim.sched.now
             self.busy.set("queue", self._active > 0, now)
             self.busy.set("backoff", self._backoff > 0, now)
+            self.busy.set("stuck", self._stuck > 0, now)
 
 
 @dataclass

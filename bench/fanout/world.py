@@ -54,7 +54,7 @@ class Params:
     radius_m: float = 3_000.0
     seed: int = 7
     sms_burst_s: float = 1.0  # the SMS provider's bucket holds this many seconds of its rate
-    push_rate: float = 500.0
+    push_rate: float = 2500.0  # PUSH_PER_SECOND's default (docs/deploy.md has the arithmetic)
     push_burst_s: float = 1.0
     call_starts_per_s: float = 2.0
     call_start_burst: float = 5.0  # Connect API throttling: rate 2/s, burst 5

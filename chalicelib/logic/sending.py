@@ -9,6 +9,7 @@ goes back on its queue as a new, delayed message, so waiting never uses up SQS r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,12 +36,13 @@ from chalicelib.domain.model import (
     Language,
 )
 from chalicelib.domain.pacing import RateLimiter
+from chalicelib.domain.receipts import SENDER_CUT_OFF
 from chalicelib.logic.calls import LINE_WAIT_S, Lease, LinesBusy, call_line
 from chalicelib.logic.late import messages_for_late_alerts
 from chalicelib.logic.ports import Push, Sms, Voice
 from chalicelib.logic.work import SendWork, Step, Tally
 from chalicelib.logs import log_event
-from chalicelib.queues import WorkQueue
+from chalicelib.queues import SEND_BUDGET_S, WorkQueue
 from chalicelib.tracing import count, traced
 
 # A throttled send is tried again in the same invocation, up to this many times in a row, before
@@ -54,6 +56,7 @@ THROTTLED_RETRIES = 2
 THROTTLED_DELAYS_S = (1, 2, 3, 5)  # by attempt: a little back-off, then steady
 LINES_BUSY_DELAY_S = 5
 ALERT_WAIT_DELAY_S = 60
+TIME_UP_DELAY_S = 0  # another instance takes the rest at once
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class Sender:
     voice_lines: int = 10  # calls in flight at most (Connect's default is 10 per instance)
     push: Push | None = None
     line_wait_s: float = LINE_WAIT_S
+    # Per channel, the seconds an invocation takes people for sending (queues.SEND_BUDGET_S).
+    budgets: Mapping[Channel, float] = field(default_factory=lambda: dict(SEND_BUDGET_S))
     clock: Callable[[], float] = field(default=time.monotonic)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -136,7 +141,15 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
             deliveries = ledger.load(work.action_id, work.participant_ids)
             refused = 0  # refusals in a row
             i = 0
+            budget = sender.budgets.get(work.channel)
             while i < len(deliveries):
+                if budget is not None and i and sender.clock() - started >= budget:
+                    # Ending inside the Lambda timeout keeps that timeout, and the visibility
+                    # timeout after it, short: the wait a crashed chunk's people have. At
+                    # least one person an invocation, so a chunk always moves on.
+                    later.extend(d.participant_id for d in deliveries[i:])
+                    waits.add(Step.TIME_UP)
+                    break
                 delivery = deliveries[i]
                 step = _deliver(delivery, chunk)
                 tally.note(step, moment())
@@ -145,6 +158,10 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
                         sender.pacers[work.channel].refund()
                     refused += 1
                     continue  # the same delivery again: the ledger has it queued again
+                if step is Step.RETRIED:
+                    # An ambiguous push, queued again by the ledger (once): at once, in a paced
+                    # slot of its own, as SNS may have counted the first.
+                    continue
                 refused = 0
                 i += 1
                 if step is Step.SENT and work.kind is Kind.ALERT:
@@ -245,6 +262,8 @@ def _transmit_and_record(
             ledger.release(delivery, kind, update_id)  # nothing went out: queued again, for later
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
+        if exc.ambiguous and _retry_push(delivery, kind, DeliveryStatus.SENDING, action):
+            return Step.RETRIED
         outcome = DeliveryStatus.UNKNOWN if exc.ambiguous else DeliveryStatus.FAILED
         line = None
         if exc.ambiguous and lease is not None:
@@ -296,6 +315,7 @@ def _put_back(
         Step.THROTTLED: THROTTLED_DELAYS_S[min(work.attempt, len(THROTTLED_DELAYS_S) - 1)],
         Step.LINES_BUSY: LINES_BUSY_DELAY_S,
         Step.WAIT_ALERT: ALERT_WAIT_DELAY_S,
+        Step.TIME_UP: TIME_UP_DELAY_S,
     }
     delay = max(delays[step] for step in waits)
     queues[work.channel].send([work.later(later).to_item()], delay_s=delay)
@@ -321,7 +341,12 @@ def _transmit(delivery: DeliveryRecord, text: str, chunk: Chunk) -> str:
         # An alert shows the action's photo, if it has one; SMS and calls stay text.
         image = action.photo.small if work.kind is Kind.ALERT and action.photo else None
         return sender.push.send(
-            str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id), image
+            str(delivery.endpoint_arn),
+            f"Burgernet {ref}",
+            text,
+            str(delivery.action_id),
+            collapse_id(work),
+            image,
         )
     if delivery.channel != Channel.VOICE:
         return sender.sms.send(_phone(delivery), text)
@@ -367,10 +392,49 @@ def _start(delivery: DeliveryRecord, work: SendWork, action: ActionRecord, now: 
     started = ledger.start_sending(delivery, kind, now, work.update_id)
     if not started and kind is Kind.ALERT and delivery.alert_status is DeliveryStatus.SENDING:
         # Sending since before this run took its chunk: an earlier run died mid-send (or a
-        # duplicate delivery of the message is sending it now). Noted for the sweep, which
-        # settles it once it is cut off (logic/receipts.py).
+        # duplicate delivery of the message is sending it now).
+        if delivery.channel == Channel.PUSH:
+            # No receipt will settle a push: once its sender's time is certainly up, this run
+            # tries it once more, under the same collapse id.
+            return (
+                ledger.cut_off(delivery, now, SENDER_CUT_OFF[Channel.PUSH])
+                and _retry_push(delivery, kind, DeliveryStatus.SENDING, action)
+                and ledger.start_sending(delivery, kind, now)
+            )
+        # Noted for the sweep, which settles it once it is cut off (logic/receipts.py).
         ledger.note_unsettled(delivery)
     return started
+
+
+def collapse_id(work: SendWork) -> str:
+    """The id every try of one push message shares (its alert, result or update), so a second
+    try replaces the first on the phone: at most 64 bytes, APNs' limit."""
+    message = work.kind.value
+    if work.kind is Kind.UPDATE:
+        message += "-" + hashlib.sha256(str(work.update_id).encode()).hexdigest()[:16]
+    readable = f"{work.action_id}:{message}"
+    if len(readable.encode()) <= 64:
+        return readable
+    return hashlib.sha256(readable.encode()).hexdigest()  # 64 hex digits
+
+
+def _retry_push(
+    delivery: DeliveryRecord, kind: Kind, before: DeliveryStatus, action: ActionRecord
+) -> bool:
+    """An ambiguous push alert queued once more, exactly once (`alert_retried`, set in the same
+    conditional write): the collapse id makes a second try replace the first on the phone."""
+    if kind is not Kind.ALERT or delivery.channel != Channel.PUSH:
+        return False
+    if not ledger.retry_ambiguous_alert(delivery, before):
+        return False
+    log_event(
+        "alert_retried",
+        action_id=action.action_id,
+        participant_id=delivery.participant_id,
+        reason="ambiguous_push",
+        was=before.value,
+    )
+    return True
 
 
 def _render(chunk: Chunk, language: Language) -> str:

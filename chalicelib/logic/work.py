@@ -178,12 +178,14 @@ class Step(Enum):
 
     SENT = auto()
     FAILED = auto()  # refused for good: it did not go out
-    UNKNOWN = auto()  # it may have gone out: never sent again
+    UNKNOWN = auto()  # it may have gone out: settled by a receipt, or tried once more at most
+    RETRIED = auto()  # an ambiguous push, queued again once: sent again at once, same collapse id
     CUT_OFF = auto()  # a result whose alert's sender died mid-send: that alert is unknown
     SETTLED = auto()  # nothing (more) to send: done earlier, cancelled or skipped
     THROTTLED = auto()  # the provider refused for now: the rest of the chunk waits
     LINES_BUSY = auto()  # no call line came free in time: the rest of the chunk waits
     WAIT_ALERT = auto()  # a result whose alert is still being sent
+    TIME_UP = auto()  # the invocation's time for sending is spent: the rest of the chunk goes back
 
 
 @dataclass

@@ -90,12 +90,12 @@ def test_given_a_chunk_that_crashes_mid_send_when_it_fails_then_what_it_did_is_c
 
 
 def test_an_ambiguous_push_is_counted_but_not_noted_for_the_sweep(app: System) -> None:
-    # Given: SNS takes an app user's push, but its answer is lost
+    # Given: SNS takes an app user's push and its one retry, but both answers are lost
     device = register(app)
     put_location(app, device, *UTRECHT)
     push = runtime().push
     assert push is not None
-    lost = [True]
+    lost = [True, True]
 
     def answer_lost(request: Any, event_name: str, **_: Any) -> None:
         if lost and lost.pop():
@@ -112,6 +112,39 @@ def test_an_ambiguous_push_is_counted_but_not_noted_for_the_sweep(app: System) -
 
     # Then: dispatch sees it as unknown, and the action item keeps no note of it: no push
     # receipt can settle it, and every note makes each counter write of that one key dearer
-    assert len(pushes()) == 1
+    assert len(pushes()) == 2
     assert counts(app, action_id)["unknown"] == 1
     assert not get_action(action_id).unsettled
+
+
+def test_a_push_retried_after_a_lost_answer_costs_the_action_item_no_extra_write(
+    app: System, action_writes: list[str]
+) -> None:
+    # Given: SNS takes an app user's push, but its answer is lost once
+    put_location(app, register(app), *UTRECHT)
+    push = runtime().push
+    assert push is not None
+    lost = [True]
+
+    def answer_lost(request: Any, event_name: str, **_: Any) -> None:
+        if lost and lost.pop():
+            botocore_stubber(event_name, request)  # moto takes it
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    (push.publisher or push.client).meta.events.register_first(
+        "before-send.sns.Publish", answer_lost
+    )
+    action_id = start_action(app)["action_id"]
+    for message in app.emulator.drain(TARGETING_QUEUE):
+        app.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    action_writes.clear()
+
+    # When: the push sender sends the chunk, trying the push once more at once
+    app.run_queues()
+
+    # Then: one counter write for the chunk and one for its first alert's time, as for any
+    # chunk: a push is never noted for the sweep, so its retry has no note to take off the item
+    assert len(pushes()) == 2
+    assert counter_writes(action_writes) == 1, action_writes
+    assert len(action_writes) == 2, action_writes
+    assert counts(app, action_id)["sent"] == 1

