@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypedDict
 
 from chalice import Blueprint, Response
@@ -17,13 +16,11 @@ from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.people import dispatcher
 from chalicelib.domain.photos import MEDIA_TYPES
 from chalicelib.domain.requests import (
-    MAX_DISPATCH_BODY_BYTES,
-    parse_close_request,
     parse_list_query,
 )
-from chalicelib.domain.validation import parse_json_object
-from chalicelib.handlers.http import idempotency_key, json_errors, media_type, people, wired
-from chalicelib.logic import actions, control, photos, updates
+from chalicelib.handlers import acts
+from chalicelib.handlers.http import json_errors, people, wired
+from chalicelib.logic import actions, control
 from chalicelib.runtime import runtime
 
 control_room = Blueprint(__name__)
@@ -59,10 +56,6 @@ def dispatch_group(view: Callable[P, Any]) -> Callable[P, Any]:
         return view(*args, **kwargs)
 
     return guarded
-
-
-def _body() -> dict[str, Any]:
-    return parse_json_object(control_room.current_request.raw_body, MAX_DISPATCH_BODY_BYTES)
 
 
 @control_room.route("/control/config", methods=["GET"])
@@ -125,18 +118,7 @@ def _polled(etag: str, body: Any) -> Response:
 @wired
 def post_update(action_id: str) -> Response:
     """Send an update (as POST /actions/{action_id}/updates)."""
-    rt = runtime()
-    update_id = updates.post_update(
-        action_id,
-        _body(),
-        rt.settings.callback_number,
-        rt.targeting,
-        datetime.now(UTC),
-        rt.posts,
-        caller=_dispatcher(),
-        idempotency_key=idempotency_key(control_room.current_request),
-    )
-    return Response(body={"update_id": update_id}, status_code=202)
+    return acts.post_update(control_room.current_request, action_id, _dispatcher())
 
 
 @control_room.route(
@@ -150,14 +132,7 @@ def post_update(action_id: str) -> Response:
 @wired
 def put_photo(action_id: str) -> actions.ActionView:
     """Attach a JPEG or PNG (as PUT /actions/{action_id}/photo)."""
-    request = control_room.current_request
-    body = request.raw_body
-    return photos.put_photo(
-        action_id,
-        body if isinstance(body, bytes) else body.encode(),
-        media_type(request.headers.get("content-type")),
-        runtime().photos,
-    )
+    return acts.put_photo(control_room.current_request, action_id)
 
 
 @control_room.route("/control/actions/{action_id}/close", methods=["POST"], authorizer=people)
@@ -166,9 +141,4 @@ def put_photo(action_id: str) -> actions.ActionView:
 @wired
 def close_action(action_id: str) -> actions.ActionView:
     """Close with an outcome (as POST /actions/{action_id}/close)."""
-    rt = runtime()
-    request = parse_close_request(_body())
-    action = actions.close_action(
-        action_id, request, _dispatcher(), rt.targeting, datetime.now(UTC), rt.posts
-    )
-    return actions.action_view(action)
+    return acts.close_action(control_room.current_request, action_id, _dispatcher())

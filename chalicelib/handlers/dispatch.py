@@ -10,13 +10,13 @@ from chalice import Blueprint, Response
 from chalicelib.domain.requests import (
     MAX_DISPATCH_BODY_BYTES,
     parse_action_request,
-    parse_close_request,
     parse_list_query,
     parse_reach_request,
 )
 from chalicelib.domain.validation import parse_json_object
+from chalicelib.handlers import acts
 from chalicelib.handlers.http import iam, idempotency_key, json_errors, wired
-from chalicelib.logic import actions, timeline, updates
+from chalicelib.logic import actions, timeline
 from chalicelib.runtime import runtime
 
 dispatch = Blueprint(__name__)
@@ -79,18 +79,7 @@ def get_action(action_id: str) -> actions.ActionView:
 @json_errors
 def post_update(action_id: str) -> Response:
     """Correct or sharpen an action: everyone alerted gets the update once, retries included."""
-    rt = runtime()
-    update_id = updates.post_update(
-        action_id,
-        _body(),
-        rt.settings.callback_number,
-        rt.targeting,
-        datetime.now(UTC),
-        rt.posts,
-        caller=_caller(),
-        idempotency_key=_idempotency_key(),
-    )
-    return Response(body={"update_id": update_id}, status_code=202)
+    return acts.post_update(dispatch.current_request, action_id, _caller())
 
 
 @dispatch.route("/actions/{action_id}/timeline", methods=["GET"], authorizer=iam)
@@ -105,12 +94,7 @@ def action_timeline(action_id: str) -> timeline.Timeline:
 @json_errors
 def close_action(action_id: str) -> actions.ActionView:
     """Close an action; everyone it alerted gets the result."""
-    rt = runtime()
-    request = parse_close_request(_body())
-    action = actions.close_action(
-        action_id, request, _caller(), rt.targeting, datetime.now(UTC), rt.posts
-    )
-    return actions.action_view(action)
+    return acts.close_action(dispatch.current_request, action_id, _caller())
 
 
 @dispatch.route("/reach", methods=["POST"], authorizer=iam)

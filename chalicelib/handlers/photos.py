@@ -7,9 +7,10 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.domain.photos import MEDIA_TYPES
-from chalicelib.handlers.http import iam, json_errors, media_type
+from chalicelib.handlers import acts
+from chalicelib.handlers.http import iam, json_errors
 from chalicelib.logic import actions, photos
-from chalicelib.runtime import photo_store, runtime
+from chalicelib.runtime import photo_store
 
 action_photos = Blueprint(__name__)
 
@@ -23,14 +24,7 @@ action_photos = Blueprint(__name__)
 @json_errors
 def put_photo(action_id: str) -> actions.ActionView:
     """Attach a JPEG or PNG to an active action; answers once its two sizes are public."""
-    request = action_photos.current_request
-    body = request.raw_body
-    return photos.put_photo(
-        action_id,
-        body if isinstance(body, bytes) else body.encode(),
-        media_type(request.headers.get("content-type")),
-        runtime().photos,
-    )
+    return acts.put_photo(action_photos.current_request, action_id)
 
 
 @action_photos.lambda_function(name="photo_resizer")
