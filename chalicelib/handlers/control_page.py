@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from importlib import resources
 
 from chalice import Blueprint, Response
 
 from chalicelib.domain.control_page import cognito_origin, render, tiles_origin
-from chalicelib.handlers.http import COMMON_HEADERS, error_response, page_headers, wired
+from chalicelib.handlers.http import (
+    COMMON_HEADERS,
+    error_response,
+    page_headers,
+    static_file,
+    wired,
+)
 from chalicelib.runtime import runtime
 
 control_page = Blueprint(__name__)
@@ -24,12 +29,6 @@ ASSETS: dict[str, str] = {
     "control.css": "text/css; charset=utf-8",
     "control.js": "text/javascript; charset=utf-8",
 }
-
-
-@functools.cache
-def _static(name: str) -> str:
-    """A built file of chalicelib/static, read on first use and kept for the life of the Lambda."""
-    return (resources.files("chalicelib") / "static" / name).read_text(encoding="utf-8")
 
 
 @control_page.route("/control", methods=["GET"])
@@ -47,7 +46,7 @@ def control_page_html() -> Response:
 @functools.cache
 def _etag(name: str) -> str:
     """The built file's ETag: its content's hash, so a new bundle is a new tag."""
-    return '"' + hashlib.sha256(_static(name).encode("utf-8")).hexdigest()[:32] + '"'
+    return '"' + hashlib.sha256(static_file(name).encode("utf-8")).hexdigest()[:32] + '"'
 
 
 @control_page.route("/control/assets/{name}", methods=["GET"])
@@ -66,4 +65,4 @@ def control_page_asset(name: str) -> Response:
     asked = control_page.current_request.headers.get("if-none-match") or ""
     if etag in {tag.strip().removeprefix("W/") for tag in asked.split(",")}:
         return Response(body="", status_code=304, headers=headers)
-    return Response(body=_static(name), status_code=200, headers=headers)
+    return Response(body=static_file(name), status_code=200, headers=headers)

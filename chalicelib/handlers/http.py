@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
+from importlib import resources
 from typing import Any, ParamSpec, TypeVar
 
 from chalice import CognitoUserPoolAuthorizer, IAMAuthorizer, Response
@@ -224,3 +225,10 @@ def uniform_errors(event: Any, get_response: Callable[[Any], Response]) -> Respo
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+@functools.cache
+def static_file(name: str) -> str:
+    """A file of chalicelib/static (built or written), read on first use and kept for the life
+    of the Lambda."""
+    return (resources.files("chalicelib") / "static" / name).read_text(encoding="utf-8")

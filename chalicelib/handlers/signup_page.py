@@ -8,12 +8,9 @@ The page references its assets and the signup routes by RELATIVE URLs, so it wor
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
-
 from chalice import Blueprint, Response
 
-from chalicelib.handlers.http import COMMON_HEADERS, error_response, page_headers
+from chalicelib.handlers.http import COMMON_HEADERS, error_response, page_headers, static_file
 
 signup_page = Blueprint(__name__)
 
@@ -26,22 +23,16 @@ ASSETS: dict[str, str] = {
 }
 
 
-@functools.cache
-def _static(name: str) -> str:
-    """A file of chalicelib/static, read on first use and kept for the life of the Lambda."""
-    return (resources.files("chalicelib") / "static" / name).read_text(encoding="utf-8")
-
-
 @signup_page.route("/signup", methods=["GET"])
 def signup_page_html() -> Response:
     """The signup page; the municipality comes from its `municipality` query parameter."""
-    return Response(body=_static(PAGE), status_code=200, headers=page_headers())
+    return Response(body=static_file(PAGE), status_code=200, headers=page_headers())
 
 
 @signup_page.route("/toegankelijkheid", methods=["GET"])
 def accessibility_statement() -> Response:
     """The accessibility statement the pages link to (docs/toegankelijkheidsverklaring.md)."""
-    return Response(body=_static(STATEMENT), status_code=200, headers=page_headers())
+    return Response(body=static_file(STATEMENT), status_code=200, headers=page_headers())
 
 
 @signup_page.route("/signup/assets/{name}", methods=["GET"])
@@ -51,7 +42,7 @@ def signup_page_asset(name: str) -> Response:
     if content_type is None:
         return error_response(404, "not_found", "There is no such file for the signup page.")
     return Response(
-        body=_static(name),
+        body=static_file(name),
         status_code=200,
         headers={**COMMON_HEADERS, "Content-Type": content_type},
     )
