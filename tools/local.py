@@ -35,7 +35,7 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, RouteMatcher
 from moto.server import ThreadedMotoServer
 
-from tools import moto_atomic, moto_index, moto_receive, moto_trace_header
+from tools import moto_atomic, moto_index, moto_inprocess, moto_receive, moto_trace_header
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.local_urls import HOST, LocalUrls, local_urls, loopback
 from tools.mastodon_local import LocalMastodon
@@ -508,8 +508,13 @@ def start_emulator(emulator_port: int) -> tuple[ThreadedMotoServer, PdokStandIn]
     # A message goes to one receiver at a time, as in SQS: every sender's instances poll its
     # queue at once (tools/moto_receive.py says why).
     moto_receive.install()
+    # This process's own AWS calls reach the emulator without a socket: moto's server closes
+    # every connection, so each call cost a connection and a thread (tools/moto_inprocess.py).
+    # Before any client exists: a botocore session takes its hooks when it is created.
+    moto_inprocess.install()
     server = ThreadedMotoServer(ip_address=HOST, port=emulator_port, verbose=False)
     server.start()
+    moto_inprocess.serve(server)
     geocoder = PdokStandIn().start()
     emulator = loopback(emulator_port)
     os.environ.update(emulator_environment(emulator))
