@@ -17,8 +17,9 @@ parses the answer, maps errors and retries; moto still routes the request by its
 runs the same handlers; other processes (`make sms`, the aws CLI, a browser) still use the
 socket. A request for any other address takes the usual path.
 
-It also remembers moto's list of its own service modules, which moto 5.2.5 reads from its
-package directory (about 250 `stat` calls) for every request, socket or not.
+It also remembers two things moto 5.2.5 works out afresh for every request, socket or not: the
+list of its own service modules, read from its package directory (about 250 `stat` calls), and
+the names of a response class's methods (`inspect.getmembers`), looked up to find the action's.
 
 Production code never sees this: chalicelib/ knows nothing of moto.
 tests/integration/test_moto_inprocess.py checks that answers and errors are those of the socket.
@@ -38,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from moto import backends
+from moto.core import responses
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
@@ -85,7 +87,7 @@ class _InProcess:
 
 
 _hook = _InProcess()
-_saved: list[Callable[[], Iterable[str]]] = []
+_saved: list[tuple[Callable[[], Iterable[str]], Callable[[object], list[str]]]] = []
 
 
 def install() -> None:
@@ -101,10 +103,13 @@ def install() -> None:
             f"tools/moto_inprocess.py was written for moto {MOTO_VERSION}, not "
             f"{version('moto')}: check its WSGI application and module listing, and update it"
         )
-    original = backends.list_of_moto_modules
-    _saved.append(original)
-    modules = tuple(original())
-    backends.list_of_moto_modules = functools.wraps(original)(lambda: modules)
+    listing = backends.list_of_moto_modules
+    method_names = getattr(responses, "method_names_from_class")  # noqa: B009 (not re-exported)
+    _saved.append((listing, method_names))
+    modules = tuple(listing())
+    backends.list_of_moto_modules = functools.wraps(listing)(lambda: modules)
+    # A class's methods do not change while the emulator runs (patches replace, never add).
+    setattr(responses, "method_names_from_class", functools.cache(method_names))  # noqa: B010
     BUILTIN_HANDLERS.append(("before-send", _hook))
 
 
@@ -122,10 +127,12 @@ def stop() -> None:
 
 
 def uninstall() -> None:
-    """Give moto its module listing back; clients created from now on carry no hook."""
+    """Give moto its own lookups back; clients created from now on carry no hook."""
     stop()
     if _saved:
-        backends.list_of_moto_modules = _saved.pop()
+        listing, method_names = _saved.pop()
+        backends.list_of_moto_modules = listing
+        setattr(responses, "method_names_from_class", method_names)  # noqa: B010
     while ("before-send", _hook) in BUILTIN_HANDLERS:
         BUILTIN_HANDLERS.remove(("before-send", _hook))
 
