@@ -35,7 +35,14 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, RouteMatcher
 from moto.server import ThreadedMotoServer
 
-from tools import control_pool, moto_atomic, moto_index, moto_receive, moto_trace_header
+from tools import (
+    control_pool,
+    moto_atomic,
+    moto_index,
+    moto_inprocess,
+    moto_receive,
+    moto_trace_header,
+)
 from tools.emulator import ROOT, STACK_NAME, create_resources, stage_environment
 from tools.local_urls import HOST, LocalUrls, local_urls, loopback
 from tools.mastodon_local import LocalMastodon
@@ -522,8 +529,13 @@ def start_emulator(
     # A message goes to one receiver at a time, as in SQS: every sender's instances poll its
     # queue at once (tools/moto_receive.py says why).
     moto_receive.install()
+    # This process's own AWS calls reach the emulator without a socket: moto's server closes
+    # every connection, so each call cost a connection and a thread (tools/moto_inprocess.py).
+    # Before any client exists: a botocore session takes its hooks when it is created.
+    moto_inprocess.install()
     server = ThreadedMotoServer(ip_address=HOST, port=emulator_port, verbose=False)
     server.start()
+    moto_inprocess.serve(server)
     geocoder = PdokStandIn().start()
     emulator = loopback(emulator_port)
     os.environ.update(emulator_environment(emulator))
@@ -554,6 +566,20 @@ def start_social_networks(urls: LocalUrls, media_dir: str) -> tuple[LocalMastodo
     put_credentials(boto3.client("ssm"), os.environ["SOCIAL_CREDENTIALS_PARAMETER"])
     print(f"social: Mastodon (mastodon_mock) at {mastodon.url}, X stand-in at {x.url}")
     return mastodon, x
+
+
+def warm_tables() -> None:
+    """Make each table's DynamoDB client now, once, as each function's cold start would.
+
+    pynamodb makes a model's client on its first request, with no lock: the targeting worker's
+    claim threads (16) each made the ledger's at the first action, about 2.3 s of the runner's
+    CPU in front of its first SMS. In Lambda a function's instances are separate processes, each
+    with its own clients; here they share one, made once.
+    """
+    from chalicelib.dal.models import TABLES
+
+    for model in TABLES:
+        _ = model._get_connection().connection.client
 
 
 def freeze_heap() -> None:
@@ -601,6 +627,7 @@ def main(argv: list[str] | None = None) -> None:
     from chalicelib.runtime import runtime, social_networks
 
     runtime(), social_networks()
+    warm_tables()
     threads = [
         threading.Thread(
             target=run_call_center,

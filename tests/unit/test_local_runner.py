@@ -4,17 +4,27 @@ it was started on."""
 from __future__ import annotations
 
 import os
+import threading
 import urllib.request
 from types import ModuleType
 from typing import Any
 from unittest import mock
 
 import pytest
+from botocore.session import Session
 from chalice.app import CloudWatchEvent, SQSEvent
 
+from chalicelib.dal.models import TABLES, Delivery
 from tools import import_participants, posts, sms
 from tools.control_pool import DEMO_PEOPLE
-from tools.local import banner, cloudwatch_event, lambda_sqs_event, schedule_seconds
+from tools.local import (
+    banner,
+    cloudwatch_event,
+    emulator_environment,
+    lambda_sqs_event,
+    schedule_seconds,
+    warm_tables,
+)
 from tools.local_urls import local_urls
 
 PORT_SETTINGS = (
@@ -154,3 +164,33 @@ def test_the_banner_says_how_to_open_the_control_room_and_sign_in() -> None:
     assert "no MFA here" in printed
     for name, (password, group) in DEMO_PEOPLE.items():
         assert f"{group.value:<19} user {name!r}, password {password!r}" in printed
+
+
+def test_the_claim_threads_of_the_first_action_make_no_client_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in emulator_environment("http://127.0.0.1:5000").items():
+        monkeypatch.setenv(name, value)  # as the runner points every client at its emulator
+    for model, table in TABLES.items():
+        monkeypatch.setattr(model.Meta, "table_name", f"burgernet-{table}", raising=False)
+        monkeypatch.setattr(model, "_connection", None)  # a process that has made none yet
+    made: list[str] = []
+    create_client = Session.create_client
+
+    def counted(self: Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "create_client", counted)
+
+    warm_tables()  # the runner, before it starts the instances
+    claimers = [
+        threading.Thread(target=lambda: Delivery._get_connection().connection.client)
+        for _ in range(16)  # the ledger's claim threads, all at the first action's targeting
+    ]
+    for claimer in claimers:
+        claimer.start()
+    for claimer in claimers:
+        claimer.join()
+
+    assert made == ["dynamodb"] * len(TABLES)  # one client a table, none made by the claims
