@@ -137,6 +137,9 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             return False  # claimed before: by an earlier, interrupted run
         return True
 
+    # pynamodb makes a model's client on first use, without a lock: made here, before the pool,
+    # so a cold start's claim threads share one client instead of each building their own.
+    _ = Delivery._get_connection().connection.client
     new = sum(_claimers.map(carried(claim_one), recipients))
     add_counts(action_id, targeted=new)
     return new

@@ -12,9 +12,11 @@ import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
+from botocore.session import Session
 
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import SHARDS, Recipient
@@ -107,3 +109,25 @@ def test_given_people_on_several_shards_when_the_action_closes_then_all_get_the_
     timeline = system.get(f"/actions/{action['action_id']}/timeline").json_body["events"]
     last_alert = next(e for e in timeline if e["event"] == "last_alert")
     assert last_alert["count"] == 48, last_alert
+
+
+@pytest.mark.usefixtures("system")
+def test_a_cold_start_s_claim_threads_share_one_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given: a process that has made no ledger client yet (the action table's it has: the
+    # claims' count goes there), counting the clients made
+    monkeypatch.setattr(ledger.Delivery, "_connection", None)
+    _ = ledger.models.Action._get_connection().connection.client
+    made: list[str] = []
+    create_client = Session.create_client
+
+    def counted(self: Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "create_client", counted)
+
+    # When: the first action's claims run on the claim threads
+    assert ledger.claim(ACTION, recipients(64), NOW) == 64
+
+    # Then: one client, not one a thread (each costs a cold start CPU time)
+    assert made.count("dynamodb") == 1
