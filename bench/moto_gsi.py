@@ -66,9 +66,8 @@ _indexes: dict[int, tuple[Any, dict[str, _ValueIndex]]] = {}
 
 def install() -> None:
     """Patch moto's Table.query/all_items (idempotent)."""
-    from moto.dynamodb.models.table import Table
-
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
 
     if _saved:
         return

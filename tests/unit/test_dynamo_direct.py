@@ -1,5 +1,6 @@
-"""The fan-out bench's direct path to moto's DynamoDB (bench/dynamo_direct.py) answers as moto's
-HTTP path does, still refuses a failed condition, and still throttles, retried by botocore."""
+"""The fan-out bench's direct path to moto's DynamoDB (bench/dynamo_direct.py, with the cached
+expression parsers of bench/moto_parsers.py) answers as moto's HTTP path does, still refuses a
+failed condition, and still throttles, retried by botocore."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PutError
 
-from bench import dynamo_direct
+from bench import dynamo_direct, moto_parsers
 from bench.fanout import dynamo
 from bench.fanout.world import REGION, Params, world
 from chalicelib.dal.models import Delivery
@@ -53,7 +54,11 @@ def session(table: str) -> list[Any]:
         Key=key("p1"),
         UpdateExpression="SET channel = :voice ADD voice_attempts :one",
         ConditionExpression="channel = :sms",
-        ExpressionAttributeValues={":voice": {"S": "voice"}, ":sms": {"S": "sms"}, ":one": {"N": "1"}},
+        ExpressionAttributeValues={
+            ":voice": {"S": "voice"},
+            ":sms": {"S": "sms"},
+            ":one": {"N": "1"},
+        },
         ReturnValues="ALL_NEW",
     )
     for old in ("NONE", "ALL_OLD"):  # a failed condition, with and without the item
@@ -66,6 +71,12 @@ def session(table: str) -> list[Any]:
             ExpressionAttributeValues={":push": {"S": "push"}, ":sms": {"S": "sms"}},
             ReturnValuesOnConditionCheckFailure=old,
         )
+    call(  # a claim made twice: the second refused
+        client.put_item,
+        TableName=table,
+        Item=key("p0"),
+        ConditionExpression="attribute_not_exists(participant_id)",
+    )
     call(client.get_item, TableName=table, Key=key("p1"), ConsistentRead=True)
     call(client.get_item, TableName=table, Key=key("p9"))
     call(
@@ -106,13 +117,16 @@ def test_the_direct_path_answers_as_moto_over_http(
     for item in client.scan(TableName=table)["Items"]:  # the same start for the second session
         client.delete_item(TableName=table, Key={k: item[k] for k in key("")})
     dynamo_direct.uninstall()
+    moto_parsers.uninstall()
     try:
         over_http = session(table)
     finally:
         dynamo_direct.install()
+        moto_parsers.install()
     assert direct == over_http
     assert direct[4]["error"] == "ConditionalCheckFailedException"
     assert direct[5]["Item"]["channel"] == {"S": "voice"}  # ALL_OLD: the item as it stands
+    assert direct[6]["error"] == "ConditionalCheckFailedException"
     assert direct[-1]["Error"]["Code"] == "ResourceNotFoundException"
 
 
