@@ -57,13 +57,24 @@ class Provider:
     ambiguous_delivered: int = 0  # of the ambiguous ends, those where the message went out
     # What actually went out, per (action id, kind, participant id): sent on, or call placed.
     delivered: Counter[tuple[str, Kind, str]] = field(default_factory=Counter)
+    # What the person sees: a push with a collapse id already delivered to them replaces the
+    # notification it shares the id with (APNs' collapse id, FCM's tag), so it adds none.
+    shown: Counter[tuple[str, Kind, str]] = field(default_factory=Counter)
+    collapse_ids: dict[tuple[str, Kind, str], set[str]] = field(default_factory=dict)
     first_at: dict[str, float] = field(default_factory=dict)  # action id -> first alert out
     last_at: dict[str, float] = field(default_factory=dict)  # action id -> last alert out
 
-    def went_out(self, send: tuple[str, Kind, str] | None, now: float) -> None:
-        """Note who a message that went out reached."""
+    def went_out(
+        self, send: tuple[str, Kind, str] | None, now: float, collapse_id: str | None = None
+    ) -> None:
+        """Note who a message that went out reached, and whether it shows as a new one."""
         if send is not None:
             self.delivered[send] += 1
+            seen = self.collapse_ids.setdefault(send, set())
+            if collapse_id is None or collapse_id not in seen:
+                self.shown[send] += 1
+            if collapse_id is not None:
+                seen.add(collapse_id)
             if send[1] is Kind.ALERT:
                 self.first_at.setdefault(send[0], now)
                 self.last_at[send[0]] = now
@@ -84,9 +95,15 @@ class MessagingModel:
     def publish(self, **request: Any) -> dict[str, Any]:
         """SNS Publish: PhoneNumber + Message (SMS), or TargetArn + json Message (push)."""
         sim = self.sim
+        collapse_id = None
         if "TargetArn" in request:
             address = str(request["TargetArn"])
-            text = str(json.loads(request["Message"])["default"])
+            message = json.loads(request["Message"])
+            text = str(message["default"])
+            # The bench's endpoints are Android's (FCM): the notification tag is what makes a
+            # second push replace the first in the drawer.
+            fcm = json.loads(message["GCM"]).get("fcmV1Message", {}).get("message", {})
+            collapse_id = fcm.get("android", {}).get("notification", {}).get("tag")
         else:
             address, text = str(request["PhoneNumber"]), str(request["Message"])
         draw = self.rng.random()
@@ -110,7 +127,7 @@ class MessagingModel:
         message_id = f"{self.log.channel}-{len(self.log.accepted) + 1}"
         self.log.accepted[message_id] = (address, text, sim.sched.now)
         self.log.received[address, text] += 1
-        self.log.went_out(sim.current_send(), sim.sched.now)
+        self.log.went_out(sim.current_send(), sim.sched.now, collapse_id)
         if self.log.channel is Channel.SMS:
             sim.receipts.accepted(message_id, address, sim.current_send())
         sim.spend("provider", self.latency_s)

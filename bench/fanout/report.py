@@ -64,12 +64,19 @@ def report(
             )
             if status == "sent" and str(message_id) not in provider.accepted
         )
+        # Sent twice by the provider, and of those, seen twice by the person: a push whose
+        # second try carries the first's collapse id replaces it on the phone.
+        sent_twice = {
+            pid
+            for (action_id, _, pid), n in provider.delivered.items()
+            if n > 1 and action_id == sim.action_id
+        }
         if channel is Channel.VOICE:
             twice = {address for (address, _), n in sim.connect.answered.items() if n > 1}
         else:
             twice = {
                 pid
-                for (action_id, _, pid), n in provider.delivered.items()
+                for (action_id, _, pid), n in provider.shown.items()
                 if n > 1 and action_id == sim.action_id
             }
         made = len(provider.accepted)
@@ -111,6 +118,13 @@ def report(
             "unreached_unknown": len(unreached_unknown),
             "ledger_lost": lost_alerts + lost_results + unseen,
             "duplicated": len(twice),
+            # Raw double sends beside it, so nothing is hidden: `collapsed` of them show once.
+            "provider_duplicated": len(sent_twice),
+            "collapsed": sum(
+                provider.delivered[send] - provider.shown[send]
+                for send in provider.delivered
+                if send[0] == sim.action_id
+            ),
             "dead_lettered": len(queue.dead),
             "unknown": alerts["unknown"] + results["unknown"],
             "ambiguous": provider.ambiguous,

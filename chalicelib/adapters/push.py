@@ -21,23 +21,48 @@ class EndpointGone(SendFailed):
         super().__init__(code, retryable=False)
 
 
-def push_payload(title: str, body: str, action_id: str, image: str | None = None) -> str:
+# APNs shows notifications with one collapse id as one (the apns-collapse-id header, at most 64
+# bytes); SNS sets that header from this message attribute ("Amazon SNS message attributes",
+# reserved attributes for mobile push).
+APNS_COLLAPSE_ID = "AWS.SNS.MOBILE.APNS.COLLAPSE_ID"
+MAX_COLLAPSE_ID_BYTES = 64
+
+
+def push_payload(
+    title: str, body: str, action_id: str, collapse_id: str, image: str | None = None
+) -> str:
     """The MessageStructure=json message: one payload per platform, carrying the action id and
-    the URL of the action's small photo, if it has one."""
-    fcm: dict[str, Any] = {
-        "notification": {"title": title, "body": body},
-        "data": {"action_id": action_id},
-        "android": {"priority": "high"},
-    }
+    the URL of the action's small photo, if it has one.
+
+    FCM gets SNS's FCM HTTP v1 structure (`fcmV1Message`), where `android.collapse_key` lets FCM
+    keep only the newest of two waiting messages and `android.notification.tag` makes the second
+    replace the first in the notification drawer: a second try of one alert shows once.
+    """
+    android: dict[str, Any] = {"title": title, "body": body, "tag": collapse_id}
+    # In the data too: an app in the foreground builds the notification itself, and must use it.
+    data = {"action_id": action_id, "collapse_id": collapse_id}
     apns: dict[str, Any] = {
         "aps": {"alert": {"title": title, "body": body}, "sound": "default"},
         "action_id": action_id,
     }
     if image:
-        fcm["notification"]["image"] = image  # Android shows it in the notification itself
-        fcm["data"]["image"] = image
+        android["image"] = image  # Android shows it in the notification itself
+        data["image"] = image
         apns["image"] = image
         apns["aps"]["mutable-content"] = 1  # lets the app's extension fetch and attach it
+    fcm = {
+        "fcmV1Message": {
+            "message": {
+                "notification": {"title": title, "body": body},
+                "data": data,
+                "android": {
+                    "priority": "high",
+                    "collapse_key": collapse_id,
+                    "notification": android,
+                },
+            }
+        }
+    }
     return json.dumps(
         {
             "default": body,
@@ -68,14 +93,30 @@ class SnsPush:
         return str(response["EndpointArn"])
 
     def send(
-        self, endpoint_arn: str, title: str, body: str, action_id: str, image: str | None = None
+        self,
+        endpoint_arn: str,
+        title: str,
+        body: str,
+        action_id: str,
+        collapse_id: str,
+        image: str | None = None,
     ) -> str:
-        """Publish one notification; return its message id, or raise EndpointGone / SendFailed."""
+        """Publish one notification; return its message id, or raise EndpointGone / SendFailed.
+
+        Two publishes with one `collapse_id` show as one notification on the phone (APNs'
+        collapse id, FCM's collapse key and tag), so a second try of an ambiguous send replaces
+        the first rather than adding a second.
+        """
+        if not collapse_id or len(collapse_id.encode()) > MAX_COLLAPSE_ID_BYTES:
+            raise ValueError(f"a collapse id is 1 to {MAX_COLLAPSE_ID_BYTES} bytes")
         with provider_errors(refine=_gone):
             response = (self.publisher or self.client).publish(
                 TargetArn=endpoint_arn,
                 MessageStructure="json",
-                Message=push_payload(title, body, action_id, image),
+                Message=push_payload(title, body, action_id, collapse_id, image),
+                MessageAttributes={
+                    APNS_COLLAPSE_ID: {"DataType": "String", "StringValue": collapse_id}
+                },
             )
         return str(response["MessageId"])
 

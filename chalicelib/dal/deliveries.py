@@ -5,8 +5,10 @@ overlapping scheduled runs and crashed workers never send anyone a second alert 
 
 `alert_status`: queued -> sending -> sent | failed | unknown, or queued -> cancelled when the
 action closed first. `unknown` is an ambiguous send (a lost answer, a crash mid-publish): it may
-have reached the phone, so it is never tried again. `result_status` (only for people alerted):
-queued -> sending -> sent | failed | unknown, or skipped when their alert did not knowably go out.
+have reached the phone, so it is tried again at most once (`alert_retried`): on the provider's
+record (logic/receipts.py), or for a push under the same collapse id (logic/sending.py).
+`result_status` (only for people alerted): queued -> sending -> sent | failed | unknown, or
+skipped when their alert did not knowably go out.
 
 The action's counters are bumped with each transition (live progress for dispatch) and set from
 a full pass over the ledger when the results are fanned out. Inside `counts_per_chunk` (a sender's
@@ -237,12 +239,13 @@ def finish_sending(
         _bump(delivery.action_id, {prefix + outcome.value: 1}, also_action)
 
 
-def cut_off(delivery: DeliveryRecord, now: datetime) -> bool:
-    """An alert `sending` for longer than the sender may run: its worker died mid-publish."""
+def cut_off(delivery: DeliveryRecord, now: datetime, after: timedelta = ALERT_IN_FLIGHT) -> bool:
+    """An alert `sending` for longer than its sender may run (`after`; by default the longest
+    of any channel): its worker died mid-publish."""
     return (
         delivery.alert_status is DeliveryStatus.SENDING
         and delivery.alert_at is not None
-        and now - delivery.alert_at >= ALERT_IN_FLIGHT
+        and now - delivery.alert_at >= after
     )
 
 
@@ -529,7 +532,13 @@ def retry_ambiguous_alert(delivery: DeliveryRecord, before: DeliveryStatus) -> b
     if not _conditional_update(delivery, updates, condition):
         return False
     deltas = {DeliveryStatus.UNKNOWN.value: -1} if before is DeliveryStatus.UNKNOWN else {}
-    _bump(delivery.action_id, deltas, [_unsettled().delete({delivery.participant_id})])
+    # A push was never noted for the sweep (finish_sending): nothing to forget on the action item.
+    noted = Channel(delivery.channel) in RECONCILED
+    _bump(
+        delivery.action_id,
+        deltas,
+        [_unsettled().delete({delivery.participant_id})] if noted else [],
+    )
     return True
 
 

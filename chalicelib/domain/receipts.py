@@ -49,13 +49,18 @@ _EARLIEST_MS = 1_577_836_800_000
 RECEIPT_WINDOW = timedelta(minutes=5)
 # The channels whose provider keeps a record an ambiguous alert can be settled from: SMS (End
 # User Messaging's events) and voice (Connect's contact events; a retry reuses the ClientToken).
-# We read no push receipts, so an ambiguous push stays unknown: retried blind, it could come twice.
+# We read no push receipts: an ambiguous push is instead tried once more by its sender, under
+# the same collapse id, so a second try replaces the first on the phone (logic/sending.py).
 RECONCILED = frozenset({Channel.SMS, Channel.VOICE})
-# An SMS or call still `sending` this long after its send began was cut off mid-publish (its
-# sender's Lambda timeout, .chalice/config.json, is past: SMS 60 s, voice 300 s, each plus a
-# minute), so reconciliation may settle it. Results wait the ledger's ALERT_IN_FLIGHT (6 min, the
-# longest) for every channel alike.
-SENDER_CUT_OFF = {Channel.SMS: timedelta(minutes=2), Channel.VOICE: timedelta(minutes=6)}
+# An alert still `sending` this long after its send began was cut off mid-publish (its
+# sender's Lambda timeout, .chalice/config.json, is past: SMS 60 s, voice 300 s, push 60 s, each
+# plus a minute), so reconciliation may settle it, or (push) the sender try it once more.
+# Results wait the ledger's ALERT_IN_FLIGHT (6 min, the longest) for every channel alike.
+SENDER_CUT_OFF = {
+    Channel.SMS: timedelta(minutes=2),
+    Channel.VOICE: timedelta(minutes=6),
+    Channel.PUSH: timedelta(minutes=2),
+}
 # A receipt can be written before the ledger records the ambiguous end: the sender learns of it
 # only at its read timeout (botocore's 60 s). An alert matches a receipt when its ledger time lies
 # between RECEIPT_WINDOW before the receipt and RECEIPT_SKEW after it.

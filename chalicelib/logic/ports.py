@@ -39,10 +39,16 @@ class Push(Protocol):
     """Publishes app notifications to SNS platform endpoints."""
 
     def send(
-        self, endpoint_arn: str, title: str, body: str, action_id: str, image: str | None = None
+        self,
+        endpoint_arn: str,
+        title: str,
+        body: str,
+        action_id: str,
+        collapse_id: str,
+        image: str | None = None,
     ) -> str:
         """Publish one, showing the image at `image` if given; return its message id, or raise
-        EndpointGone / SendFailed."""
+        EndpointGone / SendFailed. Two with one `collapse_id` show as one notification."""
         ...
 
     def delete(self, endpoint_arn: str) -> None:

@@ -9,6 +9,7 @@ goes back on its queue as a new, delayed message, so waiting never uses up SQS r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ from chalicelib.domain.model import (
     Language,
 )
 from chalicelib.domain.pacing import RateLimiter
+from chalicelib.domain.receipts import SENDER_CUT_OFF
 from chalicelib.logic.calls import LINE_WAIT_S, Lease, LinesBusy, call_line
 from chalicelib.logic.late import messages_for_late_alerts
 from chalicelib.logic.ports import Push, Sms, Voice
@@ -145,6 +147,10 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
                         sender.pacers[work.channel].refund()
                     refused += 1
                     continue  # the same delivery again: the ledger has it queued again
+                if step is Step.RETRIED:
+                    # An ambiguous push, queued again by the ledger (once): at once, in a paced
+                    # slot of its own, as SNS may have counted the first.
+                    continue
                 refused = 0
                 i += 1
                 if step is Step.SENT and work.kind is Kind.ALERT:
@@ -245,6 +251,8 @@ def _transmit_and_record(
             ledger.release(delivery, kind, update_id)  # nothing went out: queued again, for later
             log_event("send_throttled", action_id=action.action_id, kind=kind.value, code=exc.code)
             return Step.THROTTLED
+        if exc.ambiguous and _retry_push(delivery, kind, DeliveryStatus.SENDING, action):
+            return Step.RETRIED
         outcome = DeliveryStatus.UNKNOWN if exc.ambiguous else DeliveryStatus.FAILED
         line = None
         if exc.ambiguous and lease is not None:
@@ -321,7 +329,12 @@ def _transmit(delivery: DeliveryRecord, text: str, chunk: Chunk) -> str:
         # An alert shows the action's photo, if it has one; SMS and calls stay text.
         image = action.photo.small if work.kind is Kind.ALERT and action.photo else None
         return sender.push.send(
-            str(delivery.endpoint_arn), f"Burgernet {ref}", text, str(delivery.action_id), image
+            str(delivery.endpoint_arn),
+            f"Burgernet {ref}",
+            text,
+            str(delivery.action_id),
+            collapse_id(work),
+            image,
         )
     if delivery.channel != Channel.VOICE:
         return sender.sms.send(_phone(delivery), text)
@@ -367,10 +380,49 @@ def _start(delivery: DeliveryRecord, work: SendWork, action: ActionRecord, now: 
     started = ledger.start_sending(delivery, kind, now, work.update_id)
     if not started and kind is Kind.ALERT and delivery.alert_status is DeliveryStatus.SENDING:
         # Sending since before this run took its chunk: an earlier run died mid-send (or a
-        # duplicate delivery of the message is sending it now). Noted for the sweep, which
-        # settles it once it is cut off (logic/receipts.py).
+        # duplicate delivery of the message is sending it now).
+        if delivery.channel == Channel.PUSH:
+            # No receipt will settle a push: once its sender's time is certainly up, this run
+            # tries it once more, under the same collapse id.
+            return (
+                ledger.cut_off(delivery, now, SENDER_CUT_OFF[Channel.PUSH])
+                and _retry_push(delivery, kind, DeliveryStatus.SENDING, action)
+                and ledger.start_sending(delivery, kind, now)
+            )
+        # Noted for the sweep, which settles it once it is cut off (logic/receipts.py).
         ledger.note_unsettled(delivery)
     return started
+
+
+def collapse_id(work: SendWork) -> str:
+    """The id every try of one push message shares (its alert, result or update), so a second
+    try replaces the first on the phone: at most 64 bytes, APNs' limit."""
+    message = work.kind.value
+    if work.kind is Kind.UPDATE:
+        message += "-" + hashlib.sha256(str(work.update_id).encode()).hexdigest()[:16]
+    readable = f"{work.action_id}:{message}"
+    if len(readable.encode()) <= 64:
+        return readable
+    return hashlib.sha256(readable.encode()).hexdigest()  # 64 hex digits
+
+
+def _retry_push(
+    delivery: DeliveryRecord, kind: Kind, before: DeliveryStatus, action: ActionRecord
+) -> bool:
+    """An ambiguous push alert queued once more, exactly once (`alert_retried`, set in the same
+    conditional write): the collapse id makes a second try replace the first on the phone."""
+    if kind is not Kind.ALERT or delivery.channel != Channel.PUSH:
+        return False
+    if not ledger.retry_ambiguous_alert(delivery, before):
+        return False
+    log_event(
+        "alert_retried",
+        action_id=action.action_id,
+        participant_id=delivery.participant_id,
+        reason="ambiguous_push",
+        was=before.value,
+    )
+    return True
 
 
 def _render(chunk: Chunk, language: Language) -> str:

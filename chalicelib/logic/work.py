@@ -178,7 +178,8 @@ class Step(Enum):
 
     SENT = auto()
     FAILED = auto()  # refused for good: it did not go out
-    UNKNOWN = auto()  # it may have gone out: never sent again
+    UNKNOWN = auto()  # it may have gone out: settled by a receipt, or tried once more at most
+    RETRIED = auto()  # an ambiguous push, queued again once: sent again at once, same collapse id
     CUT_OFF = auto()  # a result whose alert's sender died mid-send: that alert is unknown
     SETTLED = auto()  # nothing (more) to send: done earlier, cancelled or skipped
     THROTTLED = auto()  # the provider refused for now: the rest of the chunk waits

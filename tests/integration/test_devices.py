@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ReadTimeoutError
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.models import botocore_stubber
 from moto.sns.models import sns_backends
 
 from chalicelib.dal.deliveries import load
 from chalicelib.dal.models import Device, Place
 from chalicelib.dal.participants import find_by_phone
 from chalicelib.dal.verifications import start_session
-from chalicelib.domain.receipts import RECEIPT_WINDOW
 from chalicelib.handlers import devices as devices_handler
 from chalicelib.logic import devices as devices_logic
 from chalicelib.queues import PUSH_QUEUE, SMS_QUEUE, TARGETING_QUEUE
-from chalicelib.runtime import runtime
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.devices import (
     FAR,
@@ -34,7 +29,6 @@ from tests.support.devices import (
     sighting,
     start_action,
 )
-from tests.support.fanout import counts
 from tests.support.system import REGION, System
 
 PHONE = "+31612345678"
@@ -340,42 +334,3 @@ def test_app_users_are_alerted_while_sms_is_still_waiting_its_turn(app: System) 
     assert app.emulator.sms() == []
     assert app.get(f"/actions/{action['action_id']}").json_body["counts"]["sent"] == 3
     assert len(app.emulator.drain(SMS_QUEUE)) == 3  # 60 people in chunks of 25, no push among them
-
-
-def test_a_push_whose_answer_was_lost_is_never_pushed_again(
-    app: System, clock: Callable[[timedelta], datetime]
-) -> None:
-    # Given: SNS takes the push, but its answer is lost: the alert is unknown
-    device = register(app)
-    put_location(app, device, *UTRECHT)
-    push = runtime().push
-    assert push is not None
-    (push.publisher or push.client).meta.events.register_first(
-        "before-send.sns.Publish", _answer_lost_once()
-    )
-    action = start_action(app)
-    app.run_queues()
-    assert len(pushes()) == 1
-    assert counts(app, action["action_id"])["unknown"] == 1
-
-    # When: the sweep runs long past the receipt window (push has no receipts to wait for)
-    clock(RECEIPT_WINDOW * 3)
-    app.sweep()
-    app.run_queues()
-
-    # Then: the phone got it once; a blind second try could have shown it twice
-    assert len(pushes()) == 1
-    assert counts(app, action["action_id"])["unknown"] == 1
-
-
-def _answer_lost_once() -> Callable[..., Any]:
-    """A before-send hook: the first Publish reaches SNS (moto stores it), its answer is lost."""
-    lost = [True]
-
-    def hook(request: Any, event_name: str, **_: Any) -> Any:
-        if lost.pop() if lost else False:
-            botocore_stubber(event_name, request)
-            raise ReadTimeoutError(endpoint_url=request.url)
-        return None
-
-    return hook

@@ -326,8 +326,9 @@ def test_an_app_alert_shows_the_small_photo_and_the_sms_stays_text(app: System) 
     app.run_queues()
 
     [(_, message)] = pushes()
-    fcm, apns = json.loads(json.loads(message)["GCM"]), json.loads(json.loads(message)["APNS"])
-    assert fcm["notification"]["image"] == fcm["data"]["image"] == photo["small"]
+    fcm = json.loads(json.loads(message)["GCM"])["fcmV1Message"]["message"]
+    apns = json.loads(json.loads(message)["APNS"])
+    assert fcm["android"]["notification"]["image"] == fcm["data"]["image"] == photo["small"]
     assert apns["image"] == photo["small"] and apns["aps"]["mutable-content"] == 1
     [text] = app.emulator.sms_to("+31610000001")
     assert PHOTOS_URL not in text and "http" not in text

@@ -13,6 +13,7 @@ import pytest
 from bench import moto_gsi
 from bench.fanout.__main__ import plan
 from bench.fanout.faults import NO_FAULTS, FaultRates
+from bench.fanout.providers import Provider
 from bench.fanout.receipts import RECEIPTS_MAX_RECEIVES, RECEIPTS_VISIBILITY_S, Receipt, Receipts
 from bench.fanout.simulation import run
 from bench.fanout.world import Params, phones_in_moto, populate, world
@@ -22,7 +23,7 @@ from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
 from chalicelib.dal.participants import phone_directory, places_in
-from chalicelib.domain.model import Kind
+from chalicelib.domain.model import Channel, Kind
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Small and short: the least duration an action may have, few people, few calls.
@@ -217,3 +218,16 @@ def test_the_people_stored_in_place_are_the_ones_the_real_reads_find() -> None:
         assert {pid: phone for phone, pid in phone_directory().items()} == workload.phones
         # Everyone is in the area: the geo index, read as targeting reads it, finds them all.
         assert len(places_in(workload.circle, NOW)) == TINY.people
+
+
+def test_two_pushes_with_one_collapse_id_show_once_and_are_still_counted_as_sent_twice() -> None:
+    push = Provider(Channel.PUSH)
+    alert = ("action-1", Kind.ALERT, "device:1")
+    push.went_out(alert, 1.0, "action-1:alert")
+    push.went_out(alert, 2.0, "action-1:alert")  # a second try of an ambiguous push
+    other = ("action-1", Kind.ALERT, "device:2")
+    push.went_out(other, 1.0, "action-1:alert")
+    push.went_out(other, 2.0)  # no collapse id: the phone shows it again
+
+    assert (push.delivered[alert], push.shown[alert]) == (2, 1)
+    assert (push.delivered[other], push.shown[other]) == (2, 2)

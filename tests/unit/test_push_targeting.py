@@ -72,7 +72,8 @@ def test_a_linked_app_location_without_an_endpoint_falls_back_to_sms() -> None:
 
 
 def test_the_push_payload_carries_the_action_id_for_both_platforms() -> None:
-    message = json.loads(push_payload("Burgernet B-1", "Let op", "action-123"))
-    assert json.loads(message["GCM"])["data"]["action_id"] == "action-123"
+    message = json.loads(push_payload("Burgernet B-1", "Let op", "action-123", "action-123:alert"))
+    fcm = json.loads(message["GCM"])["fcmV1Message"]["message"]
+    assert fcm["data"]["action_id"] == "action-123"
     assert json.loads(message["APNS"])["action_id"] == "action-123"
     assert message["default"] == "Let op"
