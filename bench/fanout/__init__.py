@@ -9,6 +9,11 @@ It drives the real code: `start_action`, `targeting.target`, `sending.send`, `ca
 `close_action` and `fan_out_results`, with the real adapters (SnsSms, ConnectVoice, SnsPush) and
 the real ledger. The ledger runs on moto, in-process (`mock_aws`), not on DynamoDB: its speed says
 nothing about DynamoDB's, so every DynamoDB request is charged a fixed simulated latency instead.
+The bench's own speed comes from three bench-only patches (world.py installs them): item requests
+go from botocore's client straight to moto's handler methods (bench/dynamo_direct.py: no HTTP,
+signing or model-driven parsing; botocore's retries and error parsing kept), moto parses each
+expression string once (bench/moto_parsers.py), and an index query reads a value index instead of
+walking the table (bench/moto_gsi.py).
 
 What is simulated (bench/simclock.py runs it on a simulated clock, deterministically per seed):
 - Providers, as fake boto clients behind the real adapters: SNS SMS at `rate` messages/s (a token

@@ -16,7 +16,7 @@ from unittest import mock
 import boto3
 from moto import mock_aws
 
-from bench import moto_gsi
+from bench import dynamo_direct, moto_gsi, moto_parsers
 from bench.fanout.faults import FaultRates
 from chalicelib import runtime as runtime_module
 from chalicelib.dal.devices import HERE, LOCATION_TTL
@@ -124,6 +124,8 @@ def world(params: Params) -> Iterator[Settings]:
     with _environment(env), mock_aws(), ExitStack() as speedups:
         speedups.enter_context(_moto_index())
         speedups.enter_context(moto_gsi.indexed())
+        speedups.enter_context(dynamo_direct.direct())
+        speedups.enter_context(moto_parsers.cached())
         speedups.enter_context(_known_accounts())
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.reset()
