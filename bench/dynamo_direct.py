@@ -25,9 +25,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
+
+from tools.patches import scoped
 
 # The item operations the bench's code issues; table and stream management stay moto's path.
 DIRECT = {
@@ -79,16 +81,9 @@ def uninstall() -> None:
         setattr(BaseClient, "_make_api_call", _saved.pop("make_api_call"))  # noqa: B010
 
 
-@contextmanager
-def direct() -> Iterator[None]:
+def direct() -> AbstractContextManager[None]:
     """The direct path for the duration of a block."""
-    was = bool(_saved)
-    install()
-    try:
-        yield
-    finally:
-        if not was:
-            uninstall()
+    return scoped(lambda: bool(_saved), install, uninstall)
 
 
 def _sign(self: Any, operation_name: str, request: Any, *args: Any, **kwargs: Any) -> None:

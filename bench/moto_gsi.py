@@ -27,10 +27,12 @@ them too), and `uninstall()` puts those back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
+
+from tools.patches import scoped
 
 _pending = threading.local()  # the items the index query running on this thread may read
 _saved: dict[str, Callable[..., Any]] = {}
@@ -104,16 +106,9 @@ def uninstall() -> None:
         _indexes.clear()
 
 
-@contextmanager
-def indexed() -> Iterator[None]:
+def indexed() -> AbstractContextManager[None]:
     """The fast path for the duration of a block."""
-    was = bool(_saved)
-    install()
-    try:
-        yield
-    finally:
-        if not was:
-            uninstall()
+    return scoped(lambda: bool(_saved), install, uninstall)
 
 
 def _query(self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
+
+from tools.patches import scoped
 
 _saved: dict[str, Any] = {}
 _trees: dict[str, Any] = {}
@@ -64,16 +66,9 @@ def uninstall() -> None:
         _tokens.clear()
 
 
-@contextmanager
-def cached() -> Iterator[None]:
+def cached() -> AbstractContextManager[None]:
     """The cached parsers for the duration of a block."""
-    was = bool(_saved)
-    install()
-    try:
-        yield
-    finally:
-        if not was:
-            uninstall()
+    return scoped(lambda: bool(_saved), install, uninstall)
 
 
 def _make(cls: Any, expression_str: str) -> Any:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
+
+from tools.patches import scoped
 
 _LOCK = threading.RLock()
 _original: list[Callable[..., Any]] = []
@@ -54,13 +56,6 @@ def installed() -> bool:
     return bool(_original)
 
 
-@contextmanager
-def atomic() -> Iterator[None]:
+def atomic() -> AbstractContextManager[None]:
     """Serialized DynamoDB requests for the duration (tests)."""
-    was = installed()
-    install()
-    try:
-        yield
-    finally:
-        if not was:
-            uninstall()
+    return scoped(installed, install, uninstall)

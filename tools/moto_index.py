@@ -41,11 +41,13 @@ import itertools
 import threading
 import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+from tools.patches import scoped
 
 MOTO_VERSION = "5.2.5"  # the version whose internals this was written against
 QUERY_PARAMETERS = (
@@ -142,16 +144,9 @@ def installed() -> bool:
     return bool(_originals)
 
 
-@contextmanager
-def indexed() -> Iterator[None]:
+def indexed() -> AbstractContextManager[None]:
     """The index for the duration of a block (and moto's own Query after it, if it was so)."""
-    was = installed()
-    install()
-    try:
-        yield
-    finally:
-        if not was:
-            uninstall()
+    return scoped(installed, install, uninstall)
 
 
 def _check_moto(table_class: Any) -> None:
