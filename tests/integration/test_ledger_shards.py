@@ -12,11 +12,9 @@ import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
 import pytest
-from botocore.session import Session
 
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import SHARDS, Recipient
@@ -24,6 +22,7 @@ from chalicelib.domain.messages import render_result
 from chalicelib.domain.model import Language, Outcome
 from chalicelib.settings import get_settings
 from tests.support.builders import add_participant
+from tests.support.clients import clients_made
 from tests.support.fanout import alert_text, close, counts, north, start, texts_per_phone
 from tests.support.system import REGION, System
 
@@ -117,14 +116,7 @@ def test_a_cold_start_s_claim_threads_share_one_client(monkeypatch: pytest.Monke
     # claims' count goes there), counting the clients made
     monkeypatch.setattr(ledger.Delivery, "_connection", None)
     _ = ledger.models.Action._get_connection().connection.client
-    made: list[str] = []
-    create_client = Session.create_client
-
-    def counted(self: Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        made.append(service_name)
-        return create_client(self, service_name, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "create_client", counted)
+    made = clients_made(monkeypatch)
 
     # When: the first action's claims run on the claim threads
     assert ledger.claim(ACTION, recipients(64), NOW) == 64

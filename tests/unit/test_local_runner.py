@@ -11,10 +11,10 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from botocore.session import Session
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.dal.models import TABLES, Delivery
+from tests.support.clients import clients_made
 from tools import import_participants, posts, sms
 from tools.control_pool import DEMO_PEOPLE
 from tools.local import (
@@ -174,14 +174,7 @@ def test_the_claim_threads_of_the_first_action_make_no_client_of_their_own(
     for model, table in TABLES.items():
         monkeypatch.setattr(model.Meta, "table_name", f"burgernet-{table}", raising=False)
         monkeypatch.setattr(model, "_connection", None)  # a process that has made none yet
-    made: list[str] = []
-    create_client = Session.create_client
-
-    def counted(self: Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        made.append(service_name)
-        return create_client(self, service_name, *args, **kwargs)
-
-    monkeypatch.setattr(Session, "create_client", counted)
+    made = clients_made(monkeypatch)
 
     warm_tables()  # the runner, before it starts the instances
     claimers = [
