@@ -256,25 +256,21 @@
     return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
   }
 
-  function clock(iso) {
+  // Times as the control room reads them: Dutch time, in the page's language.
+  function dutchTime(iso, fields) {
     if (!iso) return "";
     return new Intl.DateTimeFormat(state.lang === "en" ? "en-GB" : "nl-NL", {
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
+      ...fields,
       timeZone: "Europe/Amsterdam",
     }).format(new Date(iso));
   }
 
+  function clock(iso) {
+    return dutchTime(iso, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
   function when(iso) {
-    if (!iso) return "";
-    return new Intl.DateTimeFormat(state.lang === "en" ? "en-GB" : "nl-NL", {
-      day: "numeric",
-      month: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      timeZone: "Europe/Amsterdam",
-    }).format(new Date(iso));
+    return dutchTime(iso, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   }
 
   function distance(metres) {
