@@ -12,17 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ReadTimeoutError
-from moto.core.models import botocore_stubber
 from pynamodb.connection.base import Connection
 
 from chalicelib.dal.actions import get_action
 from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE
-from chalicelib.runtime import runtime
 from chalicelib.settings import get_settings
 from tests.support.builders import UTRECHT
 from tests.support.devices import pushes, put_location, register, start_action
 from tests.support.fanout import INSIDE, PublishFaults, counts, failed_ids, run, start
+from tests.support.receipts import lose_push_answers
 from tests.support.system import System
 
 
@@ -93,18 +91,7 @@ def test_an_ambiguous_push_is_counted_but_not_noted_for_the_sweep(app: System) -
     # Given: SNS takes an app user's push and its one retry, but both answers are lost
     device = register(app)
     put_location(app, device, *UTRECHT)
-    push = runtime().push
-    assert push is not None
-    lost = [True, True]
-
-    def answer_lost(request: Any, event_name: str, **_: Any) -> None:
-        if lost and lost.pop():
-            botocore_stubber(event_name, request)  # moto takes it
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    (push.publisher or push.client).meta.events.register_first(
-        "before-send.sns.Publish", answer_lost
-    )
+    lose_push_answers(2)
 
     # When: the action is sent
     action_id = start_action(app)["action_id"]
@@ -122,18 +109,7 @@ def test_a_push_retried_after_a_lost_answer_costs_the_action_item_no_extra_write
 ) -> None:
     # Given: SNS takes an app user's push, but its answer is lost once
     put_location(app, register(app), *UTRECHT)
-    push = runtime().push
-    assert push is not None
-    lost = [True]
-
-    def answer_lost(request: Any, event_name: str, **_: Any) -> None:
-        if lost and lost.pop():
-            botocore_stubber(event_name, request)  # moto takes it
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    (push.publisher or push.client).meta.events.register_first(
-        "before-send.sns.Publish", answer_lost
-    )
+    lose_push_answers(1)
     action_id = start_action(app)["action_id"]
     for message in app.emulator.drain(TARGETING_QUEUE):
         app.invoke("targeting_worker", TARGETING_QUEUE, [message])

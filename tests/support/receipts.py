@@ -14,6 +14,7 @@ from botocore.exceptions import ReadTimeoutError
 from moto.core.models import botocore_stubber
 
 from chalicelib.queues import RECEIPTS_QUEUE
+from chalicelib.runtime import runtime
 from tests.support.system import System
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "receipts"
@@ -63,6 +64,22 @@ def accepted(request: Any, event_name: str) -> Any:
     """SNS takes the message (moto stores it), but the answer never arrives."""
     botocore_stubber(event_name, request)
     raise ReadTimeoutError(endpoint_url=request.url)
+
+
+def lose_push_answers(times: int) -> None:
+    """SNS takes the push sender's next `times` pushes (moto stores them), but their answers never
+    arrive."""
+    push = runtime().push
+    assert push is not None
+    left = [times]
+
+    def answer(request: Any, event_name: str, **_: Any) -> Any:
+        if left[0]:
+            left[0] -= 1
+            accepted(request, event_name)
+        return None  # on to moto
+
+    (push.publisher or push.client).meta.events.register_first("before-send.sns.Publish", answer)
 
 
 def not_accepted(request: Any, event_name: str) -> Any:
