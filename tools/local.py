@@ -38,6 +38,7 @@ from moto.server import ThreadedMotoServer
 from tools import (
     control_pool,
     moto_atomic,
+    moto_dashboard,
     moto_index,
     moto_inprocess,
     moto_receive,
@@ -533,6 +534,9 @@ def start_emulator(
     # every connection, so each call cost a connection and a thread (tools/moto_inprocess.py).
     # Before any client exists: a botocore session takes its hooks when it is created.
     moto_inprocess.install()
+    # `make sms` and the end-to-end tests read data.json while senders write: each read is a
+    # snapshot, never a 500 (tools/moto_dashboard.py says why).
+    moto_dashboard.install()
     server = ThreadedMotoServer(ip_address=HOST, port=emulator_port, verbose=False)
     server.start()
     moto_inprocess.serve(server)

@@ -64,11 +64,14 @@ class LocalSystem:
         assert imported.returncode == 0, imported.stderr
         return imported
 
-    def wait_for_sms(self, count: int, deadline_s: float) -> list[dict[str, Any]]:
-        """Poll until `count` SMS were sent (or the deadline passes); return them."""
+    def wait_for_sms(
+        self, count: int, deadline_s: float, among: set[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Poll until `count` SMS were sent, to `among` if given (or the deadline passes); return
+        them, oldest first."""
         end = time.monotonic() + deadline_s
         while True:
-            sent = self.sms()
+            sent = [s for s in self.sms() if among is None or s["phone_number"] in among]
             if len(sent) >= count or time.monotonic() > end:
                 return sent
             time.sleep(0.2)
