@@ -62,6 +62,18 @@ SENDERS = {Channel.SMS: 8, Channel.VOICE: 2, Channel.PUSH: 100}
 # The arithmetic: docs/deploy.md, "The functions".
 SENDER_TIMEOUT_S = {Channel.SMS: 10, Channel.VOICE: 300, Channel.PUSH: 3}
 SEND_BUDGET_S = {Channel.SMS: 8.0, Channel.PUSH: 2.0}
+# Once a sender's invocation starts, it hides its message only this long: its own timeout, plus
+# time for Lambda to delete the message after a success. The queue's visibility timeout (six
+# times the function's, as AWS advises) covers the time before the invocation runs, when a
+# throttled invocation may wait; from its start, only an invocation that died leaves the message
+# undeleted, and its chunk's people should wait out its timeout, not six times it. A message
+# that comes back from a live invocation meets the ledger's claims: nobody is sent twice.
+HOLD_MARGIN_S = 2
+
+
+def hold_s(channel: Channel) -> int:
+    """How long a sender's message stays hidden from the start of its invocation."""
+    return SENDER_TIMEOUT_S[channel] + HOLD_MARGIN_S
 
 
 class QueueError(RuntimeError):
@@ -94,6 +106,17 @@ class WorkQueue:
             QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
+
+    def hold(self, receipt_handle: str, seconds: int) -> bool:
+        """Hide a received message for `seconds` from now (ChangeMessageVisibility); False if
+        SQS refused or could not be asked (the message keeps the queue's visibility timeout)."""
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return True
 
     def send(self, items: Iterable[dict[str, Any]], delay_s: int = 0) -> int:
         """Enqueue every item (in order, ten per call), visible after `delay_s` (at most 900).

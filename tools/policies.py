@@ -44,6 +44,8 @@ RECEIVE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
 # Counting what waits in a queue (its URL, then ApproximateNumberOfMessages): no message is read.
 COUNT = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+# A sender hides its message for its own timeout once it starts (chalicelib/queues.py, hold_s).
+HOLD = ["sqs:ChangeMessageVisibility"]
 
 
 def _sub(arn: str) -> dict[str, str]:
@@ -261,12 +263,14 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "sms_sender": {
         "tables": SENDER_TABLES,
         "receive": "burgernet-sms",
+        "hold": True,
         "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
         "sms": True,
     },
     "voice_sender": {
         "tables": _merge(SENDER_TABLES, {"burgernet-ratelimits": (WRITE + DELETE, [])}),
         "receive": "burgernet-voice",
+        "hold": True,
         "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
         "calls": True,
     },
@@ -280,6 +284,7 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
             },
         ),
         "receive": "burgernet-push",
+        "hold": True,
         "send_to": ["burgernet-sms", "burgernet-voice", "burgernet-push"],
         "push": ["sns:Publish", "sns:DeleteEndpoint"],
     },
@@ -386,7 +391,7 @@ def policy(function: str) -> dict[str, Any]:
             {
                 "Sid": "ReceiveOwnQueue",
                 "Effect": "Allow",
-                "Action": RECEIVE,
+                "Action": RECEIVE + HOLD if spec.get("hold") else RECEIVE,
                 "Resource": _queue(spec["receive"]),
             }
         )

@@ -58,6 +58,7 @@ from chalicelib.queues import (
     SMS_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
+    hold_s,
 )
 from chalicelib.settings import Settings
 from tools.emulator import CHALICE_CONFIG, TEMPLATE
@@ -313,6 +314,8 @@ class Simulation:
         self, queue: SimQueue, handle: Callable[[dict[str, Any]], None]
     ) -> Callable[[], None]:
         stats = self.functions[queue.name]
+        # A sender hides its message for its own timeout once it runs (chalicelib/queues.py).
+        hold = next((hold_s(ch) for ch, q in self.queues.items() if q is queue), None)
 
         def run() -> None:
             process = self.sched.current()
@@ -330,6 +333,8 @@ class Simulation:
                     else None
                 )
                 try:
+                    if hold is not None:  # workers._each, before the sender's body
+                        queue.hold(queue.handle(message), hold)
                     handle(json.loads(message.body))
                 except Killed as killed:  # a crash or the timeout: SQS redelivers it later
                     stats.killed[str(killed)] += 1

@@ -122,9 +122,14 @@ class SimQueue(WorkQueue):
         assert process is not None
         while True:
             while self._ready and self._ready[0][0] <= sched.now:
-                _, number, receipt = heapq.heappop(self._ready)
+                visible_at, number, receipt = heapq.heappop(self._ready)
                 message = self.messages.get(number)
-                if message is None or message.gone or message.receipt != receipt:
+                if (
+                    message is None
+                    or message.gone
+                    or message.receipt != receipt
+                    or message.visible_at != visible_at  # hidden again since (hold)
+                ):
                     continue
                 message.receives += 1
                 if message.receives > self.max_receives:
@@ -140,6 +145,23 @@ class SimQueue(WorkQueue):
                 return message
             self._waiting.append(process)
             self.sim.spend("idle", None)
+
+    def hold(self, receipt_handle: str, seconds: int) -> bool:
+        """ChangeMessageVisibility: the message received as `receipt_handle` (`handle()`'s)
+        stays hidden `seconds` from now, unless a later receive or a delete took it over."""
+        self.sim.charge("sqs", self.sim.params.sqs_ms / 1000)
+        number, receipt = (int(part) for part in receipt_handle.split(":"))
+        message = self.messages.get(number)
+        if message is None or message.gone or message.receipt != receipt:
+            return False
+        message.visible_at = self.sim.sched.now + seconds
+        self._enqueue(message)
+        return True
+
+    @staticmethod
+    def handle(message: Message) -> str:
+        """The receipt handle of a message's latest receive."""
+        return f"{message.number}:{message.receipt}"
 
     def abandon(self, message: Message, receipt: int) -> None:
         """Its invocation died: the message waits out its visibility timeout. Its people still
@@ -158,12 +180,14 @@ class SimQueue(WorkQueue):
             self._remove(message)
 
     def _enqueue(self, message: Message) -> None:
-        receipt = message.receipt
-        heapq.heappush(self._ready, (message.visible_at, message.number, receipt))
-        self.sim.sched.call_at(message.visible_at, lambda: self._became_visible(message, receipt))
+        receipt, visible_at = message.receipt, message.visible_at
+        heapq.heappush(self._ready, (visible_at, message.number, receipt))
+        self.sim.sched.call_at(
+            visible_at, lambda: self._became_visible(message, receipt, visible_at)
+        )
 
-    def _became_visible(self, message: Message, receipt: int) -> None:
-        if message.gone or message.receipt != receipt:
+    def _became_visible(self, message: Message, receipt: int, visible_at: float) -> None:
+        if message.gone or message.receipt != receipt or message.visible_at != visible_at:
             return
         self._mark_active(message)
         if self._waiting:

@@ -28,6 +28,7 @@ from chalicelib.queues import (
     SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
+    hold_s,
 )
 from chalicelib.runtime import runtime, social_networks
 from chalicelib.tracing import continued
@@ -46,9 +47,12 @@ TRACED_FIELDS = ("action_id", "kind", "channel")
 CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"]}
 
 
-def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]:
+def _each(
+    name: str, event: Any, handle: Any, hold: Callable[[str], None] | None = None
+) -> dict[str, list[dict[str, str]]]:
     """Handle each SQS record in the trace that sent it; report only the failed ones so SQS
-    retries just those."""
+    retries just those. `hold`, given a record's receipt handle, first hides it for as long as
+    its handling may take."""
     failures = []
     for record in event:
         raw = record.to_dict()
@@ -61,6 +65,8 @@ def _each(name: str, event: Any, handle: Any) -> dict[str, list[dict[str, str]]]
                 log_context(action_id=item.get("action_id")),
                 continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids),
             ):
+                if hold is not None:
+                    hold(record.receipt_handle)
                 handle(item)
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
@@ -100,24 +106,34 @@ def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
     return send
 
 
+def _hold(channel: Channel) -> Callable[[str], None]:
+    """Hide a sender's message for its invocation's timeout only (queues.hold_s says why)."""
+
+    def hold(receipt_handle: str) -> None:
+        if not runtime().queues[channel].hold(receipt_handle, hold_s(channel)):
+            log_event("hold_refused", logging.WARNING, channel=channel.value)
+
+    return hold
+
+
 # Each sender runs at most SENDERS[channel] instances at once (the event source mapping's
 # MaximumConcurrency), each pacing itself to its share of the channel's rate.
 @workers.on_sqs_message(queue=SMS_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.SMS])
 def sms_sender(event: Any) -> dict[str, Any]:
     """Send chunks of alerts and results by SMS, within the account's SMS rate."""
-    return _each("sms_sender", event, _sender(Channel.SMS))
+    return _each("sms_sender", event, _sender(Channel.SMS), _hold(Channel.SMS))
 
 
 @workers.on_sqs_message(queue=VOICE_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.VOICE])
 def voice_sender(event: Any) -> dict[str, Any]:
     """Place alert and result calls within Connect's call-start rate and concurrent calls."""
-    return _each("voice_sender", event, _sender(Channel.VOICE))
+    return _each("voice_sender", event, _sender(Channel.VOICE), _hold(Channel.VOICE))
 
 
 @workers.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, maximum_concurrency=SENDERS[Channel.PUSH])
 def push_sender(event: Any) -> dict[str, Any]:
     """Publish app notifications, paced only by the push rate: never behind SMS."""
-    return _each("push_sender", event, _sender(Channel.PUSH))
+    return _each("push_sender", event, _sender(Channel.PUSH), _hold(Channel.PUSH))
 
 
 @workers.on_sqs_message(queue=CODES_QUEUE, batch_size=1, maximum_concurrency=CODE_SENDERS)

@@ -20,10 +20,16 @@ from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import ALERT_IN_FLIGHT
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_result
-from chalicelib.domain.model import DeliveryStatus, Kind, Language, Outcome
+from chalicelib.domain.model import Channel, DeliveryStatus, Kind, Language, Outcome
 from chalicelib.logic.sending import ALERT_WAIT_DELAY_S, THROTTLED_RETRIES
 from chalicelib.logic.sweep import REDRIVE_IDLE
-from chalicelib.queues import SMS_QUEUE, TARGETING_QUEUE, QueueError
+from chalicelib.queues import (
+    SENDER_TIMEOUT_S,
+    SMS_QUEUE,
+    TARGETING_QUEUE,
+    QueueError,
+    hold_s,
+)
 from chalicelib.runtime import runtime
 from tests.support.builders import UTRECHT, add_participant
 from tests.support.fanout import (
@@ -179,6 +185,25 @@ def test_given_the_sms_channel_crashes_on_the_third_send_when_redelivered_then_t
     assert got["sent"] == len(INSIDE) - 1
     assert got["unknown"] == 1
     assert got["queued"] == got["cancelled"] == got["failed"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_chunk_whose_invocation_fails_then_it_returns_after_the_senders_timeout(
+    system: System, faults: PublishFaults
+) -> None:
+    # Given: an SMS chunk in flight, received by Lambda's poller (the queue hides it 60 s)
+    faults.at_call[3] = RuntimeError("SMS channel crashed")
+    start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE, delete=False)
+    assert system.emulator.hidden_for(SMS_QUEUE) == [pytest.approx(60, abs=1)]
+
+    # When: its invocation fails part-way
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == [send["MessageId"]]
+
+    # Then: its people wait out the sender's timeout and a margin, not six times the timeout
+    assert hold_s(Channel.SMS) == SENDER_TIMEOUT_S[Channel.SMS] + 2 == 12
+    assert system.emulator.hidden_for(SMS_QUEUE) == [pytest.approx(12, abs=1)]
 
 
 @pytest.mark.usefixtures("neighbourhood")

@@ -46,13 +46,20 @@ class Emulator:
         messages = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(queue)._messages
         return [round((m.delayed_until - now_ms) / 1000) for m in messages if m.delayed]
 
+    def hidden_for(self, queue: str) -> list[float]:
+        """The seconds each message of a queue in flight stays hidden from now."""
+        now_ms = time.time() * 1000
+        messages = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(queue)._messages
+        return [(m.visible_at - now_ms) / 1000 for m in messages if m.visible_at > now_ms]
+
     def time_passes(self, queue: str) -> None:
         """Let every delayed message of a queue become visible now (as if its delay were over)."""
         for message in sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(queue)._messages:
             message.delayed_until = 0
 
-    def drain(self, queue: str) -> list[dict[str, Any]]:
-        """Take every visible message off a queue, with its SQS metadata, as Lambda would see it."""
+    def drain(self, queue: str, delete: bool = True) -> list[dict[str, Any]]:
+        """Take every visible message off a queue, with its SQS metadata, as Lambda would see it
+        (`delete=False`: received only, in flight until `delete` is called)."""
         url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         records = []
         while True:
@@ -62,8 +69,14 @@ class Emulator:
             if not got:
                 return records
             for message in got:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                if delete:
+                    self.delete(queue, message)
                 records.append(message)
+
+    def delete(self, queue: str, message: dict[str, Any]) -> None:
+        """Delete a received message, as Lambda's poller does after its invocation."""
+        url = self.sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 class System:
@@ -98,9 +111,10 @@ class System:
             busy = False
             for queue, handler in SENDERS_OF_TESTS:
                 self.emulator.time_passes(queue)
-                for message in self.emulator.drain(queue):
+                for message in self.emulator.drain(queue, delete=False):
                     busy = True
                     self.invoke(handler, queue, [message])
+                    self.emulator.delete(queue, message)
             if not busy:
                 return
         raise AssertionError("queues did not drain")

@@ -24,6 +24,7 @@ from chalicelib.dal.deliveries import Recipient
 from chalicelib.dal.models import Delivery
 from chalicelib.dal.participants import phone_directory, places_in
 from chalicelib.domain.model import Channel, Kind
+from chalicelib.queues import hold_s
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Small and short: the least duration an action may have, few people, few calls.
@@ -95,10 +96,14 @@ def test_every_injected_fault_happens_and_is_counted(faulty: dict[str, dict[str,
     delivered = sum(line["ambiguous_delivered"] for line in lines)
     assert 0 < delivered < ambiguous  # some timeouts went out, some did not
     assert sms["faults"]["crashes"] == 0.3  # the rates are printed with the results
-    # A crashed chunk waiting out its visibility timeout is work the channel still has: busy.
+    # A crashed chunk waiting to come back is work the channel still has: busy. It waits out
+    # its sender's timeout and margin (the sender hid it for that long), not the queue's
+    # visibility timeout, six times the sender's.
     assert any(line["busy_only_s"].get("stuck", 0) > 0 for line in lines)
-    for line in (sms, push):
+    for line, channel in ((sms, Channel.SMS), (push, Channel.PUSH)):
         assert line["quota_use"] <= line["quota_use_without_stuck"], line
+        killed = line["crashes"] + line["lambda_timeouts"]
+        assert line["busy_only_s"].get("stuck", 0) <= killed * hold_s(channel), line
 
 
 def test_under_faults_the_loss_is_what_no_provider_sent_and_nobody_is_alerted_twice(
