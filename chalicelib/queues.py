@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.model import Channel
+from chalicelib.domain.receipts import SENDER_CUT_OFF
 from chalicelib.tracing import trace_header
 
 TARGETING_QUEUE = "burgernet-targeting"
@@ -72,7 +73,14 @@ HOLD_MARGIN_S = 2
 
 
 def hold_s(channel: Channel) -> int:
-    """How long a sender's message stays hidden from the start of its invocation."""
+    """How long a sender's message stays hidden from the start of its invocation.
+
+    Push waits longer than the margin: the chunk's return is what tries once more a push its dead
+    run left `sending`, and only once that send is past SENDER_CUT_OFF (it began at most a
+    timeout after the start). SMS and voice leave theirs to the sweep's reconciliation.
+    """
+    if channel is Channel.PUSH:
+        return SENDER_TIMEOUT_S[channel] + int(SENDER_CUT_OFF[channel].total_seconds())
     return SENDER_TIMEOUT_S[channel] + HOLD_MARGIN_S
 
 

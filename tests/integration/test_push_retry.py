@@ -23,7 +23,7 @@ from chalicelib.adapters.push import APNS_COLLAPSE_ID
 from chalicelib.dal import deliveries as ledger
 from chalicelib.domain.model import Channel, DeliveryStatus, Kind
 from chalicelib.domain.receipts import RECEIPT_WINDOW, SENDER_CUT_OFF
-from chalicelib.queues import PUSH_QUEUE, TARGETING_QUEUE
+from chalicelib.queues import PUSH_QUEUE, SENDER_TIMEOUT_S, TARGETING_QUEUE, hold_s
 from chalicelib.runtime import runtime
 from tests.support.builders import UTRECHT
 from tests.support.devices import pushes, put_location, register, start_action
@@ -146,5 +146,29 @@ def test_a_push_left_sending_by_a_dead_sender_is_tried_once_more_only_after_its_
     # Then: it was tried exactly once more, under the alert's collapse id
     assert len(pushes()) == 1
     assert publishes.collapse_ids() == [(f"{action_id}:alert",) * 3]
+    [settled] = ledger.ledger(action_id)
+    assert settled.alert_status is DeliveryStatus.SENT and settled.alert_retried
+
+
+def test_a_push_chunk_whose_sender_died_at_its_last_moment_comes_back_able_to_try_it_again(
+    app: System, publishes: Publishes, clock: Callable[[timedelta], datetime]
+) -> None:
+    # Given: a push sender began the alert (sending) at the last moment its timeout allowed, and
+    # died there
+    put_location(app, register(app), *UTRECHT)
+    action_id = start_action(app)["action_id"]
+    for message in app.emulator.drain(TARGETING_QUEUE):
+        app.invoke("targeting_worker", TARGETING_QUEUE, [message])
+    [chunk] = app.emulator.drain(PUSH_QUEUE)
+    [delivery] = ledger.ledger(action_id)
+    began = datetime.now(UTC) + timedelta(seconds=SENDER_TIMEOUT_S[Channel.PUSH])
+    assert ledger.start_sending(delivery, Kind.ALERT, began)
+
+    # When: its chunk comes back, as soon as the sender's hold on it ends
+    clock(timedelta(seconds=hold_s(Channel.PUSH)))
+    app.invoke("push_sender", PUSH_QUEUE, [chunk])
+
+    # Then: that return tries the push once more; no later one is needed
+    assert len(pushes()) == 1
     [settled] = ledger.ledger(action_id)
     assert settled.alert_status is DeliveryStatus.SENT and settled.alert_retried
