@@ -119,6 +119,9 @@ def report(
             "ledger_last_alert_s": round((max(alert_done) - START).total_seconds(), 1)
             if alert_done
             else None,
+            # What POST /actions told dispatch before the start: people, seconds to the last
+            # alert at the configured rate, and how many the duration would cut off.
+            "expected": sim.expected.get(channel.value),
             "lost": len(unreached - cancelled),
             "unreached_unknown": len(unreached_unknown),
             "ledger_lost": lost_alerts + lost_results + unseen,

@@ -190,6 +190,7 @@ class Simulation:
         self._helpers = threading.Lock()  # helper threads count their requests concurrently
         self.action_id = ""
         self.small_action_id = ""
+        self.expected: actions.Expected = {}  # what POST /actions told dispatch to expect
         self.closed_at: float | None = None
         self.swept = 0
 
@@ -372,13 +373,14 @@ class Simulation:
         self.phases[f"{item['kind']}_s"] = round(self.sched.now - started, 1)
 
     def _start(self) -> None:
-        self.action_id = self._start_action(self.workload)
+        self.action_id, self.expected = self._start_action(self.workload)
 
     def _start_small(self) -> None:
         assert self.small is not None
-        self.small_action_id = self._start_action(self.small)
+        self.small_action_id, _ = self._start_action(self.small)
 
-    def _start_action(self, workload: Workload) -> str:
+    def _start_action(self, workload: Workload) -> tuple[str, actions.Expected]:
+        """POST /actions' logic: the action started, and what dispatch was told to expect."""
         request = ActionRequest(
             Incident.BURGLARY,
             "man in rode jas op een zwarte fiets",
@@ -386,8 +388,10 @@ class Simulation:
             self.params.duration_min,
             (Channel.SMS, Channel.VOICE),
         )
-        action = actions.start_action(request, "bench", None, self.targeting, self.moment())
-        return str(action.action_id)
+        started = actions.start_told(
+            request, "bench", None, self.targeting, self.moment(), self.settings.rates
+        )
+        return str(started.action.action_id), started.expected
 
     def _close(self) -> None:
         self.closed_at = self.sched.now
