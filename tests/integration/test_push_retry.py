@@ -119,17 +119,24 @@ def test_a_push_ambiguous_twice_is_never_tried_a_third_time(
     assert counts(app, action_id)["unknown"] == 1
 
 
-def test_a_push_left_sending_by_a_dead_sender_is_tried_once_more_only_after_its_cut_off(
-    app: System, publishes: Publishes, clock: Callable[[timedelta], datetime]
-) -> None:
-    # Given: a push sender took the alert (sending) and died before anything was recorded
+def a_push_left_sending(app: System, began: datetime) -> tuple[str, dict[str, Any]]:
+    """An action whose one push alert a sender took (`sending` since `began`) and died with:
+    the action's id, and the chunk as SQS will hand it back."""
     put_location(app, register(app), *UTRECHT)
     action_id = start_action(app)["action_id"]
     for message in app.emulator.drain(TARGETING_QUEUE):
         app.invoke("targeting_worker", TARGETING_QUEUE, [message])
     [chunk] = app.emulator.drain(PUSH_QUEUE)
     [delivery] = ledger.ledger(action_id)
-    assert ledger.start_sending(delivery, Kind.ALERT, datetime.now(UTC))
+    assert ledger.start_sending(delivery, Kind.ALERT, began)
+    return action_id, chunk
+
+
+def test_a_push_left_sending_by_a_dead_sender_is_tried_once_more_only_after_its_cut_off(
+    app: System, publishes: Publishes, clock: Callable[[timedelta], datetime]
+) -> None:
+    # Given: a push sender took the alert (sending) and died before anything was recorded
+    action_id, chunk = a_push_left_sending(app, datetime.now(UTC))
 
     # When: the chunk comes round again before that sender's time is surely up (a duplicate
     # delivery of the message may be sending it right now)
@@ -151,18 +158,12 @@ def test_a_push_left_sending_by_a_dead_sender_is_tried_once_more_only_after_its_
 
 
 def test_a_push_chunk_whose_sender_died_at_its_last_moment_comes_back_able_to_try_it_again(
-    app: System, publishes: Publishes, clock: Callable[[timedelta], datetime]
+    app: System, clock: Callable[[timedelta], datetime]
 ) -> None:
     # Given: a push sender began the alert (sending) at the last moment its timeout allowed, and
     # died there
-    put_location(app, register(app), *UTRECHT)
-    action_id = start_action(app)["action_id"]
-    for message in app.emulator.drain(TARGETING_QUEUE):
-        app.invoke("targeting_worker", TARGETING_QUEUE, [message])
-    [chunk] = app.emulator.drain(PUSH_QUEUE)
-    [delivery] = ledger.ledger(action_id)
     began = datetime.now(UTC) + timedelta(seconds=SENDER_TIMEOUT_S[Channel.PUSH])
-    assert ledger.start_sending(delivery, Kind.ALERT, began)
+    action_id, chunk = a_push_left_sending(app, began)
 
     # When: its chunk comes back, as soon as the sender's hold on it ends
     clock(timedelta(seconds=hold_s(Channel.PUSH)))
