@@ -57,6 +57,7 @@ class Receipts:
         self._pending = 0
         self._reads: dict[str, int] = {}  # message id -> times the receipts queue delivered it
         self.dead_lettered = 0  # receipts read RECEIPTS_MAX_RECEIVES times, still too early
+        self.lost_for: set[tuple[str, Kind, str]] = set()  # the sends whose receipt was lost
         self.logic: _Wired | None = _reconciliation()
 
     def accepted(
@@ -67,6 +68,8 @@ class Receipts:
         faults = sim.params.faults
         if sim.faults.happens("receipt_lost", faults.receipts_lost):
             self.lost += 1
+            if send is not None:
+                self.lost_for.add(send)
             return
         delay = sim.faults.rng("receipt_delay").uniform(*faults.receipt_delay_s)
         self.scheduled += 1

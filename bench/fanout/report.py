@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ def report(
                 if n > 1 and action_id == sim.action_id
             }
         made = len(provider.accepted)
+        lost_for = sim.receipts.lost_for if channel is Channel.SMS else set()
         # Loss at the provider: whom the bench's own truth says is due an alert on this channel,
         # and whom the provider sent it to (or called), whatever the ledger says.
         due = {pid for pid, ch in sim.workload.due.items() if ch is channel}
@@ -133,6 +135,17 @@ def report(
                 for send in provider.delivered
                 if send[0] == sim.action_id
             ),
+            # Why each person saw a message twice: an ambiguous send that went out and whose
+            # receipt was lost is the rule's residual risk (docs/benchmarks.md); anything else
+            # would be a bug.
+            "duplicated_after_lost_receipt": sum(
+                1
+                for (action_id, kind, pid), n in provider.shown.items()
+                if n > 1 and action_id == sim.action_id and (action_id, kind, pid) in lost_for
+            ),
+            # The alerts' and the results' sends in time: the rate from first to the 99th
+            # percentile says whether the bulk went at the full rate, the rest is the tail.
+            "spans": _spans(provider, sim.closed_at),
             "dead_lettered": len(queue.dead),
             "unknown": alerts["unknown"] + results["unknown"],
             "ambiguous": provider.ambiguous,
@@ -240,3 +253,24 @@ def report(
 
 def _ratio(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 3) if denominator > 0 else None
+
+
+def _spans(provider: Provider, closed_at: float | None) -> dict[str, dict[str, float | None]]:
+    """Per phase (before the close, after it): sends made, and when the first, the 99th
+    percentile and the last went, in simulated seconds; `per_s` from first to 99th percentile."""
+    phases: dict[str, list[float]] = defaultdict(list)
+    for _, _, at in provider.accepted.values():
+        closed = closed_at is not None and at >= closed_at
+        phases["after_close" if closed else "before_close"].append(at)
+    spans = {}
+    for phase, times in sorted(phases.items()):
+        times.sort()
+        p99 = times[max(0, math.ceil(0.99 * len(times)) - 1)]
+        spans[phase] = {
+            "made": len(times),
+            "first_s": round(times[0], 1),
+            "p99_s": round(p99, 1),
+            "last_s": round(times[-1], 1),
+            "per_s": _ratio(0.99 * len(times), p99 - times[0]),
+        }
+    return spans

@@ -48,6 +48,8 @@ def test_a_small_action_reaches_everyone_once_on_each_channel_with_results() -> 
         assert line["sent"] > 0
         assert line["results_sent"] > 0
         assert line["time_to_last_alert_s"] is not None
+        assert line["duplicated_after_lost_receipt"] == 0, line
+        assert line["spans"]["before_close"]["made"] > 0, line
         # What POST /actions told dispatch: the same people, none cut off in the duration
         assert line["expected"]["people"] == line["due"], line
         assert line["expected"]["cancelled"] == 0, line
