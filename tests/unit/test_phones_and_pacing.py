@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.model import Channel
 from chalicelib.domain.pacing import RateLimiter
 from chalicelib.domain.phones import is_mobile, normalise
+from chalicelib.settings import Settings
+from tools.emulator import stage_environment
 
 # --- normalise ---------------------------------------------------------------------------------
 
@@ -243,3 +248,20 @@ def test_given_a_refused_call_is_refunded_then_its_retry_goes_at_once_and_the_pa
     limiter.refund()  # the provider refused it without counting it
     times = call_times(limiter, fake, 3)
     assert [t - started for t in times] == pytest.approx([0, 0.5, 1.0])
+
+
+def test_given_an_sms_instance_delayed_between_two_chunks_then_it_catches_up_what_it_lost() -> None:
+    # Given: an SMS instance's pacer (100 SMS/s over 8 instances: one every 80 ms), two chunks
+    # of 25 sent back to back, with 130 ms between them (delete, receive, reads, counters)
+    fake = FakeTime()
+    env = {**stage_environment("prod"), "AWS_REGION": "eu-west-1", "SMS_PER_SECOND": "100"}
+    settings = Settings.from_env(env)
+    pacer = replace(runtime.pacers(settings)[Channel.SMS], clock=fake.clock, sleep=fake.sleep)
+    first = call_times(pacer, fake, 25)
+    fake.now += 0.13
+    second = call_times(pacer, fake, 25)
+
+    # Then: the 50 SMS take no longer than 50 slots at 12.5/s back to back: the gap is caught up
+    assert second[-1] - first[0] <= 49 / 12.5
+    # and never more than its share plus the catch-up in any second
+    assert most_in_any_second(first + second) <= 12.5 + runtime.CATCH_UP
