@@ -185,7 +185,7 @@ def fan_out_results(
                 if ledger.cut_off(d, now) and ledger.settle_cut_off_alert(d, now):
                     cut_offs[str(d.channel)] += 1
             exact.update(ledger_progress.tally(chunk))
-            todo = [d for d in chunk if ledger.queue_result(d)]
+            todo = ledger.queue_results(chunk)
             # On the alert's channel, paced like the alerts so a new action is not behind them.
             enqueue_by_channel(queues, Kind.RESULT, action_id, todo, release=release)
             queued += len(todo)
