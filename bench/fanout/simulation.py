@@ -335,7 +335,7 @@ class Simulation:
                 )
                 try:
                     if hold is not None:  # workers._each, before the sender's body
-                        queue.hold(queue.handle(message), hold)
+                        queue.hold(queue.receipt_handle(message), hold)
                     handle(json.loads(message.body))
                 except Killed as killed:  # a crash or the timeout: SQS redelivers it later
                     stats.killed[str(killed)] += 1

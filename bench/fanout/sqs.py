@@ -147,7 +147,7 @@ class SimQueue(WorkQueue):
             self.sim.spend("idle", None)
 
     def hold(self, receipt_handle: str, seconds: int) -> bool:
-        """ChangeMessageVisibility: the message received as `receipt_handle` (`handle()`'s)
+        """ChangeMessageVisibility: the message received as `receipt_handle` (`receipt_handle()`'s)
         stays hidden `seconds` from now, unless a later receive or a delete took it over."""
         self.sim.charge("sqs", self.sim.params.sqs_ms / 1000)
         number, receipt = (int(part) for part in receipt_handle.split(":"))
@@ -159,7 +159,7 @@ class SimQueue(WorkQueue):
         return True
 
     @staticmethod
-    def handle(message: Message) -> str:
+    def receipt_handle(message: Message) -> str:
         """The receipt handle of a message's latest receive."""
         return f"{message.number}:{message.receipt}"
 
