@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError, UpdateError
@@ -43,6 +43,8 @@ from chalicelib.dal.records import ActionRecord, DeliveryRecord
 from chalicelib.domain.model import Channel, DeliveryStatus, Kind
 from chalicelib.domain.receipts import RECONCILED
 from chalicelib.tracing import carried
+
+T = TypeVar("T")
 
 CALLER = "caller"  # the pseudonym purpose of the caller index's phone_hash
 # Partition keys per action. DynamoDB gives one key about 1,000 write units a second, and one
@@ -109,6 +111,14 @@ def _conditional_failed(exc: PutError | UpdateError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
+def _on_pool(write: Callable[[T], bool], items: Sequence[T]) -> Iterator[bool]:
+    """`write` for each item, CLAIM_THREADS at a time on the claim pool, answers in order."""
+    # pynamodb makes a model's client on first use, without a lock: made here, before the pool,
+    # so a cold start's threads share one client instead of each building their own.
+    _ = Delivery._get_connection().connection.client
+    return _claimers.map(carried(write), items)
+
+
 def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int:
     """Claim each recipient for the action, at most once ever; return how many were new."""
 
@@ -137,10 +147,7 @@ def claim(action_id: str, recipients: Sequence[Recipient], now: datetime) -> int
             return False  # claimed before: by an earlier, interrupted run
         return True
 
-    # pynamodb makes a model's client on first use, without a lock: made here, before the pool,
-    # so a cold start's claim threads share one client instead of each building their own.
-    _ = Delivery._get_connection().connection.client
-    new = sum(_claimers.map(carried(claim_one), recipients))
+    new = sum(_on_pool(claim_one, recipients))
     add_counts(action_id, targeted=new)
     return new
 
@@ -331,8 +338,7 @@ def queue_results(deliveries: Sequence[DeliveryRecord]) -> list[DeliveryRecord]:
     """The people among `deliveries` whose result is (now, or still) queued: queue_result for
     each, on the claim pool. One write at a time, a 100,000-person close queued about 200 a
     second, and its result SMS went out at half the rate (docs/benchmarks.md)."""
-    _ = Delivery._get_connection().connection.client  # one client, made before the pool
-    queued = _claimers.map(carried(queue_result), deliveries)
+    queued = _on_pool(queue_result, deliveries)
     return [d for d, ok in zip(deliveries, queued, strict=True) if ok]
 
 
