@@ -125,9 +125,8 @@ def target(
     incident = Incident(action.incident)
     with traced(Fanout.TARGET.value, action_id=action_id, ref=action.ref, incident=action.incident):
         inside, recipients = recipients_in(area, list(map(str, action.channels)), incident, now)
-        # App users first (nearest first among them, as every channel): push is the quickest
-        # channel and its queue is its own, so it goes out while the rest are still claimed.
-        recipients.sort(key=lambda r: r.channel != Channel.PUSH)
+        if release is not None:
+            recipients = release.in_turn(recipients)
         claimed = 0
         for batch in chunks(recipients, CLAIM_BATCH):
             claimed += ledger.claim(action_id, batch, now)

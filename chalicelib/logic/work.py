@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum, auto
 from itertools import groupby, islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.domain.expected import Rates, release_at_s
 from chalicelib.domain.metrics import Metric
@@ -32,6 +32,9 @@ class Addressed(Protocol):
 
     @property
     def channel(self) -> str: ...
+
+
+A = TypeVar("A", bound=Addressed)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,18 @@ class Release:
         if wait <= MAX_DELAY_S:
             return max(0, int(wait)), None  # rounded down: a chunk is never later than its turn
         return MAX_DELAY_S, due
+
+    def in_turn(self, people: Sequence[A]) -> list[A]:
+        """`people` in the order their channels' rates reach them, each channel's own order kept:
+        claimed in this order, every channel's first chunks are ready at once, not after all of a
+        faster channel's people (70,000 pushes are 27 s of claims)."""
+        seen: Counter[Channel] = Counter()
+        turns: list[float] = []
+        for person in people:
+            channel = Channel(person.channel)
+            turns.append(seen[channel] / self.rates.per_second(channel))
+            seen[channel] += 1
+        return [people[i] for i in sorted(range(len(people)), key=turns.__getitem__)]
 
 
 def enqueue_by_channel(

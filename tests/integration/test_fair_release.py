@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from chalicelib import runtime as runtime_module
+from chalicelib.dal import deliveries as ledger
 from chalicelib.domain.expected import Rates
 from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.model import Channel, Incident, Kind
@@ -58,14 +59,12 @@ def queues(system: System) -> Iterator[dict[Channel, WorkQueue]]:
     }
 
 
-def _start(lat_lon: tuple[float, float], radius_m: float) -> str:
+def _start(
+    lat_lon: tuple[float, float], radius_m: float, channels: tuple[Channel, ...] = (Channel.SMS,)
+) -> str:
     lat, lon = lat_lon
     request = ActionRequest(
-        Incident.BURGLARY,
-        "man in rode jas",
-        Circle(lat, lon, radius_m),
-        60,
-        (Channel.SMS,),
+        Incident.BURGLARY, "man in rode jas", Circle(lat, lon, radius_m), 60, channels
     )
     queue = WorkQueue(boto3.client("sqs", region_name=REGION), TARGETING_QUEUE)
     return str(actions.start_action(request, "test", None, queue, datetime.now(UTC)).action_id)
@@ -167,3 +166,31 @@ def test_results_released_past_sqs_longest_delay_wait_for_their_turn(system: Sys
     assert sent == 0
     assert len(system.emulator.sms()) == SMALL  # no result went out yet
     assert system.emulator.delayed(SMS_QUEUE) == [MAX_DELAY_S]
+
+
+def test_a_slower_channels_people_are_claimed_beside_a_faster_ones_not_after_them(
+    system: System, queues: dict[Channel, WorkQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 SMS people live nearer than 10 who want a call. At 10 SMS and 0.25 calls a second
+    the first calls are due at once: they are claimed (and queued) in the first batch, not
+    after every SMS person."""
+    for n in range(300):
+        add_participant(f"+316100{n:05d}", north(n))
+    for n in range(10):
+        add_participant(f"+316300{n:05d}", north(400 + n), channel="voice")
+    action = _start(UTRECHT, 1000, (Channel.SMS, Channel.VOICE))
+    batches: list[Counter[str]] = []
+    claim = ledger.claim
+
+    def spied(action_id: str, recipients: Any, now: datetime) -> int:
+        batches.append(Counter(str(r.channel) for r in recipients))
+        return claim(action_id, recipients, now)
+
+    monkeypatch.setattr(ledger, "claim", spied)
+
+    targeting.target(action, queues, datetime.now(UTC), Unmeasured(), Release(RATES))
+
+    assert len(batches) == 2  # 310 people, 250 a batch
+    # 250 people are 25 s of SMS at 10 a second; calls are due every 4 s: 0, 4, ..., 24 s.
+    assert batches[0]["voice"] == 7
+    assert sum(b["voice"] for b in batches) == 10

@@ -151,3 +151,27 @@ def test_each_channel_is_paced_on_its_own(channel: Channel) -> None:
     release.next_chunk(Channel.SMS, 100_000)  # a long SMS list
 
     assert release.next_chunk(channel, SEND_CHUNK)[0] == (0 if channel != Channel.SMS else 900)
+
+
+class Person:
+    def __init__(self, participant_id: str, channel: Channel) -> None:
+        self.participant_id = participant_id
+        self.channel = channel
+
+
+def test_people_are_claimed_in_their_channels_turns_not_fastest_channel_first() -> None:
+    """Targeting finds 3,000 app users nearer than 100 SMS people. At 500 pushes and 10 SMS a
+    second, the first SMS chunk (25 people, 2.5 s of SMS) is claimed beside the first 2.5 s of
+    pushes, not after all 3,000 of them (6 s of pushes)."""
+    push = [Person(f"p{n}", Channel.PUSH) for n in range(3000)]
+    sms = [Person(f"s{n}", Channel.SMS) for n in range(100)]
+
+    order = Release(PROD, clock=Clock()).in_turn(push + sms)
+
+    position = {person.participant_id: i for i, person in enumerate(order)}
+    # The 25th SMS person's turn is 2.4 s: after the pushes due by then (1,201), no more.
+    assert position["s24"] == 1201 + 24
+    assert position["s1"] < position["p60"]
+    # Each channel keeps its own order (nearest first), and everyone is there once.
+    assert [p for p in order if p.channel is Channel.PUSH] == push
+    assert [p for p in order if p.channel is Channel.SMS] == sms
