@@ -22,6 +22,7 @@ from chalicelib.dal.deliveries import ALERT_IN_FLIGHT
 from chalicelib.dal.models import Delivery
 from chalicelib.domain.messages import render_result
 from chalicelib.domain.model import Channel, DeliveryStatus, Kind, Language, Outcome
+from chalicelib.domain.pacing import RateLimiter
 from chalicelib.logic.sending import ALERT_WAIT_DELAY_S, THROTTLED_RETRIES
 from chalicelib.logic.sweep import REDRIVE_IDLE
 from chalicelib.queues import (
@@ -146,6 +147,28 @@ def test_given_redelivered_messages_when_both_workers_run_twice_then_nobody_is_a
     got = counts(system, action["action_id"])
     assert got["targeted"] == got["sent"] == len(INSIDE)
     assert got["queued"] == got["failed"] == got["cancelled"] == 0
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_chunk_delivered_again_after_it_was_sent_then_it_takes_no_turn_at_the_rate(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the channel's rate every turn spent on someone already sent is an SMS the quota never
+    sends: 1 % duplicate deliveries and every redelivered crash would cost that much."""
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE)
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+    turns: list[RateLimiter] = []
+    wait = RateLimiter.wait
+    monkeypatch.setattr(RateLimiter, "wait", lambda pacer: (turns.append(pacer), wait(pacer))[1])
+
+    # When: SQS delivers the chunk again
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+
+    # Then: nobody is paced for, and nobody gets a second SMS
+    assert turns == []
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
 
 
 # --- 3. A crash part-way through a chunk ---------------------------------------------------------
