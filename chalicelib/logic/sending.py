@@ -50,8 +50,6 @@ from chalicelib.tracing import count, traced
 # not a reason to wait seconds. The first retry goes at once, its pacing slot given back (the
 # provider did not count the refusal); the next ones wait their slot.
 THROTTLED_RETRIES = 2
-# The statuses a message can still be sent from: any other is an end.
-IN_PLAY = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
 # When put-back work comes round again, by why it waits.
 # Throttling with every instance paced to its share is momentary; a longer back-off only leaves
 # the queue empty at the end of a run (the fan-out bench showed 60 s tails at 5 % throttling).
@@ -234,10 +232,6 @@ def _deliver(delivery: DeliveryRecord, chunk: Chunk) -> Step:
         settled = ledger.settle_cut_off_alert(delivery, moment())
         ledger.skip_result(delivery)
         return Step.CUT_OFF if settled else Step.SETTLED
-    if _settled_before(delivery, chunk.work.kind):
-        # A redelivered or duplicate chunk: no turn at the rate for someone with nothing to send
-        # (the ledger's conditional start would refuse them anyway).
-        return Step.SETTLED
     channel = Channel(delivery.channel)
     line: AbstractContextManager[Lease | None] = (
         call_line(sender.voice_lines, moment, chunk.deadline, sender.clock, sender.sleep)
@@ -249,6 +243,8 @@ def _deliver(delivery: DeliveryRecord, chunk: Chunk) -> Step:
             # Pace before taking a delivery, so a worker stopped while waiting leaves it queued.
             sender.pacers[channel].wait()
             if not _start(delivery, chunk.work, chunk.action, moment()):
+                # Taken by a copy of this chunk running beside it, or settled: nothing went out.
+                sender.pacers[channel].refund()
                 return Step.SETTLED
             text = chunk.text(Language(delivery.language))
             return _transmit_and_record(delivery, chunk, text, lease)
@@ -379,13 +375,6 @@ def _forget_device(delivery: DeliveryRecord, sender: Sender) -> None:
     if sender.push is not None and (arn or delivery.endpoint_arn):
         sender.push.delete(str(arn or delivery.endpoint_arn))
     log_event("push_endpoint_gone", device_id=delivery.device_id)
-
-
-def _settled_before(delivery: DeliveryRecord, kind: Kind) -> bool:
-    """Whether the chunk read this alert or result already ended (sent, failed, unknown,
-    cancelled or skipped)."""
-    status = {Kind.ALERT: delivery.alert_status, Kind.RESULT: delivery.result_status}.get(kind)
-    return status is not None and status not in IN_PLAY
 
 
 def _start(delivery: DeliveryRecord, work: SendWork, action: ActionRecord, now: datetime) -> bool:

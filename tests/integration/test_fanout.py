@@ -7,6 +7,7 @@ crashes, a lost enqueue) are injected on the live runtime objects the handlers u
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -149,25 +150,31 @@ def test_given_redelivered_messages_when_both_workers_run_twice_then_nobody_is_a
     assert got["queued"] == got["failed"] == got["cancelled"] == 0
 
 
+@pytest.mark.parametrize("copy", ["after the first", "beside the first"])
 @pytest.mark.usefixtures("neighbourhood")
-def test_given_a_chunk_delivered_again_after_it_was_sent_then_it_takes_no_turn_at_the_rate(
-    system: System, monkeypatch: pytest.MonkeyPatch
+def test_given_a_chunk_delivered_twice_then_the_second_copy_takes_no_turn_at_the_rate(
+    system: System, monkeypatch: pytest.MonkeyPatch, copy: str
 ) -> None:
     """At the channel's rate every turn spent on someone already sent is an SMS the quota never
     sends: 1 % duplicate deliveries and every redelivered crash would cost that much."""
     action = start(system)
     run(system, "targeting_worker", TARGETING_QUEUE)
     [send] = system.emulator.drain(SMS_QUEUE)
+    ids = json.loads(send["Body"])["participant_ids"]
+    read_first = ledger.load(action["action_id"], ids)  # what a copy running beside it read
     assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
-    turns: list[RateLimiter] = []
-    wait = RateLimiter.wait
-    monkeypatch.setattr(RateLimiter, "wait", lambda pacer: (turns.append(pacer), wait(pacer))[1])
+    if copy == "beside the first":
+        monkeypatch.setattr(ledger, "load", lambda *_: read_first)
+    turns: list[int] = []
+    wait, refund = RateLimiter.wait, RateLimiter.refund
+    monkeypatch.setattr(RateLimiter, "wait", lambda pacer: (turns.append(1), wait(pacer))[1])
+    monkeypatch.setattr(RateLimiter, "refund", lambda pacer: (turns.append(-1), refund(pacer))[1])
 
     # When: SQS delivers the chunk again
     assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
 
-    # Then: nobody is paced for, and nobody gets a second SMS
-    assert turns == []
+    # Then: every turn it took is given back, and nobody gets a second SMS
+    assert sum(turns) == 0
     assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
 
 
