@@ -23,7 +23,7 @@ from chalicelib.domain.geo.shapes import Circle
 from chalicelib.domain.model import Channel, Incident, Kind
 from chalicelib.domain.requests import ActionRequest
 from chalicelib.logic import actions, sending, targeting
-from chalicelib.logic.work import SEND_CHUNK, Release, SendWork, lead_s
+from chalicelib.logic.work import SEND_CHUNK, TAPER_MIN, Release, SendWork, lead_s
 from chalicelib.queues import MAX_DELAY_S, SMS_QUEUE, TARGETING_QUEUE, WorkQueue
 from chalicelib.settings import Settings
 from tests.support.actions import action_body
@@ -33,6 +33,8 @@ from tests.support.system import REGION, System
 METRES_PER_DEGREE_LAT = 111_195
 LARGE = 200  # 8 chunks: 20 s of SMS at 10 a second
 SMALL = 5
+# The large list's last chunk (a few people) is due when the rest went: 19.5 s, less the lead.
+LAST_DELAY_S = (LARGE - TAPER_MIN) / 10 - 5
 # 10 SMS a second, production's default: a chunk is 2.5 s of the channel.
 RATES = Rates(sms_per_second=10, voice_starts_per_second=2, voice_lines=10, push_per_second=500)
 
@@ -118,10 +120,14 @@ def test_the_rest_of_the_large_list_waits_its_turn_and_nobody_is_lost_or_doubled
     system.emulator.time_passes(SMS_QUEUE)
     later = _visible_in_order(system)
 
-    # 8 chunks, 2.5 s apart; the first 3 (5 s of lead) at once, the rest at their turn.
+    # 20 s of SMS: the chunks due within the 5 s lead (25, 22 and 20 people) at once, the rest at
+    # their turn, cut smaller towards the end, so the last is due when nearly all 200 went.
     assert len(visible_now) == 3
     assert delays == sorted(delays)
-    assert delays[-1] == pytest.approx(7 * 2.5 - 5, abs=1)
+    assert delays[-1] == pytest.approx(LAST_DELAY_S, abs=1)
+    sizes = [len(work["participant_ids"]) for work in visible_now + later]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-2] == TAPER_MIN
     people = Counter(p for work in visible_now + later for p in work["participant_ids"])
     assert len(people) == LARGE
     assert set(people.values()) == {1}
@@ -137,7 +143,7 @@ def test_the_targeting_worker_releases_at_the_deployments_rates(
 
     system.invoke("targeting_worker", TARGETING_QUEUE, work)
 
-    assert len(system.emulator.delayed(SMS_QUEUE)) == LARGE // SEND_CHUNK - 3
+    assert max(system.emulator.delayed(SMS_QUEUE)) == pytest.approx(LAST_DELAY_S, abs=1)
 
 
 def test_results_released_past_sqs_longest_delay_wait_for_their_turn(system: System) -> None:

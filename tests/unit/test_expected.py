@@ -15,7 +15,7 @@ from chalicelib.domain.expected import (
     minutes_to_reach_all,
 )
 from chalicelib.domain.model import Channel
-from chalicelib.logic.work import MAX_LEAD_S, SEND_CHUNK, Release
+from chalicelib.logic.work import MAX_LEAD_S, SEND_CHUNK, TAPER_MIN, Release
 from chalicelib.queues import MAX_DELAY_S, SENDERS
 
 PROD = Rates(sms_per_second=10, voice_starts_per_second=2, voice_lines=10, push_per_second=500)
@@ -175,3 +175,36 @@ def test_people_are_claimed_in_their_channels_turns_not_fastest_channel_first() 
     # Each channel keeps its own order (nearest first), and everyone is there once.
     assert [p for p in order if p.channel is Channel.PUSH] == push
     assert [p for p in order if p.channel is Channel.SMS] == sms
+
+
+def _last_send_s(sizes: list[int], per_second: float) -> float:
+    """When the last chunk ends if each becomes visible at its turn and one instance sends it at
+    its share of the rate."""
+    share = per_second / SENDERS[Channel.SMS]
+    ends, before = [], 0
+    for size in sizes:
+        ends.append(before / per_second + size / share)
+        before += size
+    return max(ends)
+
+
+@pytest.mark.parametrize("people", [1475, 180, 25_000])
+def test_a_lists_last_chunks_are_cut_so_the_senders_finish_together(people: int) -> None:
+    """1,475 SMS at 50 a second are 29.5 s of the channel; each of the 8 instances sends 6.25 a
+    second, so a last chunk of 25 takes one of them 4 s. Cut smaller at the end, the last SMS
+    goes within a smallest chunk's time of the list's own."""
+    ids = [f"p{n}" for n in range(people)]
+    release = Release(PROD, clock=Clock())
+    release.expect(Person(i, Channel.SMS) for i in ids)
+
+    sizes = [len(chunk) for chunk in release.split(Channel.SMS, ids)]
+
+    assert sum(sizes) == people
+    full = max(0, people - SENDERS[Channel.SMS] * SEND_CHUNK)
+    assert sizes[: full // SEND_CHUNK] == [SEND_CHUNK] * (full // SEND_CHUNK)
+    assert min(sizes[:-1]) >= TAPER_MIN  # the last holds what is left
+    tail = TAPER_MIN * SENDERS[Channel.SMS] / 50
+    assert _last_send_s(sizes, 50) <= people / 50 + tail
+    # Uncut, the last full chunk would end a whole chunk's time late.
+    uncut = [len(chunk) for chunk in Release(PROD, clock=Clock()).split(Channel.SMS, ids)]
+    assert _last_send_s(uncut, 50) > people / 50 + tail
