@@ -44,7 +44,7 @@ RECEIVE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
 # Counting what waits in a queue (its URL, then ApproximateNumberOfMessages): no message is read.
 COUNT = ["sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
-# A sender hides its message for its own timeout once it starts (chalicelib/queues.py, hold_s).
+# A sender hides its message while it runs (chalicelib/queues.py, Hold).
 HOLD = ["sqs:ChangeMessageVisibility"]
 
 

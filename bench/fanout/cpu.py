@@ -25,6 +25,7 @@ from bench.fanout import simulation
 from bench.fanout.faults import NO_FAULTS
 from bench.fanout.sqs import Instance
 from bench.fanout.world import Params
+from chalicelib.logic.sending import Renew
 
 _moto = threading.local()
 
@@ -46,11 +47,11 @@ def measured() -> Iterator[defaultdict[str, list[float]]]:
         finally:
             _moto.cpu = getattr(_moto, "cpu", 0.0) + time.thread_time() - started
 
-    def timed_handle(self: Instance, item: dict[str, Any]) -> None:
+    def timed_handle(self: Instance, item: dict[str, Any], renew: Renew) -> None:
         moto_before = getattr(_moto, "cpu", 0.0)
         started = time.thread_time()
         try:
-            handle(self, item)
+            handle(self, item, renew)
         finally:
             spent = time.thread_time() - started - (getattr(_moto, "cpu", 0.0) - moto_before)
             found[self.channel.value][0] += spent

@@ -58,7 +58,7 @@ from chalicelib.queues import (
     SMS_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
-    hold_s,
+    Hold,
 )
 from chalicelib.settings import Settings
 from tools.emulator import CHALICE_CONFIG, TEMPLATE
@@ -311,12 +311,10 @@ class Simulation:
 
     # -- processes -----------------------------------------------------------------------------
 
-    def _lambda(
-        self, queue: SimQueue, handle: Callable[[dict[str, Any]], None]
-    ) -> Callable[[], None]:
+    def _lambda(self, queue: SimQueue, handle: Callable[..., None]) -> Callable[[], None]:
         stats = self.functions[queue.name]
-        # A sender hides its message for its own timeout once it runs (chalicelib/queues.py).
-        hold = next((hold_s(ch) for ch, q in self.queues.items() if q is queue), None)
+        # A sender hides its message while it runs (workers._hold, queues.Hold).
+        channel = next((ch for ch, q in self.queues.items() if q is queue), None)
 
         def run() -> None:
             process = self.sched.current()
@@ -334,9 +332,12 @@ class Simulation:
                     else None
                 )
                 try:
-                    if hold is not None:  # workers._each, before the sender's body
-                        queue.hold(queue.receipt_handle(message), hold)
-                    handle(json.loads(message.body))
+                    if channel is None:
+                        handle(json.loads(message.body))
+                    else:  # workers._each and _hold
+                        held = Hold(queue, queue.receipt_handle(message), channel, self.sched.clock)
+                        held.renew()
+                        handle(json.loads(message.body), held.renew)
                 except Killed as killed:  # a crash or the timeout: SQS redelivers it later
                     stats.killed[str(killed)] += 1
                     queue.abandon(message, receipt)

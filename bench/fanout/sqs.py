@@ -14,6 +14,7 @@ from bench.simclock import Process
 from chalicelib import runtime as runtime_module
 from chalicelib.domain.model import Channel
 from chalicelib.logic import sending
+from chalicelib.logic.sending import Renew
 from chalicelib.logic.work import SendWork
 from chalicelib.queues import WorkQueue
 
@@ -271,10 +272,11 @@ class Instance:
         """The pacers' sleep."""
         self.sim.spend("pacing", seconds)
 
-    def handle(self, item: dict[str, Any]) -> None:
-        """The sender function's body for one SQS record (workers._send)."""
+    def handle(self, item: dict[str, Any], renew: Renew) -> None:
+        """The sender function's body for one SQS record (workers._sender)."""
         self.first_clock = None
-        sending.send(SendWork.from_item(item, self.channel), self.sender, self.sim.moment())
+        work = SendWork.from_item(item, self.channel)
+        sending.send(work, self.sender, self.sim.moment(), renew)
 
     def line_sleep(self, seconds: float) -> None:
         """The Sender's sleep: only `call_line` sleeps through it, between polls for a line.

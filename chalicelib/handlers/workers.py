@@ -13,6 +13,7 @@ from chalice import Blueprint, Rate
 from chalicelib.domain.model import Channel
 from chalicelib.handlers.http import wired
 from chalicelib.logic import account, calls, codes, receipts, sending, social, sweep, targeting
+from chalicelib.logic.sending import Renew
 from chalicelib.logic.work import Release, SendWork
 from chalicelib.logs import log_context, log_event
 from chalicelib.queues import (
@@ -28,7 +29,7 @@ from chalicelib.queues import (
     SOCIAL_QUEUE,
     TARGETING_QUEUE,
     VOICE_QUEUE,
-    hold_s,
+    Hold,
 )
 from chalicelib.runtime import runtime, social_networks
 from chalicelib.tracing import continued
@@ -48,11 +49,11 @@ CONTACT_EVENTS = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Con
 
 
 def _each(
-    name: str, event: Any, handle: Any, hold: Callable[[str], None] | None = None
+    name: str, event: Any, handle: Any, hold: Callable[[str], Renew] | None = None
 ) -> dict[str, list[dict[str, str]]]:
     """Handle each SQS record in the trace that sent it; report only the failed ones so SQS
-    retries just those. `hold`, given a record's receipt handle, first hides it for as long as
-    its handling may take."""
+    retries just those. `hold`, given a record's receipt handle, first hides it and hands
+    `handle` what keeps it hidden while it works."""
     failures = []
     for record in event:
         raw = record.to_dict()
@@ -65,9 +66,10 @@ def _each(
                 log_context(action_id=item.get("action_id")),
                 continued(name, raw.get("attributes", {}).get("AWSTraceHeader"), **ids),
             ):
-                if hold is not None:
-                    hold(record.receipt_handle)
-                handle(item)
+                if hold is None:
+                    handle(item)
+                else:
+                    handle(item, hold(record.receipt_handle))
         except Exception as exc:  # one bad message must not fail its whole batch
             log_event(
                 "message_failed",
@@ -99,19 +101,26 @@ def targeting_worker(event: Any) -> dict[str, Any]:
     return _each("targeting_worker", event, handle)
 
 
-def _sender(channel: Channel) -> Callable[[dict[str, Any]], None]:
-    def send(item: dict[str, Any]) -> None:
-        sending.send(SendWork.from_item(item, channel), runtime().sender, now())
+def _sender(channel: Channel) -> Callable[[dict[str, Any], Renew], None]:
+    def send(item: dict[str, Any], renew: Renew) -> None:
+        sending.send(SendWork.from_item(item, channel), runtime().sender, now(), renew)
 
     return send
 
 
-def _hold(channel: Channel) -> Callable[[str], None]:
-    """Hide a sender's message for its invocation's timeout only (queues.hold_s says why)."""
+def _hold(channel: Channel) -> Callable[[str], Renew]:
+    """Hide a sender's message while its invocation runs, not the queue's visibility timeout
+    (queues.hold_s says how long)."""
 
-    def hold(receipt_handle: str) -> None:
-        if not runtime().queues[channel].hold(receipt_handle, hold_s(channel)):
-            log_event("hold_refused", logging.WARNING, channel=channel.value)
+    def hold(receipt_handle: str) -> Renew:
+        held = Hold(runtime().queues[channel], receipt_handle, channel)
+
+        def renew() -> None:
+            if not held.renew():
+                log_event("hold_refused", logging.WARNING, channel=channel.value)
+
+        renew()
+        return renew
 
     return hold
 

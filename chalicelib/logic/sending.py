@@ -45,6 +45,8 @@ from chalicelib.logs import log_event
 from chalicelib.queues import SEND_BUDGET_S, WorkQueue
 from chalicelib.tracing import count, traced
 
+# Keeps the message of the chunk being sent hidden from other instances (queues.Hold).
+Renew = Callable[[], object]
 # A throttled send is tried again in the same invocation, up to this many times in a row, before
 # the rest of its chunk goes back on the queue: a refusal now and then is the provider's noise,
 # not a reason to wait seconds. The first retry goes at once, its pacing slot given back (the
@@ -97,18 +99,23 @@ class Chunk:
         return self.texts[language]
 
 
-def send(work: SendWork, sender: Sender, now: datetime) -> int:
+def _keep() -> None:
+    """No message to keep hidden (a chunk sent outside an SQS invocation)."""
+
+
+def send(work: SendWork, sender: Sender, now: datetime, renew: Renew = _keep) -> int:
     """Send one chunk of alerts, updates or results on its channel; return how many went out.
 
     Whatever cannot go out yet is put back on the channel's queue as a new, delayed message.
+    `renew`, called before each send, keeps the chunk's message hidden while it works.
     """
     action = action_store.get_action(work.action_id)
     # The action's counters are one partition key: one write per chunk, not one per send.
     with ledger.counts_per_chunk(action):
-        return _send(work, sender, now, action)
+        return _send(work, sender, now, action, renew)
 
 
-def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -> int:
+def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord, renew: Renew) -> int:
     if (
         work.not_before is not None
         and now < work.not_before
@@ -150,6 +157,7 @@ def _send(work: SendWork, sender: Sender, now: datetime, action: ActionRecord) -
                     later.extend(d.participant_id for d in deliveries[i:])
                     waits.add(Step.TIME_UP)
                     break
+                renew()
                 delivery = deliveries[i]
                 step = _deliver(delivery, chunk)
                 tally.note(step, moment())

@@ -138,8 +138,11 @@ class Release:
 
     def expect(self, people: Iterable[Addressed]) -> None:
         """Note whom this fan-out will release, so `split` can cut each channel's last chunks
-        smaller."""
-        self._left.update(Channel(person.channel) for person in people)
+        smaller. Not voice: its calls are bound by the lines both instances share, not by each
+        instance's share of a rate."""
+        self._left.update(
+            channel for person in people if (channel := Channel(person.channel)) != Channel.VOICE
+        )
 
     def split(self, channel: Channel, ids: Sequence[str]) -> Iterator[list[str]]:
         """`ids` in chunks of SEND_CHUNK; among a channel's last people (if `expect`ed), chunks of

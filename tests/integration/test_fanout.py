@@ -12,11 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from chalicelib import queues
 from chalicelib.dal import actions as action_store
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import ALERT_IN_FLIGHT
@@ -31,6 +33,7 @@ from chalicelib.queues import (
     SMS_QUEUE,
     TARGETING_QUEUE,
     QueueError,
+    WorkQueue,
     hold_s,
 )
 from chalicelib.runtime import runtime
@@ -232,9 +235,47 @@ def test_given_a_chunk_whose_invocation_fails_then_it_returns_after_the_senders_
     # When: its invocation fails part-way
     assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == [send["MessageId"]]
 
-    # Then: its people wait out the sender's timeout and a margin, not six times the timeout
-    assert hold_s(Channel.SMS) == SENDER_TIMEOUT_S[Channel.SMS] + 2 == 12
-    assert system.emulator.hidden_for(SMS_QUEUE) == [pytest.approx(12, abs=1)]
+    # Then: its people wait out the sender's last hold (4 s), not six times its timeout
+    assert hold_s(Channel.SMS) == 4 < SENDER_TIMEOUT_S[Channel.SMS]
+    assert system.emulator.hidden_for(SMS_QUEUE) == [pytest.approx(4, abs=1)]
+
+
+@pytest.mark.usefixtures("neighbourhood")
+def test_given_a_chunk_that_outlasts_the_hold_then_its_live_invocation_keeps_it_hidden(
+    system: System, faults: PublishFaults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: SNS takes 1.5 s an SMS, so the chunk's 5 SMS outlast the 4 s hold
+    clock = [0.0]
+    monkeypatch.setattr(queues, "monotonic", lambda: clock[0])
+    publish = faults._publish
+
+    def slow(**params: Any) -> Any:
+        clock[0] += 1.5
+        return publish(**params)
+
+    monkeypatch.setattr(faults, "_publish", slow)
+    holds: list[tuple[float, int]] = []
+    hold = WorkQueue.hold
+
+    def spied(queue: WorkQueue, receipt_handle: str, seconds: int) -> bool:
+        holds.append((clock[0], seconds))
+        return hold(queue, receipt_handle, seconds)
+
+    monkeypatch.setattr(WorkQueue, "hold", spied)
+    action = start(system)
+    run(system, "targeting_worker", TARGETING_QUEUE)
+    [send] = system.emulator.drain(SMS_QUEUE, delete=False)
+
+    # When
+    assert failed_ids(system.invoke("sms_sender", SMS_QUEUE, [send])) == []
+
+    # Then: hidden 4 s at a time, renewed before each hold ran out, and everyone got one SMS
+    assert len(holds) >= 3
+    assert all(seconds == 4 for _, seconds in holds)
+    for (before, _), (after, _) in pairwise(holds):
+        assert after - before < 4
+    assert clock[0] - holds[-1][0] < 4
+    assert_each_got_exactly(system, alerts_for(INSIDE_PHONES, action["ref"]))
 
 
 @pytest.mark.usefixtures("neighbourhood")

@@ -117,7 +117,9 @@ def test_under_faults_the_loss_is_what_no_provider_sent_and_nobody_is_alerted_tw
 ) -> None:
     for line in faulty.values():
         assert line["finished"], line
-        assert line["duplicated"] == 0, line
+        # At 20 % lost receipts the documented residual can show (a send that went out, its
+        # receipt lost, so tried once more); nothing else may.
+        assert line["duplicated"] == line["duplicated_after_lost_receipt"], line
         # Whoever is lost is an ambiguous end where nothing went out, or a send cut off by a
         # crash before the provider answered: never someone the ledger forgot.
         assert line["lost"] >= line["unreached_unknown"], line
