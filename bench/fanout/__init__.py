@@ -25,7 +25,8 @@ What is simulated (bench/simclock.py runs it on a simulated clock, deterministic
 - SQS and Lambda: per queue the template's visibility timeout and maxReceiveCount (then the
   dead-letter queue), DelaySeconds, receive counts, batch size 1, and MaximumConcurrency =
   SENDERS[channel] instances, each with its own Sender (its own pacer share). A failed invocation
-  leaves its message to come back after the visibility timeout.
+  leaves its message to come back when its sender's hold ends (queues.Hold: SMS at most 4 s after
+  its last renewal), or after the visibility timeout if it never held it.
 - Latencies (simulated): DynamoDB 5 ms a request, SQS SendMessageBatch 10 ms, SNS Publish 20 ms,
   StartOutboundVoiceContact 100 ms, 10 ms from a visible message to its handler, 500 ms from a
   call's end to its contact event. Requests the code makes from its own thread pools (claims,

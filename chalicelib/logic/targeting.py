@@ -127,7 +127,7 @@ def target(
         inside, recipients = recipients_in(area, list(map(str, action.channels)), incident, now)
         if release is not None:
             recipients = release.in_turn(recipients)
-            release.expect(r for r in recipients if r.not_before is None)  # quiet hours: not paced
+            release.expect(recipients)
         claimed = 0
         for batch in chunks(recipients, CLAIM_BATCH):
             claimed += ledger.claim(action_id, batch, now)

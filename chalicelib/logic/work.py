@@ -190,10 +190,10 @@ def enqueue_by_channel(
         by_channel.setdefault(Channel(person.channel), []).append(person.participant_id)
     for channel, ids in by_channel.items():
         timed: list[tuple[int, datetime | None, list[str]]] = []
-        for chunk in chunks(ids, SEND_CHUNK) if release is None else release.split(channel, ids):
-            if release is None:
-                timed.append((delay_s, not_before, chunk))
-            else:
+        if release is None:
+            timed = [(delay_s, not_before, chunk) for chunk in chunks(ids, SEND_CHUNK)]
+        else:
+            for chunk in release.split(channel, ids):
                 delay, due = release.next_chunk(channel, len(chunk))
                 held = [d for d in (due, not_before) if d is not None]
                 timed.append((max(delay, delay_s), max(held) if held else None, chunk))

@@ -220,7 +220,7 @@ def test_given_the_sms_channel_crashes_on_the_third_send_when_redelivered_then_t
 
 
 @pytest.mark.usefixtures("neighbourhood")
-def test_given_a_chunk_whose_invocation_fails_then_it_returns_after_the_senders_timeout(
+def test_given_a_chunk_whose_invocation_fails_then_it_returns_after_the_senders_hold(
     system: System, faults: PublishFaults
 ) -> None:
     # Given: an SMS chunk in flight, received by Lambda's poller (the queue hides it 60 s)
