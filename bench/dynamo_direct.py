@@ -29,6 +29,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from tools.moto_atomic import LOCK
 from tools.patches import scoped
 
 # The item operations the bench's code issues; table and stream management stay moto's path.
@@ -123,7 +124,8 @@ def answer(operation: str, url: str, body: bytes | str | None) -> tuple[int, dic
     handler.headers = {}
     headers = {"server": "amazon.com", "Content-Type": "application/x-amz-json-1.0"}
     try:
-        result = getattr(handler, DIRECT[operation])()
+        with LOCK:  # each request whole, as in DynamoDB (tools/moto_atomic.py says why)
+            result = getattr(handler, DIRECT[operation])()
     except HTTPException as error:
         return int(error.code or 400), {**headers, **dict(error.get_headers())}, error.get_body()
     return 200, headers, json.dumps(result.result if result.result is not None else {})

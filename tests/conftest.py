@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from chalicelib import runtime as runtime_module
 from tests.support.system import REGION, Emulator, System
-from tools import moto_trace_header
+from tools import moto_atomic, moto_trace_header
 from tools.emulator import ROOT, create_resources, stage_environment
 from tools.pdok_standin import PdokStandIn
 
@@ -89,7 +89,9 @@ def env(monkeypatch: pytest.MonkeyPatch, pdok: PdokStandIn) -> dict[str, str]:
 def aws(env: dict[str, str]) -> Iterator[None]:
     """An emulated account with the production tables and queues."""
     moto_trace_header.install()  # batched messages keep their AWSTraceHeader, as in SQS
-    with mock_aws():
+    # Each DynamoDB request applied whole, as in DynamoDB: targeting claims on threads
+    # (tools/moto_atomic.py says why).
+    with mock_aws(), moto_atomic.atomic():
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.runtime()  # bind the models to the emulated tables
         yield

@@ -1,11 +1,19 @@
 """DynamoDB's per-item atomicity for moto, for tests and the local runner.
 
-Why: in moto 5.2.5 a conditional UpdateItem, PutItem, DeleteItem or TransactWriteItems is Python
-that reads the item, evaluates the condition, then writes; the answer is serialized afterwards
-from the live item. Two threads can both pass one condition (and an UpdateItem can return
-another request's values). DynamoDB applies every write to an item atomically, condition
-included, and this app's guards rely on it: the attempts on a code, the rate-limit counters, the
-delivery ledger. Without this, a race test measures moto, not our code.
+Why: in moto 5.2.5 a request is Python that other threads interleave with:
+- A conditional UpdateItem, PutItem, DeleteItem or TransactWriteItems reads the item, evaluates
+  the condition, then writes; the answer is serialized afterwards from the live item. Two threads
+  can both pass one condition (and an UpdateItem can return another request's values).
+- A table keeps each partition key's items in a dict made on the key's first use (a
+  `defaultdict`). Two threads that find a key new at once each make one, and the items written
+  into the one replaced are lost, though their PutItem succeeded. Targeting's claim threads did
+  this: a CI run lost one of 48 claims, and that person was never alerted. Eight threads writing
+  the first items of a key at a barrier lost 2 of 2,400.
+DynamoDB applies every write to an item atomically, condition included, and this app's guards
+rely on it: the attempts on a code, the rate-limit counters, the delivery ledger and its claims.
+Without this, a race test measures moto, not our code. tests/conftest.py's `aws` fixture, the
+local runner and the fan-out bench install it; the bench's direct path (bench/dynamo_direct.py)
+answers past `call_action`, so it takes LOCK itself.
 
 `install()` holds one lock around each DynamoDB request, from parsing to the serialized answer.
 That is stronger than DynamoDB (requests run one at a time, not one per item), which can hide
@@ -26,7 +34,7 @@ from moto.dynamodb.responses import DynamoHandler
 
 from tools.patches import scoped
 
-_LOCK = threading.RLock()
+LOCK = threading.RLock()  # held for the whole of each DynamoDB request
 _original: list[Callable[..., Any]] = []
 
 
@@ -39,7 +47,7 @@ def install() -> None:
 
     @functools.wraps(original)
     def one_at_a_time(self: DynamoHandler) -> Any:
-        with _LOCK:
+        with LOCK:
             return original(self)
 
     DynamoHandler.call_action = one_at_a_time  # type: ignore[method-assign]

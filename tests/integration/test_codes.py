@@ -1,7 +1,7 @@
 """Login and unsubscribe codes: they work, cannot be raced or farmed, and cost us no money.
 
-Races run in threads against the emulated account with DynamoDB's per-item atomicity given to
-moto (tools/moto_atomic.py says why): what they count is our code, not moto's.
+Races run in threads against the emulated account, which has DynamoDB's per-item atomicity
+(tools/moto_atomic.py says why): what they count is our code, not moto's.
 """
 
 from __future__ import annotations
@@ -49,17 +49,9 @@ from tests.support.residents import (
     wrong,
 )
 from tests.support.system import System
-from tools import moto_atomic
 from tools.emulator import TEMPLATE
 
 GUESSES = 60
-
-
-@pytest.fixture
-def atomic_dynamodb() -> Iterator[None]:
-    """moto with DynamoDB's per-item atomicity, so a race test measures our code, not moto."""
-    with moto_atomic.atomic():
-        yield
 
 
 def guess_at_once(
@@ -90,7 +82,7 @@ def guess_at_once(
 
 
 def test_sixty_simultaneous_wrong_guesses_get_five_judged_and_then_the_right_code_is_refused(
-    utrecht: System, atomic_dynamodb: None
+    utrecht: System,
 ) -> None:
     system = utrecht
     signup_id = start_signup(system)
@@ -103,9 +95,7 @@ def test_sixty_simultaneous_wrong_guesses_get_five_judged_and_then_the_right_cod
     assert_error(verify(system, signup_id, code), 403, "locked", "code")
 
 
-def test_a_right_code_sent_ten_times_at_once_joins_once(
-    utrecht: System, atomic_dynamodb: None
-) -> None:
+def test_a_right_code_sent_ten_times_at_once_joins_once(utrecht: System) -> None:
     system = utrecht
     signup_id = start_signup(system)
     code = code_sent_to(system)
