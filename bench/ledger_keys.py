@@ -12,10 +12,11 @@ person `start_sending` and `finish_sending` (SMS, push) or `finish_call` and the
 moto's speed says nothing about DynamoDB's, so the rates are arithmetic, with the fan-out bench's
 latencies: the claims' rate is CLAIM_THREADS requests every 5 ms, and each channel sends at its
 rate (push 2,500/s, SMS 100/s, voice 2 starts/s) with the ledger writes a send was counted to make.
-All of them overlap at an action's start (targeting hands over push first, and claims on while
-the senders run), so their sum is the action's peak. The busiest key's share of that peak is
-counted: the run's writes, in order, are cut into windows of one peak second's worth, and the
-most any one key took in any window is the figure (before: all of them, on the action id).
+All of them overlap at an action's start (targeting claims each channel's people in its turn,
+and claims on while the senders run), so their sum is the action's peak. The busiest key's share
+of that peak is counted: the run's writes, in order, are cut into windows of one peak second's
+worth, and the most any one key took in any window is the figure (before: all of them, on the
+action id).
 
 It also counts the writes to the action's own item (its live counters: one key, which the
 ledger's shards do not spread), per send and at the same peak: the senders gather a chunk's
@@ -49,9 +50,10 @@ from chalicelib.dal import actions as action_store
 from chalicelib.dal import calls as call_ledger
 from chalicelib.dal import deliveries as ledger
 from chalicelib.dal.deliveries import CLAIM_THREADS, Recipient
+from chalicelib.domain.expected import Rates
 from chalicelib.domain.model import CallOutcome, DeliveryStatus, Kind
 from chalicelib.logic.targeting import CLAIM_BATCH
-from chalicelib.logic.work import SEND_CHUNK
+from chalicelib.logic.work import SEND_CHUNK, Release
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LEDGER_MS = 5.0  # the fan-out bench's DynamoDB latency
@@ -63,7 +65,8 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
 
 def people(count: int, seed: int = 17) -> list[Recipient]:
-    """`count` people in the app-first mix, app users first (as targeting orders them)."""
+    """`count` people in the app-first mix, in the order targeting claims them (each channel's
+    people in its turn at its rate: `Release.in_turn`)."""
     rng = random.Random(seed)
     found = []
     for n in range(count):
@@ -73,8 +76,13 @@ def people(count: int, seed: int = 17) -> list[Recipient]:
             found.append(Recipient(f"device:{pid}", "", "nl", channel, float(n)))
         else:
             found.append(Recipient(pid, f"+3161{n:07d}", "nl", channel, float(n)))
-    found.sort(key=lambda r: r.channel != "push")
-    return found
+    rates = Rates(
+        sms_per_second=RATES["sms"],
+        voice_starts_per_second=RATES["voice"],
+        voice_lines=Params().lines,
+        push_per_second=RATES["push"],
+    )
+    return Release(rates).in_turn(found)
 
 
 @contextmanager

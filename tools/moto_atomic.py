@@ -1,4 +1,4 @@
-"""DynamoDB's per-item atomicity for moto, for tests and the local runner.
+"""DynamoDB's per-item atomicity for moto, for tests, the local runner and the fan-out bench.
 
 Why: in moto 5.2.5 a request is Python that other threads interleave with:
 - A conditional UpdateItem, PutItem, DeleteItem or TransactWriteItems reads the item, evaluates

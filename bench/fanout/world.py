@@ -122,14 +122,14 @@ def world(params: Params) -> Iterator[Settings]:
         "VOICE_STARTS_PER_SECOND": str(params.call_starts_per_s),
         "VOICE_MAX_CONCURRENT": str(params.lines),
     }
-    with _environment(env), mock_aws(), ExitStack() as speedups:
-        # Not a speed-up: each DynamoDB request whole, as in DynamoDB, for the claim threads.
-        speedups.enter_context(moto_atomic.atomic())
-        speedups.enter_context(_moto_index())
-        speedups.enter_context(moto_gsi.indexed())
-        speedups.enter_context(dynamo_direct.direct())
-        speedups.enter_context(moto_parsers.cached())
-        speedups.enter_context(_known_accounts())
+    with _environment(env), mock_aws(), ExitStack() as patches:
+        # Each DynamoDB request whole, as in DynamoDB, for the claim threads; the rest are speed.
+        patches.enter_context(moto_atomic.atomic())
+        patches.enter_context(_moto_index())
+        patches.enter_context(moto_gsi.indexed())
+        patches.enter_context(dynamo_direct.direct())
+        patches.enter_context(moto_parsers.cached())
+        patches.enter_context(_known_accounts())
         create_resources(boto3.client("cloudformation", region_name=REGION))
         runtime_module.reset()
         try:
